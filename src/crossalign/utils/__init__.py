@@ -1,0 +1,1 @@
+"""Small shared helpers: atomic writes and locks, cache locations, optional dependencies, progress."""

@@ -1,0 +1,35 @@
+"""Progress bars that behave in terminals, notebooks and CI logs alike (tqdm underneath)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from typing import Any, TypeVar
+
+from tqdm.auto import tqdm
+
+T = TypeVar("T")
+
+
+def progress_enabled(show: bool | None = None) -> bool:
+    """Bars are on unless ``show`` is False or ``CROSSALIGN_NO_PROGRESS`` is set; forced on with ``show=True``."""
+    if show is not None:
+        return show
+    return not os.environ.get("CROSSALIGN_NO_PROGRESS")
+
+
+def progress(iterable: Iterable[T], *, desc: str, total: int | None = None, show: bool | None = None, **kw: Any) -> Iterator[T]:
+    """Wrap ``iterable`` in a tqdm bar on stderr (disabled by ``show=False`` / ``CROSSALIGN_NO_PROGRESS=1``)."""
+    return iter(
+        tqdm(
+            iterable,
+            desc=desc,
+            total=total,
+            disable=not progress_enabled(show),
+            file=sys.stderr,
+            dynamic_ncols=True,
+            mininterval=0.5,
+            **kw,
+        )
+    )
