@@ -232,12 +232,16 @@ def normalize_lang(code: str, *, available: Iterable[str] | None = None, field: 
     return canon
 
 
-def parse_lang_list(value: str | Iterable[str], *, available: Iterable[str] | None = None, field: str = "--langs") -> list[str]:
+def parse_lang_list(
+    value: str | Iterable[str], *, available: Iterable[str] | None = None, field: str = "--langs"
+) -> list[str]:
     """Parse ``"de,zh-CN, hi"`` (or a list) into canonical tags, keeping order and dropping duplicates."""
     items = [v for v in (value.split(",") if isinstance(value, str) else value)]
     items = [v.strip() for v in items if v and v.strip()]
     if not items:
-        raise UnknownLanguageError(f"{field}: no language given", hint="pass a comma-separated list such as de,zh-CN,hi")
+        raise UnknownLanguageError(
+            f"{field}: no language given", hint="pass a comma-separated list such as de,zh-CN,hi"
+        )
     out: list[str] = []
     for item in items:
         canon = normalize_lang(item, available=available, field=field)

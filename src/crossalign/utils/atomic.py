@@ -35,12 +35,13 @@ def ensure_writable_dir(path: str | os.PathLike[str], *, what: str = "directory"
     p = Path(path).expanduser()
     try:
         p.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(dir=p, prefix=".write-test-", delete=True)
-        probe.close()
+        with tempfile.NamedTemporaryFile(dir=p, prefix=".write-test-", delete=True):
+            pass
     except OSError as exc:
         raise CacheError(
             f"cannot write to {what} {p}: {exc.strerror or exc}",
-            hint="choose a writable location (set CROSSALIGN_CACHE or pass --cache-dir/--output) or fix its permissions",
+            hint="choose a writable location (set CROSSALIGN_CACHE, or pass --cache-dir / --output) "
+            "or fix its permissions",
         ) from exc
     return p
 

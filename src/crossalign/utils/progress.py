@@ -19,7 +19,9 @@ def progress_enabled(show: bool | None = None) -> bool:
     return not os.environ.get("CROSSALIGN_NO_PROGRESS")
 
 
-def progress(iterable: Iterable[T], *, desc: str, total: int | None = None, show: bool | None = None, **kw: Any) -> Iterator[T]:
+def progress(
+    iterable: Iterable[T], *, desc: str, total: int | None = None, show: bool | None = None, **kw: Any
+) -> Iterator[T]:
     """Wrap ``iterable`` in a tqdm bar on stderr (disabled by ``show=False`` / ``CROSSALIGN_NO_PROGRESS=1``)."""
     return iter(
         tqdm(

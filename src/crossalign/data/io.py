@@ -1,0 +1,424 @@
+"""Readers and writers for crossalign's data formats, validating by column name.
+
+Formats (UTF-8; one JSON object per line for JSONL):
+
+**Parallel text** — ``parallel.jsonl``::
+
+    {"id": "page.html#par_1", "texts": {"en": "Print", "de": "Drucken"}, "meta": {"page": "..."}}
+
+or line-aligned plain-text files, one per language (``--parallel en=file.en,de=file.de``): line *i* of every file is
+the same meaning; files must have the same number of lines.
+
+**Retrieval set** — a directory with::
+
+    queries.jsonl   {"id": "q1", "text": "Drucken", "lang": "de"}            (extra keys -> meta)
+    corpus.jsonl    {"id": "d1", "text": "Printing ...", "lang": "en", "title": "optional"}
+    qrels.tsv       query_id<TAB>doc_id<TAB>relevance  (header optional; BEIR's "query-id corpus-id score" works)
+    meta.json       optional: {"name": ..., "provenance": {...}}
+
+Every error names the file, the 1-based line and the field, and says what to do. Writers are atomic.
+Hugging Face ``datasets.Dataset`` objects convert both ways for parallel data (:func:`parallel_from_hf`,
+:func:`parallel_to_hf`); rows are reported as ``row N`` (1-based).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crossalign.data.records import (
+    Document,
+    ParallelCorpus,
+    ParallelTuple,
+    Query,
+    RetrievalSet,
+    check_id,
+    check_text,
+)
+from crossalign.errors import DataFormatError, UnknownLanguageError
+from crossalign.languages import normalize_lang
+from crossalign.utils.atomic import atomic_open, atomic_write_json
+
+if TYPE_CHECKING:
+    import datasets
+
+PathLike = str | os.PathLike[str]
+
+
+# ----------------------------------------------------------------------------------------------------------- JSONL
+def iter_jsonl(path: PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line_number, object)`` for each non-blank line; a line that is not a JSON object raises
+    :class:`DataFormatError` with the file and line."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataFormatError("file not found", path=p, hint="check the path")
+    with p.open("r", encoding="utf-8") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                obj = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                raise DataFormatError(
+                    f"not valid JSON ({exc.msg} at column {exc.colno})",
+                    path=p,
+                    line=lineno,
+                    hint="each line must be one complete JSON object; fix or remove this line",
+                ) from None
+            if not isinstance(obj, dict):
+                raise DataFormatError(
+                    f"expected a JSON object, got {type(obj).__name__}",
+                    path=p,
+                    line=lineno,
+                    hint='each line must be one JSON object such as {"id": ..., "text": ...}',
+                )
+            yield lineno, obj
+
+
+def require_keys(obj: Mapping[str, Any], keys: Iterable[str], *, path: PathLike | None, line: int | None) -> None:
+    """Raise :class:`DataFormatError` for the first missing key, listing the keys that are present."""
+    for key in keys:
+        if key not in obj:
+            present = ", ".join(sorted(obj)) or "none"
+            raise DataFormatError(
+                f"missing column '{key}' (columns present: {present})",
+                path=path,
+                line=line,
+                field=key,
+                hint=f"add '{key}' to every row (or rename the column that holds it)",
+            )
+
+
+def write_jsonl(path: PathLike, rows: Iterable[Mapping[str, Any]]) -> int:
+    """Write rows as JSONL atomically; returns the number of rows."""
+    n = 0
+    with atomic_open(path, "w") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            n += 1
+    return n
+
+
+def _lang(value: Any, *, path: PathLike | None, line: int | None, field: str) -> str:
+    if not isinstance(value, str):
+        raise DataFormatError(f"language must be a string, got {value!r:.40}", path=path, line=line, field=field)
+    try:
+        return normalize_lang(value, field=field)
+    except UnknownLanguageError as exc:
+        raise DataFormatError(exc.message, path=path, line=line, field=field, hint=exc.hint) from None
+
+
+# -------------------------------------------------------------------------------------------------------- parallel
+def _parallel_row(obj: Mapping[str, Any], *, path: PathLike | None, line: int) -> ParallelTuple:
+    require_keys(obj, ["id", "texts"], path=path, line=line)
+    tid = check_id(obj["id"], path=str(path) if path else None, line=line)
+    texts_in = obj["texts"]
+    if not isinstance(texts_in, Mapping) or not texts_in:
+        raise DataFormatError(
+            "'texts' must be a non-empty object mapping language codes to texts",
+            path=path,
+            line=line,
+            field="texts",
+            hint='write it as {"en": "...", "de": "..."}',
+        )
+    texts: dict[str, str] = {}
+    for lang, text in texts_in.items():
+        canon = _lang(lang, path=path, line=line, field=f"texts.{lang}")
+        if canon in texts:
+            raise DataFormatError(
+                f"language {canon!r} appears twice (as {lang!r})", path=path, line=line, field=f"texts.{lang}"
+            )
+        texts[canon] = check_text(text, path=str(path) if path else None, line=line, field=f"texts.{lang}")
+    meta = obj.get("meta") or {}
+    if not isinstance(meta, Mapping):
+        raise DataFormatError("'meta' must be an object", path=path, line=line, field="meta")
+    return ParallelTuple(tid, texts, dict(meta))
+
+
+def _unique(tuples: Iterable[tuple[int, Any]], *, path: PathLike | None, what: str) -> list[Any]:
+    seen: dict[str, int] = {}
+    out = []
+    for line, rec in tuples:
+        if rec.id in seen:
+            raise DataFormatError(
+                f"duplicate {what} id {rec.id!r} (first at line {seen[rec.id]})",
+                path=path,
+                line=line,
+                field="id",
+                hint=f"{what} ids must be unique",
+            )
+        seen[rec.id] = line
+        out.append(rec)
+    return out
+
+
+def read_parallel_jsonl(path: PathLike, *, name: str | None = None) -> ParallelCorpus:
+    """Read a ``parallel.jsonl`` file (see the module docstring) into a validated :class:`ParallelCorpus`."""
+    p = Path(path)
+    tuples = _unique(
+        ((line, _parallel_row(obj, path=p, line=line)) for line, obj in iter_jsonl(p)), path=p, what="tuple"
+    )
+    if not tuples:
+        raise DataFormatError("no records", path=p, hint="the file is empty; expected one JSON object per line")
+    return ParallelCorpus(tuples, name=name or p.stem, provenance={"source": str(p)}, validate=False)
+
+
+def write_parallel_jsonl(corpus: ParallelCorpus, path: PathLike) -> int:
+    """Write a corpus as ``parallel.jsonl`` atomically; returns the number of tuples written."""
+    return write_jsonl(path, ({"id": t.id, "texts": dict(t.texts), "meta": dict(t.meta)} for t in corpus))
+
+
+def read_parallel_text(files: Mapping[str, PathLike], *, id_prefix: str = "", name: str = "parallel") -> ParallelCorpus:
+    """Read line-aligned plain-text files, one per language, into a :class:`ParallelCorpus`.
+
+    Args:
+        files: Language code -> file path. Line *i* of every file is the same meaning.
+        id_prefix: Prefix of the generated tuple ids (``<prefix><line number>``).
+        name: Corpus name.
+
+    Raises:
+        DataFormatError: files of different lengths (names both files and their line counts), blank lines
+            (names the file and line), unknown language codes.
+    """
+    if len(files) < 2:
+        raise DataFormatError(
+            f"parallel text needs at least two languages, got {len(files)}",
+            hint="pass one file per language, e.g. en=a.txt,de=b.txt",
+        )
+    columns: dict[str, list[str]] = {}
+    paths: dict[str, Path] = {}
+    for lang, fpath in files.items():
+        canon = _lang(lang, path=fpath, line=None, field="language")
+        p = Path(fpath)
+        if not p.is_file():
+            raise DataFormatError("file not found", path=p, hint="check the path")
+        with p.open("r", encoding="utf-8") as fh:
+            lines = fh.read().split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        columns[canon] = lines
+        paths[canon] = p
+    counts = {lang: len(lines) for lang, lines in columns.items()}
+    if len(set(counts.values())) > 1:
+        detail = ", ".join(f"{paths[lang]} ({lang}): {n} lines" for lang, n in counts.items())
+        raise DataFormatError(
+            f"parallel files are misaligned: {detail}",
+            hint="line i of every file must translate line i of the others; fix the files so they have equal lengths",
+        )
+    n = next(iter(counts.values()))
+    tuples = []
+    for i in range(n):
+        texts = {
+            lang: check_text(columns[lang][i].rstrip("\r"), path=str(paths[lang]), line=i + 1, field=lang)
+            for lang in columns
+        }
+        tuples.append(ParallelTuple(f"{id_prefix}{i + 1}", texts, {"line": i + 1}))
+    if not tuples:
+        raise DataFormatError("parallel files are empty", path=next(iter(paths.values())))
+    return ParallelCorpus(
+        tuples, name=name, provenance={"files": {lang: str(p) for lang, p in paths.items()}}, validate=False
+    )
+
+
+def parallel_from_hf(dataset: datasets.Dataset, *, name: str = "parallel", id_column: str = "id") -> ParallelCorpus:
+    """Convert a Hugging Face dataset to a :class:`ParallelCorpus`, validating by column name.
+
+    Accepted layouts: ``id`` + ``texts`` (a dict column); ``translation`` (the HF translation layout, a dict column,
+    ids generated when there is no ``id`` column); or ``id`` + one column per language code (``en``, ``de``, ...).
+    """
+    cols = list(dataset.column_names)
+    has_id = id_column in cols
+    tuples = []
+    for i, row in enumerate(dataset):
+        line = i + 1
+        tid = check_id(row[id_column], line=line, field=id_column) if has_id else str(line)
+        if "texts" in cols or "translation" in cols:
+            key = "texts" if "texts" in cols else "translation"
+            obj = {"id": tid, "texts": row[key], "meta": row.get("meta") or {}}
+        else:
+            lang_cols = [c for c in cols if c not in (id_column, "meta")]
+            texts = {}
+            for c in lang_cols:
+                try:
+                    normalize_lang(c)
+                except UnknownLanguageError:
+                    raise DataFormatError(
+                        f"column {c!r} is neither 'id', 'texts', 'translation' nor a language code",
+                        line=line,
+                        field=c,
+                        hint="rename language columns to BCP-47 codes or use a 'texts' dict column",
+                    ) from None
+                if row[c] is not None:
+                    texts[c] = row[c]
+            obj = {"id": tid, "texts": texts}
+        try:
+            tuples.append((line, _parallel_row(obj, path=None, line=line)))
+        except DataFormatError as exc:
+            raise DataFormatError(f"row {line}: {exc.message}", field=exc.field, hint=exc.hint) from None
+    return ParallelCorpus(
+        _unique(tuples, path=None, what="tuple"), name=name, provenance={"source": "datasets.Dataset"}, validate=False
+    )
+
+
+def parallel_to_hf(corpus: ParallelCorpus) -> datasets.Dataset:
+    """A Hugging Face dataset with columns ``id``, ``texts`` (one key per language, None where missing), ``meta``
+    (JSON string)."""
+    import datasets
+
+    langs = corpus.languages
+    return datasets.Dataset.from_dict(
+        {
+            "id": [t.id for t in corpus],
+            "texts": [{lang: t.texts.get(lang) for lang in langs} for t in corpus],
+            "meta": [json.dumps(dict(t.meta), ensure_ascii=False) for t in corpus],
+        }
+    )
+
+
+# ------------------------------------------------------------------------------------------------------- retrieval
+_QUERY_KEYS = {"id", "text", "lang"}
+_DOC_KEYS = {"id", "text", "lang", "title"}
+
+
+def _record_id(obj: Mapping[str, Any]) -> Any:
+    # BEIR writes "_id"; accept it as "id".
+    return obj["id"] if "id" in obj else obj.get("_id")
+
+
+def _read_queries(path: Path) -> list[Query]:
+    out = []
+    for line, obj in iter_jsonl(path):
+        if "_id" in obj and "id" not in obj:
+            obj = {**obj, "id": obj["_id"]}
+        require_keys(obj, ["id", "text", "lang"], path=path, line=line)
+        qid = check_id(_record_id(obj), path=str(path), line=line)
+        text = check_text(obj["text"], path=str(path), line=line, field="text")
+        lang = _lang(obj["lang"], path=path, line=line, field="lang")
+        meta = {k: v for k, v in obj.items() if k not in _QUERY_KEYS and k != "_id"}
+        out.append((line, Query(qid, text, lang, meta)))
+    return _unique(out, path=path, what="query")
+
+
+def _read_documents(path: Path) -> list[Document]:
+    out = []
+    for line, obj in iter_jsonl(path):
+        if "_id" in obj and "id" not in obj:
+            obj = {**obj, "id": obj["_id"]}
+        require_keys(obj, ["id", "text", "lang"], path=path, line=line)
+        did = check_id(_record_id(obj), path=str(path), line=line)
+        text = check_text(obj["text"], path=str(path), line=line, field="text")
+        lang = _lang(obj["lang"], path=path, line=line, field="lang")
+        title = obj.get("title")
+        if title is not None and not isinstance(title, str):
+            raise DataFormatError("'title' must be a string or absent", path=path, line=line, field="title")
+        meta = {k: v for k, v in obj.items() if k not in _DOC_KEYS and k != "_id"}
+        out.append((line, Document(did, text, lang, title or None, meta)))
+    return _unique(out, path=path, what="document")
+
+
+def read_qrels(
+    path: PathLike, *, query_ids: set[str] | None = None, doc_ids: set[str] | None = None
+) -> dict[str, dict[str, int]]:
+    """Read a qrels TSV (``query_id doc_id relevance``; a header line is recognised and skipped; TREC's four-column
+    ``qid 0 docid rel`` also works). With ``query_ids``/``doc_ids`` given, judgments naming unknown ids raise
+    :class:`DataFormatError` with the line."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataFormatError("file not found", path=p, hint="check the path")
+    qrels: dict[str, dict[str, int]] = {}
+    with p.open("r", encoding="utf-8", newline="") as fh:
+        for lineno, row in enumerate(csv.reader(fh, delimiter="\t"), start=1):
+            if not row or not "".join(row).strip():
+                continue
+            if len(row) == 1 and " " in row[0]:
+                row = row[0].split()
+            if lineno == 1 and not row[-1].strip().lstrip("-").isdigit():
+                continue  # header
+            if len(row) == 4:
+                qid, _, did, rel = row
+            elif len(row) == 3:
+                qid, did, rel = row
+            else:
+                raise DataFormatError(
+                    f"expected 3 tab-separated columns (query_id, doc_id, relevance), got {len(row)}",
+                    path=p,
+                    line=lineno,
+                    hint="write one judgment per line as query_id<TAB>doc_id<TAB>relevance",
+                )
+            try:
+                rel_i = int(rel)
+            except ValueError:
+                raise DataFormatError(
+                    f"relevance {rel!r} is not an integer", path=p, line=lineno, field="relevance"
+                ) from None
+            qid, did = qid.strip(), did.strip()
+            if query_ids is not None and qid not in query_ids:
+                raise DataFormatError(
+                    f"query id {qid!r} is not in the queries file",
+                    path=p,
+                    line=lineno,
+                    field="query_id",
+                    hint="remove the judgment or add the query",
+                )
+            if doc_ids is not None and did not in doc_ids:
+                raise DataFormatError(
+                    f"document id {did!r} is not in the corpus",
+                    path=p,
+                    line=lineno,
+                    field="doc_id",
+                    hint="remove the judgment or add the document to corpus.jsonl",
+                )
+            qrels.setdefault(qid, {})[did] = rel_i
+    return qrels
+
+
+def read_retrieval_set(directory: PathLike, *, name: str | None = None) -> RetrievalSet:
+    """Read a retrieval-set directory (``queries.jsonl``, ``corpus.jsonl``, ``qrels.tsv``, optional ``meta.json``)."""
+    d = Path(directory)
+    if not d.is_dir():
+        raise DataFormatError(
+            "not a directory", path=d, hint="pass a directory with queries.jsonl, corpus.jsonl and qrels.tsv"
+        )
+    for fname in ("queries.jsonl", "corpus.jsonl", "qrels.tsv"):
+        if not (d / fname).is_file():
+            raise DataFormatError(
+                f"missing {fname}",
+                path=d,
+                hint="a retrieval set is a directory with queries.jsonl, corpus.jsonl and qrels.tsv",
+            )
+    queries = _read_queries(d / "queries.jsonl")
+    docs = _read_documents(d / "corpus.jsonl")
+    qrels = read_qrels(d / "qrels.tsv", query_ids={q.id for q in queries}, doc_ids={x.id for x in docs})
+    meta: dict[str, Any] = {}
+    if (d / "meta.json").is_file():
+        try:
+            meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise DataFormatError(f"not valid JSON ({exc.msg})", path=d / "meta.json", line=exc.lineno) from None
+    prov = {"source": str(d), **meta.get("provenance", {})}
+    return RetrievalSet(queries, docs, qrels, name=name or meta.get("name") or d.name, provenance=prov, validate=False)
+
+
+def write_retrieval_set(rs: RetrievalSet, directory: PathLike) -> Path:
+    """Write a retrieval set as a directory in the documented format (each file atomically)."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    write_jsonl(d / "queries.jsonl", ({"id": q.id, "text": q.text, "lang": q.lang, **dict(q.meta)} for q in rs.queries))
+    write_jsonl(
+        d / "corpus.jsonl",
+        (
+            {"id": x.id, "text": x.text, "lang": x.lang, **({"title": x.title} if x.title else {}), **dict(x.meta)}
+            for x in rs.documents
+        ),
+    )
+    with atomic_open(d / "qrels.tsv", "w") as fh:
+        fh.write("query_id\tdoc_id\trelevance\n")
+        for qid, judged in rs.qrels.items():
+            for did, rel in judged.items():
+                fh.write(f"{qid}\t{did}\t{rel}\n")
+    atomic_write_json(d / "meta.json", {"name": rs.name, "provenance": rs.provenance, "summary": rs.describe()})
+    return d
