@@ -238,7 +238,16 @@ def parallel_from_hf(dataset: datasets.Dataset, *, name: str = "parallel", id_co
         tid = check_id(row[id_column], line=line, field=id_column) if has_id else str(line)
         if "texts" in cols or "translation" in cols:
             key = "texts" if "texts" in cols else "translation"
-            obj = {"id": tid, "texts": row[key], "meta": row.get("meta") or {}}
+            texts_in = row[key]
+            if isinstance(texts_in, Mapping):  # HF fills absent languages of a dict column with None
+                texts_in = {lang: text for lang, text in texts_in.items() if text is not None}
+            meta = row.get("meta") or {}
+            if isinstance(meta, str):
+                try:
+                    meta = json.loads(meta)
+                except json.JSONDecodeError:
+                    raise DataFormatError("'meta' is not valid JSON", line=line, field="meta") from None
+            obj = {"id": tid, "texts": texts_in, "meta": meta}
         else:
             lang_cols = [c for c in cols if c not in (id_column, "meta")]
             texts = {}
@@ -281,6 +290,7 @@ def parallel_to_hf(corpus: ParallelCorpus) -> datasets.Dataset:
 
 # ------------------------------------------------------------------------------------------------------- retrieval
 _QUERY_KEYS = {"id", "text", "lang"}
+_QRELS_HEADER_NAMES = {"query_id", "query-id", "qid", "query", "topic"}
 _DOC_KEYS = {"id", "text", "lang", "title"}
 
 
@@ -336,7 +346,7 @@ def read_qrels(
                 continue
             if len(row) == 1 and " " in row[0]:
                 row = row[0].split()
-            if lineno == 1 and not row[-1].strip().lstrip("-").isdigit():
+            if lineno == 1 and row[0].strip().lower() in _QRELS_HEADER_NAMES:
                 continue  # header
             if len(row) == 4:
                 qid, _, did, rel = row
