@@ -1,0 +1,236 @@
+"""Metric names: a small registry in the style of ir_measures ("nDCG@10", "R@100").
+
+Every metric crossalign reports has one canonical name here, a kind (which module computes it), the aliases it is
+recognised by (case-insensitive, including trec_eval's spellings such as ``ndcg_cut_10``, ``P_10``, ``recip_rank``),
+whether it takes a cutoff, and the trec_eval measure it equals (used to cross-check against pytrec_eval).
+
+>>> parse_metric("nDCG@10").key
+'ndcg@10'
+>>> parse_metric("R@100").key, parse_metric("P_5").key, parse_metric("recip_rank").key
+('recall@100', 'precision@5', 'mrr')
+>>> parse_metric("ndcg_cut_10").trec_measure
+'ndcg_cut_10'
+
+Modules: :mod:`.retrieval` (ranked retrieval, trec_eval-exact), :mod:`.mixed_pool` (Max@R, Complete@k, pivot-language
+inclination), :mod:`.bitext` (P@1, margin scoring, xSIM, BUCC F1), :mod:`.sts` (Spearman / Pearson).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from crossalign.errors import ConfigError
+
+__all__ = ["METRICS", "MetricInfo", "MetricSpec", "available_metrics", "parse_metric", "parse_metrics"]
+
+Kind = Literal["retrieval", "mixed_pool", "bitext", "sts"]
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """One registered metric.
+
+    Attributes:
+        name: Canonical lower-case name (``"ndcg"``).
+        kind: Which module computes it.
+        cutoff: ``"required"``, ``"optional"`` or ``"none"``.
+        aliases: Other spellings accepted (lower case).
+        description: One line, with the formula.
+        trec: trec_eval measure: a format string with ``{k}`` for the cutoff version, and the plain one.
+    """
+
+    name: str
+    kind: Kind
+    cutoff: Literal["required", "optional", "none"]
+    aliases: tuple[str, ...]
+    description: str
+    trec: tuple[str | None, str | None] = (None, None)
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A parsed metric: canonical name plus optional cutoff."""
+
+    name: str
+    cutoff: int | None = None
+
+    @property
+    def info(self) -> MetricInfo:
+        return METRICS[self.name]
+
+    @property
+    def kind(self) -> Kind:
+        return self.info.kind
+
+    @property
+    def key(self) -> str:
+        """The name used in results: ``"ndcg@10"``, ``"map"``."""
+        return self.name if self.cutoff is None else f"{self.name}@{self.cutoff}"
+
+    @property
+    def trec_measure(self) -> str | None:
+        """The pytrec_eval measure with the same value (e.g. ``"ndcg_cut_10"``), or None when there is none
+        (``mrr@k`` equals ``recip_rank`` of the run cut to its top k)."""
+        with_k, plain = self.info.trec
+        if self.cutoff is None:
+            return plain
+        return None if with_k is None else with_k.format(k=self.cutoff)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+_REGISTRY: tuple[MetricInfo, ...] = (
+    MetricInfo(
+        "ndcg", "retrieval", "optional", ("ndcg_cut", "ndcg_at"),
+        "nDCG@k = DCG@k / IDCG@k, DCG@k = Σ_{r≤k} rel_r / log2(r+1) (linear graded gain)", ("ndcg_cut_{k}", "ndcg"),
+    ),
+    MetricInfo(
+        "recall", "retrieval", "optional", ("r", "rec"),
+        "Recall@k = |relevant in top k| / |relevant|", ("recall_{k}", None),
+    ),
+    MetricInfo(
+        "precision", "retrieval", "required", ("p", "prec"),
+        "P@k = |relevant in top k| / k", ("P_{k}", None),
+    ),
+    MetricInfo(
+        "mrr", "retrieval", "optional", ("rr", "recip_rank", "reciprocal_rank", "mrr_cut"),
+        "RR@k = 1 / rank of the first relevant document within k (0 if none); mean = MRR@k", (None, "recip_rank"),
+    ),
+    MetricInfo(
+        "map", "retrieval", "optional", ("ap", "map_cut"),
+        "AP@k = (1/|relevant|) Σ_{r≤k, rel_r} P@r; mean = MAP@k", ("map_cut_{k}", "map"),
+    ),
+    MetricInfo(
+        "success", "retrieval", "required", ("s", "hit", "hits", "hit_rate"),
+        "Success@k = 1 if any relevant document is in the top k", ("success_{k}", None),
+    ),
+    MetricInfo(
+        "max_rank", "mixed_pool", "none", ("max@r", "maxr", "max_r", "maxrank"),
+        "Max@R = max over the query's gold documents of their 1-based rank in the whole pool (lower is better)",
+    ),
+    MetricInfo(
+        "min_rank", "mixed_pool", "none", ("min@r", "minr", "min_r", "minrank"),
+        "Min@R = min over the query's gold documents of their 1-based rank in the whole pool",
+    ),
+    MetricInfo(
+        "complete", "mixed_pool", "required", ("complete_at",),
+        "Complete@k = share of queries with Max@R ≤ k (every gold document within the top k)",
+    ),
+    MetricInfo(
+        "pivot_first@1", "mixed_pool", "none",
+        ("englishfirst@1", "english_first@1", "pivotfirst@1", "englishfirst", "english_first", "pivot_first"),
+        "PivotFirst@1 (EnglishFirst@1 for pivot 'en') = share of queries whose top hit is in the pivot language",
+    ),
+    MetricInfo(
+        "lang_share", "mixed_pool", "required", ("language_share", "lang_share_at"),
+        "share of the top-k result slots held by each document language",
+    ),
+    MetricInfo(
+        "pivot_above_gold", "mixed_pool", "none", ("english_above_gold", "pivot_above", "english_above"),
+        "mean number of pivot-language documents ranked above the gold document",
+    ),
+    MetricInfo(
+        "bitext_p1", "bitext", "none", ("bitext_p@1", "mining_p@1", "p1_bitext"),
+        "P@1 of cosine nearest-neighbour retrieval of the aligned sentence, per direction",
+    ),
+    MetricInfo(
+        "xsim", "bitext", "none", ("xsim_error", "xsim_error_rate"),
+        "xSIM = share of source sentences whose best margin-scored target is not the gold one",
+    ),
+    MetricInfo(
+        "bucc_f1", "bitext", "none", ("mining_f1", "bucc"),
+        "BUCC mining F1 at the threshold that maximises it over the mined candidates",
+    ),
+    MetricInfo(
+        "spearman", "sts", "none", ("spearmanr", "cosine_spearman"),
+        "Spearman rank correlation of cos(emb1, emb2) with the gold scores",
+    ),
+    MetricInfo(
+        "pearson", "sts", "none", ("pearsonr", "cosine_pearson"),
+        "Pearson correlation of cos(emb1, emb2) with the gold scores",
+    ),
+)  # fmt: skip
+
+#: Canonical name -> :class:`MetricInfo`.
+METRICS: dict[str, MetricInfo] = {m.name: m for m in _REGISTRY}
+_ALIASES: dict[str, str] = {}
+for _m in _REGISTRY:
+    for _a in (_m.name, *_m.aliases):
+        _ALIASES[_a] = _m.name
+
+_SPLIT = re.compile(r"^(?P<name>.+?)[@_.]?(?P<k>\d+)$")
+
+
+def available_metrics(kind: Kind | None = None) -> list[str]:
+    """Canonical names, optionally only those of one kind; ``@k`` marks metrics that take a cutoff."""
+    out = []
+    for m in _REGISTRY:
+        if kind is None or m.kind == kind:
+            out.append(m.name + ("@k" if m.cutoff == "required" else "[@k]" if m.cutoff == "optional" else ""))
+    return out
+
+
+def _unknown(text: str, kind: Kind | None) -> ConfigError:
+    return ConfigError(
+        f"unknown metric {text!r}",
+        hint="use one of: " + ", ".join(available_metrics(kind)) + " (case-insensitive; e.g. nDCG@10, R@100, MRR@10)",
+    )
+
+
+def parse_metric(text: str | MetricSpec, *, kind: Kind | None = None) -> MetricSpec:
+    """Parse a metric name such as ``"nDCG@10"``, ``"R@100"``, ``"mrr@10"``, ``"map"``, ``"Complete@10"``.
+
+    Case-insensitive; the cutoff may follow ``@``, ``_`` or ``.`` (trec_eval spellings work: ``ndcg_cut_10``,
+    ``P_10``, ``recip_rank``).
+
+    Args:
+        text: The name (a :class:`MetricSpec` is returned as is, after the kind check).
+        kind: If given, only metrics of that kind are accepted.
+
+    Raises:
+        ConfigError: for an unknown name, a missing or unexpected cutoff, or a metric of another kind; the message
+            lists the valid names.
+    """
+    if isinstance(text, MetricSpec):
+        spec = text
+    else:
+        raw = str(text).strip()
+        low = raw.lower()
+        if low in _ALIASES:
+            spec = MetricSpec(_ALIASES[low])
+        else:
+            m = _SPLIT.match(low)
+            if not m or m.group("name") not in _ALIASES:
+                raise _unknown(raw, kind)
+            spec = MetricSpec(_ALIASES[m.group("name")], int(m.group("k")))
+    info = METRICS.get(spec.name)
+    if info is None:
+        raise _unknown(spec.name, kind)
+    if spec.cutoff is not None and spec.cutoff < 1:
+        raise ConfigError(f"metric {spec.key!r} has cutoff {spec.cutoff}; cutoffs must be >= 1")
+    if info.cutoff == "required" and spec.cutoff is None:
+        raise ConfigError(
+            f"metric {info.name!r} needs a cutoff", hint=f"write it as {info.name}@k, e.g. {info.name}@10"
+        )
+    if info.cutoff == "none" and spec.cutoff is not None:
+        raise ConfigError(f"metric {info.name!r} takes no cutoff, got {text!r}", hint=f"write it as {info.name}")
+    if kind is not None and info.kind != kind:
+        raise ConfigError(
+            f"metric {spec.key!r} is a {info.kind} metric, not a {kind} metric",
+            hint="use one of: " + ", ".join(available_metrics(kind)),
+        )
+    return spec
+
+
+def parse_metrics(texts: Iterable[str | MetricSpec] | str, *, kind: Kind | None = None) -> list[MetricSpec]:
+    """Parse several names (a single string may hold a comma-separated list)."""
+    if isinstance(texts, str):
+        texts = [t for t in texts.split(",") if t.strip()]
+    specs = [parse_metric(t, kind=kind) for t in texts]
+    if not specs:
+        raise ConfigError("no metric given", hint="e.g. ndcg@10,recall@100,mrr@10")
+    return specs
