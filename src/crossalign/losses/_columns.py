@@ -94,9 +94,18 @@ def numbered_group(columns: Sequence[str], prefix: str, *, loss_name: str, bare:
     return [found[k] for k in sorted(found)]
 
 
-def unknown_column_error(loss_name: str, name: str, expected: Sequence[str], found: Sequence[str]) -> DataFormatError:
-    """An error for a column the loss does not read, with a 'did you mean' when one is close."""
-    close = difflib.get_close_matches(name, list(expected), n=1, cutoff=0.6)
+def unknown_column_error(
+    loss_name: str,
+    name: str,
+    expected: Sequence[str],
+    found: Sequence[str],
+    known: Sequence[str] = (),
+) -> DataFormatError:
+    """An error for a column the loss does not read, with a 'did you mean' when one is close.
+
+    ``known`` adds names to suggest beyond ``expected`` (e.g. ``negative_1`` when the dataset has no negatives).
+    """
+    close = difflib.get_close_matches(name, [*expected, *known], n=1, cutoff=0.6)
     suggestion = f" (did you mean {close[0]!r}?)" if close else ""
     return DataFormatError(
         f"{loss_name}: unexpected column {name!r}{suggestion}. The loss reads columns by position, so an extra column "

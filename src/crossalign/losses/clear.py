@@ -337,7 +337,9 @@ class CLEARLoss(NamedColumnsMixin, nn.Module):
                 raise missing_column_error(self.loss_name, name, expected, found)
         for name in found:
             if name not in expected:
-                raise unknown_column_error(self.loss_name, name, expected, found)
+                raise unknown_column_error(
+                    self.loss_name, name, expected, found, known=(f"negative_{len(negatives) + 1}", "neg_query_1")
+                )
         if self.use_kl and len(negatives) != len(query_negatives):
             raise DataFormatError(
                 f"{self.loss_name}: the KL term compares the forward distribution over passages with the reverse "

@@ -58,7 +58,7 @@ class _NamedColumnsMNRL(NamedColumnsMixin, MultipleNegativesRankingLoss):
                 raise missing_column_error(self.loss_name, name, expected, found)
         for name in found:
             if name not in expected:
-                raise unknown_column_error(self.loss_name, name, expected, found)
+                raise unknown_column_error(self.loss_name, name, expected, found, known=("negative_1", "negative"))
         if self.num_negatives is not None and len(negatives) != self.num_negatives:
             raise DataFormatError(
                 f"{self.loss_name}: the loss was built for {self.num_negatives} hard negatives, the dataset has "
