@@ -201,6 +201,11 @@ class NamedColumnsMixin:
         Works for ``datasets.Dataset`` and ``IterableDataset`` (anything with ``column_names`` and
         ``select_columns``). Unknown or missing columns still raise: only the order is fixed.
         """
+        if dataset.column_names is None:  # an IterableDataset whose features are unknown until iterated
+            raise DataFormatError(
+                f"{self.loss_name}: the dataset does not know its column names, so they cannot be validated.",
+                hint="call loss.validate_columns(list(next(iter(dataset)))) on its first row instead",
+            )
         column_names = list(dataset.column_names)
         expected = self.ordered_columns(column_names)
         dataset = dataset.select_columns(expected + label_columns(column_names))

@@ -48,6 +48,18 @@ JSDMode = Literal["candidates", "embedding"]
 JSD_MODES: tuple[str, ...] = ("candidates", "embedding")
 
 
+def jsd_candidates(
+    d_en: Tensor, d_x: Tensor | None = None, *, gather_across_devices: bool = False
+) -> tuple[Tensor, list[Tensor]]:
+    """The candidate set ``C = [d_en of all N rows, d_x of all N rows]`` (gathered across ranks when asked) and, for
+    each gold kind, the column of each local row's gold in ``C`` (``offset + i``, then ``N + offset + i``)."""
+    passages = [d_en] if d_x is None else [d_en, d_x]
+    gathered, offset = gather_with_grad(passages, gather_across_devices)
+    n_rows = gathered[0].size(0)
+    rows = torch.arange(d_en.size(0), device=d_en.device)
+    return torch.cat(gathered, dim=0), [rows + offset + k * n_rows for k in range(len(passages))]
+
+
 def jsd_alignment_components(
     q_x: Tensor,
     q_en: Tensor,
@@ -84,13 +96,10 @@ def jsd_alignment_components(
         similarity_fct: Similarity of two embedding matrices.
         gather_across_devices: Gather the passages of all ranks into ``C`` (queries stay per rank).
     """
-    passages = [d_en] if d_x is None else [d_en, d_x]
-    gathered, offset = gather_with_grad(passages, gather_across_devices)
-    candidates = torch.cat(gathered, dim=0)
-    n_rows = gathered[0].size(0)
-    batch_size = q_x.size(0)
-    rows = torch.arange(batch_size, device=q_x.device)
-    golds = [rows + offset + k * n_rows for k in range(len(passages))]
+    if jsd_mode not in JSD_MODES:
+        raise ConfigError(f"jsd_mode must be one of {JSD_MODES}, got {jsd_mode!r}.")
+    candidates, golds = jsd_candidates(d_en, d_x, gather_across_devices=gather_across_devices)
+    rows = torch.arange(q_x.size(0), device=q_x.device)
 
     logits_x = scaled_similarity(similarity_fct, scale, q_x, candidates)
     own_golds = torch.zeros_like(logits_x, dtype=torch.bool)
@@ -101,12 +110,10 @@ def jsd_alignment_components(
     if jsd_mode == "candidates":
         logits_en = scaled_similarity(similarity_fct, scale, q_en, candidates)
         jsd = log_space_jsd(F.log_softmax(logits_x, dim=1), F.log_softmax(logits_en, dim=1))
-    elif jsd_mode == "embedding":
+    else:  # "embedding"
         log_p = F.log_softmax(embedding_scale * F.normalize(q_x, dim=-1), dim=-1)
         log_q = F.log_softmax(embedding_scale * F.normalize(q_en, dim=-1), dim=-1)
         jsd = log_space_jsd(log_p, log_q)
-    else:
-        raise ConfigError(f"jsd_mode must be one of {JSD_MODES}, got {jsd_mode!r}.")
     return {"infonce": infonce.mean(), "jsd": jsd.mean()}
 
 
