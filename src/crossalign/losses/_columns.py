@@ -127,19 +127,21 @@ def missing_column_error(loss_name: str, name: str, expected: Sequence[str], fou
     )
 
 
-def check_order(loss_name: str, found: Sequence[str], expected: Sequence[str]) -> None:
-    """Raise if the dataset's text columns are not exactly ``expected``, in that order."""
-    found = list(found)
+def check_order(loss_name: str, column_names: Sequence[str], expected: Sequence[str]) -> None:
+    """Raise if the dataset's text columns (``column_names`` without labels) are not exactly ``expected``, in order."""
+    found = text_columns(column_names)
     expected = list(expected)
     if found == expected:
         return
-    position = next(i for i, (a, b) in enumerate(zip(found, expected)) if a != b)
+    position = next((i for i, (a, b) in enumerate(zip(found, expected)) if a != b), min(len(found), len(expected)))
+    held = repr(found[position]) if position < len(found) else "nothing"
+    reads = repr(expected[position]) if position < len(expected) else "nothing"
     raise DataFormatError(
-        f"{loss_name}: columns are in the wrong order: position {position} holds {found[position]!r} but the loss "
-        f"reads {expected[position]!r} there. The trainer passes columns by position only. Found: {found}; "
-        f"expected: {expected}.",
-        field=found[position],
-        hint=f"dataset = dataset.select_columns({expected + label_columns(found)!r}) (or loss.select_columns(dataset))",
+        f"{loss_name}: columns are in the wrong order: position {position} holds {held} but the loss reads {reads} "
+        f"there. The trainer passes columns by position only. Found: {found}; expected: {expected}.",
+        field=found[position] if position < len(found) else None,
+        hint=f"dataset = dataset.select_columns({expected + label_columns(column_names)!r}) "
+        "(or loss.select_columns(dataset))",
     )
 
 
@@ -191,7 +193,7 @@ class NamedColumnsMixin:
         """
         column_names = list(column_names)
         expected = self.ordered_columns(column_names)
-        check_order(self.loss_name, text_columns(column_names), expected)
+        check_order(self.loss_name, column_names, expected)
         self._bind_columns(expected)
         return expected
 

@@ -47,9 +47,6 @@ CLEAR_CITATION = """
 }
 """
 
-#: Component names, in the order they are returned.
-CLEAR_COMPONENTS = ("forward", "reverse", "kl")
-
 
 def clear_weights(alpha: float, beta: float, use_kl: bool) -> dict[str, float]:
     """The weight of each component: ``(1-α-β, α, β)`` with KL, ``(1-α, α)`` without."""
@@ -287,7 +284,7 @@ class CLEARLoss(NamedColumnsMixin, nn.Module):
         self.alpha = check_weight(alpha, "alpha")
         self.beta = check_weight(beta, "beta")
         self.use_kl = check_bool(use_kl, "use_kl")
-        if self.use_kl and self.alpha + self.beta > 1:
+        if self.use_kl and self.alpha + self.beta > 1 + 1e-9:  # tolerance: 0.1 + 0.9 is 1.0000000000000002
             raise ConfigError(
                 f"CLEARLoss: alpha + beta must be <= 1 (the forward term gets 1 - alpha - beta), got "
                 f"alpha={alpha} + beta={beta} = {alpha + beta}.",

@@ -9,7 +9,7 @@ import torch
 from datasets import Dataset
 
 from crossalign.errors import ConfigError, DataFormatError
-from crossalign.losses import CLEARLoss, InfoNCELoss, JSDAlignmentLoss
+from crossalign.losses import CLEARLoss, InfoNCELoss, JSDAlignmentLoss, MultilingualDistillationLoss
 from crossalign.losses._common import strip_foreign_keys
 
 CLEAR_COLUMNS = ["anchor", "positive", "negative_1", "negative_2", "cross_anchor", "neg_query_1", "neg_query_2"]
@@ -153,3 +153,12 @@ def test_strip_foreign_keys_only_drops_another_columns_keys():
     assert set(strip_foreign_keys(features)) == {"input_ids", "attention_mask", "modality", "pixel_attention_mask"}
     clean = {"input_ids": ids, "attention_mask": ids}
     assert strip_foreign_keys(clean) is clean
+
+
+def test_reorder_hint_keeps_the_label_column():
+    loss = MultilingualDistillationLoss(torch.nn.Identity())
+    with pytest.raises(DataFormatError, match="position 0 holds 'target'") as error:
+        loss.validate_columns(["label", "target", "source"])
+    assert "['source', 'target', 'label']" in error.value.hint
+    dataset = Dataset.from_dict({"label": [[0.0, 1.0]], "target": ["w1"], "source": ["w2"]})
+    assert loss.select_columns(dataset).column_names == ["source", "target", "label"]
