@@ -1,0 +1,241 @@
+"""The training objectives by method name, with the columns each one reads.
+
+``LOSSES[name]`` is a :class:`LossSpec`; :func:`build_loss` builds one for a model. The column lists let the
+training workflow check a dataset before it loads a model; once the loss is built, the workflow must call
+``loss.validate_columns(dataset.column_names)`` (or ``dataset = loss.select_columns(dataset)``) on each dataset:
+the trainer passes columns to the loss by position only.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from torch import nn
+
+from crossalign.errors import ConfigError
+from crossalign.losses.cached_clear import CachedCLEARLoss
+from crossalign.losses.clear import CLEAR_CITATION, CLEARLoss
+from crossalign.losses.distillation import DISTILLATION_CITATION, MultilingualDistillationLoss
+from crossalign.losses.infonce import InfoNCELoss
+from crossalign.losses.jsd_alignment import JSD_CITATION, JSDAlignmentLoss
+from crossalign.losses.multiway import MULTIWAY_CITATION, MultiWayContrastiveLoss
+from crossalign.losses.symmetric_infonce import SymmetricInfoNCELoss
+from crossalign.losses.translation_ranking import LABSE_CITATION, AdditiveMarginRankingLoss
+
+INFONCE_CITATION = """
+@misc{oord2019representationlearningcontrastivepredictive,
+    title={Representation Learning with Contrastive Predictive Coding},
+    author={Aaron van den Oord and Yazhe Li and Oriol Vinyals},
+    year={2019},
+    eprint={1807.03748},
+    archivePrefix={arXiv},
+    primaryClass={cs.LG},
+    url={https://arxiv.org/abs/1807.03748},
+}
+"""
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """One training objective.
+
+    Attributes:
+        name: The method name (``clear``, ``jsd``, ...).
+        factory: ``factory(model, **kwargs)`` builds the loss.
+        required_columns: The text columns every dataset needs, in order (``negative_1..n`` for a numbered group).
+        optional_columns: Columns the dataset may add (numbered groups written ``prefix_1..n``).
+        labels: The label column, if the loss needs one.
+        description: One line for ``--help`` and reports.
+        citation: BibTeX.
+    """
+
+    name: str
+    factory: Callable[..., nn.Module]
+    required_columns: tuple[str, ...]
+    optional_columns: tuple[str, ...]
+    labels: str | None
+    description: str
+    citation: str
+
+    @property
+    def parameters(self) -> tuple[str, ...]:
+        """The keyword arguments :func:`build_loss` accepts for this method."""
+        return tuple(_parameters(self.factory))
+
+
+def _parameters(factory: Callable[..., Any]) -> list[str]:
+    signature = inspect.signature(factory)
+    return [
+        name
+        for name, parameter in list(signature.parameters.items())[1:]
+        if parameter.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    ]
+
+
+def _build_clear(
+    model: nn.Module,
+    scale: float = 20.0,
+    alpha: float = 0.4,
+    beta: float = 0.2,
+    use_kl: bool = True,
+    similarity_fct: Any = None,
+    gather_across_devices: bool = False,
+    num_negatives: int | None = None,
+    num_query_negatives: int | None = None,
+    mini_batch_size: int | None = None,
+    mini_batch_num_tokens: int | None = None,
+    show_progress_bar: bool = False,
+) -> CLEARLoss:
+    """CLEARLoss, or CachedCLEARLoss when ``mini_batch_size`` is given."""
+    kwargs: dict[str, Any] = {
+        "scale": scale,
+        "alpha": alpha,
+        "beta": beta,
+        "use_kl": use_kl,
+        "gather_across_devices": gather_across_devices,
+        "num_negatives": num_negatives,
+        "num_query_negatives": num_query_negatives,
+    }
+    if similarity_fct is not None:
+        kwargs["similarity_fct"] = similarity_fct
+    if mini_batch_size is None:
+        if mini_batch_num_tokens is not None:
+            raise ConfigError("clear: mini_batch_num_tokens needs mini_batch_size (the cached loss).")
+        return CLEARLoss(model, **kwargs)
+    return CachedCLEARLoss(
+        model,
+        **kwargs,
+        mini_batch_size=mini_batch_size,
+        mini_batch_num_tokens=mini_batch_num_tokens,
+        show_progress_bar=show_progress_bar,
+    )
+
+
+def _build_en_x(
+    model: nn.Module,
+    scale: float = 20.0,
+    similarity_fct: Any = None,
+    gather_across_devices: bool = False,
+) -> MultiWayContrastiveLoss:
+    """The English-centric baseline: pairwise multi-way loss on (en, x) rows = symmetric InfoNCE."""
+    kwargs: dict[str, Any] = {"scale": scale, "gather_across_devices": gather_across_devices}
+    if similarity_fct is not None:
+        kwargs["similarity_fct"] = similarity_fct
+    return MultiWayContrastiveLoss(model, mode="pairwise", columns=("en", "x"), **kwargs)
+
+
+LOSSES: dict[str, LossSpec] = {
+    "clear": LossSpec(
+        name="clear",
+        factory=_build_clear,
+        required_columns=("anchor", "positive", "cross_anchor"),
+        optional_columns=("negative_1..n", "neg_query_1..n"),
+        labels=None,
+        description="CLEAR (Lee et al. 2026): forward q_en→d+, reverse d+→q_x, KL(P_rev‖P_fwd); column order "
+        "anchor, positive, negative_1..n, cross_anchor, neg_query_1..n; mini_batch_size selects the cached variant.",
+        citation=CLEAR_CITATION,
+    ),
+    "jsd": LossSpec(
+        name="jsd",
+        factory=JSDAlignmentLoss,
+        required_columns=("query", "positive", "query_en"),
+        optional_columns=("positive_x",),
+        labels=None,
+        description="InfoNCE + λ·JSD between the q_x and q_en retrieval distributions "
+        "(Hong et al. 2026; defaults ours).",
+        citation=JSD_CITATION,
+    ),
+    "multiway": LossSpec(
+        name="multiway",
+        factory=MultiWayContrastiveLoss,
+        required_columns=("<lang_1>", "<lang_2>"),
+        optional_columns=("<lang_3>..<lang_k>",),
+        labels=None,
+        description="Multi-way parallel contrastive loss, every language an anchor (Fazili & Goswami 2026; "
+        "pairwise or supcon, ours); one column per language.",
+        citation=MULTIWAY_CITATION,
+    ),
+    "en-x": LossSpec(
+        name="en-x",
+        factory=_build_en_x,
+        required_columns=("en", "x"),
+        optional_columns=(),
+        labels=None,
+        description="English-centric En–X baseline: symmetric InfoNCE on (en, x) pairs, x from several languages.",
+        citation=MULTIWAY_CITATION,
+    ),
+    "infonce": LossSpec(
+        name="infonce",
+        factory=InfoNCELoss,
+        required_columns=("anchor", "positive"),
+        optional_columns=("negative_1..n",),
+        labels=None,
+        description="InfoNCE / MultipleNegativesRankingLoss (baseline: q_x → English passage, hard negatives).",
+        citation=INFONCE_CITATION,
+    ),
+    "symmetric": LossSpec(
+        name="symmetric",
+        factory=SymmetricInfoNCELoss,
+        required_columns=("anchor", "positive"),
+        optional_columns=("negative_1..n",),
+        labels=None,
+        description="Symmetric InfoNCE: anchor→positive and positive→anchor, one softmax each, averaged.",
+        citation=INFONCE_CITATION,
+    ),
+    "distill": LossSpec(
+        name="distill",
+        factory=MultilingualDistillationLoss,
+        required_columns=("source", "target"),
+        optional_columns=(),
+        labels="label",
+        description="Multilingual knowledge distillation (Reimers & Gurevych 2020): MSE of student(source) and "
+        "student(target) to teacher(source); add the label with add_teacher_embeddings.",
+        citation=DISTILLATION_CITATION,
+    ),
+    "labse": LossSpec(
+        name="labse",
+        factory=AdditiveMarginRankingLoss,
+        required_columns=("source", "target"),
+        optional_columns=(),
+        labels=None,
+        description="Bidirectional translation ranking with additive margin 0.3 (LaBSE).",
+        citation=LABSE_CITATION,
+    ),
+}
+
+
+def get_spec(method: str) -> LossSpec:
+    """The :class:`LossSpec` of ``method``; ConfigError listing the valid names if unknown."""
+    try:
+        return LOSSES[method]
+    except (KeyError, TypeError):
+        raise ConfigError(
+            f"unknown training method {method!r}.",
+            hint=f"choose one of: {', '.join(LOSSES)}",
+        ) from None
+
+
+def build_loss(method: str, model: nn.Module, **kwargs: Any) -> nn.Module:
+    """Build the loss of ``method`` for ``model``.
+
+    Args:
+        method: One of :data:`LOSSES` (``clear``, ``jsd``, ``multiway``, ``en-x``, ``infonce``, ``symmetric``,
+            ``distill``, ``labse``).
+        model: The SentenceTransformer to train.
+        **kwargs: The loss's parameters (see ``LOSSES[method].parameters``).
+
+    Raises:
+        ConfigError: Unknown method, unknown parameter (the message lists the valid ones), or an invalid value.
+    """
+    spec = get_spec(method)
+    valid = spec.parameters
+    unknown = sorted(set(kwargs) - set(valid))
+    if unknown:
+        raise ConfigError(
+            f"{method}: unknown parameter(s) {', '.join(unknown)}.",
+            hint=f"valid parameters for {method}: {', '.join(valid)}",
+        )
+    return spec.factory(model, **kwargs)

@@ -1,0 +1,193 @@
+"""Bidirectional translation ranking with additive margin softmax (Yang et al. 2019; LaBSE, Feng et al. 2022)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from sentence_transformers.util import cos_sim, similarity_fct_name
+from torch import Tensor, nn
+
+from crossalign.errors import ConfigError
+from crossalign.losses._columns import (
+    NamedColumnsMixin,
+    missing_column_error,
+    text_columns,
+    unknown_column_error,
+    warn_label_columns,
+)
+from crossalign.losses._common import (
+    SimilarityFct,
+    check_bool,
+    check_scale,
+    check_similarity,
+    embed_groups,
+    gather_with_grad,
+)
+
+LABSE_CITATION = """
+@inproceedings{feng-etal-2022-language,
+    title = "Language-agnostic {BERT} Sentence Embedding",
+    author = "Feng, Fangxiaoyu and Yang, Yinfei and Cer, Daniel and Arivazhagan, Naveen and Wang, Wei",
+    booktitle = "Proceedings of the 60th Annual Meeting of the Association for Computational Linguistics",
+    year = "2022",
+    pages = "878--891",
+    url = "https://aclanthology.org/2022.acl-long.62",
+}
+@inproceedings{yang2019improving,
+    title = "Improving Multilingual Sentence Embedding using Bi-directional Dual Encoder with Additive Margin Softmax",
+    author = "Yang, Yinfei and Abrego, Gustavo Hernandez and Yuan, Steve and Guo, Mandy and Shen, Qinlan and
+              Cer, Daniel and Sung, Yun-Hsuan and Strope, Brian and Kurzweil, Ray",
+    booktitle = "Proceedings of the Twenty-Eighth International Joint Conference on Artificial Intelligence (IJCAI)",
+    year = "2019",
+    url = "https://arxiv.org/abs/1902.08564",
+}
+"""
+
+
+def additive_margin_ranking_components(
+    source: Tensor,
+    target: Tensor,
+    *,
+    margin: float = 0.3,
+    scale: float = 20.0,
+    similarity_fct: SimilarityFct = cos_sim,
+    gather_across_devices: bool = False,
+) -> dict[str, Tensor]:
+    """``{"source_to_target", "target_to_source"}``: batch means of
+    ``-log(e^{s(φ_ii - m)} / (e^{s(φ_ii - m)} + Σ_{j≠i} e^{s φ_ij}))`` in each direction, ``φ`` = similarity."""
+    gathered, offset = gather_with_grad([source, target], gather_across_devices)
+    batch_size = source.size(0)
+    labels = torch.arange(batch_size, device=source.device) + offset
+    out = {}
+    for name, anchors, candidates in (
+        ("source_to_target", source, gathered[1]),
+        ("target_to_source", target, gathered[0]),
+    ):
+        similarity = similarity_fct(anchors, candidates)
+        margin_matrix = torch.zeros_like(similarity)
+        margin_matrix[torch.arange(batch_size, device=source.device), labels] = margin
+        out[name] = F.cross_entropy(scale * (similarity - margin_matrix), labels)
+    return out
+
+
+class AdditiveMarginRankingLoss(NamedColumnsMixin, nn.Module):
+    loss_name = "AdditiveMarginRankingLoss"
+
+    def __init__(
+        self,
+        model: nn.Module,
+        margin: float = 0.3,
+        scale: float = 20.0,
+        similarity_fct: SimilarityFct = cos_sim,
+        gather_across_devices: bool = False,
+    ) -> None:
+        """Bidirectional translation ranking with additive margin softmax, as used to train LaBSE: each sentence
+        must rank its translation above the other in-batch translations by a margin ``m`` (subtracted from the
+        positive's similarity inside the softmax), in both directions; ``L = L_src→tgt + L_tgt→src`` (summed, as in
+        the papers).
+
+        Args:
+            model: SentenceTransformer model.
+            margin: Additive margin ``m`` on the cosine of the positive pair (LaBSE: 0.3).
+            scale: Logit scale (not from the papers: 20, as the other crossalign losses).
+            similarity_fct: Similarity of two embedding matrices (default cosine).
+            gather_across_devices: Use all ranks' sentences as candidates (LaBSE's cross-accelerator negatives).
+
+        Inputs:
+            +---------+-----------------------------+--------+
+            | Column  | Text                        | Labels |
+            +=========+=============================+========+
+            | source  | sentence                    | none   |
+            +---------+-----------------------------+--------+
+            | target  | its translation             |        |
+            +---------+-----------------------------+--------+
+
+        Requirements:
+            1. Columns ``source``, ``target``, in this order.
+
+        Returns:
+            ``{"source_to_target", "target_to_source"}``; the trainer sums and logs them.
+
+        Relations:
+            - With ``margin=0`` it is twice :class:`~crossalign.losses.SymmetricInfoNCELoss` on the same pairs.
+
+        References:
+            - Yang et al., IJCAI 2019, https://arxiv.org/abs/1902.08564
+            - Feng et al., Language-agnostic BERT Sentence Embedding, ACL 2022, https://arxiv.org/abs/2007.01852
+
+        Example:
+            ::
+
+                from datasets import Dataset
+                from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
+                from crossalign.losses import AdditiveMarginRankingLoss
+
+                model = SentenceTransformer("FacebookAI/xlm-roberta-base")
+                train_dataset = Dataset.from_dict({
+                    "source": ["The cat sleeps.", "It is raining."],
+                    "target": ["Die Katze schläft.", "Es regnet."],
+                })
+                loss = AdditiveMarginRankingLoss(model, margin=0.3)
+                loss.validate_columns(train_dataset.column_names)
+                trainer = SentenceTransformerTrainer(model=model, train_dataset=train_dataset, loss=loss)
+                trainer.train()
+        """
+        super().__init__()
+        self.model = model
+        if isinstance(margin, bool) or not isinstance(margin, int | float) or not 0 <= margin < 2:
+            raise ConfigError(f"margin must be a number in [0, 2), got {margin!r}.", hint="LaBSE uses 0.3")
+        self.margin = float(margin)
+        self.scale = check_scale(scale)
+        self.similarity_fct = check_similarity(similarity_fct)
+        self.gather_across_devices = check_bool(gather_across_devices, "gather_across_devices")
+        self.columns: list[str] | None = None
+
+    def ordered_columns(self, column_names: Sequence[str]) -> list[str]:
+        warn_label_columns(self.loss_name, column_names)
+        found = text_columns(column_names)
+        expected = ["source", "target"]
+        for name in expected:
+            if name not in found:
+                raise missing_column_error(self.loss_name, name, expected, found)
+        for name in found:
+            if name not in expected:
+                raise unknown_column_error(self.loss_name, name, expected, found)
+        return expected
+
+    def compute_loss_from_embeddings(
+        self, embeddings: Sequence[Tensor], labels: Tensor | None = None
+    ) -> dict[str, Tensor]:
+        if len(embeddings) != 2:
+            raise ValueError(f"{self.loss_name} expects 2 columns (source, target), got {len(embeddings)}.")
+        return additive_margin_ranking_components(
+            embeddings[0],
+            embeddings[1],
+            margin=self.margin,
+            scale=self.scale,
+            similarity_fct=self.similarity_fct,
+            gather_across_devices=self.gather_across_devices,
+        )
+
+    def forward(
+        self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None
+    ) -> dict[str, Tensor]:
+        features = list(sentence_features)
+        if len(features) != 2:
+            raise ValueError(f"{self.loss_name} expects 2 columns (source, target), got {len(features)}.")
+        embeddings = embed_groups(self.model, features, [[0, 1]])
+        return self.compute_loss_from_embeddings(embeddings, labels)
+
+    def get_config_dict(self) -> dict[str, Any]:
+        return {
+            "margin": self.margin,
+            "scale": self.scale,
+            "similarity_fct": similarity_fct_name(self.similarity_fct),
+            "gather_across_devices": self.gather_across_devices,
+        }
+
+    @property
+    def citation(self) -> str:
+        return LABSE_CITATION
