@@ -280,6 +280,24 @@ def test_download_tree_rejects_a_package_without_the_help_folder(
     assert cached_trees("de", cache_dir=tmp_path) == []
 
 
+def test_package_whose_help_folder_is_a_link(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # like Debian's libreoffice-help-sk, whose help/sk is a link to help/cs
+    tools = FakeTools()
+    original = tools.__call__
+
+    def linked(cmd: list[str], cwd: Any = None, **kw: Any) -> subprocess.CompletedProcess[str]:
+        if cmd[:2] == ["dpkg-deb", "-x"]:
+            help_dir = Path(cmd[3], "usr/share/libreoffice/help")
+            help_dir.mkdir(parents=True)
+            (help_dir / "de").symlink_to("cs")
+            return subprocess.CompletedProcess(cmd, 0, "", "")
+        return original(cmd, cwd, **kw)
+
+    monkeypatch.setattr(fetch.subprocess, "run", linked)
+    with pytest.raises(CorpusError, match=r"has no help of its own: its folder de is a link to cs"):
+        download_tree("de", cache_dir=tmp_path)
+
+
 # -------------------------------------------------------------------------------------------------- concurrency
 FAKE_APT = """\
 #!{python}

@@ -17,9 +17,9 @@ from crossalign.errors import UnknownLanguageError
 from crossalign.languages import LANGUAGES, normalize_lang
 
 
-def test_the_34_debian_languages_are_canonical_known_tags() -> None:
-    assert len(LIBREOFFICE_LANGUAGES) == 34
-    assert len(set(LIBREOFFICE_LANGUAGES)) == 34
+def test_the_33_debian_languages_are_canonical_known_tags() -> None:
+    assert len(LIBREOFFICE_LANGUAGES) == 33
+    assert len(set(LIBREOFFICE_LANGUAGES)) == 33
     for tag in LIBREOFFICE_LANGUAGES:
         assert tag in LANGUAGES
         assert normalize_lang(tag) == tag
@@ -61,9 +61,19 @@ def test_unknown_or_unsupported_code_lists_the_available_languages(code: str) ->
         lo_lang(code, field="--langs")
     msg = str(info.value)
     assert f"{code!r} is not a language of the LibreOffice help" in msg
-    assert "choose from the 34 languages: ca, cs, da, de, dz" in msg
+    assert "choose from the 33 languages: ca, cs, da, de, dz" in msg
     assert "zh-CN, zh-TW" in msg
     assert isinstance(info.value, ValueError)
+
+
+@pytest.mark.parametrize("code", ["sk", "SK", "libreoffice-help-sk"])
+def test_slovak_is_not_offered_and_the_error_says_why(code: str) -> None:
+    assert "sk" not in LIBREOFFICE_LANGUAGES
+    with pytest.raises(UnknownLanguageError) as info:
+        lo_lang(code)
+    assert f"{code!r} is not offered: Debian's libreoffice-help-sk contains no Slovak help" in str(info.value)
+    assert "link to the Czech one (cs)" in str(info.value)
+    assert lo_lang("cs") == "cs"
 
 
 def test_lang_list_keeps_order_drops_duplicates_and_expands_all() -> None:

@@ -1,4 +1,4 @@
-"""The default corpus: the LibreOffice help in 34 languages (English + 33 translations) from Debian packages.
+"""The default corpus: the LibreOffice help in 33 languages (English + 32 translations) from Debian packages.
 
 The packages are ``libreoffice-help-<lang>``.
 
@@ -8,7 +8,7 @@ aligns by (page path, element id) with English as the reference.
 
 Modules:
 
-- :mod:`.langs` — the 34 languages: canonical tags <-> Debian package names <-> help folder names;
+- :mod:`.langs` — the 33 languages: canonical tags <-> Debian package names <-> help folder names;
 - :mod:`.fetch` — obtain a language's tree: installed, cached, or ``apt-get download`` (version-keyed cache);
 - :mod:`.parse` — a page's headings and paragraphs, visible text only (switch variants rendered for Linux);
 - :mod:`.align` — alignment, boilerplate, untranslated text, sections, de-duplication;

@@ -155,7 +155,7 @@ def fetch_languages(
         One :class:`FetchResult` per language.
 
     Raises:
-        UnknownLanguageError: A language is not one of the 34.
+        UnknownLanguageError: A language is not one of the 33.
         CorpusError: A tree cannot be obtained.
     """
     wanted = lo_lang_list(langs)
@@ -312,7 +312,7 @@ class LibreOfficeCorpus:
         """Obtain, parse (or read the parse cache) and align the help in ``langs``.
 
         Args:
-            langs: Languages (``"de,zh-CN"`` or a list; ``"all"`` for all 34). English is loaded in any case.
+            langs: Languages (``"de,zh-CN"`` or a list; ``"all"`` for all 33). English is loaded in any case.
             cache_dir: crossalign cache root (default ``$CROSSALIGN_CACHE`` or ``~/.cache/crossalign``).
             help_root: Folder of installed help trees (default ``/usr/share/libreoffice/help``).
             download: Allow ``apt-get download`` for languages neither installed nor cached.
@@ -324,7 +324,7 @@ class LibreOfficeCorpus:
             The aligned corpus.
 
         Raises:
-            UnknownLanguageError: A language is not one of the 34.
+            UnknownLanguageError: A language is not one of the 33.
             CorpusError: A tree cannot be obtained (the message says how to fix it).
         """
         wanted = lo_lang_list(langs)
@@ -534,7 +534,7 @@ def load_libreoffice(
         The parallel corpus; its ``provenance`` names every package and version.
 
     Raises:
-        UnknownLanguageError: A language is not one of the 34.
+        UnknownLanguageError: A language is not one of the 33.
         CorpusError: A language's help cannot be obtained.
 
     Example:

@@ -323,6 +323,11 @@ def download_tree(lang: str, *, cache_dir: str | os.PathLike[str] | None = None,
                     hint="the download may be corrupt, or the disk full; retry",
                 )
             src = extracted / "usr" / "share" / "libreoffice" / "help" / folder
+            if src.is_symlink():
+                raise CorpusError(
+                    f"{deb.name} has no help of its own: its folder {folder} is a link to {os.readlink(src)}",
+                    hint="use the language the link points to instead",
+                )
             if not (src / "text").is_dir():
                 raise CorpusError(
                     f"{deb.name} has no usr/share/libreoffice/help/{folder}/text folder",
@@ -369,7 +374,7 @@ def obtain_help_tree(
         The :class:`HelpTree`.
 
     Raises:
-        UnknownLanguageError: ``lang`` is not one of the 34 languages.
+        UnknownLanguageError: ``lang`` is not one of the 33 languages.
         CorpusError: Not installed, not cached, and the download is off or failed (the message says how to fix it).
 
     Example:

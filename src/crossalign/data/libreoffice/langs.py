@@ -1,4 +1,4 @@
-"""The 34 LibreOffice help languages (English + 33 translations): tags, Debian packages, help folders.
+"""The 33 LibreOffice help languages (English + 32 translations): tags, Debian packages, help folders.
 
 Three spellings name the same language:
 
@@ -13,6 +13,10 @@ canonical tag  Debian package               help folder
 =============  ===========================  ===========
 
 English (the help's source language, folder ``en-US``) is ``en``; British English is its own tag ``en-GB``.
+
+Debian has 34 ``libreoffice-help-*`` language packages, but ``libreoffice-help-sk`` holds no Slovak help: its folder
+``/usr/share/libreoffice/help/sk`` is a symbolic link to the Czech one (``cs``), so Slovak is not offered (asking for
+it raises an error that says so). ``libreoffice-help-ca`` also ships ``ca-valencia``, which is not used.
 """
 
 from __future__ import annotations
@@ -51,7 +55,6 @@ LIBREOFFICE_LANGUAGES: tuple[str, ...] = (
     "pt",
     "pt-BR",
     "ru",
-    "sk",
     "sl",
     "sv",
     "tr",
@@ -62,6 +65,11 @@ LIBREOFFICE_LANGUAGES: tuple[str, ...] = (
 
 #: The help's source language: every other language is aligned to it and compared with it.
 SOURCE_LANGUAGE = "en"
+
+#: Tags Debian has a help package for that holds no help of its own -> why.
+NOT_OFFERED: dict[str, str] = {
+    "sk": "Debian's libreoffice-help-sk contains no Slovak help: its help folder is a link to the Czech one (cs)",
+}
 
 #: Languages whose words are not separated by spaces: stats also report characters for them.
 UNSPACED_LANGUAGES: frozenset[str] = frozenset({"zh-CN", "zh-TW", "ja", "km", "dz"})
@@ -83,7 +91,7 @@ def lo_lang(code: str, *, field: str = "language") -> str:
         The canonical tag (``zh-CN``, ``en``).
 
     Raises:
-        UnknownLanguageError: ``code`` is not a LibreOffice help language; the message lists the 34 that are.
+        UnknownLanguageError: ``code`` is not a LibreOffice help language; the message lists the 33 that are.
 
     Example:
         >>> lo_lang("libreoffice-help-zh-cn"), lo_lang("en-US"), lo_lang("PT_br")
@@ -92,6 +100,11 @@ def lo_lang(code: str, *, field: str = "language") -> str:
     text = code.strip() if isinstance(code, str) else code
     if isinstance(text, str) and text.lower().startswith(_PACKAGE_PREFIX):
         text = text[len(_PACKAGE_PREFIX) :]
+    if isinstance(text, str) and text.lower() in NOT_OFFERED:
+        raise UnknownLanguageError(
+            f"{field}: {code!r} is not offered: {NOT_OFFERED[text.lower()]}",
+            hint=f"choose from the {len(LIBREOFFICE_LANGUAGES)} languages: {', '.join(LIBREOFFICE_LANGUAGES)}",
+        )
     try:
         return normalize_lang(text, available=LIBREOFFICE_LANGUAGES, field=field)
     except UnknownLanguageError as exc:
