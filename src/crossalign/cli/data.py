@@ -109,9 +109,10 @@ def run_fetch(args: argparse.Namespace) -> int:
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
     for row in (header, *rows):
         print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
-    print("licence MPL-2.0; trees and parse cache:")
-    for r in results:
-        print(f"  {r.tree.lang}: {r.tree.path}  (parsed: {r.parse_cache})")
+    if results:
+        print(f"licence MPL-2.0; parse cache: {results[0].parse_cache.parent}")
+        roots = sorted({str(r.tree.path.parent) for r in results})
+        print(f"help trees: {', '.join(roots)} (one folder per language)")
     return 0
 
 

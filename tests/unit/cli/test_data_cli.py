@@ -61,8 +61,9 @@ def test_fetch_prints_what_it_did(help_root: Path, tmp_path: Path, capsys: pytes
     assert out[2].split()[2].startswith("local-")
     assert out[2].split()[4:6] == ["1", "parsed"]
     assert out[3].split()[:2] == ["de", "libreoffice-help-de"] and out[3].split()[4:6] == ["1", "parsed"]
-    assert out[4] == "licence MPL-2.0; trees and parse cache:"
-    assert out[6].startswith(f"  de: {help_root / 'de'}  (parsed: {tmp_path / 'c'}")
+    assert out[4].startswith(f"licence MPL-2.0; parse cache: {tmp_path / 'c' / 'corpora' / 'libreoffice'}")
+    assert out[4].endswith("/parsed")
+    assert out[5] == f"help trees: {help_root} (one folder per language)"
     assert main(args) == 0  # second time: from the parse cache
     again = capsys.readouterr().out.splitlines()
     assert again[3].split()[4:6] == ["1", "cached"]

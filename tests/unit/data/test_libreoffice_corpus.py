@@ -302,3 +302,9 @@ def test_format_stats_table(opened: LibreOfficeCorpus) -> None:
 def test_count_chars_ignores_spaces_and_zero_width() -> None:
     assert count_chars(f"ab c{ZW}d\u00a0e\n") == 5
     assert count_chars("") == 0
+
+
+def test_format_stats_leaves_wide_matrices_to_json(opened: LibreOfficeCorpus) -> None:
+    text = format_stats(corpus_stats(opened), max_matrix=2)
+    assert "(pairwise matrices for 3 languages are in the JSON output, key 'pairwise')" in text
+    assert "Pairwise aligned sections" not in text

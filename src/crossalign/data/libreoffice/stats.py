@@ -117,8 +117,10 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
-def format_stats(stats: dict[str, Any]) -> str:
+def format_stats(stats: dict[str, Any], *, max_matrix: int = 12) -> str:
     """Render :func:`corpus_stats` as plain-text tables (per language, then pairwise sections / paragraphs).
+
+    The pairwise matrices are printed for up to ``max_matrix`` languages (wider ones do not fit a terminal).
 
     Example:
         >>> print(format_stats(corpus_stats(corpus)))  # doctest: +SKIP
@@ -167,7 +169,11 @@ def format_stats(stats: dict[str, Any]) -> str:
         "  al.* = aligned with English (de-duplicated); untr.* = dropped as identical to English; missing = id or "
         "page absent.",
     ]
-    for key, what in (("sections", "sections"), ("paragraphs", f"paragraphs >= {n} English words")):
+    matrices = (("sections", "sections"), ("paragraphs", f"paragraphs >= {n} English words"))
+    if len(langs) > max_matrix:
+        parts += ["", f"(pairwise matrices for {len(langs)} languages are in the JSON output, key 'pairwise')"]
+        matrices = ()
+    for key, what in matrices:
         mrows = []
         for a in langs:
             row = [a]
