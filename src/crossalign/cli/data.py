@@ -133,10 +133,13 @@ def run_stats(args: argparse.Namespace) -> int:
     stats = corpus_stats(corpus, min_words=args.min_words)
     stats["load_seconds"] = round(time.perf_counter() - t0, 2)
     print(format_stats(stats))
-    versions = sorted(
-        {f"{p['package'].removeprefix('libreoffice-help-')}={p['version']}" for p in stats["per_language"].values()}
-    )
-    print(f"\nPackages (MPL-2.0): {', '.join(versions)}; loaded in {stats['load_seconds']} s.")
+    per = stats["per_language"].values()
+    versions = sorted({p["version"] for p in per})
+    if len(versions) == 1:
+        what = f"{len(stats['per_language'])} packages, all version {versions[0]}"
+    else:
+        what = ", ".join(sorted(f"{p['package'].removeprefix('libreoffice-help-')}={p['version']}" for p in per))
+    print(f"\nPackages (MPL-2.0): {what}; loaded in {stats['load_seconds']} s.")
     if args.json:
         atomic_write_json(args.json, stats)
         print(f"wrote {args.json}")

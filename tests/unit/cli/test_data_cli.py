@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,7 @@ def test_stats_table_and_json(help_root: Path, tmp_path: Path, capsys: pytest.Ca
     # par_id2 is the same in German: dropped as untranslated, so the first section is incomplete in de
     assert lines[4].split()[6:] == ["1", "2", "2", "0", "1", "0"]
     assert f"wrote {out_json}" in text
+    assert re.search(r"Packages \(MPL-2.0\): de=local-[0-9a-f]{16}, en-us=local-[0-9a-f]{16}; loaded in", text)
     st = json.loads(out_json.read_text(encoding="utf-8"))
     assert st["languages"] == ["en", "de"]
     assert st["pairwise"] == {"en|de": {"sections": 1, "paragraphs": 2}}

@@ -2,7 +2,7 @@
 
 Parsing a language's 2,560 pages takes ~10 s; the result is cached per (package version, language, parser version)
 as JSONL next to the tree (``<cache>/corpora/libreoffice/<version>/parsed/<FOLDER>.p<N>.jsonl``, written atomically
-under a file lock), so the next load reads it back in well under a second.
+under a file lock), so the next load reads it back in about half a second per language.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crossalign.data.io import write_jsonl
 from crossalign.data.libreoffice.align import (
     BOILERPLATE_FLAGS,
     Alignment,
@@ -58,8 +59,6 @@ def parse_tree(tree: HelpTree, *, show_progress: bool | None = None) -> list[Pag
 
 
 def _write_parse_cache(path: Path, tree: HelpTree, pages: Sequence[Page]) -> None:
-    from crossalign.data.io import write_jsonl
-
     header = {"_crossalign": "libreoffice-parse", "parser_version": PARSER_VERSION, **tree.provenance()}
     write_jsonl(path, [header, *(p.to_json() for p in pages)])
 
