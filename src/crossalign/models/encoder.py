@@ -4,6 +4,9 @@
 batch holds inputs of nearly the same length (little padding; faster than ``SentenceTransformer.encode``'s
 character-length sort on mixed scripts), runs the model's own modules, and restores the input order.
 
+Batches close early when the next input is much shorter than the batch's longest (:func:`plan_batches`): on a CPU
+the cost of a forward pass is its padded token count, so one 512-token text must not pad 31 short ones to 512.
+
 Long texts (more tokens than ``max_seq_length``):
 
 - ``long_text="truncate"``: plain sentence-transformers behaviour, the first ``max_seq_length - 2`` content tokens.
@@ -33,6 +36,10 @@ logger = logging.getLogger(__name__)
 LongText = Literal["truncate", "window"]
 LONG_TEXT_MODES: tuple[str, ...] = ("truncate", "window")
 _PROGRESS_MIN_BATCHES = 8
+MAX_BATCH_TOKENS = 16384
+"""Most padded tokens in one forward pass (bounds activation memory for long windows)."""
+SHORTER_RATIO = 0.6
+"""A batch closes when the next input has fewer than this fraction of the batch's longest input's tokens."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,45 @@ def make_windows(
         for chunk in chunks:
             windows.append(Window(i, pre + chunk + suf, max(len(chunk), 1)))
     return windows
+
+
+def plan_batches(lengths: Sequence[int], *, batch_size: int, max_tokens: int = MAX_BATCH_TOKENS) -> list[list[int]]:
+    """Group inputs into batches of similar length (indices into ``lengths``), longest first.
+
+    The inputs are sorted by token count. A batch closes when it holds ``batch_size`` inputs, when its padded size
+    would pass ``max_tokens``, or when the next input is much shorter than the batch's longest (so padding never
+    costs more than about 40 % of a batch's compute): on CPU the cost of a forward pass is the padded token count.
+    Longest first, as sentence-transformers does, so that a batch that does not fit in memory fails at once.
+
+    Args:
+        lengths: Token count of each input.
+        batch_size: Most inputs per batch.
+        max_tokens: Most padded tokens per batch (at least one input per batch).
+
+    Returns:
+        Batches of indices.
+
+    Example:
+        >>> plan_batches([10, 500, 12, 480, 11], batch_size=4)
+        [[1, 3], [2, 4, 0]]
+    """
+    order = sorted(range(len(lengths)), key=lambda k: -lengths[k])
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for k in order:
+        if current:
+            longest = lengths[current[0]]
+            if (
+                len(current) >= batch_size
+                or (len(current) + 1) * longest > max_tokens
+                or (lengths[k] < SHORTER_RATIO * longest and longest - lengths[k] > 8)
+            ):
+                batches.append(current)
+                current = []
+        current.append(k)
+    if current:
+        batches.append(current)
+    return batches
 
 
 def combine_windows(vectors: np.ndarray, windows: Sequence[Window], n_texts: int) -> np.ndarray:
@@ -293,9 +339,7 @@ def encode(
     content = _tokenize_content(backend, [prompt + t for t in items])
     windows = make_windows(content, max_length=max_length, prefix=prefix, suffix=suffix, long_text=long_text)
 
-    # Longest first (as sentence-transformers does): a batch that does not fit in memory fails at once.
-    order = sorted(range(len(windows)), key=lambda k: -len(windows[k].ids))
-    batches = [order[a : a + batch_size] for a in range(0, len(order), batch_size)]
+    batches = plan_batches([len(w.ids) for w in windows], batch_size=batch_size)
     skip_normalize = long_text == "window"
     model_normalizes = any(isinstance(m, Normalize) for m in modules)
     pad_id = tok.pad_token_id if tok.pad_token_id is not None else 0

