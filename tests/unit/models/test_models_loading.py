@@ -50,12 +50,25 @@ def test_directory_that_is_not_a_model(tmp_path):
     (tmp_path / "config.json").write_text("{}")
     with pytest.raises(ModelError, match="no weights"):
         resolve_model(str(tmp_path))
+    (tmp_path / "model.safetensors").write_bytes(b"")
+    with pytest.raises(ModelError, match="no tokenizer"):
+        resolve_model(str(tmp_path))
     (tmp_path / "modules.json").write_text('[{"idx": 0, "name": "0", "path": "0_Transformer", "type": "x"}]')
     with pytest.raises(ModelError, match="'0_Transformer', which does not exist"):
         check_model_directory(tmp_path)
     (tmp_path / "modules.json").write_text("not json")
     with pytest.raises(ModelError, match="not a valid sentence-transformers modules list"):
         check_model_directory(tmp_path)
+
+
+def test_damaged_directory_is_a_model_error(tiny_st_dir, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_st_dir, broken)
+    (broken / "model.safetensors").write_bytes(b"not safetensors")
+    with pytest.raises(ModelError, match="cannot load the model in"):
+        load_model(broken, device="cpu")
 
 
 def test_missing_directory_and_file(tmp_path):
