@@ -16,7 +16,11 @@ from crossalign.errors import CrossalignError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``models`` command (with ``list`` and ``prepare``) to the CLI."""
+    """Add the ``models`` command (with ``list`` and ``prepare``) to the CLI.
+
+    Args:
+        subparsers: The ``add_subparsers()`` object of the ``crossalign`` parser.
+    """
     parser = subparsers.add_parser(
         "models",
         help="list and prepare the built-in offline models",
@@ -51,7 +55,14 @@ def _no_action(parser: argparse.ArgumentParser) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    """Print the built-in models as a table: name, description, source, status (prepared path)."""
+    """Print each built-in model: name, description, languages, source, status (prepared path).
+
+    Args:
+        args: Parsed arguments (``cache_dir``).
+
+    Returns:
+        Exit code 0.
+    """
     from crossalign.models.loading import prepared_model_path
     from crossalign.models.registry import DEFAULT_MODEL, list_builtins
 
@@ -71,7 +82,17 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_prepare(args: argparse.Namespace) -> int:
-    """Prepare a built-in model; progress and notes go to stderr, the directory is the last stdout line."""
+    """Prepare a built-in model; progress and notes go to stderr, the directory is the last stdout line.
+
+    Args:
+        args: Parsed arguments (``name``, ``cache_dir``, ``force``).
+
+    Returns:
+        Exit code 0.
+
+    Raises:
+        ModelError: Unknown name. MissingDependencyError, CorruptFileError, CacheError as from ``prepare_model``.
+    """
     from crossalign.models.loading import prepare_model, prepared_model_path
 
     before = None if args.force else prepared_model_path(args.name, cache_dir=args.cache_dir)

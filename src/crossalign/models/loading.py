@@ -117,7 +117,22 @@ def prepare_model(
 def prepared_model_path(name: str, *, cache_dir: str | os.PathLike[str] | None = None) -> Path | None:
     """The directory of a built-in model if it is already prepared (complete and current), else None.
 
-    Creates nothing. Raises what :func:`prepare_model` raises for an unknown name or a missing package.
+    Creates nothing (``crossalign models list`` uses it).
+
+    Args:
+        name: A built-in name.
+        cache_dir: Cache root, as for :func:`prepare_model`.
+
+    Returns:
+        The prepared directory, or None when :func:`prepare_model` would have to build it.
+
+    Raises:
+        ModelError: ``name`` is not a built-in model.
+        MissingDependencyError: The package holding the weights is not installed.
+
+    Example:
+        >>> prepared_model_path("e5-small-q4") is None  # doctest: +SKIP
+        True
     """
     entry = get_builtin(name)
     sha = _source_sha256(entry.source_file())
@@ -139,7 +154,11 @@ def check_model_directory(path: Path) -> str:
         The kind of model found.
 
     Raises:
-        ModelError: Saying what is missing (``modules.json``, ``config.json``, weights, a module's folder).
+        ModelError: Saying what is missing (``modules.json``, ``config.json``, weights, tokenizer, a module's folder).
+
+    Example:
+        >>> check_model_directory(prepare_model("e5-small-q4"))  # doctest: +SKIP
+        'sentence-transformers'
     """
     modules_file = path / "modules.json"
     if modules_file.is_file():
@@ -187,6 +206,12 @@ def _looks_like_path(spec: str) -> bool:
 
 def looks_like_hf_id(spec: str) -> bool:
     """True for ``org/name`` strings a Hugging Face repository id can be.
+
+    Args:
+        spec: A model spec.
+
+    Returns:
+        Whether ``spec`` has the shape of a repository id (it is not checked against the Hub).
 
     Example:
         >>> looks_like_hf_id("intfloat/multilingual-e5-small"), looks_like_hf_id("e5-smal")

