@@ -42,13 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"crossalign.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"crossalign.cli.{name}":
-                raise
-            continue  # that sub-command's module is not part of this checkout (yet)
-        module.register(sub)
+        importlib.import_module(f"crossalign.cli.{name}").register(sub)
     return parser
 
 
