@@ -229,7 +229,7 @@ class Comparison:
         if self.test == "bootstrap":
             how = (
                 f"{name} over queries ({self.n_resamples:,} resamples, seed {self.seed}), two-sided; 95 % CI = "
-                "percentile interval of the bootstrap difference"
+                "percentile interval of the bootstrap difference, per cell (not adjusted for multiple comparisons)"
             )
         else:
             how = (
@@ -440,6 +440,8 @@ def _resolve_metrics(requested: Sequence[str] | str | None) -> list[str] | None:
         return None
     names = [m.strip() for m in requested.split(",")] if isinstance(requested, str) else [m.strip() for m in requested]
     names = [m for m in names if m]
+    if [m.lower() for m in names] == ["all"]:
+        return ["all"]
     if not names:
         raise ConfigError("no metric given", hint="e.g. --metrics ndcg@10,complete@10 (or 'all')")
     return names

@@ -133,6 +133,10 @@ def test_metric_selection_and_untested_metrics() -> None:
     assert bucc.deltas[1] == pytest.approx(0.05)
     assert "not a mean over queries" in bucc.notes[1]
     assert any("nope@3" in n for n in c.notes)
+    every = compare_results([base, tuned], metrics="ALL", n_resamples=200)
+    (_, first), *_ = every.find(suite="retrieval")
+    assert first.metric == "ndcg@10"  # the main score first, then the other shared metrics
+    assert {m.metric for _, m in every.find(suite="retrieval")} == {"ndcg@10", "recall@10", "mrr@10"}
     # per-query values missing on one side: compared, not tested, and said so
     bare = make_result("bare", n=50, improve=0.5, seed=2, per_query=False)
     c2 = compare_results([base, bare], n_resamples=500)
