@@ -47,6 +47,8 @@ LOWER_IS_BETTER: frozenset[str] = frozenset(
         "max_rank_median",
         "min_rank_mean",
         "min_rank_median",
+        "xsim",
+        "xsim_absolute",
         "xsim_error",
         "pivot_above_gold_mean",
         "pivot_first@1",
@@ -55,17 +57,29 @@ LOWER_IS_BETTER: frozenset[str] = frozenset(
 )
 
 
+_LOWER_PREFIXES: tuple[str, ...] = ("max_rank", "min_rank", "xsim", "pivot_above_gold", "pivot_first")
+
+
+def lower_is_better(metric: str) -> bool:
+    """True for metrics where a smaller value is better: :data:`LOWER_IS_BETTER`, and the per-query names and
+    variants of the same quantities (``max_rank``, ``min_rank``, ``xsim_absolute``, ``pivot_above_gold``, ...)."""
+    return metric in LOWER_IS_BETTER or metric.startswith(_LOWER_PREFIXES)
+
+
 def _environment() -> dict[str, Any]:
+    from importlib.metadata import PackageNotFoundError, version
+
     env: dict[str, Any] = {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
     }
-    for mod in ("torch", "transformers", "sentence_transformers", "numpy"):
+    # Read versions from the installed metadata: importing torch just to print its version costs seconds.
+    for dist in ("torch", "transformers", "sentence-transformers", "numpy"):
         try:
-            env[mod] = __import__(mod).__version__
-        except Exception:  # pragma: no cover - reporting only
-            env[mod] = None
+            env[dist.replace("-", "_")] = version(dist)
+        except PackageNotFoundError:  # pragma: no cover - reporting only
+            env[dist.replace("-", "_")] = None
     return env
 
 
@@ -99,9 +113,13 @@ class TaskScore:
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def key(self) -> tuple[str, str, str | None, str | None]:
-        """What identifies this unit across result files: (suite, task, query_lang, doc_lang)."""
-        return (self.suite, self.task, self.query_lang, self.doc_lang)
+    def key(self) -> tuple[str, str, str | None, str | None, tuple[str, ...]]:
+        """What identifies this unit across result files: (suite, task, query_lang, doc_lang, pool languages).
+
+        The pool's languages are part of the key: English queries over {de, en} and over {en, zh-CN} are different
+        units even though both have ``doc_lang=None``.
+        """
+        return (self.suite, self.task, self.query_lang, self.doc_lang, tuple(sorted(self.pool)))
 
     @property
     def direction(self) -> str:
@@ -222,7 +240,7 @@ def load_results(path: str | os.PathLike[str]) -> EvaluationResult:
 
 def merge_results(results: Iterable[EvaluationResult]) -> list[TaskScore]:
     """All task scores of several results of the SAME model (e.g. suites evaluated separately), later ones win."""
-    merged: dict[tuple[str, str, str | None, str | None], TaskScore] = {}
+    merged: dict[tuple[str, str, str | None, str | None, tuple[str, ...]], TaskScore] = {}
     for r in results:
         for t in r.tasks:
             merged[t.key] = t

@@ -13,7 +13,7 @@ import math
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
-from crossalign.evaluation.results import LOWER_IS_BETTER
+from crossalign.evaluation.results import lower_is_better
 
 #: The pivot language of the direction classes (CLEAR's and the inclination papers' English).
 PIVOT = "en"
@@ -24,18 +24,8 @@ MISSING = "—"
 # Metrics shown raw (not ×100): ranks and counts.
 _RAW_PREFIXES: tuple[str, ...] = ("max_rank", "min_rank", "pivot_above_gold", "bucc_threshold", "bucc_n_", "n_")
 
-# Lower-is-better names that results files may use besides LOWER_IS_BETTER's spelling (the bitext metric module
-# writes ``xsim`` and ``xsim_absolute``; the registry's alias is ``xsim_error``).
-_LOWER_PREFIXES: tuple[str, ...] = ("max_rank", "min_rank", "xsim", "pivot_above_gold", "pivot_first")
-
 # Metrics without a better direction (a language share is descriptive).
 _NEUTRAL_PREFIXES: tuple[str, ...] = ("lang_share@",)
-
-
-def lower_is_better(metric: str) -> bool:
-    """True for metrics where a smaller value is better: :data:`LOWER_IS_BETTER` and its spellings
-    (``xsim``/``xsim_absolute``, per-query ``max_rank``/``min_rank``, ``pivot_above_gold``)."""
-    return metric in LOWER_IS_BETTER or metric.startswith(_LOWER_PREFIXES)
 
 
 def is_neutral(metric: str) -> bool:

@@ -107,12 +107,8 @@ def _reproduces(values: dict[str, float], statistic: str, score: float) -> bool:
 
 
 def cell_key(t: TaskScore) -> tuple[str, str, str | None, str | None, tuple[str, ...]]:
-    """What identifies a cell across results: ``TaskScore.key`` plus the pool's languages.
-
-    ``TaskScore.key`` alone is not unique for mixed pools: English queries over ``{de,en}`` and over ``{en,zh-CN}``
-    both have ``doc_lang=None``.
-    """
-    return (*t.key, tuple(sorted(t.pool)))
+    """What identifies a cell across results: :attr:`TaskScore.key` (suite, task, languages and pool languages)."""
+    return t.key
 
 
 # ------------------------------------------------------------------------------------------------- data classes

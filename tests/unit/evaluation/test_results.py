@@ -85,3 +85,12 @@ def test_main_score_must_exist_and_merge_prefers_later() -> None:
     b.tasks[0].scores["ndcg@10"] = 0.9
     merged = merge_results([a, b])
     assert len(merged) == 2 and merged[0].scores["ndcg@10"] == 0.9
+
+
+def test_mixed_pools_of_different_languages_are_different_units() -> None:
+    a = TaskScore("mixed-pool", "lo", "en", None, {"de": 3, "en": 3}, 2, "complete@10", {"complete@10": 0.5})
+    b = TaskScore("mixed-pool", "lo", "en", None, {"en": 3, "zh-CN": 3}, 2, "complete@10", {"complete@10": 0.7})
+    assert a.key != b.key
+    r = _result()
+    r.tasks = [a, b]
+    assert len(merge_results([r])) == 2
