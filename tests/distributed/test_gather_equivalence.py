@@ -9,7 +9,6 @@ results with single-process references computed here.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -22,6 +21,7 @@ sys.path.insert(0, str(HERE.parent / "unit" / "losses"))
 sys.path.insert(0, str(HERE))
 
 from gather_worker import ALPHA, BETA, GLOBAL_BATCH, global_embeddings, global_texts  # noqa: E402
+from launch import run_torchrun  # noqa: E402
 from losses_testkit import load_tiny_model, make_features, save_tiny_model  # noqa: E402
 
 from crossalign.losses import CLEARLoss, JSDAlignmentLoss  # noqa: E402
@@ -59,7 +59,7 @@ def ranks(tmp_path_factory, tiny_model_dir) -> list[dict]:
         "--model",
         str(tiny_model_dir),
     ]
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    completed = run_torchrun(command, env=env, timeout=300)
     assert completed.returncode == 0, f"torchrun failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-6000:]}"
     results = [torch.load(out / f"rank{r}.pt", weights_only=False) for r in range(WORLD)]
     assert [r["rank"] for r in results] == [0, 1] and all(r["world"] == WORLD for r in results)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,6 +14,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE.parent / "unit" / "losses"))
 
+from launch import run_torchrun  # noqa: E402
 from losses_testkit import save_tiny_model  # noqa: E402
 
 pytestmark = pytest.mark.distributed
@@ -39,7 +39,7 @@ def test_ddp_training_logs_components_averaged_over_ranks(tmp_path, variant):
         str(model_dir),
         variant,
     ]
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    completed = run_torchrun(command, env=env, timeout=300)
     assert completed.returncode == 0, f"torchrun failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-6000:]}"
     result = json.loads(out.read_text())
     assert result["world"] == 2
