@@ -85,7 +85,12 @@ def _register_build(sub: Any) -> None:
         help="'libreoffice' (default; every format), a parallel JSONL file (multiway, en-x, distill; clear, infonce "
         "and jsd when its tuples are sections with meta.headings) or a retrieval-set directory (clear, infonce, jsd)",
     )
-    p.add_argument("--max-rows", type=int, default=None, help="train rows per target language (dev: proportional)")
+    p.add_argument(
+        "--max-rows",
+        type=int,
+        default=None,
+        help="train rows per target language (multiway, en-x: train tuples); dev gets the same share as its pages",
+    )
     p.add_argument("--seed", type=int, default=13, help="row sampling, negative sampling, shuffling (default 13)")
     p.add_argument("--min-words", type=int, default=4, help="minimum English words of a passage/paragraph")
     p.add_argument(

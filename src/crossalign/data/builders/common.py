@@ -66,7 +66,7 @@ import numpy as np
 
 from crossalign.data.records import ParallelCorpus, ParallelTuple, RetrievalSet
 from crossalign.data.splits import SplitSpec, assign_split
-from crossalign.errors import ConfigError, DataFormatError
+from crossalign.errors import ConfigError, DataFormatError, ModelError
 from crossalign.languages import parse_lang_list
 from crossalign.utils.atomic import atomic_directory, atomic_write_json, ensure_writable_dir
 from crossalign.utils.progress import progress_enabled
@@ -628,7 +628,7 @@ def resolve_encoder(
 
         try:
             fingerprint = model_fingerprint(spec) if isinstance(model, str | os.PathLike) else None
-        except Exception:  # an HF id is not a directory: hash the loaded weights instead
+        except ModelError:  # an HF id is not a directory: hash the loaded weights instead
             fingerprint = None
         if fingerprint is None:
             fingerprint = model_fingerprint(loaded)
