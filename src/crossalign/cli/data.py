@@ -108,6 +108,12 @@ def _register_build(sub: Any) -> None:
         "--negatives", type=int, default=None, help=f"negatives per row (default {DEFAULT_NUM_NEGATIVES})"
     )
     mined.add_argument(
+        "--query-negatives",
+        type=int,
+        default=None,
+        help="clear: a different number of query negatives (then train with use_kl=False; default: --negatives)",
+    )
+    mined.add_argument(
         "--rank-range",
         default=None,
         metavar="LO,HI",
@@ -255,6 +261,7 @@ def run_stats(args: argparse.Namespace) -> int:
 _BUILD_OPTIONS: dict[str, tuple[str, frozenset[str]]] = {
     "model": ("model", frozenset({"clear", "infonce"})),
     "negatives": ("negatives", frozenset({"clear", "infonce"})),
+    "query_negatives": ("query_negatives", frozenset({"clear"})),
     "rank_range": ("rank_range", frozenset({"clear", "infonce"})),
     "reference_pool": ("reference_pool", frozenset({"clear", "infonce"})),
     "max_score_ratio": ("max_score_ratio", frozenset({"clear", "infonce"})),

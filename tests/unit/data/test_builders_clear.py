@@ -218,3 +218,16 @@ def test_text_encoder_is_shared_and_the_model_is_described(records) -> None:
     scores = np.array([m["negative_ranks"] for m in built.meta["train"]])
     lo, hi = built.manifest["mining"]["per_split"]["train"]["negative"]["rank_range"]
     assert scores.min() >= lo and scores.max() <= hi
+
+
+def test_a_different_number_of_query_negatives_needs_use_kl_false(records) -> None:
+    built = build_clear(records, "de", model=FakeEncoder(), negatives=3, query_negatives=2, rank_range=(2, 9))
+    assert built.columns == clear_columns(3, 2)
+    assert built.columns[-3:] == ["cross_anchor", "neg_query_1", "neg_query_2"]
+    build_loss("clear", torch.nn.Linear(1, 1), use_kl=False).validate_columns(built.columns)
+    with pytest.raises(DataFormatError, match="as many neg_query"):
+        build_loss("clear", torch.nn.Linear(1, 1)).validate_columns(built.columns)
+    assert "use_kl=False" in built.manifest["notes"][0]
+    assert built.manifest["mining"]["num_query_negatives"] == 2
+    with pytest.raises(ConfigError, match="unknown option"):
+        build_training_data("infonce", records, "de", model=FakeEncoder(), query_negatives=2)

@@ -61,19 +61,20 @@ from crossalign.models.registry import DEFAULT_MODEL
 __all__ = ["build_clear", "build_infonce", "clear_columns", "infonce_columns"]
 
 
-def clear_columns(n: int) -> list[str]:
-    """CLEAR's columns for ``n`` negatives of each kind, in the loss's order.
+def clear_columns(n: int, n_query: int | None = None) -> list[str]:
+    """CLEAR's columns for ``n`` passage negatives and ``n_query`` (default ``n``) query negatives, in the loss's order.
 
     Example:
         >>> clear_columns(2)
         ['anchor', 'positive', 'negative_1', 'negative_2', 'cross_anchor', 'neg_query_1', 'neg_query_2']
     """
+    nq = n if n_query is None else n_query
     return [
         "anchor",
         "positive",
         *(f"negative_{i}" for i in range(1, n + 1)),
         "cross_anchor",
-        *(f"neg_query_{i}" for i in range(1, n + 1)),
+        *(f"neg_query_{i}" for i in range(1, nq + 1)),
     ]
 
 
@@ -106,6 +107,7 @@ def _build(
     *,
     model: Any,
     negatives: int,
+    query_negatives: int | None,
     max_rows: int | None,
     rank_range: Sequence[int] | str,
     reference_pool: int | None,
@@ -128,6 +130,18 @@ def _build(
         seed=seed,
         batch_size=batch_size,
     )
+    q_config = config
+    if query_negatives is not None and query_negatives != negatives:
+        if fmt != "clear":
+            raise ConfigError("query_negatives is a CLEAR option (InfoNCE rows have no query negatives)")
+        q_config = mining_config(
+            negatives=query_negatives,
+            rank_range=rank_range,
+            reference_pool=reference_pool,
+            max_score_ratio=max_score_ratio,
+            seed=seed,
+            batch_size=batch_size,
+        )
     if max_pool is not None and (not isinstance(max_pool, int) or max_pool < 1):
         raise ConfigError(f"max_pool must be a positive integer, got {max_pool!r}")
     source = load_source(source, langs, cache_dir=cache_dir, show_progress=show_progress)
@@ -149,7 +163,7 @@ def _build(
             pool_by[s].append((g, text))
 
     n = config.num_negatives
-    columns = clear_columns(n) if fmt == "clear" else infonce_columns(n)
+    columns = clear_columns(n, q_config.num_negatives) if fmt == "clear" else infonce_columns(n)
     rows: dict[str, list[dict[str, str]]] = {}
     meta: dict[str, list[dict[str, Any]]] = {}
     eligible: dict[str, dict[str, int]] = {}
@@ -199,7 +213,7 @@ def _build(
                 positives=None,
                 keys=[f"{it.id}\x00{x}" for it in sel],
                 candidate_prompt="query",
-                config=config,
+                config=q_config,
                 what={"anchors": f"{x} queries ({s})", "candidates": f"{x} queries ({s})"},
             )
             mining[s]["neg_query"][x] = _mining_summary(mined_q)
@@ -281,6 +295,7 @@ def _build(
         "negative": "English passages of other pages of the same split, ranked for the English query "
         "(query prompt) against passages (passage prompt)",
         "neg_query": "target-language queries of other pages of the same split, ranked for q_x (query prompt both)",
+        "num_query_negatives": q_config.num_negatives,
         "excluded": "same page; the positive; any candidate whose text equals the positive or the anchor",
         "ranks": "1-based among eligible candidates; sampled uniformly from the window, written hardest first",
         "per_split": mining,
@@ -288,7 +303,15 @@ def _build(
         "encode_seconds": round(encoder.seconds, 2),
     }
     manifest["model"] = model_info
+    if q_config.num_negatives != n:
+        notes_kl = [
+            f"{n} passage negatives but {q_config.num_negatives} query negatives: train with CLEARLoss(use_kl=False) "
+            "(the KL term compares the two distributions slot by slot and needs equal widths)."
+        ]
+    else:
+        notes_kl = []
     manifest["notes"] = [
+        *notes_kl,
         "Languages are mixed in one file and shuffled; the CLEAR paper trains one model per language "
         "(write with per_language=True / --per-language for one directory per language).",
         "The same English anchor appears once per target language; use the no-duplicates batch sampler.",
@@ -338,6 +361,7 @@ def build_clear(
     *,
     model: Any = DEFAULT_MODEL,
     negatives: int = DEFAULT_NUM_NEGATIVES,
+    query_negatives: int | None = None,
     max_rows: int | None = None,
     rank_range: Sequence[int] | str = DEFAULT_RANK_RANGE,
     reference_pool: int | None = DEFAULT_REFERENCE_POOL,
@@ -360,6 +384,7 @@ def build_clear(
         model: The mining encoder: a model spec (default the built-in ``e5-small-q4``), a loaded SentenceTransformer,
             an encode function ``fn(texts, prompt_name)`` or a :class:`~crossalign.data.mining.TextEncoder`.
         negatives: Negatives per row, of each kind (passages and queries: CLEAR's KL needs equal widths).
+        query_negatives: A different number of query negatives (then train with ``use_kl=False``); None: same.
         max_rows: Train rows per target language (dev: proportional); None = all.
         rank_range: ``(lo, hi)`` eligible ranks to sample negatives from (for pools >= ``reference_pool``).
         reference_pool: Pool size below which the window scales down (None: never).
@@ -392,6 +417,7 @@ def build_clear(
         langs,
         model=model,
         negatives=negatives,
+        query_negatives=query_negatives,
         max_rows=max_rows,
         rank_range=rank_range,
         reference_pool=reference_pool,
@@ -443,6 +469,7 @@ def build_infonce(
         langs,
         model=model,
         negatives=negatives,
+        query_negatives=None,
         max_rows=max_rows,
         rank_range=rank_range,
         reference_pool=reference_pool,
