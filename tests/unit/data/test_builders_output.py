@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,10 @@ def test_directory_and_manifest(built: BuiltData, tmp_path: Path) -> None:
     out = built.write(tmp_path / "clear")
     assert sorted(p.name for p in out.iterdir()) == ["dev.jsonl", "manifest.json", "provenance", "train.jsonl"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left behind
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (out.stat().st_mode & 0o777) == 0o777 & ~mask  # readable like any directory, not mkdtemp's 0700
+    assert ((out / "train.jsonl").stat().st_mode & 0o777) == 0o666 & ~mask
     m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert m["format"] == "clear" and m["loss"] == "clear"
     assert m["columns"] == [
