@@ -83,7 +83,7 @@ def build_jsd(
 
     Example:
         >>> data = build_jsd("libreoffice", "hi")  # doctest: +SKIP
-        >>> data.columns
+        >>> data.columns  # doctest: +SKIP
         ['query', 'positive', 'query_en', 'positive_x']
     """
     started = time.perf_counter()
