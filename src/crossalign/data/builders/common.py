@@ -19,8 +19,9 @@ never read into a row, a negative or a candidate pool.
 
 **Queries from headings.** A heading shared by several sections (``heading_shared > 1``: "Syntax:", "Example:",
 "With Python") is not a usable query: it matches hundreds of passages. :func:`disambiguate_heading` prefixes the
-page title in the same language, ``"Title: heading"`` (rule ``"title"``, the default, the same rule the evaluation
-sets use); a language without a translated title loses the query. Rules ``"skip"`` (drop such headings) and
+page title in the same language, ``"Title: heading"`` (rule ``"title"``, the default; the evaluation-set builder
+should import this function so that training and test queries follow one rule); a language without a translated
+title loses the query. Rules ``"skip"`` (drop such headings) and
 ``"keep"`` (use them as they are) are options.
 
 **De-duplication.** Within a split a query text (after the rule above; compared case- and whitespace-insensitively)
