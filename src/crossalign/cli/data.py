@@ -97,7 +97,8 @@ def _register_build(sub: Any) -> None:
         "--split",
         default="0.8,0.1,0.1",
         metavar="TRAIN,DEV,TEST",
-        help="page fractions (default 0.8,0.1,0.1, as the evaluation sets); rows come from train and dev pages only",
+        help="page fractions (default 0.8,0.1,0.1 = SplitSpec(); use your evaluation sets' spec); rows come from train "
+        "and dev pages only",
     )
     p.add_argument("--split-seed", type=int, default=13, help="seed of the page split (default 13)")
     p.add_argument("--per-language", action="store_true", help="one dataset directory per target language")

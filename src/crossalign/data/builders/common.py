@@ -101,7 +101,7 @@ BUILD_SPLITS: tuple[str, str] = ("train", "dev")
 ENGLISH = "en"
 #: Rules for headings shared by several sections (see the module docstring).
 SHARED_HEADING_RULES: tuple[str, ...] = ("title", "skip", "keep")
-#: The default page split (the same default as the evaluation sets: SplitSpec(0.8, 0.1, 0.1, seed=13)).
+#: The default page split, ``SplitSpec()`` = 0.8/0.1/0.1, seed 13; evaluation sets must be built with the same spec.
 DEFAULT_SPLIT = SplitSpec()
 #: Manifest schema version.
 MANIFEST_VERSION = 1
