@@ -5,7 +5,10 @@ Actions (each registers itself on the ``data`` sub-parser; ``build`` is added by
 - ``crossalign data fetch --source libreoffice --langs de,zh-CN,hi,km [--cache-dir DIR]`` obtains the help trees
   (installed, cached or ``apt-get download``), parses them and fills the parse cache, then says what it did;
 - ``crossalign data stats [--source libreoffice] --langs en,de,km [--json FILE]`` prints per-language and pairwise
-  counts of the aligned corpus (and writes them as JSON).
+  counts of the aligned corpus (and writes them as JSON);
+- ``crossalign data build --format clear|jsd|multiway|en-x|infonce|distill --langs de,zh-CN,hi,km --output DIR``
+  builds training rows (hard negatives mined with ``--model`` for clear/infonce) from the train and dev pages and
+  writes ``DIR/train.jsonl``, ``DIR/dev.jsonl`` and ``DIR/manifest.json``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 #: Corpora the ``--source`` option knows.
@@ -62,8 +66,116 @@ def _register_stats(sub: Any) -> None:
     p.set_defaults(func=run_stats)
 
 
-#: The ``data`` actions, in ``--help`` order. The builder module appends its own registrar (``build``).
-ACTIONS: list[Callable[[Any], None]] = [_register_fetch, _register_stats]
+def _register_build(sub: Any) -> None:
+    from crossalign.models.registry import DEFAULT_MODEL
+
+    p = sub.add_parser(
+        "build",
+        help="build training rows for a method (clear, jsd, multiway, en-x, infonce, distill)",
+        description=BUILD_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--format", required=True, choices=BUILD_FORMATS, help="row format = training method")
+    p.add_argument("--langs", required=True, help="target languages, comma-separated (English is the pivot)")
+    p.add_argument("--output", "-o", required=True, metavar="DIR", help="output directory (written atomically)")
+    p.add_argument(
+        "--source",
+        default="libreoffice",
+        metavar="libreoffice|PATH",
+        help="'libreoffice' (default; every format), a parallel JSONL file (multiway, en-x, distill; clear, infonce "
+        "and jsd when its tuples are sections with meta.headings) or a retrieval-set directory (clear, infonce, jsd)",
+    )
+    p.add_argument(
+        "--max-rows",
+        type=int,
+        default=None,
+        help="train rows per target language (multiway, en-x: train tuples); dev gets the same share as its pages",
+    )
+    p.add_argument("--seed", type=int, default=13, help="row sampling, negative sampling, shuffling (default 13)")
+    p.add_argument("--min-words", type=int, default=4, help="minimum English words of a passage/paragraph")
+    p.add_argument(
+        "--split",
+        default="0.8,0.1,0.1",
+        metavar="TRAIN,DEV,TEST",
+        help="page fractions (default 0.8,0.1,0.1 = SplitSpec(); use your evaluation sets' spec); rows come from train "
+        "and dev pages only",
+    )
+    p.add_argument("--split-seed", type=int, default=13, help="seed of the page split (default 13)")
+    p.add_argument("--per-language", action="store_true", help="one dataset directory per target language")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing output directory")
+    mined = p.add_argument_group("hard-negative mining (clear, infonce)")
+    mined.add_argument("--model", default=None, metavar="SPEC", help=f"mining encoder (default {DEFAULT_MODEL})")
+    mined.add_argument(
+        "--negatives", type=int, default=None, help=f"negatives per row (default {DEFAULT_NUM_NEGATIVES})"
+    )
+    mined.add_argument(
+        "--query-negatives",
+        type=int,
+        default=None,
+        help="clear: a different number of query negatives (then train with use_kl=False; default: --negatives)",
+    )
+    mined.add_argument(
+        "--rank-range",
+        default=None,
+        metavar="LO,HI",
+        help=f"eligible ranks to sample from (default {DEFAULT_RANK_RANGE[0]},{DEFAULT_RANK_RANGE[1]}; scaled down "
+        f"for pools under --reference-pool)",
+    )
+    mined.add_argument(
+        "--reference-pool",
+        type=int,
+        default=None,
+        help=f"pool size the rank range is meant for (default {DEFAULT_REFERENCE_POOL}; 0 = never scale)",
+    )
+    mined.add_argument(
+        "--max-score-ratio", type=float, default=None, help="drop candidates above RATIO x the positive's score (0.95)"
+    )
+    mined.add_argument("--max-pool", type=int, default=None, help="cap each candidate pool (seeded sample)")
+    mined.add_argument("--batch-size", type=int, default=None, help="encoding batch size (default 64)")
+    queries = p.add_argument_group("query formats (clear, infonce, jsd)")
+    queries.add_argument(
+        "--shared-headings",
+        choices=SHARED_HEADING_RULES,
+        default=None,
+        help="headings shared by several sections: 'title' prefixes the page title (default), 'skip', 'keep'",
+    )
+    queries.add_argument("--no-positive-x", action="store_true", help="jsd: leave out the positive_x column")
+    par = p.add_argument_group("parallel formats (multiway, en-x, distill)")
+    par.add_argument("--units", default=None, help="paragraph (default), section, heading; comma-separated")
+    par.add_argument("--no-english", action="store_true", help="multiway: leave English out of the tuples")
+    p.add_argument("--cache-dir", default=None, help="crossalign cache root (default: $CROSSALIGN_CACHE or ~/.cache)")
+    p.add_argument("--help-root", default=None, help="folder with installed help trees (libreoffice source)")
+    p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing languages")
+    p.set_defaults(func=run_build)
+
+
+#: The ``data`` actions, in ``--help`` order.
+ACTIONS: list[Callable[[Any], None]] = [_register_fetch, _register_stats, _register_build]
+
+#: Formats ``data build`` writes (the keys of crossalign.data.builders.training.FORMATS).
+BUILD_FORMATS: tuple[str, ...] = ("clear", "jsd", "multiway", "en-x", "infonce", "distill")
+# The library's defaults, repeated here so that `crossalign --help` does not import torch (crossalign.data.mining
+# does); tests/unit/data/test_builders_cli.py checks they agree.
+DEFAULT_NUM_NEGATIVES = 5
+DEFAULT_RANK_RANGE = (30, 100)
+DEFAULT_REFERENCE_POOL = 1000
+SHARED_HEADING_RULES = ("title", "skip", "keep")
+
+BUILD_DESCRIPTION = """\
+Build training rows for one method from the train and dev pages of a corpus (never its test pages).
+
+  format    columns                                                  source needs     mining
+  clear     anchor, positive, negative_1..n, cross_anchor,           queries+passages yes
+            neg_query_1..n
+  infonce   anchor (q_x), positive (English), negative_1..n          queries+passages yes (same as clear)
+  jsd       query, positive, query_en, positive_x                    queries+passages no
+  multiway  one column per language (en, de, zh-CN, ...)             parallel text    no
+  en-x      en, x  (same tuples and text budget as multiway)         parallel text    no
+  distill   source, target  (add the teacher's label when training)  parallel text    no
+
+Writes DIR/train.jsonl, DIR/dev.jsonl, DIR/manifest.json (+ DIR/provenance/). Load with
+  datasets.load_dataset("json", data_files={"train": "DIR/train.jsonl", "dev": "DIR/dev.jsonl"})
+"""
 
 
 def register(subparsers: Any) -> None:
@@ -143,4 +255,109 @@ def run_stats(args: argparse.Namespace) -> int:
     if args.json:
         atomic_write_json(args.json, stats)
         print(f"wrote {args.json}")
+    return 0
+
+
+# option -> (builder keyword, formats it applies to)
+_BUILD_OPTIONS: dict[str, tuple[str, frozenset[str]]] = {
+    "model": ("model", frozenset({"clear", "infonce"})),
+    "negatives": ("negatives", frozenset({"clear", "infonce"})),
+    "query_negatives": ("query_negatives", frozenset({"clear"})),
+    "rank_range": ("rank_range", frozenset({"clear", "infonce"})),
+    "reference_pool": ("reference_pool", frozenset({"clear", "infonce"})),
+    "max_score_ratio": ("max_score_ratio", frozenset({"clear", "infonce"})),
+    "max_pool": ("max_pool", frozenset({"clear", "infonce"})),
+    "batch_size": ("batch_size", frozenset({"clear", "infonce"})),
+    "shared_headings": ("shared_headings", frozenset({"clear", "infonce", "jsd"})),
+    "units": ("units", frozenset({"multiway", "en-x", "distill"})),
+}
+
+
+def _split_spec(text: str, seed: int) -> Any:
+    from crossalign.data.splits import SplitSpec
+    from crossalign.errors import ConfigError
+
+    try:
+        parts = [float(x) for x in text.split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) != 3:
+        raise ConfigError(
+            f"--split must be three fractions TRAIN,DEV,TEST, got {text!r}", hint="e.g. --split 0.8,0.1,0.1"
+        )
+    return SplitSpec(parts[0], parts[1], parts[2], seed=seed)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    """``crossalign data build``: build the rows, write the directory, print the rows per split and language."""
+    from crossalign.data.builders.common import load_source
+    from crossalign.data.builders.training import build_training_data
+    from crossalign.errors import ConfigError
+
+    fmt = args.format
+    kwargs: dict[str, Any] = {
+        "max_rows": args.max_rows,
+        "seed": args.seed,
+        "min_words": args.min_words,
+        "split": _split_spec(args.split, args.split_seed),
+        "cache_dir": args.cache_dir,
+    }
+    for option, (keyword, formats) in _BUILD_OPTIONS.items():
+        value = getattr(args, option)
+        if value is None:
+            continue
+        if fmt not in formats:
+            flag = "--" + option.replace("_", "-")
+            raise ConfigError(
+                f"{flag} does not apply to --format {fmt}", hint=f"{flag} is for {', '.join(sorted(formats))}"
+            )
+        kwargs[keyword] = value
+    if "rank_range" in kwargs:  # fail before loading a corpus or a model
+        from crossalign.data.mining import parse_rank_range
+
+        kwargs["rank_range"] = parse_rank_range(kwargs["rank_range"])
+    if kwargs.get("reference_pool") == 0:
+        kwargs["reference_pool"] = None
+    if args.no_positive_x:
+        if fmt != "jsd":
+            raise ConfigError(f"--no-positive-x does not apply to --format {fmt}", hint="it is for jsd")
+        kwargs["with_positive_x"] = False
+    if args.no_english:
+        if fmt != "multiway":
+            raise ConfigError(f"--no-english does not apply to --format {fmt}", hint="it is for multiway")
+        kwargs["include_english"] = False
+    if args.per_language and fmt == "multiway":
+        raise ConfigError("--per-language does not apply to multiway rows (each row holds every language)")
+    output = Path(args.output).expanduser()
+    if output.exists() and not args.overwrite:
+        raise ConfigError(f"{output} already exists", hint="choose another --output or pass --overwrite")
+
+    t0 = time.perf_counter()
+    source = load_source(
+        args.source, args.langs, cache_dir=args.cache_dir, help_root=args.help_root, download=not args.no_download
+    )
+    data = build_training_data(fmt, source, args.langs, **kwargs)
+    written = data.write(output, overwrite=args.overwrite, per_language=args.per_language)
+    seconds = time.perf_counter() - t0
+    print(f"{fmt}: {len(data.rows['train'])} train and {len(data.rows['dev'])} dev rows in {seconds:.1f} s")
+    print(f"columns: {', '.join(data.columns)}")
+    print(data.summary_table())
+    mining = data.manifest.get("mining")
+    if mining:
+        model = data.manifest.get("model") or {}
+        fp = (model.get("fingerprint") or "")[:12]
+        print(
+            f"negatives: {mining['num_negatives']} per kind from ranks {mining['rank_range'][0]}-"
+            f"{mining['rank_range'][1]} (scaled for pools under {mining['reference_pool']}), mined with "
+            f"{model.get('spec')} ({fp}); {mining['texts_encoded']} texts encoded in {mining['encode_seconds']} s"
+        )
+    budget = data.manifest.get("budget")
+    if fmt == "en-x" and budget:
+        train = budget["train"]
+        print(
+            f"budget: {train['en_x']['texts']} train texts = multiway's {train['multiway']['texts']}; use an en-x "
+            f"batch of {budget['batch_size_ratio']:g} x the multiway batch (rows) for equal steps"
+        )
+    where = "one directory per language under " if args.per_language else ""
+    print(f"wrote {where}{written} (manifest.json describes it)")
     return 0

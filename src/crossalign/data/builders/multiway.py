@@ -1,0 +1,408 @@
+"""Rows from parallel text: multi-way tuples, the En–X baseline with the same budget, and distillation pairs.
+
+**Multi-way** (Fazili & Goswami 2026): one row per meaning, one column per language code (``en, de, zh-CN, hi,
+km``), from aligned paragraphs (≥ ``min_words`` English words; default) and/or section texts. Rows are complete:
+a tuple missing any requested language is dropped — there is deliberately no option to allow gaps, because the loss
+reads every column of every row. A low-resource language therefore limits the whole set (Hindi has ~2,000 translated
+help paragraphs against ~23,500 German ones); the manifest reports how many tuples each language has and how many
+survive.
+
+**En–X with the same budget.** The baseline trains on English-centric pairs ``(en, x)`` from the *same* tuples,
+with ``x`` drawn from the same language pool. "Same budget" here means **the same number of texts per optimisation
+step and the same number of steps** (hence the same number of texts per epoch): for ``T`` multi-way rows of ``N``
+languages (``T·N`` texts), En–X has ``R = ⌊T·N/2⌋`` rows of 2 texts. The training side honours it by using an En–X
+batch of ``N/2`` times the multi-way batch in rows (multi-way 32 rows × 5 texts = 160 texts per step ↔ En–X 80 rows
+× 2 texts); both then run ``T / batch`` steps per epoch. Construction: tuples in seeded order, tuple ``i`` gives
+``⌊(i+1)R/T⌋ − ⌊iR/T⌋`` pairs (``⌊N/2⌋`` or ``⌈N/2⌉``), their languages taken in turn from a seeded cycle of the
+target languages, so every tuple's English is used 2–3 times, no tuple repeats a language, and the languages get
+equal shares (±1). The manifest's ``budget`` block gives the numbers per split.
+
+**Distillation** (Reimers & Gurevych 2020): rows ``(source = English, target = x)`` for every tuple and target
+language it has (tuples need not be complete). The training side adds the teacher's embedding of ``source`` as the
+``label`` column (:func:`crossalign.losses.distillation.add_teacher_embeddings`).
+
+Example:
+    >>> mw = build_multiway("libreoffice", "de,zh-CN,hi,km")  # doctest: +SKIP
+    >>> enx = build_enx("libreoffice", "de,zh-CN,hi,km")  # doctest: +SKIP
+    >>> enx.manifest["budget"]["train"]["texts"] == mw.manifest["budget"]["train"]["texts"]  # doctest: +SKIP
+    True
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from crossalign.data.builders.common import (
+    BUILD_SPLITS,
+    DEFAULT_SPLIT,
+    ENGLISH,
+    BuiltData,
+    PathLike,
+    SplitIndex,
+    base_manifest,
+    dedupe_tuples,
+    load_source,
+    parallel_material,
+    sample_in_order,
+    seeded_rng,
+    shuffle_rows,
+    split_cap,
+    stage,
+    target_languages,
+    tuple_group,
+)
+from crossalign.data.records import ParallelTuple
+from crossalign.data.splits import SplitSpec
+from crossalign.errors import ConfigError
+
+__all__ = ["build_distill", "build_enx", "build_multiway", "enx_pairs_per_tuple"]
+
+DEFAULT_UNITS: tuple[str, ...] = ("paragraph",)
+
+
+def _units(units: str | Sequence[str]) -> list[str]:
+    chosen = [u.strip() for u in (units.split(",") if isinstance(units, str) else units) if u and u.strip()]
+    bad = [u for u in chosen if u not in ("paragraph", "section", "heading")]
+    if bad or not chosen:
+        raise ConfigError(
+            f"unknown unit(s) {bad or chosen}", hint="choose paragraph, section or heading (comma-separated)"
+        )
+    return chosen
+
+
+def _complete_tuples(
+    source: Any,
+    columns: Sequence[str],
+    *,
+    units: Sequence[str],
+    min_words: int,
+    max_rows: int | None,
+    seed: int,
+    split: SplitSpec,
+) -> tuple[dict[str, list[ParallelTuple]], dict[str, Any], SplitIndex, dict[str, Any]]:
+    """Complete tuples per split (de-duplicated, capped), coverage stats, the split index and provenance."""
+    full = parallel_material(source, columns, units=units, min_words=min_words, require_all=True)
+    partial = parallel_material(source, columns, units=units, min_words=min_words, require_all=False)
+    sidx = SplitIndex(split)
+    by_split: dict[str, list[ParallelTuple]] = {s: [] for s in BUILD_SPLITS}
+    for t in full:
+        s = sidx(tuple_group(t))
+        if s in by_split:
+            by_split[s].append(t)
+    available: dict[str, dict[str, int]] = {s: dict.fromkeys(columns, 0) for s in BUILD_SPLITS}
+    for t in partial:
+        s = sidx(tuple_group(t))
+        if s in available:
+            for lang in columns:
+                if lang in t.texts:
+                    available[s][lang] += 1
+    out: dict[str, list[ParallelTuple]] = {}
+    removed: dict[str, dict[str, int]] = {}
+    complete: dict[str, int] = {}
+    for s in BUILD_SPLITS:
+        kept, removed[s] = dedupe_tuples(by_split[s], columns)
+        complete[s] = len(kept)
+        out[s] = sample_in_order(kept, split_cap(max_rows, s, split), seeded_rng(seed, "rows", s, "multiway"))
+    coverage = {
+        "tuples_with_language": available,
+        "complete_tuples": complete,
+        "removed_as_repeats": removed,
+        "rule": "rows must be complete: a tuple missing any requested language is dropped (no option to allow "
+        "missing languages: the loss reads every column of every row)",
+    }
+    return out, coverage, sidx, {**full.provenance}
+
+
+def _check_columns(source: Any, langs: str | Iterable[str], include_english: bool) -> tuple[list[str], list[str]]:
+    targets = target_languages(source, langs)
+    columns = [ENGLISH, *targets] if include_english else targets
+    if len(columns) < 2:
+        raise ConfigError(
+            f"multi-way rows need at least two languages, got {columns}",
+            hint="add target languages or keep English (include_english=True)",
+        )
+    return targets, columns
+
+
+def build_multiway(
+    source: Any,
+    langs: str | Iterable[str],
+    *,
+    include_english: bool = True,
+    units: str | Sequence[str] = DEFAULT_UNITS,
+    min_words: int = 4,
+    max_rows: int | None = None,
+    seed: int = 13,
+    split: SplitSpec = DEFAULT_SPLIT,
+    show_progress: bool | None = None,
+    cache_dir: PathLike | None = None,
+) -> BuiltData:
+    """Multi-way parallel rows: one column per language (English first), complete rows only.
+
+    Args:
+        source: ``"libreoffice"``, a LibreOfficeCorpus, a ParallelCorpus or a parallel JSONL path.
+        langs: Target languages.
+        include_english: Add English as the first column (the paper's tuples include the English source).
+        units: For the help: ``"paragraph"`` (default), ``"section"`` (section texts), ``"heading"``, or several.
+        min_words: Minimum words of the English text.
+        max_rows: Train tuples (dev: proportional); None = all.
+        seed: Tuple sampling and shuffling.
+        split: Page-disjoint split.
+        show_progress: Progress bars (corpus loading).
+        cache_dir: crossalign cache root.
+
+    Returns:
+        :class:`~crossalign.data.builders.common.BuiltData`, columns = language codes; the manifest's ``coverage``
+        says how many tuples each language has and how many are complete; ``budget`` the text counts.
+
+    Raises:
+        ConfigError: Fewer than two languages, unknown units.
+        DataFormatError: A source without parallel text (a retrieval set).
+
+    Example:
+        >>> build_multiway("libreoffice", "de,km").columns  # doctest: +SKIP
+        ['en', 'de', 'km']
+    """
+    started = time.perf_counter()
+    chosen_units = _units(units)
+    source = load_source(source, langs, cache_dir=cache_dir, show_progress=show_progress)
+    _, columns = _check_columns(source, langs, include_english)
+    stage(f"multiway: complete tuples over {', '.join(columns)}", show_progress)
+    tuples, coverage, sidx, prov = _complete_tuples(
+        source, columns, units=chosen_units, min_words=min_words, max_rows=max_rows, seed=seed, split=split
+    )
+    key = "+".join(columns)
+    rows: dict[str, list[dict[str, str]]] = {}
+    meta: dict[str, list[dict[str, Any]]] = {}
+    for s in BUILD_SPLITS:
+        r = [{lang: t.texts[lang] for lang in columns} for t in tuples[s]]
+        m = [{"lang": key, "id": t.id, "group": tuple_group(t)} for t in tuples[s]]
+        rows[s], meta[s] = shuffle_rows(r, m, seed, s)
+    manifest, groups = base_manifest(
+        fmt="multiway",
+        columns=columns,
+        row_languages=[key],
+        languages=columns,
+        spec=split,
+        split_index=sidx,
+        source_provenance=prov,
+        seed=seed,
+        started=started,
+        selection=_selection(chosen_units, min_words, max_rows, split),
+        column_languages={c: c for c in columns},
+    )
+    manifest["coverage"] = coverage
+    manifest["budget"] = {
+        s: {"rows": len(rows[s]), "texts_per_row": len(columns), "texts": len(rows[s]) * len(columns)}
+        for s in BUILD_SPLITS
+    }
+    manifest["budget"]["definition"] = _BUDGET_DEFINITION
+    manifest["mining"] = None
+    manifest["model"] = None
+    return BuiltData("multiway", columns, rows, meta, manifest, groups)
+
+
+_BUDGET_DEFINITION = (
+    "same number of texts per step and same number of steps as the multiway build with the same arguments: "
+    "en-x rows R = floor(T*N/2) for T multiway rows of N languages; train en-x with a batch of N/2 x the multiway "
+    "batch (in rows), e.g. multiway 32 rows x 5 texts = en-x 80 rows x 2 texts = 160 texts per step"
+)
+
+
+def _selection(units: Sequence[str], min_words: int, max_rows: int | None, split: SplitSpec) -> dict[str, Any]:
+    return {
+        "units": list(units),
+        "min_words": min_words,
+        "dedupe": "a text (case/space-insensitive) is used once per language per split; a tuple repeating any of "
+        "its texts is dropped",
+        "max_rows": {s: split_cap(max_rows, s, split) for s in BUILD_SPLITS},
+    }
+
+
+def enx_pairs_per_tuple(n_tuples: int, n_languages: int) -> list[int]:
+    """How many En–X pairs each of ``n_tuples`` tuples of ``n_languages`` languages gives under the same budget.
+
+    The total is ``⌊T·N/2⌋`` and every tuple gives ``⌊N/2⌋`` or ``⌈N/2⌉`` pairs.
+
+    Example:
+        >>> enx_pairs_per_tuple(4, 5), sum(enx_pairs_per_tuple(3, 5))
+        ([2, 3, 2, 3], 7)
+    """
+    total = n_tuples * n_languages // 2
+    return [(i + 1) * total // n_tuples - i * total // n_tuples for i in range(n_tuples)]
+
+
+def build_enx(
+    source: Any,
+    langs: str | Iterable[str],
+    *,
+    units: str | Sequence[str] = DEFAULT_UNITS,
+    min_words: int = 4,
+    max_rows: int | None = None,
+    seed: int = 13,
+    split: SplitSpec = DEFAULT_SPLIT,
+    show_progress: bool | None = None,
+    cache_dir: PathLike | None = None,
+) -> BuiltData:
+    """English-centric ``(en, x)`` rows from the same tuples as :func:`build_multiway`, with the same text budget.
+
+    Takes the tuples :func:`build_multiway` keeps for the same arguments (English included) and turns ``T`` tuples
+    of ``N`` languages into ``⌊T·N/2⌋`` pairs (see the module docstring for the budget and the construction).
+
+    Args:
+        source, langs, units, min_words, max_rows, seed, split, show_progress, cache_dir: As for
+            :func:`build_multiway` (``max_rows`` caps the *tuples*, so both builds draw on the same ones).
+
+    Returns:
+        :class:`~crossalign.data.builders.common.BuiltData` with columns ``en, x``; the manifest's ``budget`` block
+        has, per split, the En–X and multi-way rows and texts and the batch-size ratio.
+
+    Raises:
+        ConfigError, DataFormatError: As for :func:`build_multiway`.
+
+    Example:
+        >>> enx = build_enx("libreoffice", "de,zh-CN,hi,km")  # doctest: +SKIP
+        >>> enx.manifest["budget"]["batch_size_ratio"]  # doctest: +SKIP
+        2.5
+    """
+    started = time.perf_counter()
+    chosen_units = _units(units)
+    source = load_source(source, langs, cache_dir=cache_dir, show_progress=show_progress)
+    targets, columns = _check_columns(source, langs, True)
+    tuples, coverage, sidx, prov = _complete_tuples(
+        source, columns, units=chosen_units, min_words=min_words, max_rows=max_rows, seed=seed, split=split
+    )
+    n_lang = len(columns)
+    rows: dict[str, list[dict[str, str]]] = {}
+    meta: dict[str, list[dict[str, Any]]] = {}
+    budget: dict[str, Any] = {}
+    for s in BUILD_SPLITS:
+        ts = tuples[s]
+        order = seeded_rng(seed, "enx-order", s).permutation(len(ts))
+        cycle = [targets[i] for i in seeded_rng(seed, "enx-langs", s).permutation(len(targets))]
+        pointer = 0
+        r: list[dict[str, str]] = []
+        m: list[dict[str, Any]] = []
+        for count, ti in zip(enx_pairs_per_tuple(len(ts), n_lang), order):
+            t = ts[int(ti)]
+            for _ in range(count):
+                x = cycle[pointer % len(cycle)]
+                pointer += 1
+                r.append({"en": t.texts[ENGLISH], "x": t.texts[x]})
+                m.append({"lang": x, "id": t.id, "group": tuple_group(t)})
+        rows[s], meta[s] = shuffle_rows(r, m, seed, s)
+        budget[s] = {
+            "en_x": {"rows": len(r), "texts_per_row": 2, "texts": 2 * len(r)},
+            "multiway": {"rows": len(ts), "texts_per_row": n_lang, "texts": len(ts) * n_lang},
+            "distinct_english_texts": len(ts),
+        }
+    budget["batch_size_ratio"] = n_lang / 2
+    budget["definition"] = _BUDGET_DEFINITION
+    manifest, groups = base_manifest(
+        fmt="en-x",
+        columns=["en", "x"],
+        row_languages=targets,
+        languages=columns,
+        spec=split,
+        split_index=sidx,
+        source_provenance=prov,
+        seed=seed,
+        started=started,
+        selection=_selection(chosen_units, min_words, max_rows, split),
+        column_languages={"en": "en", "x": "x (one of the target languages, per row)"},
+    )
+    manifest["coverage"] = coverage
+    manifest["budget"] = budget
+    manifest["mining"] = None
+    manifest["model"] = None
+    manifest["notes"] = [
+        "Drawn from the same complete tuples as 'multiway' with the same arguments; each tuple's English appears in "
+        "2-3 rows (use the no-duplicates batch sampler)."
+    ]
+    return BuiltData("en-x", ["en", "x"], rows, meta, manifest, groups)
+
+
+def build_distill(
+    source: Any,
+    langs: str | Iterable[str],
+    *,
+    units: str | Sequence[str] = DEFAULT_UNITS,
+    min_words: int = 4,
+    max_rows: int | None = None,
+    seed: int = 13,
+    split: SplitSpec = DEFAULT_SPLIT,
+    show_progress: bool | None = None,
+    cache_dir: PathLike | None = None,
+) -> BuiltData:
+    """Distillation rows ``(source = English text, target = its translation in x)``.
+
+    Args:
+        source, langs, units, min_words, seed, split, show_progress, cache_dir: As for :func:`build_multiway`.
+        max_rows: Train rows per target language (dev: proportional); None = all.
+
+    Returns:
+        :class:`~crossalign.data.builders.common.BuiltData` with columns ``source, target``; add the teacher's
+        ``label`` column before training (:func:`crossalign.losses.distillation.add_teacher_embeddings`).
+
+    Raises:
+        ConfigError, DataFormatError: As for :func:`build_multiway`.
+
+    Example:
+        >>> build_distill("libreoffice", "km", max_rows=1000).columns  # doctest: +SKIP
+        ['source', 'target']
+    """
+    started = time.perf_counter()
+    chosen_units = _units(units)
+    source = load_source(source, langs, cache_dir=cache_dir, show_progress=show_progress)
+    targets, columns = _check_columns(source, langs, True)
+    pc = parallel_material(source, columns, units=chosen_units, min_words=min_words, require_all=False)
+    sidx = SplitIndex(split)
+    by_split: dict[str, list[ParallelTuple]] = {s: [] for s in BUILD_SPLITS}
+    for t in pc:
+        s = sidx(tuple_group(t))
+        if s in by_split and ENGLISH in t.texts:
+            by_split[s].append(t)
+    rows: dict[str, list[dict[str, str]]] = {}
+    meta: dict[str, list[dict[str, Any]]] = {}
+    eligible: dict[str, dict[str, int]] = {}
+    removed: dict[str, dict[str, int]] = {}
+    for s in BUILD_SPLITS:
+        r: list[dict[str, str]] = []
+        m: list[dict[str, Any]] = []
+        eligible[s], removed[s] = {}, {}
+        for x in targets:
+            have = [t for t in by_split[s] if x in t.texts]
+            kept, rem = dedupe_tuples(have, [ENGLISH, x])
+            eligible[s][x] = len(kept)
+            removed[s][x] = sum(rem.values())
+            for t in sample_in_order(kept, split_cap(max_rows, s, split), seeded_rng(seed, "rows", s, x)):
+                r.append({"source": t.texts[ENGLISH], "target": t.texts[x]})
+                m.append({"lang": x, "id": t.id, "group": tuple_group(t)})
+        rows[s], meta[s] = shuffle_rows(r, m, seed, s)
+    selection = _selection(chosen_units, min_words, max_rows, split)
+    selection["max_rows"] = {s: split_cap(max_rows, s, split) for s in BUILD_SPLITS}
+    selection["max_rows_per"] = "target language"
+    selection["eligible"] = eligible
+    selection["removed_as_repeats"] = removed
+    manifest, groups = base_manifest(
+        fmt="distill",
+        columns=["source", "target"],
+        row_languages=targets,
+        languages=columns,
+        spec=split,
+        split_index=sidx,
+        source_provenance={**pc.provenance},
+        seed=seed,
+        started=started,
+        selection=selection,
+        column_languages={"source": "en", "target": "x"},
+    )
+    manifest["mining"] = None
+    manifest["model"] = None
+    manifest["notes"] = [
+        "Add the teacher's embedding of 'source' as the 'label' column before training: "
+        "crossalign.losses.distillation.add_teacher_embeddings(dataset, teacher)."
+    ]
+    return BuiltData("distill", ["source", "target"], rows, meta, manifest, groups)
