@@ -23,6 +23,8 @@ load our files with ``mteb.TaskResult.from_disk`` when mteb is importable, and c
   languages joined by ``+`` for a mixed pool. ``languages`` are ISO 639-3 + script (``cmn-Hans`` for ``zh-CN``).
 - Metric names follow MTEB's spelling: ``@`` becomes ``_at_`` (``ndcg@10`` -> ``ndcg_at_10``), ``:`` becomes ``_``.
   Values are raw (0–1, ranks as ranks), like MTEB's.
+- ``evaluation_time`` is the task's search and scoring seconds; the encoding, done once up front for all tasks, is
+  ``timing.encode`` in ``results.json``.
 - ``mteb_version`` is null: MTEB did not compute these numbers. (A null version also keeps ``from_disk`` from
   applying its pre-1.12.48 fixes, which look the task up in MTEB's registry.) ``model_meta.json`` carries the name
   and revision that MTEB's result loaders read; the revision is the model fingerprint's first 16 hex digits.
@@ -220,7 +222,11 @@ def write_mteb_results(result: EvaluationResult, directory: str | os.PathLike[st
 
 # ---------------------------------------------------------------------------------------------------------- TREC
 def write_trec_runs(
-    outputs: Iterable[EvaluatorOutput], directory: str | os.PathLike[str], *, tag: str = "crossalign"
+    outputs: Iterable[EvaluatorOutput],
+    directory: str | os.PathLike[str],
+    *,
+    tag: str = "crossalign",
+    depth: int | None = None,
 ) -> list[Path]:
     """One TREC run file per (task, direction): ``<directory>/runs/<suite>/<task>/<query_lang>-<target>.trec``.
 
@@ -228,6 +234,7 @@ def write_trec_runs(
         outputs: Evaluator outputs; those without a run (bitext, STS) are skipped.
         directory: The evaluation's output directory.
         tag: Run tag (the model label; whitespace is replaced).
+        depth: Documents per query to write (default: all the run holds, 100 for the built-in suites).
 
     Returns:
         The files written.
@@ -241,7 +248,7 @@ def write_trec_runs(
         target = t.doc_lang if t.doc_lang is not None else "+".join(sorted(t.pool))
         path = Path(directory) / "runs" / _slug(t.suite) / Path(*[_slug(p) for p in t.task.split("/")])
         path = path / f"{_slug(str(t.query_lang))}-{_slug(target)}.trec"
-        write_trec_run(o.run, path, tag=clean_tag)
+        write_trec_run(o.run if depth is None else o.run.truncate(depth), path, tag=clean_tag)
         paths.append(path)
     return paths
 
@@ -378,13 +385,28 @@ def summary_text(result: EvaluationResult, *, markdown: bool = False) -> str:
     return "\n".join(parts)
 
 
-def write_summary(results: EvaluationResult | Sequence[EvaluationResult], path: str | os.PathLike[str]) -> Path:
+def write_summary(
+    results: EvaluationResult | Sequence[EvaluationResult],
+    path: str | os.PathLike[str],
+    *,
+    title: str = "crossalign evaluation",
+    reproduce: str | None = None,
+) -> Path:
     """A minimal ``summary.md``: per model, what was evaluated and the short tables.
 
     (``crossalign.reports.write_report`` writes the full report with plots and comparisons.)
+
+    Args:
+        results: One or more results.
+        path: The markdown file to write.
+        title: First heading.
+        reproduce: The command that produced the results (shown in a code block).
+
+    Returns:
+        ``path``.
     """
     res = [results] if isinstance(results, EvaluationResult) else list(results)
-    lines = ["# crossalign evaluation", ""]
+    lines = [f"# {title}", ""]
     for r in res:
         fp = str(r.model.get("fingerprint") or "")[:12]
         lines += [
@@ -398,6 +420,8 @@ def write_summary(results: EvaluationResult | Sequence[EvaluationResult], path: 
             "",
             summary_text(r, markdown=True),
         ]
+    if reproduce:
+        lines += ["## How to reproduce", "", "```bash", reproduce.rstrip(), "```", ""]
     p = Path(path)
     atomic_write_text(p, "\n".join(lines).rstrip() + "\n")
     return p

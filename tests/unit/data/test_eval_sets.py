@@ -202,7 +202,7 @@ def test_bitext_gold_distractors_and_non_english_pair() -> None:
         assert not ({q.meta["xling_id"] for q in src_d} & {d.meta["xling_id"] for d in tgt_d})
         for q in gold_q:
             [(did, _)] = rs.qrels[q.id].items()
-            assert did.split(":", 1)[1] == q.meta["xling_id"]
+            assert did.split(":", 1)[1] == q.meta["xling_id"].removeprefix("text/")
     en_targets = [{d.id for d in s.data.documents if d.meta["role"] == "distractor"} for s in bitext[:2]]
     assert en_targets[0] == en_targets[1]  # English distractors are shared by the languages
 
@@ -238,3 +238,22 @@ def test_write_round_trip(tmp_path: Path) -> None:
         assert [q.id for q in back.queries] == [q.id for q in s.data.queries]
         assert back.qrels == s.data.qrels
         assert [d.lang for d in back.documents] == [d.lang for d in s.data.documents]
+
+
+def test_dev_split_for_model_selection() -> None:
+    dev_pages = _pages("dev", 3)
+    secs = _sections() + [_section(p, k) for p in dev_pages for k in range(2)]
+    pars = _paragraphs() + [
+        ParallelTuple(f"{p}#par_{k}", {lg: f"Dev paragraph {k} of {p} {lg}" for lg in ("en", "de")}, {"page": p})
+        for p in dev_pages
+        for k in range(3)
+    ]
+    sets = build_eval_sets(secs, pars, _config(langs=("de",), split_name="dev"))
+    for s in sets.sets:
+        gold_pages = {q.meta["page"] for q in s.data.queries if q.meta.get("role", "gold") == "gold"}
+        assert gold_pages <= set(dev_pages), s.name
+        distractor_pages = {q.meta["page"] for q in s.data.queries if q.meta.get("role") == "distractor"}
+        assert distractor_pages <= set(TRAIN_PAGES)  # never test pages
+    assert sets.provenance["split"] == "dev"
+    with pytest.raises(ConfigError):
+        _config(split_name="train")

@@ -14,7 +14,7 @@ For every requested language ``x`` (English is the pivot ``en``) the builder mak
   (alternating in the sampled order); ``x`` queries of ``S1`` search ``D_x(S1) ∪ D_en(S2)`` — no English parallel
   of any ``x`` document is present — and only the ``x`` body is relevant (EnglishFirst@1, English above gold).
 - **bitext** (suite ``bitext``, task ``libreoffice-paragraphs``): aligned paragraphs ``(x, en)`` of test pages are
-  the gold pairs, plus distractor paragraphs of non-test pages on both sides. Represented as a retrieval set whose
+  the gold pairs, plus distractor paragraphs of train pages on both sides. Represented as a retrieval set whose
   queries are the source side (``x``) and documents the target side (``en``); qrels name the gold pairs, distractor
   sources have none. With two or more non-English languages, one pair without English is added (the first two
   requested, e.g. ``de→zh-CN``).
@@ -27,8 +27,9 @@ Decisions (not from a paper; ours):
   language never changes another's set. Languages with fewer eligible sections use all of them (Hindi has ~16 test
   sections): the counts are in the provenance and in ``n_queries``; nothing is padded.
 - **Eligible section**: on a test page (:func:`~crossalign.data.splits.assign_split` with the given
-  :class:`~crossalign.data.splits.SplitSpec`), with heading and complete body in both ``en`` and ``x``, at least
-  ``min_words`` English body words, not a repeated (embedded) copy.
+  :class:`~crossalign.data.splits.SplitSpec`; a dev page with ``split_name="dev"``, for model selection in
+  training), with heading and complete body in both ``en`` and ``x``, at least ``min_words`` English body words,
+  not a repeated (embedded) copy.
 - **Non-unique headings** (``heading_shared > 1``: "Syntax", "Example", "Parameters" head hundreds of sections) are
   disambiguated by the page title in the query's language: ``"<page title>: <heading>"`` (``shared_headings=
   "title"``, default) — the question a user would ask ("SUM: Syntax"). A section whose title is not translated into
@@ -37,7 +38,7 @@ Decisions (not from a paper; ours):
   text (in ``en`` or ``x``) or body text repeats one already taken is skipped, so every query has exactly one
   plausible answer. The counts of what was dropped and why
   are recorded.
-- **Bitext distractors** come from non-test pages (train/dev: never gold). Non-test paragraphs are split in two
+- **Bitext distractors** come from train pages (never gold, never test or dev). They are split in two
   disjoint halves by ``hash_unit(tuple id, seed + 1)``: source distractors from one half, target distractors from
   the other, so no distractor has its translation on the other side. A distractor whose text equals a gold text on
   its side, and repeated texts within a side, are skipped. The target (English) distractors are the same for every
@@ -45,8 +46,9 @@ Decisions (not from a paper; ours):
 - Document titles are kept in :attr:`Document.title` for inspection; evaluators encode the body only.
 
 Everything is deterministic given (languages, seed, caps, split spec, corpus version). Ids: queries and documents are
-``<lang>:<section or paragraph id>`` (no whitespace, so they go into TREC run files as they are); ``meta.xling_id``
-links the parallel records.
+``<lang>:<section or paragraph id>`` without the corpus ids' constant ``text/`` prefix and ``/section`` suffix
+(``de:shared/01/about.html#hd_id3``; no whitespace, so they go into TREC run files as they are); ``meta.xling_id``
+links the parallel records with the full corpus id.
 
 Example:
     >>> sets = build_libreoffice_eval_sets(["de", "zh-CN"], max_sections=200)  # doctest: +SKIP
@@ -123,7 +125,9 @@ class EvalSetsConfig:
         max_bitext_pairs: Gold paragraph pairs per language pair.
         bitext_distractors: Distractor paragraphs per side of a bitext set.
         seed: Sampling seed (the split has its own, ``split.seed``).
-        split: The page-disjoint split; only its ``test`` pages give gold data.
+        split: The page-disjoint split.
+        split_name: Whose pages give the gold data: ``"test"`` (default; evaluation) or ``"dev"`` (model selection
+            during training, so the test pages stay unseen). Bitext distractors always come from ``train`` pages.
         min_words: Minimum English words of a section body / paragraph.
         shared_headings: ``"title"`` (prefix the page title) or ``"drop"``.
         non_english_pair: The bitext pair without English: ``"auto"`` (the first two non-English languages, when
@@ -137,6 +141,7 @@ class EvalSetsConfig:
     bitext_distractors: int = DEFAULT_BITEXT_DISTRACTORS
     seed: int = DEFAULT_SEED
     split: SplitSpec = field(default_factory=SplitSpec)
+    split_name: Literal["test", "dev"] = "test"
     min_words: int = DEFAULT_MIN_WORDS
     shared_headings: Literal["title", "drop"] = "title"
     non_english_pair: tuple[str, str] | Literal["auto"] | None = "auto"
@@ -148,6 +153,8 @@ class EvalSetsConfig:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
         if not isinstance(self.bitext_distractors, int) or self.bitext_distractors < 0:
             raise ConfigError(f"bitext_distractors must be a non-negative integer, got {self.bitext_distractors!r}")
+        if self.split_name not in ("test", "dev"):
+            raise ConfigError(f"split_name must be 'test' or 'dev', got {self.split_name!r}")
         if self.shared_headings not in ("title", "drop"):
             raise ConfigError(f"shared_headings must be 'title' or 'drop', got {self.shared_headings!r}")
         bad = [s for s in self.suites if s not in EVAL_SUITES]
@@ -301,7 +308,8 @@ def select_sections(
     """The test sections of ``lang`` for the section sets, in sample order, with their query texts.
 
     Args:
-        sections: Section records (any split; only test pages are used). They need ``en`` and ``lang`` texts.
+        sections: Section records (any split; only pages of ``config.split_name`` are used), with ``en`` and
+            ``lang`` texts.
         lang: The target language (``en`` alone gives an English-only selection).
         config: Caps, seed, split and the shared-heading policy.
 
@@ -314,7 +322,7 @@ def select_sections(
     counts: Counter[str] = Counter()
     eligible: list[tuple[float, SectionRecord]] = []
     for s in sections:
-        if s.duplicate or assign_split(s.page, config.split) != "test":
+        if s.duplicate or assign_split(s.page, config.split) != config.split_name:
             continue
         if not all(lg in s.headings and lg in s.bodies for lg in langs):
             continue
@@ -350,7 +358,14 @@ def select_sections(
 
 
 def _sid(lang: str, record_id: str) -> str:
-    rid = f"{lang}:{record_id}"
+    """``<lang>:<record id>`` without the corpus id's constant parts (``text/`` and ``/section``), whitespace-free.
+
+    ``de:shared/01/about.html#hd_id3`` for the section ``text/shared/01/about.html#hd_id3/section``: every id is
+    written into every line of a TREC run, so the constant parts are left out there (``meta.xling_id`` keeps the full
+    corpus id).
+    """
+    rid = record_id.removeprefix("text/").removesuffix("/section")
+    rid = f"{lang}:{rid}"
     if any(c.isspace() for c in rid):
         rid = re.sub(r"\s", "_", rid)
     return rid
@@ -441,7 +456,7 @@ def build_bitext_set(
     *,
     provenance: dict[str, Any] | None = None,
 ) -> tuple[EvalSet | None, dict[str, int]]:
-    """A bitext-mining set: gold ``(src, tgt)`` paragraph pairs of test pages plus non-test distractors.
+    """A bitext-mining set: gold ``(src, tgt)`` paragraph pairs of test pages plus train-page distractors.
 
     Args:
         paragraphs: Aligned paragraph tuples with ``meta["page"]`` (e.g. ``LibreOfficeCorpus.parallel("paragraph")``).
@@ -460,10 +475,11 @@ def build_bitext_set(
         if src not in t.texts and tgt not in t.texts:
             continue
         page = str(t.meta.get("page", t.id))
-        if assign_split(page, config.split) == "test":
+        split = assign_split(page, config.split)
+        if split == config.split_name:
             if src in t.texts and tgt in t.texts:
                 gold.append((hash_unit(t.id, config.seed), t))
-        else:
+        elif split == "train":
             pool.append((hash_unit(t.id, config.seed), t))
     counts: Counter[str] = Counter({"test_aligned": len(gold)})
     gold.sort(key=lambda p: (p[0], p[1].id))
@@ -510,8 +526,8 @@ def build_bitext_set(
         "builder": "crossalign.data.builders.eval_sets",
         "builder_version": BUILDER_VERSION,
         "kind": "bitext",
-        "gold": "aligned paragraphs of test pages",
-        "distractors": "paragraphs of non-test pages; source and target distractors from disjoint halves",
+        "gold": f"aligned paragraphs of {config.split_name} pages",
+        "distractors": "paragraphs of train pages; source and target distractors from disjoint halves",
         "counts": dict(counts),
         **(provenance or {}),
     }
@@ -544,7 +560,7 @@ def build_eval_sets(
     sets: list[EvalSet] = []
     per_lang: dict[str, Any] = {}
     skipped: dict[str, str] = {}
-    shared = {"split": "test", "split_spec": config.split.to_dict()}
+    shared = {"split": config.split_name, "split_spec": config.split.to_dict()}
     section_suites = {"retrieval", "mixed-pool", "inclination"} & set(config.suites)
     if section_suites:
         for lang in targets:
@@ -566,7 +582,7 @@ def build_eval_sets(
         "builder": "crossalign.data.builders.eval_sets",
         "builder_version": BUILDER_VERSION,
         "crossalign_version": __version__,
-        "split": "test",
+        "split": config.split_name,
         "split_spec": config.split.to_dict(),
         "caps": {
             "max_sections": config.max_sections,
@@ -591,6 +607,7 @@ def build_libreoffice_eval_sets(
     bitext_distractors: int = DEFAULT_BITEXT_DISTRACTORS,
     seed: int = DEFAULT_SEED,
     split: SplitSpec | None = None,
+    split_name: Literal["test", "dev"] = "test",
     shared_headings: Literal["title", "drop"] = "title",
     non_english_pair: tuple[str, str] | Literal["auto"] | None = "auto",
     corpus: Any = None,
@@ -608,6 +625,7 @@ def build_libreoffice_eval_sets(
         bitext_distractors: Distractors per side of a bitext set.
         seed: Sampling seed.
         split: The page-disjoint split (default :class:`~crossalign.data.splits.SplitSpec()`).
+        split_name: ``"test"`` (default) or ``"dev"`` (model selection during training).
         shared_headings: ``"title"`` or ``"drop"`` (see the module docs).
         non_english_pair: ``"auto"``, None, or an explicit ``(src, tgt)``.
         corpus: An opened :class:`~crossalign.data.libreoffice.LibreOfficeCorpus` to reuse (it must hold ``langs``).
@@ -634,6 +652,7 @@ def build_libreoffice_eval_sets(
         bitext_distractors=bitext_distractors,
         seed=seed,
         split=split or SplitSpec(),
+        split_name=split_name,
         shared_headings=shared_headings,
         non_english_pair=non_english_pair,
     )

@@ -157,7 +157,9 @@ class CrossalignEvaluator(BaseEvaluator):
         prefixed with :attr:`name`. When ``output_path`` is given, one JSON line per call is appended to
         ``<output_path>/crossalign_<name>.jsonl``.
         """
-        outputs = self.evaluate_detailed(EmbeddingCache.transient(model, batch_size=self.batch_size))
+        outputs = self.evaluate_detailed(
+            EmbeddingCache.transient(model, batch_size=self.batch_size, long_text=self.long_text, show_progress=False)
+        )
         scores = [o.score for o in outputs]
         metrics: dict[str, float] = {}
         primary = None
