@@ -167,7 +167,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if "torch" not in sys.modules:  # read once, when torch's OpenMP runtime loads
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from crossalign.evaluation.evaluators import DEFAULT_RETRIEVAL_METRICS
-    from crossalign.evaluation.writers import render_table, summary_tables
+    from crossalign.evaluation.writers import summary_tables
     from crossalign.workflows.evaluate import evaluate
 
     metrics = DEFAULT_RETRIEVAL_METRICS
@@ -203,9 +203,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     wall = time.perf_counter() - t0
     for r in results:
         print(f"== {r.label} (fingerprint {str(r.model.get('fingerprint') or '')[:12]})")
-        for title, header, rows in summary_tables(r):
-            print(title)
-            print(render_table(header, rows))
+        for table in summary_tables(r):
+            print(table.title)
+            print(table.render())
         stages = ", ".join(f"{k} {v:.1f}s" for k, v in r.timing.items() if k != "total")
         print(f"time: {stages}; total {r.timing.get('total', 0.0):.1f}s")
         print()

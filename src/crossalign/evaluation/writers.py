@@ -40,6 +40,7 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ from crossalign.utils.atomic import atomic_write_json, atomic_write_text
 
 __all__ = [
     "MTEB_SPLIT",
+    "SummaryTable",
     "format_value",
     "mteb_hf_subset",
     "mteb_metric_name",
@@ -59,6 +61,7 @@ __all__ = [
     "mteb_task_results",
     "render_table",
     "summary_tables",
+    "summary_text",
     "write_mteb_results",
     "write_results_json",
     "write_summary",
@@ -310,15 +313,29 @@ _COLUMNS: dict[str, list[tuple[str, str]]] = {
 }
 
 
-def summary_tables(result: EvaluationResult) -> list[tuple[str, list[str], list[list[str]]]]:
-    """The short tables of one result: ``(title, header, rows)`` per suite.
+@dataclass
+class SummaryTable:
+    """One short table: a title, the header, rows of formatted cells, and how many leading columns are labels."""
+
+    title: str
+    header: list[str]
+    rows: list[list[str]]
+    label_columns: int = 1
+
+    def render(self, *, markdown: bool = False) -> str:
+        """The table as GitHub markdown or aligned plain text (see :func:`render_table`)."""
+        return render_table(self.header, self.rows, markdown=markdown, label_columns=self.label_columns)
+
+
+def summary_tables(result: EvaluationResult) -> list[SummaryTable]:
+    """The short tables of one result, one per suite.
 
     - ``retrieval``: one row per task (language set), columns ``en→en``, ``x→x``, ``x→en``, ``en→x`` (other
       directions, e.g. of user data, get their own column) with the main score ×100, and ``n``;
     - ``mixed-pool``, ``inclination``, ``bitext``, ``sts``: one row per direction with the suite's metrics.
     Ratios are ×100; Max@R and "English above gold" are ranks/counts as they are.
     """
-    out: list[tuple[str, list[str], list[list[str]]]] = []
+    out: list[SummaryTable] = []
     retrieval = [t for t in result.tasks if t.suite == "retrieval"]
     if retrieval:
         mains = sorted({t.main_score for t in retrieval})
@@ -348,7 +365,7 @@ def summary_tables(result: EvaluationResult) -> list[tuple[str, list[str], list[
             row = [task] + [format_value(cells[c].main_score, cells[c].scores[cells[c].main_score]) if c in cells
                             else "—" for c in classes]  # fmt: skip
             rows.append([*row, "/".join(str(n) for n in ns)])
-        out.append((f"retrieval · {', '.join(mains)} ×100", header, rows))
+        out.append(SummaryTable(f"retrieval · {', '.join(mains)} ×100", header, rows, 1))
     for suite, cols in _COLUMNS.items():
         ts = [t for t in result.tasks if t.suite == suite]
         if not ts:
@@ -357,21 +374,24 @@ def summary_tables(result: EvaluationResult) -> list[tuple[str, list[str], list[
         rows = []
         for t in sorted(ts, key=lambda t: (t.task, _direction_order(t))):
             rows.append([t.task, t.direction, *[format_value(k, t.scores.get(k)) for _, k in cols], str(t.n_queries)])
-        out.append((f"{suite} · ratios ×100, ranks as they are", header, rows))
+        out.append(SummaryTable(f"{suite} · ratios ×100, ranks as they are", header, rows, 2))
     return out
 
 
-def render_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, markdown: bool = False) -> str:
-    """A table as GitHub markdown or as aligned plain text (first column left, the others right)."""
+def render_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], *, markdown: bool = False, label_columns: int = 1
+) -> str:
+    """A table as GitHub markdown or as aligned plain text (label columns left-aligned, numbers right-aligned)."""
     if markdown:
-        lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+        align = ["---" if i < label_columns else "---:" for i in range(len(header))]
+        lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(lines) + "\n"
     cells = [list(header), *[list(r) for r in rows]]
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     lines = []
     for r in cells:
-        parts = [c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))]
+        parts = [c.ljust(w) if i < label_columns else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))]
         lines.append("  ".join(parts).rstrip())
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines) + "\n"
@@ -380,8 +400,8 @@ def render_table(header: Sequence[str], rows: Sequence[Sequence[str]], *, markdo
 def summary_text(result: EvaluationResult, *, markdown: bool = False) -> str:
     """Every summary table of a result, rendered."""
     parts = []
-    for title, header, rows in summary_tables(result):
-        parts.append((f"### {title}\n\n" if markdown else f"{title}\n") + render_table(header, rows, markdown=markdown))
+    for table in summary_tables(result):
+        parts.append((f"### {table.title}\n\n" if markdown else f"{table.title}\n") + table.render(markdown=markdown))
     return "\n".join(parts)
 
 

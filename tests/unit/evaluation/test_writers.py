@@ -171,7 +171,7 @@ def test_trec_runs_reproduce_the_scores(tmp_path: Path) -> None:
 
 def test_summary_tables_and_file(tmp_path: Path) -> None:
     result, _, _ = _evaluate()
-    tables = {title.split(" ")[0]: (header, rows) for title, header, rows in summary_tables(result)}
+    tables = {t.title.split(" ")[0]: (t.header, t.rows) for t in summary_tables(result)}
     header, rows = tables["retrieval"]
     assert header == ["task", "x→en", "n"]
     assert rows[0][0] == "lo-sections/de"
