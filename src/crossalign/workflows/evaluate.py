@@ -9,7 +9,9 @@ Stages (seconds of each in ``EvaluationResult.timing``):
    model again skips the model entirely);
 4. one stage per suite (``retrieval``, ``mixed-pool``, ``inclination``, ``bitext``, ``sts``): exact search and
    scoring; the vectors come from the cache;
-5. ``write`` — ``results.json``, MTEB files, TREC runs, ``summary.md``.
+5. ``write`` — MTEB files and TREC runs (``results.json`` and ``summary.md`` come last, in well under a second).
+
+``total`` is the model's stages plus the shared ``build_sets``.
 
 Example:
     >>> from crossalign.workflows.evaluate import evaluate
