@@ -1,6 +1,10 @@
-"""Data builders: training rows for every method (``clear``, ``jsd``, ``multiway``, ``en-x``, ``infonce``,
-``distill``) and evaluation sets, from the LibreOffice help or user corpora.
+"""Data builders: training rows for every method and evaluation sets, from the LibreOffice help or user corpora.
 
-Training data: :func:`crossalign.data.builders.training.build_training_data` (and the per-format builders in
-:mod:`.clear`, :mod:`.jsd`, :mod:`.multiway`); shared rules in :mod:`.common`.
+- Training data: :func:`crossalign.data.builders.training.build_training_data` (``clear``, ``jsd``, ``multiway``,
+  ``en-x``, ``infonce``, ``distill``; per-format builders in :mod:`.clear`, :mod:`.jsd`, :mod:`.multiway`); shared
+  rules (splits, heading disambiguation, output directories) in :mod:`.common`.
+- Evaluation data: :mod:`.eval_sets` — retrieval in four directions, mixed and inclination pools and bitext mining,
+  from the page-disjoint test split.
 """
+
+from __future__ import annotations

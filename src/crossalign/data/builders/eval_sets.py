@@ -1,0 +1,680 @@
+"""The LibreOffice evaluation sets, built from the page-disjoint test split only.
+
+For every requested language ``x`` (English is the pivot ``en``) the builder makes, from the *same* sampled sections:
+
+- **retrieval** (suite ``retrieval``, task ``libreoffice-sections/<x>``): queries are section headings, documents are
+  section bodies; four :class:`~crossalign.data.records.RetrievalSet` objects, one per direction ``en→en``, ``x→x``,
+  ``x→en``, ``en→x`` (query language → document language). Each query has exactly one relevant document: the body
+  of its own section in the document language. All four directions use the same sections, so they differ only in
+  the languages.
+- **mixed pool** (suite ``mixed-pool``, same task): the pool ``D_en ∪ D_x`` of those sections; the ``x`` headings and,
+  as a reference point, the ``en`` headings are the queries; both parallel bodies of a query's section are relevant
+  (multi-reference, Max@R; METHODS.md §2).
+- **inclination pool** (suite ``inclination``, same task): the sections are split into two halves ``S1``/``S2``
+  (alternating in the sampled order); ``x`` queries of ``S1`` search ``D_x(S1) ∪ D_en(S2)`` — no English parallel
+  of any ``x`` document is present — and only the ``x`` body is relevant (EnglishFirst@1, English above gold).
+- **bitext** (suite ``bitext``, task ``libreoffice-paragraphs``): aligned paragraphs ``(x, en)`` of test pages are
+  the gold pairs, plus distractor paragraphs of train pages on both sides. Represented as a retrieval set whose
+  queries are the source side (``x``) and documents the target side (``en``); qrels name the gold pairs, distractor
+  sources have none. With two or more non-English languages, one pair without English is added (the first two
+  requested, e.g. ``de→zh-CN``).
+
+Decisions (not from a paper; ours):
+
+- **Sampling.** A section's place in the sample is ``hash_unit(section id, seed)`` — independent of the language —
+  and each language takes the first ``max_sections`` eligible sections in that order. The sets of different
+  languages therefore share most of their English sections (encoded once by the embedding cache), and adding a
+  language never changes another's set. Languages with fewer eligible sections use all of them (Hindi has ~16 test
+  sections): the counts are in the provenance and in ``n_queries``; nothing is padded.
+- **Eligible section**: on a test page (:func:`~crossalign.data.splits.assign_split` with the given
+  :class:`~crossalign.data.splits.SplitSpec`; a dev page with ``split_name="dev"``, for model selection in
+  training), with heading and complete body in both ``en`` and ``x``, at least ``min_words`` English body words,
+  not a repeated (embedded) copy.
+- **Non-unique headings** (``heading_shared > 1``: "Syntax", "Example", "Parameters" head hundreds of sections) are
+  disambiguated by the page title in the query's language: ``"<page title>: <heading>"`` (``shared_headings=
+  "title"``, default) — the question a user would ask ("SUM: Syntax"). A section whose title is not translated into
+  ``x`` is dropped (an English title in an ``x`` query would favour English documents). ``shared_headings="drop"``
+  drops them all instead. A heading equal to its page title is kept as it is. After that, a section whose query
+  text (in ``en`` or ``x``) or body text repeats one already taken is skipped, so every query has exactly one
+  plausible answer. The counts of what was dropped and why
+  are recorded.
+- **Bitext distractors** come from train pages (never gold, never test or dev). They are split in two
+  disjoint halves by ``hash_unit(tuple id, seed + 1)``: source distractors from one half, target distractors from
+  the other, so no distractor has its translation on the other side. A distractor whose text equals a gold text on
+  its side, and repeated texts within a side, are skipped. The target (English) distractors are the same for every
+  language.
+- Document titles are kept in :attr:`Document.title` for inspection; evaluators encode the body only.
+
+Everything is deterministic given (languages, seed, caps, split spec, corpus version). Ids: queries and documents are
+``<lang>:<section or paragraph id>`` without the corpus ids' constant ``text/`` prefix and ``/section`` suffix
+(``de:shared/01/about.html#hd_id3``; no whitespace, so they go into TREC run files as they are); ``meta.xling_id``
+links the parallel records with the full corpus id.
+
+Example:
+    >>> sets = build_libreoffice_eval_sets(["de", "zh-CN"], max_sections=200)  # doctest: +SKIP
+    >>> [s.name for s in sets.select("retrieval")][:2]  # doctest: +SKIP
+    ['libreoffice-sections/de/en-en', 'libreoffice-sections/de/de-de']
+    >>> sets.write("eval-sets/")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from crossalign import __version__
+from crossalign.data.libreoffice.align import SectionRecord
+from crossalign.data.libreoffice.corpus import DEFAULT_MIN_WORDS
+from crossalign.data.libreoffice.langs import SOURCE_LANGUAGE
+from crossalign.data.records import Document, ParallelTuple, Query, RetrievalSet
+from crossalign.data.splits import SplitSpec, assign_split, hash_unit
+from crossalign.errors import ConfigError
+from crossalign.utils.atomic import atomic_write_json
+
+__all__ = [
+    "BUILDER_VERSION",
+    "DEFAULT_BITEXT_DISTRACTORS",
+    "DEFAULT_MAX_BITEXT_PAIRS",
+    "DEFAULT_MAX_SECTIONS",
+    "EVAL_SUITES",
+    "PARAGRAPHS_TASK",
+    "SECTIONS_TASK",
+    "EvalSet",
+    "EvalSets",
+    "EvalSetsConfig",
+    "build_bitext_set",
+    "build_eval_sets",
+    "build_libreoffice_eval_sets",
+    "build_section_sets",
+    "retrieval_set_digest",
+    "select_sections",
+]
+
+#: Version of the building rules (recorded in the provenance; bump when the sets change for the same inputs).
+BUILDER_VERSION = 1
+DEFAULT_MAX_SECTIONS = 500
+DEFAULT_MAX_BITEXT_PAIRS = 500
+DEFAULT_BITEXT_DISTRACTORS = 500
+DEFAULT_SEED = 13
+#: Task family of the section-based sets (the language is appended: ``libreoffice-sections/de``).
+SECTIONS_TASK = "libreoffice-sections"
+#: Task of the paragraph bitext sets (one task; each pair is a direction of it).
+PARAGRAPHS_TASK = "libreoffice-paragraphs"
+#: Suites the builder can make sets for.
+EVAL_SUITES: tuple[str, ...] = ("retrieval", "mixed-pool", "inclination", "bitext")
+
+PIVOT = SOURCE_LANGUAGE
+_WS = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class EvalSetsConfig:
+    """What to build and how big.
+
+    Attributes:
+        langs: Non-English languages (canonical tags); ``en`` is the pivot and always used.
+        suites: Which of :data:`EVAL_SUITES` to build.
+        max_sections: Sections per language (all when fewer are eligible).
+        max_bitext_pairs: Gold paragraph pairs per language pair.
+        bitext_distractors: Distractor paragraphs per side of a bitext set.
+        seed: Sampling seed (the split has its own, ``split.seed``).
+        split: The page-disjoint split.
+        split_name: Whose pages give the gold data: ``"test"`` (default; evaluation) or ``"dev"`` (model selection
+            during training, so the test pages stay unseen). Bitext distractors always come from ``train`` pages.
+        min_words: Minimum English words of a section body / paragraph.
+        shared_headings: ``"title"`` (prefix the page title) or ``"drop"``.
+        non_english_pair: The bitext pair without English: ``"auto"`` (the first two non-English languages, when
+            there are two), None (none), or an explicit ``(src, tgt)``.
+    """
+
+    langs: tuple[str, ...]
+    suites: tuple[str, ...] = EVAL_SUITES
+    max_sections: int = DEFAULT_MAX_SECTIONS
+    max_bitext_pairs: int = DEFAULT_MAX_BITEXT_PAIRS
+    bitext_distractors: int = DEFAULT_BITEXT_DISTRACTORS
+    seed: int = DEFAULT_SEED
+    split: SplitSpec = field(default_factory=SplitSpec)
+    split_name: Literal["test", "dev"] = "test"
+    min_words: int = DEFAULT_MIN_WORDS
+    shared_headings: Literal["title", "drop"] = "title"
+    non_english_pair: tuple[str, str] | Literal["auto"] | None = "auto"
+
+    def __post_init__(self) -> None:
+        for name in ("max_sections", "max_bitext_pairs"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.bitext_distractors, int) or self.bitext_distractors < 0:
+            raise ConfigError(f"bitext_distractors must be a non-negative integer, got {self.bitext_distractors!r}")
+        if self.split_name not in ("test", "dev"):
+            raise ConfigError(f"split_name must be 'test' or 'dev', got {self.split_name!r}")
+        if self.shared_headings not in ("title", "drop"):
+            raise ConfigError(f"shared_headings must be 'title' or 'drop', got {self.shared_headings!r}")
+        bad = [s for s in self.suites if s not in EVAL_SUITES]
+        if bad:
+            raise ConfigError(f"unknown eval-set suite(s) {bad}", hint=f"choose from {', '.join(EVAL_SUITES)}")
+
+    @property
+    def targets(self) -> list[str]:
+        """The non-English languages, in the order given."""
+        return [lang for lang in self.langs if lang != PIVOT]
+
+    def bitext_pairs(self) -> list[tuple[str, str]]:
+        """``(source, target)`` pairs of the bitext sets: ``(x, en)`` for each x, plus the non-English pair."""
+        pairs = [(x, PIVOT) for x in self.targets]
+        extra = self.non_english_pair
+        if extra == "auto":
+            extra = (self.targets[0], self.targets[1]) if len(self.targets) >= 2 else None
+        if extra is not None:
+            src, tgt = extra
+            if src == tgt or PIVOT in (src, tgt):
+                raise ConfigError(f"non_english_pair must be two different non-English languages, got {extra}")
+            pairs.append((src, tgt))
+        return pairs
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (for provenance)."""
+        d = asdict(self)
+        d["split"] = self.split.to_dict()
+        d["langs"] = list(self.langs)
+        d["suites"] = list(self.suites)
+        d["bitext_pairs"] = [list(p) for p in self.bitext_pairs()]
+        return d
+
+
+@dataclass
+class EvalSet:
+    """One evaluation unit: a retrieval set and the suite/task it belongs to.
+
+    Attributes:
+        suite: ``retrieval``, ``mixed-pool``, ``inclination`` or ``bitext``.
+        task: Task name (``libreoffice-sections/de``, ``libreoffice-paragraphs``).
+        data: The queries, documents and judgments, every language explicit.
+    """
+
+    suite: str
+    task: str
+    data: RetrievalSet
+
+    @property
+    def name(self) -> str:
+        """``<task>/<suite-specific direction>``, e.g. ``libreoffice-sections/de/de-en``."""
+        return self.data.name
+
+    def describe(self) -> dict[str, Any]:
+        """Sizes, languages and the content digest."""
+        return {
+            "suite": self.suite,
+            "task": self.task,
+            **self.data.describe(),
+            "digest": self.data.provenance["digest"],
+        }
+
+
+def retrieval_set_digest(rs: RetrievalSet) -> str:
+    """sha256 over the set's content (ids, texts, languages, judgments), independent of record order.
+
+    Two builds with the same inputs give the same digest; it is the ``dataset_revision`` of the MTEB result files.
+    """
+    h = hashlib.sha256(b"crossalign-retrieval-set-v1\0")
+    for q in sorted(rs.queries, key=lambda r: r.id):
+        h.update(json.dumps(["q", q.id, q.lang, q.text], ensure_ascii=False).encode() + b"\0")
+    for d in sorted(rs.documents, key=lambda r: r.id):
+        h.update(json.dumps(["d", d.id, d.lang, d.text], ensure_ascii=False).encode() + b"\0")
+    for qid in sorted(rs.qrels):
+        h.update(json.dumps(["r", qid, sorted(rs.qrels[qid].items())]).encode() + b"\0")
+    return h.hexdigest()
+
+
+@dataclass
+class EvalSets:
+    """All sets of one build, with the provenance that makes them reproducible.
+
+    Attributes:
+        sets: The sets, in build order (per language: retrieval ×4, mixed-pool, inclination; then bitext).
+        config: How they were built.
+        provenance: Corpus packages and versions, split spec, caps, per-language counts and what was dropped.
+    """
+
+    sets: list[EvalSet]
+    config: EvalSetsConfig
+    provenance: dict[str, Any]
+
+    def select(self, suite: str) -> list[EvalSet]:
+        """The sets of one suite."""
+        return [s for s in self.sets if s.suite == suite]
+
+    def counts(self) -> dict[str, dict[str, Any]]:
+        """``set name -> describe()``."""
+        return {s.name: s.describe() for s in self.sets}
+
+    def write(self, directory: str | os.PathLike[str]) -> Path:
+        """Write every set as a retrieval-set directory (``<directory>/<suite>/<set name>/``, the documented
+        ``queries.jsonl`` / ``corpus.jsonl`` / ``qrels.tsv`` / ``meta.json`` format) plus ``provenance.json``.
+
+        Returns:
+            The directory.
+        """
+        from crossalign.data.io import write_retrieval_set
+
+        root = Path(directory)
+        root.mkdir(parents=True, exist_ok=True)
+        for s in self.sets:
+            write_retrieval_set(s.data, root / s.suite / s.name)
+        atomic_write_json(
+            root / "provenance.json", {"config": self.config.to_dict(), **self.provenance, "sets": self.counts()}
+        )
+        return root
+
+
+# ----------------------------------------------------------------------------------------------------- sections
+def _norm(text: str) -> str:
+    return _WS.sub(" ", text).strip()
+
+
+def _query_text(section: SectionRecord, lang: str, mode: str) -> str | None:
+    heading = _norm(section.headings[lang])
+    if section.heading_shared <= 1:
+        return heading
+    if mode == "drop":
+        return None
+    title = section.titles.get(lang)
+    if not title or not title.strip():
+        return None
+    title = _norm(title)
+    if title.rstrip(":").casefold() == heading.rstrip(":").casefold():
+        return heading  # the heading is the page title; a prefix would only repeat it
+    return f"{title}: {heading}"
+
+
+@dataclass
+class SelectedSection:
+    """A sampled section with its query texts (``en`` and ``x``) after disambiguation."""
+
+    record: SectionRecord
+    queries: dict[str, str]
+
+
+def select_sections(
+    sections: Iterable[SectionRecord], lang: str, config: EvalSetsConfig
+) -> tuple[list[SelectedSection], dict[str, int]]:
+    """The test sections of ``lang`` for the section sets, in sample order, with their query texts.
+
+    Args:
+        sections: Section records (any split; only pages of ``config.split_name`` are used), with ``en`` and
+            ``lang`` texts.
+        lang: The target language (``en`` alone gives an English-only selection).
+        config: Caps, seed, split and the shared-heading policy.
+
+    Returns:
+        ``(selected, counts)``: at most ``config.max_sections`` sections and what happened to the others
+        (``test_aligned``, ``shared_heading_no_title``, ``shared_heading_dropped``, ``duplicate_query``,
+        ``duplicate_body``, ``selected``, ``over_cap``).
+    """
+    langs = [PIVOT] if lang == PIVOT else [PIVOT, lang]
+    counts: Counter[str] = Counter()
+    eligible: list[tuple[float, SectionRecord]] = []
+    for s in sections:
+        if s.duplicate or assign_split(s.page, config.split) != config.split_name:
+            continue
+        if not all(lg in s.headings and lg in s.bodies for lg in langs):
+            continue
+        if len(s.bodies[PIVOT].split()) < config.min_words:
+            continue
+        eligible.append((hash_unit(s.id, config.seed), s))
+    counts["test_aligned"] = len(eligible)
+    eligible.sort(key=lambda t: (t[0], t[1].id))
+    seen_q: dict[str, set[str]] = {lg: set() for lg in langs}
+    seen_b: dict[str, set[str]] = {lg: set() for lg in langs}
+    out: list[SelectedSection] = []
+    for _, s in eligible:
+        if len(out) >= config.max_sections:
+            counts["over_cap"] += 1
+            continue
+        queries = {lg: _query_text(s, lg, config.shared_headings) for lg in langs}
+        if any(q is None for q in queries.values()):
+            counts["shared_heading_dropped" if config.shared_headings == "drop" else "shared_heading_no_title"] += 1
+            continue
+        if any(queries[lg] in seen_q[lg] for lg in langs):
+            counts["duplicate_query"] += 1
+            continue
+        bodies = {lg: _norm(s.bodies[lg]) for lg in langs}
+        if any(bodies[lg] in seen_b[lg] for lg in langs):
+            counts["duplicate_body"] += 1
+            continue
+        for lg in langs:
+            seen_q[lg].add(queries[lg])  # type: ignore[arg-type]
+            seen_b[lg].add(bodies[lg])
+        out.append(SelectedSection(s, {lg: q for lg, q in queries.items() if q is not None}))
+    counts["selected"] = len(out)
+    return out, dict(counts)
+
+
+def _sid(lang: str, record_id: str) -> str:
+    """``<lang>:<record id>`` without the corpus id's constant parts (``text/`` and ``/section``), whitespace-free.
+
+    ``de:shared/01/about.html#hd_id3`` for the section ``text/shared/01/about.html#hd_id3/section``: every id is
+    written into every line of a TREC run, so the constant parts are left out there (``meta.xling_id`` keeps the full
+    corpus id).
+    """
+    rid = record_id.removeprefix("text/").removesuffix("/section")
+    rid = f"{lang}:{rid}"
+    if any(c.isspace() for c in rid):
+        rid = re.sub(r"\s", "_", rid)
+    return rid
+
+
+def _query(sel: SelectedSection, lang: str) -> Query:
+    s = sel.record
+    return Query(_sid(lang, s.id), sel.queries[lang], lang, {"xling_id": s.id, "page": s.page})
+
+
+def _doc(sel: SelectedSection, lang: str) -> Document:
+    s = sel.record
+    return Document(_sid(lang, s.id), s.bodies[lang], lang, s.titles.get(lang), {"xling_id": s.id, "page": s.page})
+
+
+def _finish(rs: RetrievalSet, extra: dict[str, Any]) -> RetrievalSet:
+    rs.provenance.update(extra)
+    rs.validate()
+    rs.provenance["digest"] = retrieval_set_digest(rs)
+    return rs
+
+
+def build_section_sets(
+    selected: Sequence[SelectedSection], lang: str, config: EvalSetsConfig, *, provenance: dict[str, Any] | None = None
+) -> list[EvalSet]:
+    """The section-based sets of one language from :func:`select_sections` output.
+
+    Args:
+        selected: The sampled sections (with ``en`` and ``lang`` texts).
+        lang: The target language ``x`` (``en``: only the ``en→en`` retrieval set).
+        config: Which suites to build.
+        provenance: Added to every set's provenance.
+
+    Returns:
+        Retrieval sets ``en→en``, ``x→x``, ``x→en``, ``en→x``; the mixed pool (``x`` and ``en`` queries over
+        ``D_en ∪ D_x``, both parallel bodies relevant); the inclination pool (``x`` queries of the first half over
+        ``D_x(S1) ∪ D_en(S2)``, only ``d_x`` relevant) — each when its suite is requested and there is data for it.
+    """
+    task = f"{SECTIONS_TASK}/{lang}"
+    base = {"builder": "crossalign.data.builders.eval_sets", "builder_version": BUILDER_VERSION, **(provenance or {})}
+    out: list[EvalSet] = []
+    if not selected:
+        return out
+    if "retrieval" in config.suites:
+        directions = [(PIVOT, PIVOT)] if lang == PIVOT else [(PIVOT, PIVOT), (lang, lang), (lang, PIVOT), (PIVOT, lang)]
+        for q, d in directions:
+            queries = [_query(s, q) for s in selected]
+            docs = [_doc(s, d) for s in selected]
+            qrels = {qq.id: {dd.id: 1} for qq, dd in zip(queries, docs)}
+            rs = RetrievalSet(queries, docs, qrels, name=f"{task}/{q}-{d}", validate=False)
+            out.append(EvalSet("retrieval", task, _finish(rs, {**base, "kind": "section-retrieval"})))
+    if lang == PIVOT:
+        return out
+    if "mixed-pool" in config.suites:
+        queries = [_query(s, lang) for s in selected] + [_query(s, PIVOT) for s in selected]
+        docs = [_doc(s, PIVOT) for s in selected] + [_doc(s, lang) for s in selected]
+        qrels = {}
+        for s in selected:
+            rel = {_sid(PIVOT, s.record.id): 1, _sid(lang, s.record.id): 1}
+            qrels[_sid(lang, s.record.id)] = dict(rel)
+            qrels[_sid(PIVOT, s.record.id)] = dict(rel)
+        rs = RetrievalSet(queries, docs, qrels, name=f"{task}/mixed", validate=False)
+        out.append(
+            EvalSet("mixed-pool", task, _finish(rs, {**base, "kind": "mixed-pool", "relevant": "both parallel"}))
+        )
+    if "inclination" in config.suites and len(selected) >= 2:
+        s1, s2 = list(selected[0::2]), list(selected[1::2])
+        queries = [_query(s, lang) for s in s1]
+        docs = [_doc(s, lang) for s in s1] + [_doc(s, PIVOT) for s in s2]
+        qrels = {_sid(lang, s.record.id): {_sid(lang, s.record.id): 1} for s in s1}
+        rs = RetrievalSet(queries, docs, qrels, name=f"{task}/inclination", validate=False)
+        extra = {
+            "kind": "inclination",
+            "relevant": f"the {lang} document only",
+            "halves": "S1 = sections 1, 3, 5, ... of the sample (queries and x documents), S2 = 2, 4, 6, ... "
+            "(English documents): no English parallel of an x document is in the pool",
+        }
+        out.append(EvalSet("inclination", task, _finish(rs, {**base, **extra})))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------- bitext
+def build_bitext_set(
+    paragraphs: Iterable[ParallelTuple],
+    src: str,
+    tgt: str,
+    config: EvalSetsConfig,
+    *,
+    provenance: dict[str, Any] | None = None,
+) -> tuple[EvalSet | None, dict[str, int]]:
+    """A bitext-mining set: gold ``(src, tgt)`` paragraph pairs of test pages plus train-page distractors.
+
+    Args:
+        paragraphs: Aligned paragraph tuples with ``meta["page"]`` (e.g. ``LibreOfficeCorpus.parallel("paragraph")``).
+        src: Source language (the queries).
+        tgt: Target language (the documents).
+        config: Caps, seed and split.
+        provenance: Added to the set's provenance.
+
+    Returns:
+        ``(set or None when there is no gold pair, counts)``. Queries are the source paragraphs (gold first, then
+        distractors), documents the target ones; qrels map each gold source to its target.
+    """
+    gold: list[tuple[float, ParallelTuple]] = []
+    pool: list[tuple[float, ParallelTuple]] = []
+    for t in paragraphs:
+        if src not in t.texts and tgt not in t.texts:
+            continue
+        page = str(t.meta.get("page", t.id))
+        split = assign_split(page, config.split)
+        if split == config.split_name:
+            if src in t.texts and tgt in t.texts:
+                gold.append((hash_unit(t.id, config.seed), t))
+        elif split == "train":
+            pool.append((hash_unit(t.id, config.seed), t))
+    counts: Counter[str] = Counter({"test_aligned": len(gold)})
+    gold.sort(key=lambda p: (p[0], p[1].id))
+    pool.sort(key=lambda p: (p[0], p[1].id))
+    seen: dict[str, set[str]] = {src: set(), tgt: set()}
+    chosen: list[ParallelTuple] = []
+    for _, t in gold:
+        if len(chosen) >= config.max_bitext_pairs:
+            break
+        a, b = _norm(t.texts[src]), _norm(t.texts[tgt])
+        if a in seen[src] or b in seen[tgt]:
+            counts["duplicate_text"] += 1
+            continue
+        seen[src].add(a)
+        seen[tgt].add(b)
+        chosen.append(t)
+    if not chosen:
+        return None, dict(counts)
+    src_distractors: list[ParallelTuple] = []
+    tgt_distractors: list[ParallelTuple] = []
+    for _, t in pool:
+        side = src if hash_unit(t.id, config.seed + 1) < 0.5 else tgt
+        bucket = src_distractors if side == src else tgt_distractors
+        if len(bucket) >= config.bitext_distractors or side not in t.texts:
+            continue
+        text = _norm(t.texts[side])
+        if text in seen[side]:
+            counts["duplicate_distractor"] += 1
+            continue
+        seen[side].add(text)
+        bucket.append(t)
+    counts.update(gold_pairs=len(chosen), src_distractors=len(src_distractors), tgt_distractors=len(tgt_distractors))
+
+    def rec_meta(t: ParallelTuple, role: str) -> dict[str, Any]:
+        return {"xling_id": t.id, "page": t.meta.get("page"), "role": role}
+
+    queries = [Query(_sid(src, t.id), t.texts[src], src, rec_meta(t, "gold")) for t in chosen]
+    queries += [Query(_sid(src, t.id), t.texts[src], src, rec_meta(t, "distractor")) for t in src_distractors]
+    docs = [Document(_sid(tgt, t.id), t.texts[tgt], tgt, None, rec_meta(t, "gold")) for t in chosen]
+    docs += [Document(_sid(tgt, t.id), t.texts[tgt], tgt, None, rec_meta(t, "distractor")) for t in tgt_distractors]
+    qrels = {_sid(src, t.id): {_sid(tgt, t.id): 1} for t in chosen}
+    rs = RetrievalSet(queries, docs, qrels, name=f"{PARAGRAPHS_TASK}/{src}-{tgt}", validate=False)
+    extra = {
+        "builder": "crossalign.data.builders.eval_sets",
+        "builder_version": BUILDER_VERSION,
+        "kind": "bitext",
+        "gold": f"aligned paragraphs of {config.split_name} pages",
+        "distractors": "paragraphs of train pages; source and target distractors from disjoint halves",
+        "counts": dict(counts),
+        **(provenance or {}),
+    }
+    return EvalSet("bitext", PARAGRAPHS_TASK, _finish(rs, extra)), dict(counts)
+
+
+# ------------------------------------------------------------------------------------------------------ together
+def build_eval_sets(
+    sections: Sequence[SectionRecord],
+    paragraphs: Sequence[ParallelTuple],
+    config: EvalSetsConfig,
+    *,
+    provenance: dict[str, Any] | None = None,
+) -> EvalSets:
+    """Build every requested set from section records and paragraph tuples (pure: no I/O).
+
+    Args:
+        sections: Section records with ``en`` and the target languages (any split).
+        paragraphs: Aligned paragraph tuples with ``meta["page"]`` (any split); only needed for ``bitext``.
+        config: What to build.
+        provenance: Corpus provenance (packages, versions) recorded with the sets.
+
+    Returns:
+        The :class:`EvalSets`.
+
+    Example:
+        >>> sets = build_eval_sets(records, paragraphs, EvalSetsConfig(langs=("de",)))  # doctest: +SKIP
+    """
+    targets = config.targets or [PIVOT]
+    sets: list[EvalSet] = []
+    per_lang: dict[str, Any] = {}
+    skipped: dict[str, str] = {}
+    shared = {"split": config.split_name, "split_spec": config.split.to_dict()}
+    section_suites = {"retrieval", "mixed-pool", "inclination"} & set(config.suites)
+    if section_suites:
+        for lang in targets:
+            selected, counts = select_sections(sections, lang, config)
+            per_lang[lang] = {"sections": counts}
+            if not selected:
+                skipped[lang] = "no aligned test section"
+                continue
+            sets.extend(build_section_sets(selected, lang, config, provenance=shared))
+    if "bitext" in config.suites and config.targets:
+        for src, tgt in config.bitext_pairs():
+            bset, counts = build_bitext_set(paragraphs, src, tgt, config, provenance=shared)
+            per_lang.setdefault(src, {})[f"bitext_{src}-{tgt}"] = counts
+            if bset is None:
+                skipped[f"bitext {src}-{tgt}"] = "no aligned test paragraph pair"
+            else:
+                sets.append(bset)
+    prov = {
+        "builder": "crossalign.data.builders.eval_sets",
+        "builder_version": BUILDER_VERSION,
+        "crossalign_version": __version__,
+        "split": config.split_name,
+        "split_spec": config.split.to_dict(),
+        "caps": {
+            "max_sections": config.max_sections,
+            "max_bitext_pairs": config.max_bitext_pairs,
+            "bitext_distractors": config.bitext_distractors,
+        },
+        "seed": config.seed,
+        "shared_headings": config.shared_headings,
+        "per_language": per_lang,
+        "skipped": skipped,
+        "corpus": dict(provenance or {}),
+    }
+    return EvalSets(sets, config, prov)
+
+
+def build_libreoffice_eval_sets(
+    langs: str | Iterable[str],
+    *,
+    suites: Iterable[str] = EVAL_SUITES,
+    max_sections: int = DEFAULT_MAX_SECTIONS,
+    max_bitext_pairs: int = DEFAULT_MAX_BITEXT_PAIRS,
+    bitext_distractors: int = DEFAULT_BITEXT_DISTRACTORS,
+    seed: int = DEFAULT_SEED,
+    split: SplitSpec | None = None,
+    split_name: Literal["test", "dev"] = "test",
+    shared_headings: Literal["title", "drop"] = "title",
+    non_english_pair: tuple[str, str] | Literal["auto"] | None = "auto",
+    corpus: Any = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    download: bool = True,
+    show_progress: bool | None = None,
+) -> EvalSets:
+    """Open the LibreOffice help in ``langs`` (+ English) and build the evaluation sets from its test split.
+
+    Args:
+        langs: Target languages (``"de,zh-CN,hi,km"`` or a list; ``en`` may be included and is the pivot anyway).
+        suites: Which of :data:`EVAL_SUITES` to build.
+        max_sections: Sections per language.
+        max_bitext_pairs: Gold pairs per bitext set.
+        bitext_distractors: Distractors per side of a bitext set.
+        seed: Sampling seed.
+        split: The page-disjoint split (default :class:`~crossalign.data.splits.SplitSpec()`).
+        split_name: ``"test"`` (default) or ``"dev"`` (model selection during training).
+        shared_headings: ``"title"`` or ``"drop"`` (see the module docs).
+        non_english_pair: ``"auto"``, None, or an explicit ``(src, tgt)``.
+        corpus: An opened :class:`~crossalign.data.libreoffice.LibreOfficeCorpus` to reuse (it must hold ``langs``).
+        cache_dir: crossalign cache root.
+        download: Allow downloading missing languages with apt.
+        show_progress: Progress bars.
+
+    Returns:
+        The :class:`EvalSets` (provenance: package names and versions, split spec, caps, counts).
+
+    Raises:
+        UnknownLanguageError: A language is not a LibreOffice help language.
+        CorpusError: A language cannot be obtained.
+    """
+    from crossalign.data.libreoffice import LibreOfficeCorpus
+    from crossalign.data.libreoffice.langs import lo_lang_list
+
+    wanted = lo_lang_list(langs)
+    config = EvalSetsConfig(
+        langs=tuple(wanted),
+        suites=tuple(suites),
+        max_sections=max_sections,
+        max_bitext_pairs=max_bitext_pairs,
+        bitext_distractors=bitext_distractors,
+        seed=seed,
+        split=split or SplitSpec(),
+        split_name=split_name,
+        shared_headings=shared_headings,
+        non_english_pair=non_english_pair,
+    )
+    lo = corpus
+    if lo is None:
+        lo = LibreOfficeCorpus.open(wanted, cache_dir=cache_dir, download=download, show_progress=show_progress)
+    all_langs = [PIVOT, *config.targets]
+    sections: list[SectionRecord] = []
+    if {"retrieval", "mixed-pool", "inclination"} & set(config.suites):
+        sections = lo.sections(all_langs, min_words=config.min_words)
+    paragraphs: list[ParallelTuple] = []
+    if "bitext" in config.suites and config.targets:
+        paragraphs = lo.parallel("paragraph", langs=all_langs, min_words=config.min_words).tuples
+    prov = lo.provenance()
+    corpus_prov = {
+        "corpus": prov.get("corpus"),
+        "license": prov.get("license"),
+        "packages": {
+            lang: {k: v for k, v in p.items() if k in ("package", "version", "folder", "source")}
+            for lang, p in prov.get("packages", {}).items()
+        },
+        "parser_version": prov.get("parser_version"),
+        "rules": prov.get("rules"),
+    }
+    return build_eval_sets(sections, paragraphs, config, provenance=corpus_prov)

@@ -1,0 +1,194 @@
+"""Bitext mining between two languages with distractors: P@1 both ways, xSIM, BUCC-style F1.
+
+The set is a :class:`~crossalign.data.records.RetrievalSet` read as a bitext: its queries are the source sentences
+(one language), its documents the target sentences (another), and its qrels the gold alignments. Sources or targets
+without a gold partner are distractors. Both sides are encoded with the same prompt (``"query"`` by default: e5's
+prefix for symmetric tasks).
+
+Scores (raw, 0–1), all from :mod:`crossalign.evaluation.metrics.bitext`:
+
+- ``p@1_src2tgt``: share of gold sources whose cosine-nearest target (over all targets, distractors included) is a
+  gold partner; ``p@1_tgt2src`` the same from the gold targets over all sources.
+- ``xsim_error``: LASER's xSIM with the ratio margin (k = 4): share of gold sources whose margin-best target among
+  their k cosine-nearest is not the gold one. Counted over gold sources with exactly one gold target; the margin
+  neighbourhoods use every sentence, distractors included. (xSIM with the plain cosine is ``1 − p@1_src2tgt``.)
+- ``bucc_f1`` (main), ``bucc_precision``, ``bucc_recall``, ``bucc_threshold``: pairs mined with the margin in both
+  directions (``retrieval="max"``: union, then greedy one-to-one), F1 at the best threshold
+  (:func:`~crossalign.evaluation.metrics.bitext.bucc_optimize`: the threshold is tuned on the gold it is scored on,
+  as in the BUCC reference; it is an upper bound of F1 at a threshold fixed beforehand).
+
+Per-query values (``p@1_src2tgt`` and ``xsim_error`` per gold source id) are kept for paired tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from crossalign.data.records import RetrievalSet
+from crossalign.errors import DataFormatError
+from crossalign.evaluation.evaluators.base import CrossalignEvaluator, EvaluatorOutput, TextRequest, _Timer
+from crossalign.evaluation.metrics.bitext import bucc_f1, margin_candidates, mine_bitext
+from crossalign.evaluation.results import TaskScore
+
+__all__ = ["BitextEvaluator"]
+
+
+class BitextEvaluator(CrossalignEvaluator):
+    """Evaluate bitext mining on a source/target set with gold alignments and distractors.
+
+    Args:
+        data: Queries = source sentences (one language), documents = target sentences (one language),
+            qrels = gold pairs (relevance > 0).
+        task: Task name in the scores (default: the set's name).
+        suite: Suite name (``bitext``).
+        src_prompt, tgt_prompt: Prompt names (default ``"query"`` for both: a symmetric task).
+        k: Neighbourhood size of the margin.
+        margin: ``"ratio"`` (LASER's default), ``"distance"`` or ``"absolute"``.
+        retrieval: Mining mode (``"max"``, ``"fwd"``, ``"bwd"``, ``"intersect"``).
+        main_score: Headline metric (``bucc_f1``).
+        name: Prefix of the metric names when used as a sentence-transformers evaluator.
+        batch_size, long_text, show_progress: Encoding options when a model (not a cache) is passed.
+
+    Raises:
+        DataFormatError: Sources or targets in several languages, or no gold pair.
+    """
+
+    def __init__(
+        self,
+        data: RetrievalSet,
+        *,
+        task: str | None = None,
+        suite: str = "bitext",
+        src_prompt: str | None = "query",
+        tgt_prompt: str | None = "query",
+        k: int = 4,
+        margin: str = "ratio",
+        retrieval: str = "max",
+        main_score: str = "bucc_f1",
+        name: str | None = None,
+        batch_size: int = 32,
+        long_text: str = "truncate",
+        show_progress: bool | None = None,
+    ) -> None:
+        if len(data.query_langs) != 1 or len(data.doc_langs) != 1:
+            raise DataFormatError(
+                f"a bitext set needs one source and one target language, got sources {data.query_langs} and "
+                f"targets {data.doc_langs}",
+                field="lang",
+                hint="split the set by language pair",
+            )
+        super().__init__(
+            suite=suite,
+            task=task or data.name,
+            main_score=main_score,
+            name=name,
+            batch_size=batch_size,
+            long_text=long_text,
+            show_progress=show_progress,
+        )
+        self.data = data
+        self.src_lang = data.query_langs[0]
+        self.tgt_lang = data.doc_langs[0]
+        self.src_prompt = src_prompt
+        self.tgt_prompt = tgt_prompt
+        self.k = k
+        self.margin = margin
+        self.retrieval = retrieval
+        doc_index = {d.id: j for j, d in enumerate(data.documents)}
+        pairs = []
+        for i, q in enumerate(data.queries):
+            for did, rel in data.qrels.get(q.id, {}).items():
+                if rel > 0:
+                    pairs.append((i, doc_index[did]))
+        if not pairs:
+            raise DataFormatError(f"bitext set {data.name!r} has no gold pair", field="qrels")
+        self.gold = np.asarray(sorted(pairs), dtype=np.int64)
+
+    def requests(self) -> list[TextRequest]:
+        """Source texts and target texts with their prompts."""
+        return [
+            TextRequest(tuple(q.text for q in self.data.queries), self.src_prompt),
+            TextRequest(tuple(d.text for d in self.data.documents), self.tgt_prompt),
+        ]
+
+    def evaluate_detailed(self, encoder: Any) -> list[EvaluatorOutput]:
+        """Encode both sides, mine, and score (one output, no run).
+
+        Args:
+            encoder: An :class:`~crossalign.evaluation.embeddings.EmbeddingCache` or a model.
+        """
+        timer = _Timer()
+        cache = self._encoder(encoder)
+        with timer.stage("encode"):
+            x = cache.encode([q.text for q in self.data.queries], self.src_prompt)
+            y = cache.encode([d.text for d in self.data.documents], self.tgt_prompt)
+        g = self.gold
+        n, m = x.shape[0], y.shape[0]
+        with timer.stage("search"):
+            cands = margin_candidates(x, y, k=self.k, margin=self.margin, normalize=True)  # type: ignore[arg-type]
+            mined = mine_bitext(
+                x, y, k=self.k, margin=self.margin, retrieval=self.retrieval, candidates=cands, normalize=True
+            )  # type: ignore[arg-type]
+        with timer.stage("score"):
+            codes = g[:, 0] * m + g[:, 1]
+            st = cands.stats
+            srcs = np.unique(g[:, 0])
+            tgts = np.unique(g[:, 1])
+            fwd_ok = np.isin(srcs * m + st.x2y_ind[srcs, 0], codes)
+            bwd_ok = np.isin(st.y2x_ind[tgts, 0] * m + tgts, codes)
+            n_gold_of = np.bincount(g[:, 0], minlength=n)
+            single = srcs[n_gold_of[srcs] == 1]
+            gold_tgt = np.full(n, -1, dtype=np.int64)
+            gold_tgt[g[:, 0]] = g[:, 1]
+            xsim_err = cands.fwd_best[single] != gold_tgt[single]
+            best = bucc_f1(mined, g)
+            scores = {
+                "p@1_src2tgt": float(fwd_ok.mean()),
+                "p@1_tgt2src": float(bwd_ok.mean()),
+                "bucc_f1": best.f1,
+                "bucc_precision": best.precision,
+                "bucc_recall": best.recall,
+            }
+            if single.size:
+                scores["xsim_error"] = float(xsim_err.mean())
+            if np.isfinite(best.threshold):
+                scores["bucc_threshold"] = float(best.threshold)
+            if self.main_score not in scores:
+                raise DataFormatError(f"main score {self.main_score!r} was not computed", field="main_score")
+            qids = [q.id for q in self.data.queries]
+            per_query = {"p@1_src2tgt": {qids[i]: float(ok) for i, ok in zip(srcs, fwd_ok)}}
+            if single.size:
+                per_query["xsim_error"] = {qids[i]: float(e) for i, e in zip(single, xsim_err)}
+        n_gold_src = int(srcs.size)
+        meta: dict[str, Any] = {
+            "set": self.data.name,
+            "digest": self.data.provenance.get("digest"),
+            "n_src": n,
+            "n_tgt": m,
+            "n_gold_pairs": len(g),
+            "n_gold_tgt": int(tgts.size),
+            "n_src_distractors": n - n_gold_src,
+            "n_tgt_distractors": m - int(tgts.size),
+            "k": self.k,
+            "margin": self.margin,
+            "retrieval": self.retrieval,
+            "bucc": {**best.to_dict(), "threshold": best.threshold if np.isfinite(best.threshold) else None},
+            "n_mined": len(mined),
+            "prompts": {"source": self.src_prompt, "target": self.tgt_prompt},
+            "seconds": {k: round(v, 4) for k, v in timer.seconds.items()},
+        }
+        score = TaskScore(
+            suite=self.suite,
+            task=self.task,
+            query_lang=self.src_lang,
+            doc_lang=self.tgt_lang,
+            pool={self.tgt_lang: m},
+            n_queries=n_gold_src,
+            main_score=self.main_score,
+            scores=scores,
+            per_query=per_query,
+            meta=meta,
+        )
+        return [EvaluatorOutput(score, None)]

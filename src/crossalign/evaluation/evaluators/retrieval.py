@@ -1,0 +1,212 @@
+"""Ranked retrieval over one pool: nDCG, Recall, MRR, MAP... of a :class:`~crossalign.data.records.RetrievalSet`.
+
+Queries are encoded with the ``"query"`` prompt, documents with ``"passage"`` (both from the model's own
+configuration; a model without prompts gets none). The search is exact (chunked inner products of L2-normalised
+vectors, i.e. cosine) with trec_eval's tie rule — score descending, then document id descending — through
+:func:`~crossalign.evaluation.search.trec_order_key`, so the TREC run file written from the result and
+:func:`~crossalign.evaluation.metrics.retrieval.evaluate_run` agree with trec_eval to the last tie. ``use_faiss=True``
+searches with a faiss ``IndexFlatIP`` instead (also exact; faiss may pick differently among documents tied at the
+k-th score).
+
+One :class:`~crossalign.evaluation.results.TaskScore` per query language: ``query_lang`` and ``doc_lang`` come from
+the records (``doc_lang`` is None when the pool mixes languages), ``pool`` is the pool's composition. Per-query values
+of every metric are kept for paired significance tests.
+
+Example:
+    >>> from crossalign.data.io import read_retrieval_set
+    >>> ev = RetrievalEvaluator(read_retrieval_set("my-set/"), task="my-set")  # doctest: +SKIP
+    >>> [(t.direction, t.scores["ndcg@10"]) for t in ev.evaluate(model)]  # doctest: +SKIP
+    [('de→en', 0.71)]
+    >>> trainer = SentenceTransformerTrainer(..., evaluator=ev)  # logs ev.primary_metric  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from crossalign.data.records import RetrievalSet
+from crossalign.errors import DataFormatError
+from crossalign.evaluation.evaluators.base import (
+    CrossalignEvaluator,
+    EvaluatorOutput,
+    TextRequest,
+    _Timer,
+    single_lang,
+    split_by_query_lang,
+)
+from crossalign.evaluation.metrics import parse_metrics
+from crossalign.evaluation.metrics.retrieval import Run, evaluate_run
+from crossalign.evaluation.results import TaskScore
+from crossalign.evaluation.search import exact_topk, faiss_topk, trec_order_key
+
+__all__ = ["DEFAULT_RETRIEVAL_METRICS", "DEFAULT_RUN_DEPTH", "RetrievalEvaluator"]
+
+#: Metrics reported by default (the first is the main score).
+DEFAULT_RETRIEVAL_METRICS: tuple[str, ...] = ("ndcg@10", "recall@1", "recall@10", "recall@100", "mrr@10", "map@100")
+#: Documents kept per query in the run (and the TREC file) unless a metric needs more.
+DEFAULT_RUN_DEPTH = 100
+
+
+class RetrievalEvaluator(CrossalignEvaluator):
+    """Evaluate a model on a retrieval set (query → documents of one pool).
+
+    Args:
+        data: Queries, documents and graded judgments (every record with its language).
+        metrics: Metric names (``"ndcg@10"``, ``"R@100"``, ``"mrr@10"``, ``"map"``; see
+            :func:`crossalign.evaluation.metrics.parse_metric`).
+        main_score: The headline metric (default: the first of ``metrics``).
+        suite: Suite name in the scores (``retrieval``).
+        task: Task name in the scores (default: the set's name).
+        name: Prefix of the metric names when used as a sentence-transformers evaluator.
+        query_prompt: Prompt name for queries.
+        doc_prompt: Prompt name for documents.
+        depth: Documents kept per query (default: 100, more when a cutoff is larger; all for uncut metrics).
+        use_faiss: Search with faiss ``IndexFlatIP`` (needs ``faiss-cpu``).
+        per_query: Keep per-query values in the scores.
+        batch_size, long_text, show_progress: Encoding options when a model (not a cache) is passed.
+
+    Raises:
+        ConfigError: An unknown metric or a main score not among the metrics.
+        DataFormatError: An empty set.
+    """
+
+    def __init__(
+        self,
+        data: RetrievalSet,
+        *,
+        metrics: Sequence[str] = DEFAULT_RETRIEVAL_METRICS,
+        main_score: str | None = None,
+        suite: str = "retrieval",
+        task: str | None = None,
+        name: str | None = None,
+        query_prompt: str | None = "query",
+        doc_prompt: str | None = "passage",
+        depth: int | None = None,
+        use_faiss: bool = False,
+        per_query: bool = True,
+        batch_size: int = 32,
+        long_text: str = "truncate",
+        show_progress: bool | None = None,
+    ) -> None:
+        specs = parse_metrics(metrics, kind="retrieval")
+        keys = [s.key for s in specs]
+        main = main_score or keys[0]
+        main_key = parse_metrics([main], kind="retrieval")[0].key
+        if main_key not in keys:
+            keys.append(main_key)
+            specs = parse_metrics(keys, kind="retrieval")
+        if not data.queries or not data.documents:
+            raise DataFormatError(f"retrieval set {data.name!r} has no queries or no documents", field="data")
+        super().__init__(
+            suite=suite,
+            task=task or data.name,
+            main_score=main_key,
+            name=name,
+            batch_size=batch_size,
+            long_text=long_text,
+            show_progress=show_progress,
+        )
+        self.data = data
+        self.metrics = keys
+        self.query_prompt = query_prompt
+        self.doc_prompt = doc_prompt
+        self.use_faiss = use_faiss
+        self.per_query = per_query
+        n_docs = len(data.documents)
+        if depth is None:
+            if any(s.cutoff is None for s in specs):
+                depth = n_docs
+            else:
+                depth = max(DEFAULT_RUN_DEPTH, *(s.cutoff for s in specs if s.cutoff is not None))
+        self.depth = int(min(depth, n_docs))
+        self._doc_ids = [d.id for d in data.documents]
+        self._order_key = trec_order_key(self._doc_ids)
+
+    def requests(self) -> list[TextRequest]:
+        """Query texts with the query prompt, document texts with the document prompt."""
+        return [
+            TextRequest(tuple(q.text for q in self.data.queries), self.query_prompt),
+            TextRequest(tuple(d.text for d in self.data.documents), self.doc_prompt),
+        ]
+
+    def search(self, encoder: Any, timer: _Timer | None = None) -> Run:
+        """Encode and search: the top-``depth`` run of every query.
+
+        Args:
+            encoder: An :class:`~crossalign.evaluation.embeddings.EmbeddingCache` or a model.
+            timer: Collects seconds per stage (internal).
+
+        Returns:
+            The :class:`~crossalign.evaluation.metrics.retrieval.Run` (scores are cosines).
+        """
+        timer = timer or _Timer()
+        cache = self._encoder(encoder)
+        with timer.stage("encode"):
+            q = cache.encode([x.text for x in self.data.queries], self.query_prompt)
+            d = cache.encode([x.text for x in self.data.documents], self.doc_prompt)
+        with timer.stage("search"):
+            if self.use_faiss:
+                scores, idx = faiss_topk(q, d, self.depth, doc_order_key=self._order_key)
+            else:
+                scores, idx = exact_topk(q, d, self.depth, doc_order_key=self._order_key)
+            run = Run.from_topk(scores, idx, [x.id for x in self.data.queries], self._doc_ids, name="crossalign")
+        return run
+
+    def score(self, run: Run, timer: _Timer | None = None) -> list[EvaluatorOutput]:
+        """Score a run: one output per query language (with the run restricted to those queries).
+
+        Args:
+            run: A run over (some of) the set's queries, e.g. from :meth:`search` or a TREC file.
+            timer: Collects seconds per stage (internal).
+        """
+        timer = timer or _Timer()
+        out: list[EvaluatorOutput] = []
+        doc_lang = single_lang(self.data.doc_langs)
+        pool = self.data.pool_composition()
+        with timer.stage("score"):
+            for lang, rows in split_by_query_lang(self.data).items():
+                qids = [self.data.queries[i].id for i in rows]
+                qrels = {qid: self.data.qrels[qid] for qid in qids if qid in self.data.qrels}
+                sub_run = Run({qid: run[qid] for qid in qids if qid in run}, name=run.name)
+                ev = evaluate_run(sub_run, qrels, self.metrics)
+                if ev.n_queries == 0:
+                    continue
+                per_query = None
+                if self.per_query:
+                    per_query = {m: {qid: vals[m] for qid, vals in ev.per_query.items()} for m in ev.metrics}
+                meta: dict[str, Any] = {
+                    "set": self.data.name,
+                    "digest": self.data.provenance.get("digest"),
+                    "search": "faiss IndexFlatIP" if self.use_faiss else "exact",
+                    "similarity": "cosine",
+                    "tie_rule": "score desc, then doc id desc (trec_eval)",
+                    "depth": self.depth,
+                    "prompts": {"query": self.query_prompt, "document": self.doc_prompt},
+                    "n_no_relevant": len(ev.no_relevant),
+                    "n_queries_total": len(qids),
+                    "policy": ev.policy,
+                }
+                score = TaskScore(
+                    suite=self.suite,
+                    task=self.task,
+                    query_lang=lang,
+                    doc_lang=doc_lang,
+                    pool=dict(pool),
+                    n_queries=ev.n_queries,
+                    main_score=self.main_score,
+                    scores={k: float(v) for k, v in ev.mean.items()},
+                    per_query=per_query,
+                    meta=meta,
+                )
+                out.append(EvaluatorOutput(score, sub_run))
+        return out
+
+    def evaluate_detailed(self, encoder: Any) -> list[EvaluatorOutput]:
+        """Encode, search and score (see :meth:`search` and :meth:`score`)."""
+        timer = _Timer()
+        run = self.search(encoder, timer)
+        outputs = self.score(run, timer)
+        for o in outputs:
+            o.score.meta["seconds"] = {k: round(v, 4) for k, v in timer.seconds.items()}
+        return outputs

@@ -1,0 +1,203 @@
+"""Evaluation suites: which evaluators run for ``--suite`` on the LibreOffice sets and on user data.
+
+========================  =============================================================================================
+suite                     what runs
+========================  =============================================================================================
+``retrieval``             per language x: en→en, x→x, x→en, en→x on the LibreOffice sections (nDCG@10 main); every user
+                          retrieval set (``--data DIR``) as it is, one score per query language
+``mixed-pool``            per language x: x and en queries over ``D_en ∪ D_x``, both parallels relevant (Max@R,
+                          Complete@k); plus the inclination pool (scores under suite ``inclination``); user sets whose
+                          pool mixes languages
+``bitext``                per language x: x→en paragraph mining with distractors, plus one pair without English
+``sts``                   user STS pairs (``--data FILE.jsonl``; the format is in :mod:`.evaluators.sts`); there is no
+                          built-in STS data, so this suite needs ``--data``
+``all``                   all of the above (``sts`` only when STS data is given)
+========================  =============================================================================================
+
+``--data PATH`` may be given several times: a directory is a retrieval set in the documented format
+(:func:`crossalign.data.io.read_retrieval_set`), a ``.jsonl`` file is STS data.
+
+Example:
+    >>> parse_suites("all")
+    ['retrieval', 'mixed-pool', 'inclination', 'bitext', 'sts']
+    >>> parse_suites("mixed-pool,bitext")
+    ['mixed-pool', 'inclination', 'bitext']
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from crossalign.data.builders.eval_sets import EvalSets
+from crossalign.data.records import RetrievalSet
+from crossalign.errors import ConfigError, DataFormatError
+from crossalign.evaluation.evaluators import (
+    DEFAULT_RETRIEVAL_METRICS,
+    BitextEvaluator,
+    CrossalignEvaluator,
+    MixedPoolEvaluator,
+    RetrievalEvaluator,
+    STSEvaluator,
+    StsPair,
+    read_sts_jsonl,
+)
+
+__all__ = [
+    "SUITE_CHOICES",
+    "UserData",
+    "build_evaluators",
+    "libreoffice_suites",
+    "load_user_data",
+    "parse_suites",
+]
+
+#: What ``--suite`` accepts.
+SUITE_CHOICES: tuple[str, ...] = ("retrieval", "mixed-pool", "bitext", "sts", "all")
+#: Suites in run order (``inclination`` comes with ``mixed-pool``).
+_ORDER: tuple[str, ...] = ("retrieval", "mixed-pool", "inclination", "bitext", "sts")
+
+
+def parse_suites(value: str | Iterable[str]) -> list[str]:
+    """Expand ``--suite`` values (comma-separated or a list) into the suites that run, in run order.
+
+    ``all`` is every suite; ``mixed-pool`` brings ``inclination`` with it.
+
+    Raises:
+        ConfigError: An unknown suite name (the message lists the choices).
+    """
+    items = [v.strip().lower() for v in (value.split(",") if isinstance(value, str) else value) if v and v.strip()]
+    if not items:
+        raise ConfigError("no suite given", hint=f"choose from {', '.join(SUITE_CHOICES)}")
+    chosen: set[str] = set()
+    for item in items:
+        if item == "all":
+            chosen.update(_ORDER)
+        elif item in ("mixed-pool", "mixed", "mixed_pool"):
+            chosen.update(("mixed-pool", "inclination"))
+        elif item in _ORDER:
+            chosen.add(item)
+        else:
+            raise ConfigError(f"unknown suite {item!r}", hint=f"choose from {', '.join(SUITE_CHOICES)}")
+    return [s for s in _ORDER if s in chosen]
+
+
+def libreoffice_suites(suites: Sequence[str]) -> list[str]:
+    """The suites that need LibreOffice sets (everything but ``sts``)."""
+    return [s for s in suites if s in ("retrieval", "mixed-pool", "inclination", "bitext")]
+
+
+@dataclass
+class UserData:
+    """A user dataset given with ``--data``.
+
+    Attributes:
+        path: Where it was read from.
+        kind: ``"retrieval"`` (a directory) or ``"sts"`` (a JSONL file).
+        retrieval: The retrieval set (kind ``retrieval``).
+        sts: The STS pairs (kind ``sts``).
+        name: Task name (the set's name from ``meta.json``, else the directory / file stem).
+    """
+
+    path: Path
+    kind: str
+    name: str
+    retrieval: RetrievalSet | None = None
+    sts: list[StsPair] | None = None
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready summary for the results' data provenance."""
+        out: dict[str, Any] = {"path": str(self.path), "kind": self.kind, "name": self.name}
+        if self.retrieval is not None:
+            out.update(self.retrieval.describe())
+            out["digest"] = self.retrieval.provenance.get("digest")
+        if self.sts is not None:
+            out["n_pairs"] = len(self.sts)
+            out["language_pairs"] = sorted({f"{p.lang1}-{p.lang2}" for p in self.sts})
+        return out
+
+
+def load_user_data(path: str | os.PathLike[str]) -> UserData:
+    """Read one ``--data`` path: a retrieval-set directory or an STS ``.jsonl`` file.
+
+    Raises:
+        DataFormatError: The path does not exist, or is neither a retrieval-set directory nor a JSONL file (the
+            readers name the file, line and field of any error inside).
+    """
+    from crossalign.data.builders.eval_sets import retrieval_set_digest
+    from crossalign.data.io import read_retrieval_set
+
+    p = Path(path).expanduser()
+    if p.is_dir():
+        rs = read_retrieval_set(p)
+        rs.validate()
+        rs.provenance["digest"] = retrieval_set_digest(rs)
+        return UserData(p, "retrieval", rs.name, retrieval=rs)
+    if p.is_file():
+        if p.suffix.lower() not in (".jsonl", ".json"):
+            raise DataFormatError(
+                "expected a retrieval-set directory or an STS .jsonl file",
+                path=p,
+                hint="a retrieval set is a directory with queries.jsonl, corpus.jsonl and qrels.tsv; STS data is "
+                'one {"text1", "text2", "score", "lang1", "lang2"} object per line',
+            )
+        return UserData(p, "sts", p.stem, sts=read_sts_jsonl(p))
+    raise DataFormatError("no such file or directory", path=p, hint="check the --data path")
+
+
+def build_evaluators(
+    suites: Sequence[str],
+    *,
+    sets: EvalSets | None = None,
+    user_data: Sequence[UserData] = (),
+    metrics: Sequence[str] = DEFAULT_RETRIEVAL_METRICS,
+    use_faiss: bool = False,
+    batch_size: int = 32,
+    long_text: str = "truncate",
+) -> list[CrossalignEvaluator]:
+    """The evaluators of ``suites`` over the LibreOffice sets and the user data, in run order.
+
+    Args:
+        suites: From :func:`parse_suites`.
+        sets: LibreOffice sets (None: user data only).
+        user_data: From :func:`load_user_data`.
+        metrics: Retrieval metrics (the first is the main score).
+        use_faiss: Search retrieval pools with faiss.
+        batch_size, long_text: Encoding options (used only when an evaluator is given a model, not a cache).
+
+    Returns:
+        Evaluators; their ``suite`` attribute says which suite each belongs to.
+
+    Raises:
+        ConfigError: Nothing is left to evaluate (e.g. only ``sts`` without STS data).
+    """
+    common: dict[str, Any] = {"batch_size": batch_size, "long_text": long_text}
+    out: list[CrossalignEvaluator] = []
+    for suite in suites:
+        for s in sets.select(suite) if sets is not None else []:
+            if suite == "retrieval":
+                out.append(RetrievalEvaluator(s.data, metrics=metrics, task=s.task, use_faiss=use_faiss, **common))
+            elif suite in ("mixed-pool", "inclination"):
+                out.append(MixedPoolEvaluator(s.data, suite=suite, task=s.task, **common))
+            elif suite == "bitext":
+                out.append(BitextEvaluator(s.data, task=s.task, **common))
+        for u in user_data:
+            if u.kind == "retrieval" and u.retrieval is not None:
+                multilingual = len(u.retrieval.doc_langs) > 1
+                if suite == "retrieval":
+                    out.append(
+                        RetrievalEvaluator(u.retrieval, metrics=metrics, task=u.name, use_faiss=use_faiss, **common)
+                    )
+                elif suite == "mixed-pool" and multilingual:
+                    out.append(MixedPoolEvaluator(u.retrieval, suite="mixed-pool", task=u.name, **common))
+            elif u.kind == "sts" and u.sts is not None and suite == "sts":
+                out.append(STSEvaluator(u.sts, task=u.name, **common))
+    if not out:
+        raise ConfigError(
+            "nothing to evaluate for these suites and data",
+            hint="give languages (--langs) for the LibreOffice sets or --data for your own data",
+        )
+    return out

@@ -1,0 +1,447 @@
+"""Result writers: ``results.json``, MTEB ``TaskResult`` JSON files, TREC run files and a short summary table.
+
+Layout under an evaluation's output directory::
+
+    results.json                                     EvaluationResult.save (crossalign's own, complete record)
+    mteb/<model_name>/<revision>/model_meta.json     {"name", "revision", ...}
+    mteb/<model_name>/<revision>/<TaskName>.json     one MTEB TaskResult per task
+    runs/<suite>/<task>/<query_lang>-<target>.trec   one TREC run per (task, direction)
+    summary.md                                       the short tables (see :func:`summary_tables`)
+
+**MTEB format** (checked against ``mteb`` 2.26's ``TaskResult`` model, ``mteb/results/task_result.py``; the tests
+load our files with ``mteb.TaskResult.from_disk`` when mteb is importable, and check the same fields otherwise)::
+
+    {"dataset_revision": "<sha256 of the eval set content, 16 hex>", "task_name": "LibreofficeSectionsRetrieval",
+     "mteb_version": null, "evaluation_time": 1.23, "kg_co2_emissions": null, "date": <unix time>,
+     "scores": {"test": [{"hf_subset": "de:de-en", "languages": ["deu-Latn", "eng-Latn"], "main_score": 0.61,
+                          "ndcg_at_10": 0.61, "recall_at_100": 0.97, ...}, ...]}}
+
+- One file per (suite, task family): the task name is the family in CamelCase plus the suite's kind
+  (``Retrieval``, ``MixedPoolRetrieval``, ``InclinationRetrieval``, ``BitextMining``, ``STS``).
+- Each direction is one ``hf_subset`` entry: ``"<set>:<query_lang>-<target>"`` where ``<set>`` is the part of the
+  task after ``/`` (the language the LibreOffice set belongs to) and ``<target>`` the document language, or the pool's
+  languages joined by ``+`` for a mixed pool. ``languages`` are ISO 639-3 + script (``cmn-Hans`` for ``zh-CN``).
+- Metric names follow MTEB's spelling: ``@`` becomes ``_at_`` (``ndcg@10`` -> ``ndcg_at_10``), ``:`` becomes ``_``.
+  Values are raw (0–1, ranks as ranks), like MTEB's.
+- ``evaluation_time`` is the task's search and scoring seconds; the encoding, done once up front for all tasks, is
+  ``timing.encode`` in ``results.json``.
+- ``mteb_version`` is null: MTEB did not compute these numbers. (A null version also keeps ``from_disk`` from
+  applying its pre-1.12.48 fixes, which look the task up in MTEB's registry.) ``model_meta.json`` carries the name
+  and revision that MTEB's result loaders read; the revision is the model fingerprint's first 16 hex digits.
+
+**TREC runs**: ``qid Q0 docid rank score tag`` in trec_eval's order (score descending, doc id descending), via
+:func:`crossalign.evaluation.metrics.retrieval.write_trec_run`; ``trec_eval qrels run`` reproduces our numbers with
+the qrels of the set (written with ``--write-sets``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from crossalign.evaluation.evaluators.base import EvaluatorOutput
+from crossalign.evaluation.metrics.retrieval import write_trec_run
+from crossalign.evaluation.results import EvaluationResult, TaskScore
+from crossalign.languages import mteb_code
+from crossalign.utils.atomic import atomic_write_json, atomic_write_text
+
+__all__ = [
+    "MTEB_SPLIT",
+    "SummaryTable",
+    "format_value",
+    "mteb_hf_subset",
+    "mteb_metric_name",
+    "mteb_task_name",
+    "mteb_task_results",
+    "render_table",
+    "summary_tables",
+    "summary_text",
+    "write_mteb_results",
+    "write_results_json",
+    "write_summary",
+    "write_trec_runs",
+]
+
+#: The split name of every MTEB entry (the LibreOffice sets are built from the test split only).
+MTEB_SPLIT = "test"
+
+_MTEB_KIND = {
+    "retrieval": "Retrieval",
+    "mixed-pool": "MixedPoolRetrieval",
+    "inclination": "InclinationRetrieval",
+    "bitext": "BitextMining",
+    "sts": "STS",
+}
+
+
+def _slug(text: str) -> str:
+    s = re.sub(r"[^A-Za-z0-9_.+-]+", "-", text).strip("-.")
+    return s or "x"
+
+
+def write_results_json(result: EvaluationResult, directory: str | os.PathLike[str]) -> Path:
+    """Write ``<directory>/results.json`` (atomically; NaN scores are rejected)."""
+    return result.save(Path(directory) / "results.json")
+
+
+# ---------------------------------------------------------------------------------------------------------- MTEB
+def mteb_task_name(suite: str, task: str) -> str:
+    """MTEB task name of a crossalign (suite, task): the task family in CamelCase plus the suite's kind.
+
+    Example:
+        >>> mteb_task_name("retrieval", "libreoffice-sections/de"), mteb_task_name("bitext", "libreoffice-paragraphs")
+        ('LibreofficeSectionsRetrieval', 'LibreofficeParagraphsBitextMining')
+    """
+    family = task.split("/")[0]
+    camel = "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", family) if part)
+    return (camel or "Crossalign") + _MTEB_KIND.get(
+        suite, "".join(p.title() for p in re.split(r"[^A-Za-z0-9]+", suite))
+    )
+
+
+def mteb_hf_subset(t: TaskScore) -> str:
+    """``"<set>:<query_lang>-<target>"`` (``de:de-en``, ``de:de-de+en``; ``de-en`` for a task without a set part)."""
+    target = t.doc_lang if t.doc_lang is not None else "+".join(sorted(t.pool))
+    direction = f"{t.query_lang}-{target}"
+    _, _, set_part = t.task.partition("/")
+    return f"{set_part}:{direction}" if set_part else direction
+
+
+def mteb_metric_name(metric: str) -> str:
+    """MTEB's spelling of a metric name: ``ndcg@10`` -> ``ndcg_at_10``, ``lang_share@10:en`` ->
+    ``lang_share_at_10_en``."""
+    return metric.replace("@", "_at_").replace(":", "_")
+
+
+def _languages(t: TaskScore) -> list[str]:
+    langs = [t.query_lang] if t.query_lang else []
+    langs += [t.doc_lang] if t.doc_lang is not None else sorted(t.pool)
+    out: list[str] = []
+    for lang in langs:
+        code = mteb_code(lang)
+        if code not in out:
+            out.append(code)
+    return out
+
+
+def _seconds(scores: Iterable[TaskScore]) -> float:
+    """Search + score (+ encode beyond the up-front batch) seconds, counted once per evaluated set."""
+    seen: dict[str, float] = {}
+    for t in scores:
+        key = str(t.meta.get("set", id(t)))
+        seen[key] = float(sum((t.meta.get("seconds") or {}).values()))
+    return round(sum(seen.values()), 4)
+
+
+def mteb_task_results(result: EvaluationResult) -> dict[str, dict[str, Any]]:
+    """The MTEB ``TaskResult`` dicts of a result, by MTEB task name (see the module docs for the layout)."""
+    groups: dict[str, list[TaskScore]] = defaultdict(list)
+    for t in result.tasks:
+        groups[mteb_task_name(t.suite, t.task)].append(t)
+    try:
+        date = datetime.fromisoformat(result.created).timestamp()
+    except ValueError:
+        date = None
+    out: dict[str, dict[str, Any]] = {}
+    for name, scores in groups.items():
+        entries = []
+        digests = []
+        for t in scores:
+            entry: dict[str, Any] = {
+                "hf_subset": mteb_hf_subset(t),
+                "languages": _languages(t),
+                "main_score": float(t.scores[t.main_score]),
+            }
+            for metric, value in t.scores.items():
+                entry[mteb_metric_name(metric)] = float(value)
+            entries.append(entry)
+            if t.meta.get("digest"):
+                digests.append(str(t.meta["digest"]))
+        revision = _combined_digest(digests) if digests else "unknown"
+        out[name] = {
+            "dataset_revision": revision,
+            "task_name": name,
+            "mteb_version": None,
+            "scores": {MTEB_SPLIT: entries},
+            "evaluation_time": _seconds(scores),
+            "kg_co2_emissions": None,
+            "date": date,
+        }
+    return out
+
+
+def _combined_digest(digests: Sequence[str]) -> str:
+    import hashlib
+
+    if len(set(digests)) == 1:
+        return digests[0][:16]
+    return hashlib.sha256("\0".join(sorted(set(digests))).encode()).hexdigest()[:16]
+
+
+def write_mteb_results(result: EvaluationResult, directory: str | os.PathLike[str]) -> list[Path]:
+    """Write ``<directory>/mteb/<model_name>/<revision>/`` with ``model_meta.json`` and one JSON file per task.
+
+    Args:
+        result: The evaluation result.
+        directory: The evaluation's output directory.
+
+    Returns:
+        The task files written.
+    """
+    name = str(result.model.get("label") or result.model.get("spec") or "model")
+    fingerprint = result.model.get("fingerprint")
+    revision = str(fingerprint)[:16] if fingerprint else "no_revision_available"  # MTEB's placeholder
+    folder = Path(directory) / "mteb" / _slug(name.replace("/", "__")) / _slug(revision)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(
+        folder / "model_meta.json",
+        {
+            "name": name,
+            "revision": revision,
+            "loader": "crossalign",
+            "framework": ["Sentence Transformers"],
+            "languages": [mteb_code(lang) for lang in result.languages] if result.languages else None,
+            "crossalign": {
+                "spec": result.model.get("spec"),
+                "path": result.model.get("path"),
+                "fingerprint": result.model.get("fingerprint"),
+                "version": result.crossalign_version,
+            },
+        },
+    )
+    paths = []
+    for task_name, obj in mteb_task_results(result).items():
+        path = folder / f"{task_name}.json"
+        atomic_write_json(path, obj)
+        paths.append(path)
+    return paths
+
+
+# ---------------------------------------------------------------------------------------------------------- TREC
+def write_trec_runs(
+    outputs: Iterable[EvaluatorOutput],
+    directory: str | os.PathLike[str],
+    *,
+    tag: str = "crossalign",
+    depth: int | None = None,
+) -> list[Path]:
+    """One TREC run file per (task, direction): ``<directory>/runs/<suite>/<task>/<query_lang>-<target>.trec``.
+
+    Args:
+        outputs: Evaluator outputs; those without a run (bitext, STS) are skipped.
+        directory: The evaluation's output directory.
+        tag: Run tag (the model label; whitespace is replaced).
+        depth: Documents per query to write (default: all the run holds, 100 for the built-in suites).
+
+    Returns:
+        The files written.
+    """
+    paths = []
+    clean_tag = _slug(tag)
+    for o in outputs:
+        if o.run is None:
+            continue
+        t = o.score
+        target = t.doc_lang if t.doc_lang is not None else "+".join(sorted(t.pool))
+        path = Path(directory) / "runs" / _slug(t.suite) / Path(*[_slug(p) for p in t.task.split("/")])
+        path = path / f"{_slug(str(t.query_lang))}-{_slug(target)}.trec"
+        write_trec_run(o.run if depth is None else o.run.truncate(depth), path, tag=clean_tag)
+        paths.append(path)
+    return paths
+
+
+# ------------------------------------------------------------------------------------------------------- summary
+_RATIO_EXCEPTIONS = ("max_rank", "min_rank", "pivot_above_gold", "bucc_threshold")
+
+
+def format_value(metric: str, value: float | None) -> str:
+    """×100 with one decimal for ratios, one decimal for ranks and counts, ``—`` for missing."""
+    if value is None:
+        return "—"
+    if metric.startswith(_RATIO_EXCEPTIONS):
+        return f"{value:.1f}"
+    return f"{100.0 * value:.1f}"
+
+
+def _direction_order(t: TaskScore) -> tuple[int, str]:
+    pivot = "en"
+    q, d = t.query_lang, t.doc_lang
+    order = {(pivot, pivot): 0}
+    if d is None:
+        return (5 if q != pivot else 6, t.direction)
+    if (q, d) in order:
+        return (0, t.direction)
+    if q == d:
+        return (1, t.direction)
+    if d == pivot:
+        return (2, t.direction)
+    if q == pivot:
+        return (3, t.direction)
+    return (4, t.direction)
+
+
+_COLUMNS: dict[str, list[tuple[str, str]]] = {
+    "mixed-pool": [
+        ("Max@R mean", "max_rank_mean"),
+        ("Max@R median", "max_rank_median"),
+        ("Complete@1", "complete@1"),
+        ("Complete@10", "complete@10"),
+        ("Complete@100", "complete@100"),
+        ("nDCG@1", "ndcg@1"),
+        ("EnglishFirst@1", "pivot_first@1"),
+    ],
+    "inclination": [
+        ("EnglishFirst@1", "pivot_first@1"),
+        ("EnglishFirst wrong@1", "pivot_first_wrong@1"),
+        ("English above gold", "pivot_above_gold_mean"),
+        ("nDCG@1", "ndcg@1"),
+        ("Max@R mean", "max_rank_mean"),
+    ],
+    "bitext": [
+        ("P@1 src→tgt", "p@1_src2tgt"),
+        ("P@1 tgt→src", "p@1_tgt2src"),
+        ("xSIM error", "xsim_error"),
+        ("BUCC F1", "bucc_f1"),
+    ],
+    "sts": [("Spearman", "spearman"), ("Pearson", "pearson")],
+}
+
+
+@dataclass
+class SummaryTable:
+    """One short table: a title, the header, rows of formatted cells, and how many leading columns are labels."""
+
+    title: str
+    header: list[str]
+    rows: list[list[str]]
+    label_columns: int = 1
+
+    def render(self, *, markdown: bool = False) -> str:
+        """The table as GitHub markdown or aligned plain text (see :func:`render_table`)."""
+        return render_table(self.header, self.rows, markdown=markdown, label_columns=self.label_columns)
+
+
+def summary_tables(result: EvaluationResult) -> list[SummaryTable]:
+    """The short tables of one result, one per suite.
+
+    - ``retrieval``: one row per task (language set), columns ``en→en``, ``x→x``, ``x→en``, ``en→x`` (other
+      directions, e.g. of user data, get their own column) with the main score ×100, and ``n``;
+    - ``mixed-pool``, ``inclination``, ``bitext``, ``sts``: one row per direction with the suite's metrics.
+    Ratios are ×100; Max@R and "English above gold" are ranks/counts as they are.
+    """
+    out: list[SummaryTable] = []
+    retrieval = [t for t in result.tasks if t.suite == "retrieval"]
+    if retrieval:
+        mains = sorted({t.main_score for t in retrieval})
+        classes: list[str] = []
+        rows_by_task: dict[str, dict[str, TaskScore]] = {}
+        for t in sorted(retrieval, key=_direction_order):
+            q, d = t.query_lang, t.doc_lang
+            if d is None:
+                cls = f"{q}→mixed"
+            elif q == "en" and d == "en":
+                cls = "en→en"
+            elif q == d:
+                cls = "x→x"
+            elif d == "en":
+                cls = "x→en"
+            elif q == "en":
+                cls = "en→x"
+            else:
+                cls = f"{q}→{d}"
+            if cls not in classes:
+                classes.append(cls)
+            rows_by_task.setdefault(t.task, {})[cls] = t
+        header = ["task", *classes, "n"]
+        rows = []
+        for task, cells in rows_by_task.items():
+            ns = sorted({c.n_queries for c in cells.values()})
+            row = [task] + [format_value(cells[c].main_score, cells[c].scores[cells[c].main_score]) if c in cells
+                            else "—" for c in classes]  # fmt: skip
+            rows.append([*row, "/".join(str(n) for n in ns)])
+        out.append(SummaryTable(f"retrieval · {', '.join(mains)} ×100", header, rows, 1))
+    for suite, cols in _COLUMNS.items():
+        ts = [t for t in result.tasks if t.suite == suite]
+        if not ts:
+            continue
+        header = ["task", "direction", *[c for c, _ in cols], "n"]
+        rows = []
+        for t in sorted(ts, key=lambda t: (t.task, _direction_order(t))):
+            rows.append([t.task, t.direction, *[format_value(k, t.scores.get(k)) for _, k in cols], str(t.n_queries)])
+        out.append(SummaryTable(f"{suite} · ratios ×100, ranks as they are", header, rows, 2))
+    return out
+
+
+def render_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], *, markdown: bool = False, label_columns: int = 1
+) -> str:
+    """A table as GitHub markdown or as aligned plain text (label columns left-aligned, numbers right-aligned)."""
+    if markdown:
+        align = ["---" if i < label_columns else "---:" for i in range(len(header))]
+        lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines) + "\n"
+    cells = [list(header), *[list(r) for r in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = []
+    for r in cells:
+        parts = [c.ljust(w) if i < label_columns else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))]
+        lines.append("  ".join(parts).rstrip())
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines) + "\n"
+
+
+def summary_text(result: EvaluationResult, *, markdown: bool = False) -> str:
+    """Every summary table of a result, rendered."""
+    parts = []
+    for table in summary_tables(result):
+        parts.append((f"### {table.title}\n\n" if markdown else f"{table.title}\n") + table.render(markdown=markdown))
+    return "\n".join(parts)
+
+
+def write_summary(
+    results: EvaluationResult | Sequence[EvaluationResult],
+    path: str | os.PathLike[str],
+    *,
+    title: str = "crossalign evaluation",
+    reproduce: str | None = None,
+) -> Path:
+    """A minimal ``summary.md``: per model, what was evaluated and the short tables.
+
+    (``crossalign.reports.write_report`` writes the full report with plots and comparisons.)
+
+    Args:
+        results: One or more results.
+        path: The markdown file to write.
+        title: First heading.
+        reproduce: The command that produced the results (shown in a code block).
+
+    Returns:
+        ``path``.
+    """
+    res = [results] if isinstance(results, EvaluationResult) else list(results)
+    lines = [f"# {title}", ""]
+    for r in res:
+        fp = str(r.model.get("fingerprint") or "")[:12]
+        lines += [
+            f"## {r.label}",
+            "",
+            f"- model: `{r.model.get('spec') or 'a model loaded in memory'}` (fingerprint `{fp or '—'}`)",
+            f"- data: {r.data.get('source')} — split `{r.data.get('split')}`",
+            f"- languages: {', '.join(r.languages)}",
+            f"- suites: {', '.join(r.config.get('suites', []))}",
+            f"- crossalign {r.crossalign_version}, {r.created}; total {r.timing.get('total', 0.0):.1f} s",
+            "",
+            summary_text(r, markdown=True),
+        ]
+    if reproduce:
+        lines += ["## How to reproduce", "", "```bash", reproduce.rstrip(), "```", ""]
+    p = Path(path)
+    atomic_write_text(p, "\n".join(lines).rstrip() + "\n")
+    return p

@@ -1,0 +1,94 @@
+"""``crossalign evaluate`` end to end: a tiny real model directory, a user retrieval set and STS pairs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from evaluation_testkit import save_tiny_st_model, word_text
+
+from crossalign.cli.main import build_parser, main
+from crossalign.data.io import write_retrieval_set
+from crossalign.data.records import Document, Query, RetrievalSet
+from crossalign.evaluation.results import load_results
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import torch
+
+    torch.set_num_threads(1)
+    return save_tiny_st_model(tmp_path_factory.mktemp("cli_model") / "tiny")
+
+
+@pytest.fixture
+def user_data(tmp_path: Path) -> tuple[Path, Path]:
+    n = 10
+    rs = RetrievalSet(
+        [Query(f"q{i}", word_text(i, 3), "de") for i in range(n)],
+        [Document(f"d{i}", word_text(i, 7), "en") for i in range(n)],
+        {f"q{i}": {f"d{i}": 1} for i in range(n)},
+        name="toy-set",
+    )
+    set_dir = write_retrieval_set(rs, tmp_path / "toy-set")
+    sts = tmp_path / "toy-sts.jsonl"
+    rows = [
+        {"text1": word_text(i, 4), "text2": word_text(i + 50, 4), "score": float(i % 5), "lang1": "de", "lang2": "en"}
+        for i in range(8)
+    ]
+    sts.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    return set_dir, sts
+
+
+def test_help_lists_evaluate() -> None:
+    help_text = build_parser().format_help()
+    assert "evaluate" in help_text
+
+
+def test_evaluate_end_to_end(model_dir: Path, user_data, tmp_path: Path, capsys) -> None:
+    set_dir, sts = user_data
+    out = tmp_path / "out"
+    argv = ["--no-progress", "evaluate", "--model", str(model_dir), "--data", str(set_dir), "--data", str(sts)]
+    argv += ["--output", str(out), "--cache-dir", str(tmp_path / "cache"), "--batch-size", "4"]
+    assert main(argv) == 0
+    stdout = capsys.readouterr().out
+    assert stdout.rstrip().splitlines()[-1] == str(out)
+    assert "retrieval · ndcg@10" in stdout and "sts ·" in stdout
+    result = load_results(out)
+    got = {(t.suite, t.task, t.query_lang, t.doc_lang) for t in result.tasks}
+    assert got == {("retrieval", "toy-set", "de", "en"), ("sts", "toy-sts", "de", "en")}
+    [r] = result.find("retrieval")
+    assert r.n_queries == 10 and 0.0 <= r.scores["ndcg@10"] <= 1.0
+    assert set(r.per_query["ndcg@10"]) == {f"q{i}" for i in range(10)}
+    assert result.model["spec"] == str(model_dir) and len(result.model["fingerprint"]) == 64
+    assert result.model["label"] == "tiny"
+    assert (out / "summary.md").is_file()
+    assert (out / "runs" / "retrieval" / "toy-set" / "de-en.trec").is_file()
+    mteb_files = sorted(p.name for p in (out / "mteb").rglob("*.json"))
+    assert mteb_files == ["ToySetRetrieval.json", "ToyStsSTS.json", "model_meta.json"]
+    first = result.config["embedding_cache"]["stats"]
+    assert first["encoded"] > 0 and first["disk_hits"] == 0
+
+    # again: the persisted embeddings make the model's forward pass unnecessary
+    out2 = tmp_path / "out2"
+    assert main([*argv[:-6], "--output", str(out2), "--cache-dir", str(tmp_path / "cache"), "--batch-size", "4"]) == 0
+    again = load_results(out2)
+    stats = again.config["embedding_cache"]["stats"]
+    assert stats["encoded"] == 0 and stats["disk_hits"] == first["encoded"]
+    assert again.find("retrieval")[0].scores == r.scores
+
+
+def test_bad_options_give_clear_errors(model_dir: Path, user_data, tmp_path: Path, capsys) -> None:
+    set_dir, _ = user_data
+    base = ["evaluate", "--model", str(model_dir), "--output", str(tmp_path / "o")]
+    assert main([*base, "--data", str(set_dir), "--suite", "sts"]) == 2
+    assert "sts suite needs STS data" in capsys.readouterr().err
+    assert main([*base, "--data", str(tmp_path / "missing")]) == 2
+    assert "no such file or directory" in capsys.readouterr().err
+    assert main([*base, "--data", str(set_dir), "--suite", "everything"]) == 2
+    assert "unknown suite" in capsys.readouterr().err
+    assert main([*base, "--data", str(set_dir), "--metrics", "ndcg@10,nope"]) == 2
+    assert "unknown metric" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*base, "--max-sections", "0"])
