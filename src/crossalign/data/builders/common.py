@@ -136,16 +136,16 @@ def disambiguate_heading(heading: str, title: str | None, shared: int, rule: str
         raise ConfigError(
             f"unknown shared-heading rule {rule!r}", hint=f"choose one of {', '.join(SHARED_HEADING_RULES)}"
         )
-    heading = heading.strip()
+    heading = _WS.sub(" ", heading).strip()
     if shared <= 1 or rule == "keep":
         return heading
     if rule == "skip":
         return None
-    title = (title or "").strip()
+    title = _WS.sub(" ", title or "").strip()
     if not title:
         return None
-    if _norm(title) == _norm(heading):
-        return heading
+    if _norm(title).rstrip(":") == _norm(heading).rstrip(":"):
+        return heading  # the heading is the page title; a prefix would only repeat it
     return f"{title}: {heading}"
 
 

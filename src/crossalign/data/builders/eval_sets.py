@@ -70,6 +70,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from crossalign import __version__
+from crossalign.data.builders.common import disambiguate_heading
 from crossalign.data.libreoffice.align import SectionRecord
 from crossalign.data.libreoffice.corpus import DEFAULT_MIN_WORDS
 from crossalign.data.libreoffice.langs import SOURCE_LANGUAGE
@@ -280,18 +281,9 @@ def _norm(text: str) -> str:
 
 
 def _query_text(section: SectionRecord, lang: str, mode: str) -> str | None:
-    heading = _norm(section.headings[lang])
-    if section.heading_shared <= 1:
-        return heading
-    if mode == "drop":
-        return None
-    title = section.titles.get(lang)
-    if not title or not title.strip():
-        return None
-    title = _norm(title)
-    if title.rstrip(":").casefold() == heading.rstrip(":").casefold():
-        return heading  # the heading is the page title; a prefix would only repeat it
-    return f"{title}: {heading}"
+    # The same rule the training-data builders use, so queries look alike in training and in evaluation.
+    rule = "skip" if mode == "drop" else "title"
+    return disambiguate_heading(section.headings[lang], section.titles.get(lang), section.heading_shared, rule)
 
 
 @dataclass
