@@ -7,10 +7,10 @@ Examples::
     crossalign evaluate --model runs/clear-de --data my-retrieval-set/ --data my-sts.jsonl --output mine
 
 Writes ``results.json`` (everything, per-query values included), MTEB result files (``mteb/``), TREC runs
-(``runs/``) and ``summary.md`` into ``--output`` (one sub-directory per model when there are several), prints the
+(``runs/``) and ``report.md`` (tables, plots, comparison) into ``--output`` (one sub-directory per model when there are several), prints the
 short tables and, as the last line of standard output, the output directory.
 
-Threads: unless ``OMP_WAIT_POLICY`` is already set, the command sets it to ``PASSIVE`` before torch is imported.
+Threads: see :func:`crossalign.cli.main.main` (``OMP_WAIT_POLICY=PASSIVE`` unless set).
 torch's OpenMP threads otherwise spin while they wait for each other; on a machine whose cores are shared with other
 jobs that spinning cost 2–4× the CPU time of the encoding itself (measured on a shared 2-core machine: 200 section
 bodies took 34–90 s with spinning threads and 14–21 s passive; the full 4-language evaluation 22 min against 6).
@@ -20,7 +20,6 @@ The policy changes only how idle threads wait, never the numbers.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from typing import Any
@@ -165,8 +164,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
     Raises:
         CrossalignError: Bad options, models or data (printed by the CLI without a traceback).
     """
-    if "torch" not in sys.modules:  # read once, when torch's OpenMP runtime loads
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from crossalign.evaluation.evaluators import DEFAULT_RETRIEVAL_METRICS
     from crossalign.evaluation.writers import summary_tables
     from crossalign.workflows.evaluate import evaluate

@@ -9,7 +9,7 @@ Stages (seconds of each in ``EvaluationResult.timing``):
    model again skips the model entirely);
 4. one stage per suite (``retrieval``, ``mixed-pool``, ``inclination``, ``bitext``, ``sts``): exact search and
    scoring; the vectors come from the cache;
-5. ``write`` — MTEB files and TREC runs (``results.json`` and ``summary.md`` come last, in well under a second).
+5. ``write`` — MTEB files and TREC runs (``results.json`` and ``report.md`` come last, in well under a second).
 
 ``total`` is the model's stages plus the shared ``build_sets``.
 
@@ -411,13 +411,11 @@ def write_report(
     title: str = "crossalign evaluation",
     reproduce: str | None = None,
 ) -> Path:
-    """The human-readable report of an evaluation — the one call site to switch to ``crossalign.reports``.
-
-    Today a minimal ``summary.md`` (:func:`crossalign.evaluation.writers.write_summary`); after the reports merge this
-    becomes ``return crossalign.reports.write_report(list(results), output_dir, title=title, reproduce=reproduce)``.
+    """The human-readable report of an evaluation: ``report.md`` with tables, plots and, for several models, the
+    paired comparison (:func:`crossalign.reports.write_report`).
 
     Args:
-        results: One result per model.
+        results: One result per model (the first is the baseline of comparisons).
         output_dir: Where the report goes.
         title: The report's title.
         reproduce: The command that produced the results.
@@ -425,9 +423,9 @@ def write_report(
     Returns:
         The report's path.
     """
-    from crossalign.evaluation.writers import write_summary
+    from crossalign.reports.markdown import write_report as write_markdown_report
 
-    return write_summary(list(results), Path(output_dir) / "summary.md", title=title, reproduce=reproduce)
+    return write_markdown_report(list(results), output_dir, title=title, reproduce=reproduce)
 
 
 def evaluate(
@@ -469,7 +467,7 @@ def evaluate(
         langs: LibreOffice languages (default ``de,zh-CN,hi,km`` when no ``data`` is given).
         data: Retrieval-set directories and/or STS ``.jsonl`` files.
         output_dir: Output directory (one model: files directly in it; several: one sub-directory per model plus a
-            combined ``summary.md``). None writes nothing.
+            combined ``report.md``). None writes nothing.
         batch_size: Model inputs per forward pass.
         max_sections, max_bitext_pairs, bitext_distractors, seed: LibreOffice set sizes and sampling seed.
         metrics: Retrieval metrics (the first is the main score).

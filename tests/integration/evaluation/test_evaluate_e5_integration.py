@@ -94,7 +94,7 @@ def test_every_suite_and_direction_with_values_in_range(evaluated) -> None:
     assert (bitext.query_lang, bitext.doc_lang, bitext.n_queries) == ("de", "en", BITEXT)
     assert bitext.pool == {"en": 2 * BITEXT}
     assert 0.0 <= bitext.scores["xsim_error"] <= 1.0
-    assert (out / "results.json").is_file() and (out / "summary.md").is_file()
+    assert (out / "results.json").is_file() and (out / "report.md").is_file()
     assert len(list((out / "runs").rglob("*.trec"))) == 4 + 2 + 1
     assert result.timing["encode"] > 0 and result.model["fingerprint"]
 

@@ -63,7 +63,7 @@ def test_evaluate_end_to_end(model_dir: Path, user_data, tmp_path: Path, capsys)
     assert set(r.per_query["ndcg@10"]) == {f"q{i}" for i in range(10)}
     assert result.model["spec"] == str(model_dir) and len(result.model["fingerprint"]) == 64
     assert result.model["label"] == "tiny"
-    assert (out / "summary.md").is_file()
+    assert (out / "report.md").is_file()
     assert (out / "runs" / "retrieval" / "toy-set" / "de-en.trec").is_file()
     mteb_files = sorted(p.name for p in (out / "mteb").rglob("*.json"))
     assert mteb_files == ["ToySetRetrieval.json", "ToyStsSTS.json", "model_meta.json"]
