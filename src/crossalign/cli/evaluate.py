@@ -7,14 +7,10 @@ Examples::
     crossalign evaluate --model runs/clear-de --data my-retrieval-set/ --data my-sts.jsonl --output mine
 
 Writes ``results.json`` (everything, per-query values included), MTEB result files (``mteb/``), TREC runs
-(``runs/``) and ``report.md`` (tables, plots, comparison) into ``--output`` (one sub-directory per model when there are several), prints the
-short tables and, as the last line of standard output, the output directory.
+(``runs/``) and ``report.md`` (tables, plots, comparison) into ``--output`` (one sub-directory per model when
+there are several), prints the short tables and, as the last line of standard output, the output directory.
 
-Threads: see :func:`crossalign.cli.main.main` (``OMP_WAIT_POLICY=PASSIVE`` unless set).
-torch's OpenMP threads otherwise spin while they wait for each other; on a machine whose cores are shared with other
-jobs that spinning cost 2–4× the CPU time of the encoding itself (measured on a shared 2-core machine: 200 section
-bodies took 34–90 s with spinning threads and 14–21 s passive; the full 4-language evaluation 22 min against 6).
-The policy changes only how idle threads wait, never the numbers.
+Threads: ``crossalign`` sets ``OMP_WAIT_POLICY=PASSIVE`` unless it is already set (see :mod:`crossalign.cli.main`).
 """
 
 from __future__ import annotations
