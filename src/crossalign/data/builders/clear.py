@@ -58,7 +58,7 @@ from crossalign.data.splits import SplitSpec
 from crossalign.errors import ConfigError
 from crossalign.models.registry import DEFAULT_MODEL
 
-__all__ = ["build_clear", "build_infonce", "clear_columns", "infonce_columns"]
+__all__ = ["build_clear", "build_infonce", "clear_columns", "infonce_columns", "infonce_from_clear"]
 
 
 def clear_columns(n: int, n_query: int | None = None) -> list[str]:
@@ -483,3 +483,57 @@ def build_infonce(
         show_progress=show_progress,
         cache_dir=cache_dir,
     )
+
+
+def infonce_from_clear(clear: BuiltData) -> BuiltData:
+    """The InfoNCE baseline rows projected from built CLEAR rows, without mining again.
+
+    Row for row: ``anchor = cross_anchor`` (q_x), ``positive`` and ``negative_1..n`` unchanged — the same rows,
+    sections and mined passage negatives as :func:`build_infonce` with the same arguments would give, in the same
+    order, at no encoding cost.
+
+    Args:
+        clear: :class:`~crossalign.data.builders.common.BuiltData` of format ``clear``.
+
+    Returns:
+        BuiltData of format ``infonce`` (columns ``anchor, positive, negative_1..n``; provenance and manifest kept,
+        with the format, loss and columns updated and a note saying where the rows come from).
+
+    Raises:
+        ConfigError: ``clear`` is not CLEAR data.
+
+    Example:
+        >>> b = BuiltData("clear", clear_columns(1), {"train": [dict(anchor="Tables", positive="p", negative_1="n",
+        ...               cross_anchor="Tabellen", neg_query_1="Bilder")]}, {"train": [{"lang": "de"}]}, {})
+        >>> infonce_from_clear(b).rows["train"]
+        [{'anchor': 'Tabellen', 'positive': 'p', 'negative_1': 'n'}]
+    """
+    if clear.format != "clear" or "cross_anchor" not in clear.columns:
+        raise ConfigError(
+            f"infonce_from_clear needs CLEAR rows, got format {clear.format!r}",
+            hint="build them with build_clear (crossalign data build --format clear)",
+        )
+    n = sum(1 for c in clear.columns if c.startswith("negative_"))
+    columns = infonce_columns(n)
+    rows = {
+        split: [{"anchor": r["cross_anchor"], **{c: r[c] for c in columns[1:]}} for r in split_rows]
+        for split, split_rows in clear.rows.items()
+    }
+    meta = {
+        split: [{k: v for k, v in m.items() if not k.startswith("neg_query")} for m in ms]
+        for split, ms in clear.meta.items()
+    }
+    manifest = dict(clear.manifest)
+    manifest.update(format="infonce", loss="infonce", columns=columns)
+    if "column_languages" in manifest:
+        manifest["column_languages"] = {"anchor": "x", "positive": "en", "negative_1..n": "en"}
+    if "loss_description" in manifest:
+        from crossalign.losses.registry import LOSSES
+
+        manifest["loss_description"] = LOSSES["infonce"].description
+    manifest["notes"] = [
+        *[n for n in manifest.get("notes", []) if "KL" not in n],
+        "Projected from CLEAR rows (anchor = cross_anchor): the same sections, rows and mined passage negatives "
+        "(the CLEAR paper's baseline: q_x -> English passage).",
+    ]
+    return BuiltData("infonce", columns, rows, meta, manifest, dict(clear.groups))
