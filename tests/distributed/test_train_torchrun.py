@@ -38,3 +38,36 @@ def test_crossalign_train_two_ranks(tmp_path):
     assert [e["step"] for e in log] == [1, 2] and all("kl" in e for e in log)
     assert (out / "checkpoints" / "checkpoint-2" / ".crossalign-complete").is_file()
     assert completed.stdout.strip().splitlines()[-1] == str(out / "model")
+
+
+def test_nan_on_one_rank_stops_every_rank(tmp_path):
+    from crossalign.training import TrainConfig
+
+    model_dir = save_tiny_model(tmp_path / "model")
+    data = write_jsonl(tmp_path / "train.jsonl", make_rows("clear", 24))
+    out = tmp_path / "run"
+    config = TrainConfig(
+        method="clear",
+        model=str(model_dir),
+        data=str(data),
+        output_dir=str(out),
+        max_steps=4,
+        per_device_train_batch_size=4,
+        logging_steps=1,
+        save_steps=1,
+        learning_rate=1e-3,
+    )
+    config.to_file(tmp_path / "train.json")
+    env = dict(os.environ, OMP_NUM_THREADS="1", CROSSALIGN_NO_PROGRESS="1")
+    env["PYTHONPATH"] = os.pathsep.join(p for p in [str(ROOT / "src"), env.get("PYTHONPATH", "")] if p)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    command += [str(HERE / "train_nan_worker.py"), str(tmp_path / "train.json"), str(tmp_path)]
+    completed = run_torchrun(command, env=env, timeout=240)
+    assert completed.returncode == 0, f"torchrun failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-6000:]}"
+    errors = {r: json.loads((tmp_path / f"rank{r}.json").read_text())["error"] for r in (0, 1)}
+    assert "step 2" in errors[1] and "'kl'" in errors[1]
+    # rank 0 sees the NaN through the all-reduced gradients (or through the flag, whichever comes first)
+    assert "step 2" in errors[0] and ("gradients" in errors[0] or "another rank" in errors[0])
+    assert (out / "checkpoints" / "checkpoint-1" / ".crossalign-complete").is_file()
+    assert not (out / "checkpoints" / "checkpoint-2").exists()
+    assert not (out / "model").exists()

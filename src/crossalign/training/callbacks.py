@@ -153,22 +153,80 @@ class CheckpointMarkerCallback(TrainerCallback):
             mark_complete(directory, step=state.global_step)
 
 
+class NonFiniteGuard:
+    """Shared state of the non-finite checks: what the loss check saw, for the pre-optimizer-step check.
+
+    In a single process a bad loss raises at once. Under DDP a rank that raised inside the forward would leave the
+    other ranks waiting in the backward all-reduce, so there the loss check only records the bad value; before the
+    optimizer step every rank combines its own finding (and its gradients' finiteness) with an all-reduce, and all
+    ranks raise together.
+    """
+
+    def __init__(self) -> None:
+        self.pending: tuple[int, str, float] | None = None
+
+    @staticmethod
+    def distributed() -> bool:
+        import torch.distributed as dist
+
+        return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+    def check(self, values: dict[str, Any], step: int) -> None:
+        """Raise (single process) or record (DDP) the first non-finite value of ``values``."""
+        for name, value in values.items():
+            tensor = value.detach() if isinstance(value, torch.Tensor) else torch.tensor(value)
+            if bool(torch.isfinite(tensor).all()):
+                continue
+            shown = float(tensor.float().reshape(-1)[0]) if tensor.numel() else math.nan
+            if self.distributed():
+                if self.pending is None:
+                    self.pending = (step, name, shown)
+                return
+            raise non_finite_error(step, name, shown)
+
+
+def non_finite_error(step: int, component: str, value: float | None = None) -> TrainingError:
+    """The error for a non-finite ``component`` at ``step`` (1-based optimizer step)."""
+    shown = "" if value is None else f" is {value}"
+    return TrainingError(
+        f"non-finite loss at step {step}: component {component!r}{shown}. Training stopped before the optimizer "
+        f"step; no checkpoint was written at or after step {step}, the last one on disk is the last good state.",
+        hint="lower the learning rate, check the data for degenerate rows, or use bf16 instead of fp16; "
+        "resume with --resume from the last checkpoint",
+    )
+
+
 class GradientGuardCallback(TrainerCallback):
-    """Before each optimizer step, stop if a gradient is NaN/Inf (skipped with fp16, whose scaler handles it)."""
+    """Before each optimizer step: stop on a recorded non-finite loss (DDP) or on NaN/Inf gradients.
+
+    The gradient check is skipped with fp16, whose loss scaler expects and handles infinite gradients.
+    """
+
+    def __init__(self, guard: NonFiniteGuard | None = None) -> None:
+        self.guard = guard or NonFiniteGuard()
 
     def on_pre_optimizer_step(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
-        if model is None or args.fp16:
+        step = state.global_step + 1
+        grads_ok = True
+        if model is not None and not args.fp16:
+            grads = [p.grad for p in model.parameters() if p.grad is not None]
+            if grads:  # one fused pass; a non-finite entry makes its norm non-finite
+                grads_ok = bool(torch.isfinite(torch.stack(torch._foreach_norm(grads))).all())
+        pending = self.guard.pending
+        bad = pending is not None or not grads_ok
+        if self.guard.distributed():
+            import torch.distributed as dist
+
+            flag = torch.tensor([1.0 if bad else 0.0], device=next(model.parameters()).device if model else "cpu")
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            bad = bool(flag.item() > 0)
+        if not bad:
             return
-        grads = [p.grad for p in model.parameters() if p.grad is not None]
-        if not grads:
-            return
-        norms = torch._foreach_norm(grads)  # one fused pass; a non-finite entry makes its norm non-finite
-        if not bool(torch.isfinite(torch.stack(norms)).all()):
-            raise TrainingError(
-                f"non-finite gradients at step {state.global_step + 1} (component: gradients); training stopped "
-                "before the optimizer step, the weights and the last checkpoint are untouched.",
-                hint="lower the learning rate, keep max_grad_norm > 0, or use bf16 instead of fp16",
-            )
+        if pending is not None:
+            raise non_finite_error(*pending)
+        if not grads_ok:
+            raise non_finite_error(step, "gradients")
+        raise non_finite_error(step, "loss on another rank")
 
 
 class ProgressCallback(TrainerCallback):
@@ -204,19 +262,6 @@ class ProgressCallback(TrainerCallback):
             self.bar = None
 
 
-def _check_finite(values: dict[str, torch.Tensor], step: int) -> None:
-    for name, value in values.items():
-        tensor = value.detach() if isinstance(value, torch.Tensor) else torch.tensor(value)
-        if not bool(torch.isfinite(tensor).all()):
-            shown = float(tensor.float().reshape(-1)[0]) if tensor.numel() else math.nan
-            raise TrainingError(
-                f"non-finite loss at step {step}: component {name!r} is {shown}. Training stopped; no checkpoint "
-                f"was written at or after step {step}, the last one on disk is the last good state.",
-                hint="lower the learning rate, check the data for degenerate rows, or use bf16 instead of fp16; "
-                "resume with --resume from the last checkpoint",
-            )
-
-
 class CrossalignTrainer(SentenceTransformerTrainer):
     """``SentenceTransformerTrainer`` that raises :class:`TrainingError` on a non-finite loss or loss component.
 
@@ -224,14 +269,22 @@ class CrossalignTrainer(SentenceTransformerTrainer):
     quietly replace the value, and before the backward pass and the optimizer step.
     """
 
+    #: Set by the workflow (shared with :class:`GradientGuardCallback`); a fresh one otherwise.
+    non_finite_guard: NonFiniteGuard | None = None
+
+    def _guard(self) -> NonFiniteGuard:
+        if self.non_finite_guard is None:
+            self.non_finite_guard = NonFiniteGuard()
+        return self.non_finite_guard
+
     def track_loss_components(self, loss: dict[str, torch.Tensor]) -> None:
         if self.model.training:
-            _check_finite(loss, self.state.global_step + 1)
+            self._guard().check(loss, self.state.global_step + 1)
         super().track_loss_components(loss)
 
     def compute_loss(self, model: Any, inputs: Any, return_outputs: bool = False, num_items_in_batch: Any = None):
         out = super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
         if self.model.training:
             loss = out[0] if return_outputs else out
-            _check_finite({"loss": loss}, self.state.global_step + 1)
+            self._guard().check({"loss": loss}, self.state.global_step + 1)
         return out

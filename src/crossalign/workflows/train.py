@@ -28,6 +28,7 @@ from crossalign.training.callbacks import (
     CrossalignTrainer,
     GradientGuardCallback,
     JsonlLogCallback,
+    NonFiniteGuard,
     ProgressCallback,
     is_complete,
     last_complete_checkpoint,
@@ -310,6 +311,7 @@ def train(
         atomic_write_json(out / CONFIG_FILE, cfg.to_dict())
 
     log_callback = JsonlLogCallback(log_path)
+    guard = NonFiniteGuard()
     trainer = CrossalignTrainer(
         model=model,
         args=args,
@@ -318,13 +320,14 @@ def train(
         callbacks=[
             log_callback,
             CheckpointMarkerCallback(),
-            GradientGuardCallback(),
+            GradientGuardCallback(guard),
             ProgressCallback(show_progress),
             *(callbacks or []),
         ],
     )
     from transformers.trainer_callback import PrinterCallback
 
+    trainer.non_finite_guard = guard
     trainer.remove_callback(PrinterCallback)  # the log goes to train_log.jsonl and the progress bar's postfix
     started = time.perf_counter()
     trainer.train(resume_from_checkpoint=str(resumed_from) if resumed_from else None)
