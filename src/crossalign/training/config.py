@@ -96,6 +96,11 @@ class TrainConfig:
                 f"batch_sampler must be one of {', '.join(BATCH_SAMPLERS)}, got {self.batch_sampler!r}.",
                 hint="no_duplicates is the right choice for in-batch-negative losses",
             )
+        if isinstance(self.prompts, str) and self.prompts not in ("auto", "none"):
+            raise ConfigError(
+                f"prompts must be 'auto', 'none' or a mapping column -> prompt, got {self.prompts!r}.",
+                hint='for example prompts: {anchor: "query: ", positive: "passage: "}',
+            )
         if self.fp16 and self.bf16:
             raise ConfigError("fp16 and bf16 are both set.", hint="choose one")
         if self.max_steps == 0 or self.per_device_train_batch_size < 1:

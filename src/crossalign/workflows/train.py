@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crossalign.data.builders.common import _shareable
+from crossalign.data.builders.common import _shareable, stage
 from crossalign.errors import ConfigError
-from crossalign.losses.registry import build_loss, get_spec
+from crossalign.losses.registry import LOSSES, build_loss, get_spec
 from crossalign.training.callbacks import (
     COMPLETE_MARKER,
     CheckpointMarkerCallback,
@@ -127,6 +127,30 @@ def _check_output_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
         )
 
 
+#: Fields that may change between a run and its resumption without changing what is trained.
+_RESUMABLE_CHANGES = {"max_steps", "num_train_epochs", "logging_steps", "save_steps", "save_total_limit", "output_dir"}
+
+
+def _warn_config_drift(out: Path, cfg: TrainConfig) -> None:
+    import json
+
+    path = out / CONFIG_FILE
+    if not path.is_file():
+        return
+    try:
+        before = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return
+    now = cfg.to_dict()
+    changed = sorted(k for k in now if k not in _RESUMABLE_CHANGES and before.get(k) != now[k])
+    if changed:
+        logger.warning(
+            "--resume with a different configuration than the interrupted run (%s): the result will not equal an "
+            "uninterrupted run",
+            ", ".join(f"{k}: {before.get(k)!r} -> {now[k]!r}" for k in changed),
+        )
+
+
 def _finished_result(out: Path) -> TrainResult | None:
     summary_path = out / SUMMARY_FILE
     if not (is_complete(out / MODEL_DIR) and summary_path.is_file()):
@@ -148,6 +172,12 @@ def _finished_result(out: Path) -> TrainResult | None:
 def _loss_kwargs(cfg: TrainConfig) -> dict[str, Any]:
     spec = get_spec(cfg.method)
     kwargs = dict(cfg.loss_kwargs)
+    unknown = sorted(set(kwargs) - set(spec.parameters))
+    if unknown:  # checked here too, so the mistake is reported before the model loads
+        raise ConfigError(
+            f"{cfg.method}: unknown loss parameter(s) {', '.join(unknown)}.",
+            hint=f"valid parameters for {cfg.method}: {', '.join(spec.parameters)}",
+        )
     if cfg.cached or cfg.mini_batch_size is not None:
         if "mini_batch_size" not in spec.parameters:
             raise ConfigError(
@@ -159,7 +189,8 @@ def _loss_kwargs(cfg: TrainConfig) -> dict[str, Any]:
         if "gather_across_devices" not in spec.parameters:
             raise ConfigError(
                 f"--gather-across-devices: method {cfg.method!r} does not support gathering candidates.",
-                hint=f"methods that do: {', '.join(n for n in ('clear', 'jsd', 'multiway', 'en-x', 'infonce'))}",
+                hint="methods that do: "
+                + ", ".join(name for name, other in LOSSES.items() if "gather_across_devices" in other.parameters),
             )
         kwargs["gather_across_devices"] = True
     return kwargs
@@ -265,6 +296,8 @@ def train(
             logger.warning("%s: the run already finished at step %d; nothing to do", out, finished.global_step)
             return finished
     _check_output_dir(out, resume=resume, overwrite=overwrite)
+    if resume and _rank() == 0:
+        _warn_config_drift(out, cfg)
     get_spec(cfg.method)
     loss_kwargs = _loss_kwargs(cfg)
     data = load_training_data(cfg.data, cfg.method, dataset=dataset, max_rows=cfg.max_rows)
@@ -276,7 +309,7 @@ def train(
         model.max_seq_length = cfg.max_seq_length
     freeze = apply_freeze(model, cfg.freeze)
     if _rank() == 0:
-        logger.info("%s", freeze.summary())
+        stage(f"{cfg.model}: {freeze.summary()}", show_progress)
 
     train_dataset = data.dataset
     if cfg.method == "distill" and "label" not in train_dataset.column_names:

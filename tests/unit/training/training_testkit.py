@@ -26,6 +26,9 @@ COLUMNS: dict[str, list[str]] = {
     "jsd": ["query", "positive", "query_en"],
     "multiway": ["en", "de", "fr"],
     "distill": ["source", "target"],
+    "labse": ["source", "target"],
+    "en-x": ["en", "x"],
+    "symmetric": ["anchor", "positive", "negative_1"],
 }
 
 

@@ -68,6 +68,35 @@ def test_end_to_end(tmp_path, tiny_model_dir, method):
         assert info["citation"] and "lee2026clear" in info["citation"]
 
 
+@pytest.mark.parametrize(
+    ("method", "overrides"),
+    [
+        ("symmetric", {}),
+        ("en-x", {}),
+        ("labse", {}),
+        ("distill", {}),
+        ("clear", {"cached": True, "mini_batch_size": 2}),
+    ],
+)
+def test_other_methods_and_cached_clear(tmp_path, tiny_model_dir, method, overrides):
+    cfg = tiny_config(tiny_model_dir, tmp_path / "run", method=method, max_steps=2, save_steps=10, **overrides)
+    result = train(cfg, dataset=make_dataset(method), show_progress=False)
+    assert result.global_step == 2 and all(math.isfinite(e["loss"]) for e in result.history)
+    info = json.loads((result.model_dir / "crossalign_training.json").read_text())
+    if overrides.get("cached"):
+        assert info["loss"] == "CachedCLEARLoss" and {"forward", "reverse", "kl"} <= set(result.history[-1])
+    if method == "distill":
+        assert result.summary["columns"] == ["source", "target"]
+
+
+def test_unknown_loss_argument_fails_before_training(tmp_path, tiny_model_dir):
+    cfg = tiny_config(tiny_model_dir, tmp_path / "run", loss_kwargs={"alpah": 0.3})
+    with pytest.raises(ConfigError, match="alpah") as info:
+        train(cfg, dataset=make_dataset("clear"))
+    assert "alpha" in info.value.hint
+    assert not (tmp_path / "run").exists()
+
+
 def test_freeze_word_embeddings(tmp_path, tiny_model_dir):
     from sentence_transformers import SentenceTransformer
 
