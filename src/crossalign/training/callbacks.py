@@ -143,14 +143,28 @@ class JsonlLogCallback(TrainerCallback):
 
 
 class CheckpointMarkerCallback(TrainerCallback):
-    """Mark ``checkpoint-N`` complete once the trainer has written it (``on_save`` runs after the save)."""
+    """Mark ``checkpoint-N`` complete once the trainer has written it (``on_save`` runs after the save), then
+    apply ``save_total_limit``.
+
+    The limit is applied here rather than by Hugging Face, which deletes old checkpoints *before* the new one could
+    be marked: a kill in between would leave no complete checkpoint. Here only complete checkpoints count and are
+    deleted, oldest first, after the new one is marked.
+    """
+
+    def __init__(self, save_total_limit: int | None = None) -> None:
+        self.save_total_limit = save_total_limit
 
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if not state.is_world_process_zero:
             return
         directory = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        if directory.is_dir():
-            mark_complete(directory, step=state.global_step)
+        if not directory.is_dir():
+            return
+        mark_complete(directory, step=state.global_step)
+        if self.save_total_limit:
+            complete = [path for _, path in checkpoints(args.output_dir) if is_complete(path)]
+            for old in complete[: max(0, len(complete) - self.save_total_limit)]:
+                shutil.rmtree(old, ignore_errors=True)
 
 
 class NonFiniteGuard:

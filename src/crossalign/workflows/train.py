@@ -219,7 +219,7 @@ def _training_arguments(cfg: TrainConfig, out: Path, prompts: dict[str, str] | N
         "logging_first_step": True,
         "save_strategy": "steps",
         "save_steps": cfg.save_steps,
-        "save_total_limit": cfg.save_total_limit,
+        "save_total_limit": None,  # applied by CheckpointMarkerCallback, after the new checkpoint is marked
         "gradient_accumulation_steps": cfg.gradient_accumulation_steps,
         "max_grad_norm": cfg.max_grad_norm,
         "dataloader_num_workers": cfg.dataloader_num_workers,
@@ -234,7 +234,7 @@ def _training_arguments(cfg: TrainConfig, out: Path, prompts: dict[str, str] | N
         args["gradient_checkpointing"] = True
     if on_cpu and _world() > 1:
         args["ddp_backend"] = "gloo"
-    args.update(cfg.training_args)
+    args.update({k: v for k, v in cfg.training_args.items() if k != "save_total_limit"})
     try:
         return SentenceTransformerTrainingArguments(**args)
     except (TypeError, ValueError) as exc:
@@ -352,7 +352,7 @@ def train(
         loss=loss,
         callbacks=[
             log_callback,
-            CheckpointMarkerCallback(),
+            CheckpointMarkerCallback(cfg.training_args.get("save_total_limit", cfg.save_total_limit)),
             GradientGuardCallback(guard),
             ProgressCallback(show_progress),
             *(callbacks or []),

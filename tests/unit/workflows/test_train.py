@@ -142,6 +142,14 @@ def test_non_finite_component_stops_and_keeps_last_good_checkpoint(tmp_path, tin
     assert not (out / "model").exists()
 
 
+def test_save_total_limit_keeps_newest_complete_checkpoints(tmp_path, tiny_model_dir):
+    out = tmp_path / "run"
+    cfg = tiny_config(tiny_model_dir, out, max_steps=4, save_steps=1, save_total_limit=2)
+    train(cfg, dataset=make_dataset("clear"))
+    saved = checkpoints(out / "checkpoints")
+    assert [step for step, _ in saved] == [3, 4] and all(is_complete(p) for _, p in saved)
+
+
 def test_gradient_guard():
     from types import SimpleNamespace
 
