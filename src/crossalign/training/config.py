@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import json
@@ -133,6 +134,12 @@ class TrainConfig:
             )
         valid = cls.keys()
         hints = typing.get_type_hints(cls)
+        values = dict(values)
+        for key, value in values.items():
+            if key in hints and _is_float_field(hints[key]) and isinstance(value, str):
+                # YAML 1.1 reads 2e-5 (no dot) as a string; accept any number written as text
+                with contextlib.suppress(ValueError):
+                    values[key] = float(value)
         for key, value in values.items():
             if key not in valid:
                 close = difflib.get_close_matches(str(key), valid, n=3, cutoff=0.6)

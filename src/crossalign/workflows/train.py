@@ -111,6 +111,20 @@ def column_prompts(method: str, columns: list[str], model_prompts: dict[str, str
     return out
 
 
+def _without_prefixed_columns(prompts: dict[str, str] | None, dataset: Any) -> dict[str, str] | None:
+    """Drop the prompt of a column whose texts already start with it (data built with prefixes): never twice."""
+    if not prompts:
+        return prompts
+    sample = dataset.select(range(min(100, len(dataset))))
+    out = {}
+    for column, prompt in prompts.items():
+        if prompt.strip() and all(str(text).startswith(prompt.strip()) for text in sample[column]):
+            logger.warning("column %r already starts with the prompt %r: not adding it again", column, prompt)
+            continue
+        out[column] = prompt
+    return out or None
+
+
 def _check_output_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
     if not out.exists() or not any(out.iterdir()):
         return
@@ -326,6 +340,7 @@ def train(
         prompts = None
     else:
         prompts = column_prompts(cfg.method, text_columns, dict(getattr(model, "prompts", {}) or {}))
+        prompts = _without_prefixed_columns(prompts, train_dataset)
 
     args = _training_arguments(cfg, out, prompts)
     checkpoint_root = out / CHECKPOINT_DIR

@@ -55,6 +55,15 @@ def test_wrong_type_names_file_key_and_type(tmp_path):
     assert str(path) in text and "'max_steps'" in text and "an integer" in text and "'ten'" in text
 
 
+def test_yaml_exponent_without_dot_is_a_number(tmp_path):
+    path = tmp_path / "train.yaml"
+    path.write_text("learning_rate: 2e-5\n")  # YAML 1.1 reads this as the string '2e-5'
+    assert TrainConfig.from_file(path).learning_rate == 2e-5
+    path.write_text("learning_rate: fast\n")
+    with pytest.raises(ConfigError, match="'learning_rate' must be a number"):
+        TrainConfig.from_file(path)
+
+
 def test_bool_is_not_an_int(tmp_path):
     path = tmp_path / "train.yaml"
     path.write_text("seed: true\n")

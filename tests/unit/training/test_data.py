@@ -99,3 +99,31 @@ def test_build_directory_of_another_method_is_refused(tmp_path):
 def test_nothing_to_load():
     with pytest.raises(ConfigError, match="no training data"):
         load_training_data(None, "clear")
+
+
+def test_parquet_file(tmp_path):
+    ds = make_dataset("infonce", 5)
+    ds.to_parquet(str(tmp_path / "train.parquet"))
+    data = load_training_data(tmp_path / "train.parquet", "infonce")
+    assert data.dataset.to_list() == ds.to_list()
+
+
+def test_saved_hf_dataset_directory(tmp_path):
+    import datasets
+
+    ds = make_dataset("jsd", 5)
+    datasets.DatasetDict({"train": ds}).save_to_disk(str(tmp_path / "hf"))
+    assert load_training_data(tmp_path / "hf", "jsd").dataset.to_list() == ds.to_list()
+
+
+def test_per_language_build_points_at_a_language(tmp_path):
+    from crossalign.data.builders.common import BuiltData
+
+    rows = make_rows("clear", 4)
+    meta = [{"lang": "de"}, {"lang": "km"}] * 2
+    built = BuiltData("clear", list(rows[0]), {"train": rows}, {"train": meta}, {"row_languages": ["de", "km"]})
+    directory = built.write(tmp_path / "built", per_language=True)
+    with pytest.raises(ConfigError, match="one dataset per language") as info:
+        load_training_data(directory, "clear")
+    assert f"--data {directory}/<lang>" in info.value.hint
+    assert len(load_training_data(directory / "de", "clear").dataset) == 2

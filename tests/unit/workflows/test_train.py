@@ -89,6 +89,21 @@ def test_other_methods_and_cached_clear(tmp_path, tiny_model_dir, method, overri
         assert result.summary["columns"] == ["source", "target"]
 
 
+def test_distill_with_a_separate_teacher(tmp_path, tiny_model_dir):
+    teacher = save_tiny_model(tmp_path / "teacher", seed=1)
+    cfg = tiny_config(tiny_model_dir, tmp_path / "run", method="distill", teacher=str(teacher), max_steps=2)
+    result = train(cfg, dataset=make_dataset("distill"))
+    assert result.global_step == 2 and result.history[0]["loss"] > 0
+
+
+def test_prefixed_data_gets_no_second_prompt(tmp_path, tiny_model_dir):
+    from crossalign.workflows.train import _without_prefixed_columns
+
+    ds = make_dataset("infonce").map(lambda row: {"anchor": "query: " + row["anchor"]})
+    prompts = {"anchor": "query: ", "positive": "passage: ", "negative_1": "passage: "}
+    assert _without_prefixed_columns(prompts, ds) == {"positive": "passage: ", "negative_1": "passage: "}
+
+
 def test_unknown_loss_argument_fails_before_training(tmp_path, tiny_model_dir):
     cfg = tiny_config(tiny_model_dir, tmp_path / "run", loss_kwargs={"alpah": 0.3})
     with pytest.raises(ConfigError, match="alpah") as info:
