@@ -298,6 +298,26 @@ def train(
         >>> res.model_dir  # doctest: +SKIP
         PosixPath('runs/clear/model')
     """
+    import transformers
+
+    hf_bars = transformers.utils.logging.is_progress_bar_enabled()
+    transformers.utils.logging.disable_progress_bar()  # weight loading/saving bars: ours shows the steps
+    try:
+        return _train(cfg, dataset, resume, show_progress, overwrite=overwrite, callbacks=callbacks)
+    finally:
+        if hf_bars:
+            transformers.utils.logging.enable_progress_bar()
+
+
+def _train(
+    cfg: TrainConfig,
+    dataset: Any,
+    resume: bool,
+    show_progress: bool | None,
+    *,
+    overwrite: bool,
+    callbacks: list[Any] | None,
+) -> TrainResult:
     import torch
 
     from crossalign.models.loading import load_model, resolve_model
