@@ -125,6 +125,20 @@ def _without_prefixed_columns(prompts: dict[str, str] | None, dataset: Any) -> d
     return out or None
 
 
+def _add_teacher_labels(dataset: Any, teacher: Any, prompts: dict[str, str] | None) -> Any:
+    """Add the teacher's embedding of ``source`` as ``label``, encoded the way the student will see ``source``:
+    with the teacher's ``query`` prompt when the student's source column gets a prompt (E5 self-distillation
+    would otherwise start from a mismatch that only teaches the student to ignore its prompt)."""
+    from crossalign.losses import add_teacher_embeddings
+
+    teacher_prompt = (dict(getattr(teacher, "prompts", {}) or {}).get("query") or "") if prompts else ""
+    if not teacher_prompt:
+        return add_teacher_embeddings(dataset, teacher)
+    prefixed = dataset.map(lambda row: {"source": teacher_prompt + row["source"]})
+    labels = add_teacher_embeddings(prefixed, teacher)["label"]
+    return dataset.add_column("label", labels)
+
+
 def _check_output_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
     if not out.exists() or not any(out.iterdir()):
         return
@@ -346,21 +360,20 @@ def _train(
         stage(f"{cfg.model}: {freeze.summary()}", show_progress)
 
     train_dataset = data.dataset
-    if cfg.method == "distill" and "label" not in train_dataset.column_names:
-        from crossalign.losses import add_teacher_embeddings
-
-        teacher = model if cfg.teacher in (None, cfg.model) else load_model(cfg.teacher, device=device)
-        train_dataset = add_teacher_embeddings(train_dataset, teacher)
-    loss = build_loss(cfg.method, model, **loss_kwargs)
-    train_dataset = loss.select_columns(train_dataset)
     text_columns = [c for c in train_dataset.column_names if c not in ("label", "labels", "score", "scores")]
     if isinstance(cfg.prompts, dict):
-        prompts = dict(cfg.prompts)
+        prompts: dict[str, str] | None = dict(cfg.prompts)
     elif cfg.prompts == "none":
         prompts = None
     else:
         prompts = column_prompts(cfg.method, text_columns, dict(getattr(model, "prompts", {}) or {}))
         prompts = _without_prefixed_columns(prompts, train_dataset)
+    if cfg.method == "distill" and "label" not in train_dataset.column_names:
+        teacher = model if cfg.teacher in (None, cfg.model) else load_model(cfg.teacher, device=device)
+        train_dataset = _add_teacher_labels(train_dataset, teacher, prompts)
+    loss = build_loss(cfg.method, model, **loss_kwargs)
+    train_dataset = loss.select_columns(train_dataset)
+    text_columns = [c for c in train_dataset.column_names if c not in ("label", "labels", "score", "scores")]
 
     args = _training_arguments(cfg, out, prompts)
     checkpoint_root = out / CHECKPOINT_DIR

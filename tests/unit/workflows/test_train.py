@@ -96,6 +96,38 @@ def test_distill_with_a_separate_teacher(tmp_path, tiny_model_dir):
     assert result.global_step == 2 and result.history[0]["loss"] > 0
 
 
+def test_teacher_labels_use_the_teacher_query_prompt():
+    import numpy as np
+
+    from crossalign.workflows.train import _add_teacher_labels
+
+    class Teacher:
+        training = False
+
+        def __init__(self):
+            self.prompts = {"query": "query: ", "passage": "passage: "}
+            self.seen: list[str] = []
+
+        def encode(self, texts, **kwargs):
+            self.seen.extend(texts)
+            return np.ones((len(texts), 3), dtype=np.float32)
+
+        def eval(self):
+            return self
+
+        def train(self, mode=True):
+            return self
+
+    teacher = Teacher()
+    ds = make_dataset("distill", 3)
+    out = _add_teacher_labels(ds, teacher, {"source": "query: ", "target": "query: "})
+    assert out.column_names == ["source", "target", "label"] and out["source"] == ds["source"]
+    assert teacher.seen == ["query: " + text for text in ds["source"]]
+    teacher.seen.clear()
+    _add_teacher_labels(ds, teacher, None)
+    assert teacher.seen == ds["source"]
+
+
 def test_prefixed_data_gets_no_second_prompt(tmp_path, tiny_model_dir):
     from crossalign.workflows.train import _without_prefixed_columns
 
