@@ -177,12 +177,13 @@ def config_from_args(args: argparse.Namespace) -> Any:
 def run(args: argparse.Namespace) -> int:
     """Run ``crossalign train``; prints the final model directory as the last line."""
     from crossalign.errors import ConfigError
+    from crossalign.training import TrainConfig
     from crossalign.workflows.train import train
 
     cfg = config_from_args(args)
     if cfg.data is None:
         raise ConfigError("no training data: give --data PATH (or 'data:' in --config).")
-    if args.output is None and not args.config:
+    if args.output is None and cfg.output_dir == TrainConfig().output_dir:
         raise ConfigError("no output directory: give --output DIR (or 'output_dir:' in --config).")
     result = train(cfg, resume=args.resume, overwrite=args.overwrite)
     if result.already_finished:

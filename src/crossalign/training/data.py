@@ -152,7 +152,7 @@ def _from_path(data: str, method: str) -> TrainingData:
         )
     if path.is_file():
         return _from_file(path, method)
-    if os.sep in data or data.endswith((".jsonl", ".json", ".csv", ".parquet")):
+    if data.startswith((".", "/", "~")) or data.endswith((".jsonl", ".json", ".csv", ".tsv", ".parquet")):
         raise DataFormatError("file not found", path=path, hint="check the --data path")
     return _from_hub(data, method)
 

@@ -100,3 +100,10 @@ def test_missing_column_error_names_file(tmp_path, tiny_model_dir, capsys):
     assert main([*argv, "--output", str(tmp_path / "run")]) == 2
     err = capsys.readouterr().err
     assert str(data) in err and "'cross_anchor'" in err
+
+
+def test_output_is_required(tmp_path, capsys):
+    path = tmp_path / "train.yaml"
+    path.write_text("method: clear\ndata: d.jsonl\n")
+    assert main(["train", "--config", str(path)]) == 2
+    assert "no output directory" in capsys.readouterr().err

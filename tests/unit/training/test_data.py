@@ -127,3 +127,20 @@ def test_per_language_build_points_at_a_language(tmp_path):
         load_training_data(directory, "clear")
     assert f"--data {directory}/<lang>" in info.value.hint
     assert len(load_training_data(directory / "de", "clear").dataset) == 2
+
+
+def test_missing_path_versus_hub_name(tmp_path, monkeypatch):
+    with pytest.raises(DataFormatError, match="file not found"):
+        load_training_data(str(tmp_path / "nope.jsonl"), "clear")
+    seen = []
+
+    def fake_load_dataset(name, split):
+        seen.append((name, split))
+        raise ConnectionError("offline")
+
+    import datasets
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    with pytest.raises(ConfigError, match="Hugging Face dataset"):
+        load_training_data("someone/parallel-sentences", "multiway")
+    assert seen == [("someone/parallel-sentences", "train")]
