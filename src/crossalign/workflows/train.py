@@ -258,8 +258,9 @@ def _training_arguments(cfg: TrainConfig, out: Path, prompts: dict[str, str] | N
         "use_cpu": on_cpu,
         "dataloader_drop_last": cfg.gather_across_devices and _world() > 1,
     }
-    if cfg.gradient_checkpointing:
-        args["gradient_checkpointing"] = True
+    if cfg.gradient_checkpointing:  # transformers v5 renamed it activation_checkpointing
+        fields = SentenceTransformerTrainingArguments.__dataclass_fields__
+        args["activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing"] = True
     if on_cpu and _world() > 1:
         args["ddp_backend"] = "gloo"
     args.update({k: v for k, v in cfg.training_args.items() if k != "save_total_limit"})

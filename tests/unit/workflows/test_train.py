@@ -302,8 +302,9 @@ def test_resume_after_sigkill(tmp_path, tiny_model_dir):
     assert _losses(history) == pytest.approx(_losses(reference.history), rel=1e-4)
 
 
-def test_bf16_on_cpu_stays_finite(tmp_path, tiny_model_dir):
-    cfg = tiny_config(tiny_model_dir, tmp_path / "run", max_steps=2, bf16=True)
+@pytest.mark.parametrize("option", ["bf16", "gradient_checkpointing"])
+def test_bf16_and_checkpointing_on_cpu_stay_finite(tmp_path, tiny_model_dir, option):
+    cfg = tiny_config(tiny_model_dir, tmp_path / "run", max_steps=2, **{option: True})
     result = train(cfg, dataset=make_dataset("clear"))
     assert all(math.isfinite(e["loss"]) for e in result.history)
 
