@@ -302,6 +302,7 @@ def test_resume_after_sigkill(tmp_path, tiny_model_dir):
     assert _losses(history) == pytest.approx(_losses(reference.history), rel=1e-4)
 
 
+@pytest.mark.filterwarnings("ignore:.*gradient_checkpointing_enable.*:FutureWarning")
 @pytest.mark.parametrize("option", ["bf16", "gradient_checkpointing"])
 def test_bf16_and_checkpointing_on_cpu_stay_finite(tmp_path, tiny_model_dir, option):
     cfg = tiny_config(tiny_model_dir, tmp_path / "run", max_steps=2, **{option: True})
