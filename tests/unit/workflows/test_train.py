@@ -144,6 +144,39 @@ def test_unknown_loss_argument_fails_before_training(tmp_path, tiny_model_dir):
     assert not (tmp_path / "run").exists()
 
 
+def test_build_directory_manifest_goes_into_the_card(tmp_path, tiny_model_dir):
+    from crossalign.data.builders.common import BuiltData
+
+    rows = make_dataset("clear", 16).to_list()
+    meta = [{"lang": "de"}] * len(rows)
+    manifest = {"format": "clear", "columns": list(rows[0]), "row_languages": ["de"], "seed": 3}
+    built = BuiltData("clear", list(rows[0]), {"train": rows, "dev": []}, {"train": meta, "dev": []}, manifest)
+    directory = built.write(tmp_path / "built")
+    cfg = tiny_config(tiny_model_dir, tmp_path / "run", data=str(directory), max_steps=2)
+    result = train(cfg)
+    info = json.loads((result.model_dir / "crossalign_training.json").read_text())
+    assert info["data_manifest"]["format"] == "clear" and info["data_manifest"]["seed"] == 3
+    assert info["data_manifest"]["counts"]["train"]["total"] == 16
+    assert result.summary["data"].endswith("train.jsonl")
+
+
+def test_progress_bar_shows_components(capsys):
+    from types import SimpleNamespace
+
+    from crossalign.training.callbacks import ProgressCallback
+
+    bar = ProgressCallback(show=True)
+    state = SimpleNamespace(is_world_process_zero=True, max_steps=4, global_step=0)
+    bar.on_train_begin(None, state, None)
+    state.global_step = 1
+    bar.on_step_end(None, state, None)
+    bar.on_log(None, state, None, logs={"loss": 1.5, "learning_rate": 1e-3, "forward": 0.7, "kl": 0.01})
+    bar.bar.refresh()
+    bar.on_train_end(None, state, None)
+    err = capsys.readouterr().err
+    assert "1/4" in err and "forward=0.7" in err and "kl=0.01" in err and "loss=1.5" in err
+
+
 def test_freeze_word_embeddings(tmp_path, tiny_model_dir):
     from sentence_transformers import SentenceTransformer
 
