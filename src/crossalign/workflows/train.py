@@ -83,6 +83,14 @@ class TrainResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
+def _write_json(path: Path, obj: Any) -> None:
+    """Atomic JSON with ordinary file permissions (the atomic helper's temporary file is 0600)."""
+    atomic_write_json(path, obj)
+    mask = os.umask(0)
+    os.umask(mask)
+    path.chmod(0o666 & ~mask)
+
+
 def _rank() -> int:
     return int(os.environ.get("RANK", "0"))
 
@@ -390,7 +398,7 @@ def _train(
     if _rank() == 0:
         out.mkdir(parents=True, exist_ok=True)
         truncate_log(log_path, resumed_step)
-        atomic_write_json(out / CONFIG_FILE, cfg.to_dict())
+        _write_json(out / CONFIG_FILE, cfg.to_dict())
 
     log_callback = JsonlLogCallback(log_path)
     guard = NonFiniteGuard()
@@ -451,7 +459,7 @@ def _train(
             write_card(tmp, info)
             mark_complete(tmp, step=global_step)
             _shareable(tmp)
-        atomic_write_json(out / SUMMARY_FILE, summary)
+        _write_json(out / SUMMARY_FILE, summary)
     return TrainResult(
         model_dir=model_dir,
         global_step=global_step,
