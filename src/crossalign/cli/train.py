@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from typing import Any
 
 METHODS = ("clear", "jsd", "multiway", "en-x", "infonce", "symmetric", "distill", "labse")
@@ -186,6 +187,8 @@ def run(args: argparse.Namespace) -> int:
     if args.output is None and cfg.output_dir == TrainConfig().output_dir:
         raise ConfigError("no output directory: give --output DIR (or 'output_dir:' in --config).")
     result = train(cfg, resume=args.resume, overwrite=args.overwrite)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun only rank 0 reports
+        return 0
     if result.already_finished:
         print(f"the run in {cfg.output_dir} already finished at step {result.global_step}; nothing to do")
     else:
