@@ -1,12 +1,16 @@
-"""crossalign train: fine-tune an embedding model with a cross-lingual alignment loss.
+r"""crossalign train: fine-tune an embedding model with a cross-lingual alignment loss.
 
 Examples:
 
-    crossalign train --method clear --model e5-small-q4 --data built/clear-de --output runs/clear-de \
-        --max-steps 200 --batch-size 32 --freeze word_embeddings --loss-arg alpha=0.4
+    crossalign train --method clear --model e5-small-q4 --data built/clear-de --output runs/clear-de
+    crossalign train --method clear --data built/clear-de --output runs/c2 --max-steps 200 --batch-size 32 \
+        --freeze word_embeddings --max-seq-length 128 --loss-arg alpha=0.4 --loss-arg beta=0.2
     crossalign train --config train.yaml --max-steps 50            # flags override the file's values
     crossalign train --config train.yaml --resume                  # continue from the last complete checkpoint
     torchrun --nproc_per_node 2 -m crossalign.cli.main train --config train.yaml --gather-across-devices
+
+--loss-arg sets a parameter of the method's loss (an unknown name is an error that lists the valid ones);
+--training-arg sets any SentenceTransformerTrainingArguments field. Both override the config file's values.
 
 The output directory gets checkpoints/, train_log.jsonl (one line per logged step, with the loss components),
 train_config.json, train_summary.json and model/ (the final model). The last line printed is the model directory.
