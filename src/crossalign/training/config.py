@@ -1,0 +1,245 @@
+"""The training configuration: one dataclass, read from YAML/JSON files with errors that name the file and key."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import difflib
+import json
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crossalign.errors import ConfigError
+
+#: Batch samplers accepted by ``batch_sampler`` (sentence-transformers' ``BatchSamplers`` values).
+BATCH_SAMPLERS: tuple[str, ...] = ("no_duplicates", "batch_sampler", "group_by_label")
+
+
+@dataclass
+class TrainConfig:
+    """Everything one training run needs; the CLI, config files and Python build the same object.
+
+    Attributes:
+        method: The loss: ``clear``, ``jsd``, ``multiway``, ``en-x``, ``infonce``, ``symmetric``, ``distill``,
+            ``labse`` (see :data:`crossalign.losses.registry.LOSSES`).
+        model: The model to start from: ``e5-small-q4``, a model directory or a Hugging Face id.
+        data: A ``crossalign data build`` directory, a JSONL/CSV/Parquet file, or a Hugging Face dataset name or
+            directory. May be None when :func:`crossalign.workflows.train.train` gets ``dataset=``.
+        output_dir: Where checkpoints (``checkpoints/``), the log, the summary and the final model (``model/``) go.
+        loss_kwargs: Keyword arguments of the loss (``LOSSES[method].parameters``), e.g. ``{"alpha": 0.4}``.
+        teacher: ``distill`` only: the teacher model spec (default: ``model``, i.e. self-distillation).
+        prompts: ``"auto"``: when the model has ``query``/``passage`` prompts (E5), prefix query columns and passage
+            columns with them; ``"none"``: train on the raw texts; or a dict column -> prompt text.
+        training_args: Passed through to ``SentenceTransformerTrainingArguments`` (overrides the fields above).
+        cached: ``clear`` only: use the GradCache variant (``CachedCLEARLoss``) with ``mini_batch_size``.
+        mini_batch_size: GradCache mini-batch size (implies ``cached``); default 32 when ``cached``.
+        gather_across_devices: Under DDP, use all ranks' in-batch candidates (losses that support it).
+        max_seq_length: Truncate inputs to this many tokens (None: the model's setting).
+        freeze: Parameters to freeze: ``word_embeddings``, ``embeddings``, ``layers:0-5`` (several allowed).
+        max_rows: Use only the first ``max_rows`` training rows.
+        batch_sampler: ``no_duplicates`` (default: no text twice in a batch, so no false in-batch negative),
+            ``batch_sampler`` or ``group_by_label``.
+
+    The remaining fields are the usual Hugging Face training arguments of the same name.
+
+    Example:
+        >>> cfg = TrainConfig(method="clear", model="e5-small-q4", data="built/clear-de", output_dir="runs/clear",
+        ...                   max_steps=100, loss_kwargs={"alpha": 0.4})
+        >>> cfg.to_dict()["method"]
+        'clear'
+    """
+
+    method: str = "clear"
+    model: str = "e5-small-q4"
+    data: str | None = None
+    output_dir: str = "runs/crossalign"
+    loss_kwargs: dict[str, Any] = field(default_factory=dict)
+    teacher: str | None = None
+    prompts: str | dict[str, str] = "auto"
+    # Hugging Face training arguments
+    learning_rate: float = 2e-5
+    per_device_train_batch_size: int = 32
+    max_steps: int = -1
+    num_train_epochs: float = 1.0
+    warmup_ratio: float = 0.1
+    lr_scheduler_type: str = "linear"
+    weight_decay: float = 0.0
+    seed: int = 42
+    bf16: bool = False
+    fp16: bool = False
+    gradient_checkpointing: bool = False
+    deepspeed: str | None = None
+    logging_steps: int = 10
+    save_steps: int = 500
+    save_total_limit: int | None = None
+    gradient_accumulation_steps: int = 1
+    max_grad_norm: float = 1.0
+    dataloader_num_workers: int = 0
+    training_args: dict[str, Any] = field(default_factory=dict)
+    # crossalign
+    cached: bool = False
+    mini_batch_size: int | None = None
+    gather_across_devices: bool = False
+    max_seq_length: int | None = None
+    freeze: list[str] = field(default_factory=list)
+    max_rows: int | None = None
+    batch_sampler: str = "no_duplicates"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.freeze, str):
+            self.freeze = [part for part in self.freeze.split(",") if part.strip()]
+        if self.batch_sampler not in BATCH_SAMPLERS:
+            raise ConfigError(
+                f"batch_sampler must be one of {', '.join(BATCH_SAMPLERS)}, got {self.batch_sampler!r}.",
+                hint="no_duplicates is the right choice for in-batch-negative losses",
+            )
+        if isinstance(self.prompts, str) and self.prompts not in ("auto", "none"):
+            raise ConfigError(
+                f"prompts must be 'auto', 'none' or a mapping column -> prompt, got {self.prompts!r}.",
+                hint='for example prompts: {anchor: "query: ", positive: "passage: "}',
+            )
+        if self.fp16 and self.bf16:
+            raise ConfigError("fp16 and bf16 are both set.", hint="choose one")
+        if self.max_steps == 0 or self.per_device_train_batch_size < 1:
+            raise ConfigError(
+                f"max_steps ({self.max_steps}) and per_device_train_batch_size ({self.per_device_train_batch_size}) "
+                "must be positive (max_steps -1 means: run num_train_epochs).",
+            )
+
+    # ------------------------------------------------------------------ files
+    @classmethod
+    def keys(cls) -> list[str]:
+        """The valid configuration keys."""
+        return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], *, source: str = "config") -> TrainConfig:
+        """Build a config from a mapping, checking every key and value type.
+
+        Args:
+            values: Key -> value.
+            source: Named in errors (a file path).
+
+        Raises:
+            ConfigError: An unknown key (with close matches and the valid keys) or a value of the wrong type.
+        """
+        if not isinstance(values, dict):
+            raise ConfigError(
+                f"{source}: expected a mapping of keys to values at the top level, got {type(values).__name__}.",
+                hint="write one 'key: value' per line (YAML) or a JSON object",
+            )
+        valid = cls.keys()
+        hints = typing.get_type_hints(cls)
+        values = dict(values)
+        for key, value in values.items():
+            if key in hints and _is_float_field(hints[key]) and isinstance(value, str):
+                # YAML 1.1 reads 2e-5 (no dot) as a string; accept any number written as text
+                with contextlib.suppress(ValueError):
+                    values[key] = float(value)
+        for key, value in values.items():
+            if key not in valid:
+                close = difflib.get_close_matches(str(key), valid, n=3, cutoff=0.6)
+                suggestion = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+                raise ConfigError(
+                    f"{source}: unknown key {key!r}.{suggestion}",
+                    hint=f"valid keys: {', '.join(valid)}",
+                )
+            expected = hints[key]
+            if not _matches(value, expected):
+                raise ConfigError(
+                    f"{source}: key {key!r} must be {_type_name(expected)}, got {type(value).__name__} {value!r}.",
+                    hint=f"fix the value of {key!r}",
+                )
+        coerced = {k: (float(v) if _is_float_field(hints[k]) and isinstance(v, int) else v) for k, v in values.items()}
+        return cls(**coerced)
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str], **overrides: Any) -> TrainConfig:
+        """Read a YAML (``.yaml``/``.yml``) or JSON file; ``overrides`` (e.g. CLI flags) win over its values.
+
+        Raises:
+            ConfigError: The file is missing or unparsable, has an unknown key, or a value of the wrong type.
+
+        Example:
+            >>> cfg = TrainConfig.from_file("train.yaml", max_steps=10)  # doctest: +SKIP
+        """
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file {p} not found.", hint="check the path given to --config")
+        text = p.read_text(encoding="utf-8")
+        try:
+            if p.suffix.lower() in (".yaml", ".yml"):
+                import yaml
+
+                values = yaml.safe_load(text) or {}
+            else:
+                values = json.loads(text)
+        except Exception as exc:  # yaml.YAMLError, json.JSONDecodeError
+            raise ConfigError(f"{p}: cannot parse the file: {exc}", hint="fix the syntax (YAML or JSON)") from exc
+        cfg = cls.from_dict(values, source=str(p))
+        if overrides:
+            cfg = cls.from_dict({**cfg.to_dict(), **overrides}, source=f"{p} + command-line")
+        return cfg
+
+    def to_dict(self) -> dict[str, Any]:
+        """All fields as a JSON-serialisable dict (what ``train_config.json`` holds)."""
+        return dataclasses.asdict(self)
+
+    def to_file(self, path: str | os.PathLike[str]) -> None:
+        """Write the config as JSON (``.json``) or YAML (any other suffix), atomically."""
+        from crossalign.utils.atomic import atomic_write_json, atomic_write_text
+
+        if Path(path).suffix.lower() == ".json":
+            atomic_write_json(path, self.to_dict())
+        else:
+            import yaml
+
+            atomic_write_text(path, yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True))
+
+
+def _is_float_field(tp: Any) -> bool:
+    return tp is float or (typing.get_origin(tp) in (typing.Union, types.UnionType) and float in typing.get_args(tp))
+
+
+def _matches(value: Any, tp: Any) -> bool:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, arg) for arg in typing.get_args(tp))
+    if tp is Any:
+        return True
+    if tp is type(None):
+        return value is None
+    if tp is bool:
+        return isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if tp is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if tp is str:
+        return isinstance(value, str)
+    if origin is list:
+        (item,) = typing.get_args(tp) or (Any,)
+        return (isinstance(value, list) and all(_matches(v, item) for v in value)) or (
+            isinstance(value, str) and item is str
+        )
+    if origin is dict:
+        return isinstance(value, dict)
+    return isinstance(value, tp)
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if tp is type(None):
+        return "null"
+    if origin is list:
+        return "a list of " + _type_name(typing.get_args(tp)[0]).removeprefix("a ").removeprefix("an ") + "s"
+    if origin is dict:
+        return "a mapping"
+    names = {bool: "a boolean (true/false)", int: "an integer", float: "a number", str: "a string"}
+    return names.get(tp, getattr(tp, "__name__", str(tp)))

@@ -1,0 +1,297 @@
+"""Load a training dataset for a method: a ``crossalign data build`` directory, a file, or a Hugging Face dataset.
+
+Every text is checked before a model is loaded: a missing column, a null, non-string, empty or whitespace-only
+text raises :class:`~crossalign.errors.DataFormatError` naming the file, the line (JSONL/CSV) or row, and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from crossalign.data.io import iter_jsonl
+from crossalign.data.records import check_text
+from crossalign.errors import ConfigError, DataFormatError
+from crossalign.losses._columns import LABEL_COLUMNS
+from crossalign.losses.registry import get_spec
+
+if TYPE_CHECKING:
+    import datasets
+
+logger = logging.getLogger(__name__)
+
+#: Built data formats that a method other than their own can train on (same columns).
+COMPATIBLE_FORMATS: dict[str, tuple[str, ...]] = {
+    "clear": ("clear",),
+    "jsd": ("jsd",),
+    "multiway": ("multiway", "en-x"),
+    "en-x": ("en-x",),
+    "infonce": ("infonce",),
+    "symmetric": ("infonce",),
+    "distill": ("distill",),
+    "labse": ("distill",),
+}
+
+
+@dataclass
+class TrainingData:
+    """A loaded training split.
+
+    Attributes:
+        dataset: The rows, as a ``datasets.Dataset`` (columns not yet ordered for the loss).
+        source: Where the rows came from (a path, a dataset name or ``"in-memory"``).
+        manifest: The build manifest, for a ``crossalign data build`` directory or a ``BuiltData``.
+        rows_total: Rows available before ``max_rows``.
+    """
+
+    dataset: datasets.Dataset
+    source: str
+    manifest: dict[str, Any] | None = None
+    rows_total: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def expected_columns(method: str) -> list[str]:
+    """The required columns of ``method`` that have fixed names (multiway's per-language columns have none)."""
+    return [c for c in get_spec(method).required_columns if not c.startswith("<")]
+
+
+def load_training_data(
+    data: str | os.PathLike[str] | None,
+    method: str,
+    *,
+    dataset: Any = None,
+    max_rows: int | None = None,
+) -> TrainingData:
+    """Load and check the training split for ``method``.
+
+    Args:
+        data: A build directory (``manifest.json`` + ``train.jsonl``), a ``.jsonl``/``.json``/``.csv``/``.parquet``
+            file, a ``datasets.save_to_disk`` directory, or a Hugging Face dataset name.
+        method: The training method (checks the columns it needs).
+        dataset: Instead of ``data``: a ``datasets.Dataset``, a ``DatasetDict`` (its ``train`` split) or a
+            crossalign ``BuiltData``.
+        max_rows: Keep the first ``max_rows`` rows.
+
+    Returns:
+        A :class:`TrainingData`.
+
+    Raises:
+        DataFormatError: A column is missing or a text is null/empty/not a string (file, line and column named).
+        ConfigError: Nothing to load, or the build directory was made for an incompatible method.
+
+    Example:
+        >>> td = load_training_data("built/clear-de", "clear", max_rows=1000)  # doctest: +SKIP
+        >>> td.dataset.column_names  # doctest: +SKIP
+        ['anchor', 'positive', 'negative_1', 'cross_anchor', 'neg_query_1']
+    """
+    get_spec(method)
+    if dataset is not None:
+        out = _from_object(dataset, method)
+    elif data is None:
+        raise ConfigError("no training data given.", hint="pass --data PATH (or train(cfg, dataset=...))")
+    else:
+        out = _from_path(str(data), method)
+    out.rows_total = len(out.dataset)
+    if len(out.dataset) == 0:
+        raise DataFormatError("the training split has no rows.", path=out.source, hint="build or pass more data")
+    if max_rows is not None and max_rows < len(out.dataset):
+        out.dataset = out.dataset.select(range(max_rows))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------ objects
+def _from_object(obj: Any, method: str) -> TrainingData:
+    import datasets
+
+    from crossalign.data.builders.common import BuiltData
+
+    manifest = None
+    if isinstance(obj, BuiltData):
+        manifest = dict(obj.manifest, format=obj.format, columns=list(obj.columns))
+        _check_format(manifest, method, "BuiltData")
+        obj = obj.to_datasets()
+    if isinstance(obj, datasets.DatasetDict):
+        if "train" not in obj:
+            raise ConfigError(f"the DatasetDict has no 'train' split (splits: {list(obj)}).", hint="pass ds['...']")
+        obj = obj["train"]
+    if not isinstance(obj, datasets.Dataset):
+        raise ConfigError(
+            f"dataset must be a datasets.Dataset, DatasetDict or BuiltData, got {type(obj).__name__}.",
+            hint="convert it with datasets.Dataset.from_list(rows)",
+        )
+    _check_columns(obj.column_names, method, source="dataset")
+    _check_dataset_texts(obj, source="dataset")
+    return TrainingData(obj, "in-memory", manifest)
+
+
+# -------------------------------------------------------------------------------------------------------- paths
+def _from_path(data: str, method: str) -> TrainingData:
+    path = Path(data).expanduser()
+    if path.is_dir():
+        if (path / "manifest.json").is_file():
+            return _from_build_dir(path, method)
+        if (path / "dataset_info.json").is_file() or (path / "dataset_dict.json").is_file():
+            import datasets
+
+            loaded = datasets.load_from_disk(str(path))
+            out = _from_object(loaded, method)
+            out.source = str(path)
+            return out
+        if (path / "train.jsonl").is_file():
+            return _from_file(path / "train.jsonl", method)
+        raise ConfigError(
+            f"{path} is neither a crossalign data build directory (manifest.json), a saved Hugging Face dataset, "
+            "nor a directory with train.jsonl.",
+            hint=f"build one with: crossalign data build --format {method} ... --output {path}",
+        )
+    if path.is_file():
+        return _from_file(path, method)
+    if data.startswith((".", "/", "~")) or data.endswith((".jsonl", ".json", ".csv", ".tsv", ".parquet")):
+        raise DataFormatError("file not found", path=path, hint="check the --data path")
+    return _from_hub(data, method)
+
+
+def _from_build_dir(path: Path, method: str) -> TrainingData:
+    try:
+        manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataFormatError(
+            f"cannot read the manifest: {exc}", path=path / "manifest.json", hint="rebuild the data directory"
+        ) from None
+    if "per_language" in manifest:
+        langs = ", ".join(manifest["per_language"])
+        raise ConfigError(
+            f"{path} holds one dataset per language ({langs}).",
+            hint=f"train one model per language: --data {path}/<lang>",
+        )
+    _check_format(manifest, method, str(path / "manifest.json"))
+    train_file = path / (manifest.get("files", {}).get("train") or "train.jsonl")
+    out = _from_file(train_file, method)
+    columns = manifest.get("columns")
+    if columns and list(columns) != [c for c in out.dataset.column_names if c not in LABEL_COLUMNS]:
+        logger.warning("%s: columns %s differ from the manifest's %s", train_file, out.dataset.column_names, columns)
+    out.manifest = manifest
+    return out
+
+
+def _check_format(manifest: dict[str, Any], method: str, source: str) -> None:
+    fmt = manifest.get("format")
+    if fmt is None or fmt == method:
+        return
+    if fmt in COMPATIBLE_FORMATS.get(method, ()):
+        logger.warning("%s: data built for %r, training %r on it (same columns)", source, fmt, method)
+        return
+    raise ConfigError(
+        f"{source}: the data was built for method {fmt!r}, not {method!r} (its columns {manifest.get('columns')} "
+        f"do not fit {method}, which needs {expected_columns(method) or get_spec(method).required_columns}).",
+        hint=f"train with --method {fmt}, or build data with: crossalign data build --format {method} ...",
+    )
+
+
+def _from_file(path: Path, method: str) -> TrainingData:
+    import datasets
+
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".json"):
+        rows = [(line, obj) for line, obj in iter_jsonl(path)]
+    elif suffix in (".csv", ".tsv"):
+        rows = _read_csv(path, "\t" if suffix == ".tsv" else ",")
+    elif suffix == ".parquet":
+        ds = datasets.Dataset.from_parquet(str(path))
+        _check_columns(ds.column_names, method, source=str(path))
+        _check_dataset_texts(ds, source=str(path))
+        return TrainingData(ds, str(path))
+    else:
+        raise DataFormatError(f"unsupported file type {suffix!r}", path=path, hint="use .jsonl, .csv, .tsv or .parquet")
+    if not rows:
+        raise DataFormatError("the file has no rows.", path=path, hint="build or pass more data")
+    first_line, first = rows[0]
+    columns = list(first)
+    _check_columns(columns, method, source=str(path), line=first_line)
+    for line, obj in rows:
+        for column in columns:
+            if column not in obj:
+                raise DataFormatError(
+                    f"missing column {column!r} (the first row has {columns})",
+                    path=path,
+                    line=line,
+                    field=column,
+                    hint="every row needs the same columns",
+                )
+            if column not in LABEL_COLUMNS:
+                check_text(obj[column], path=str(path), line=line, field=column)
+        extra = set(obj) - set(columns)
+        if extra:
+            raise DataFormatError(
+                f"unexpected column(s) {sorted(extra)} not in the first row",
+                path=path,
+                line=line,
+                field=sorted(extra)[0],
+                hint="every row needs the same columns",
+            )
+    ds = datasets.Dataset.from_dict({c: [obj[c] for _, obj in rows] for c in columns})
+    return TrainingData(ds, str(path))
+
+
+def _read_csv(path: Path, delimiter: str) -> list[tuple[int, dict[str, Any]]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh, delimiter=delimiter)
+        out = []
+        for row in reader:
+            out.append((reader.line_num, {k: (v if v != "" else None) for k, v in row.items() if k is not None}))
+        return out
+
+
+def _from_hub(name: str, method: str) -> TrainingData:
+    import datasets
+
+    try:
+        ds = datasets.load_dataset(name, split="train")
+    except Exception as exc:  # network, missing dataset, ...
+        raise ConfigError(
+            f"cannot load {name!r}: it is not a local file or directory, and as a Hugging Face dataset: {exc}",
+            hint="check the path, or the dataset name (hub datasets need a network)",
+        ) from exc
+    _check_columns(ds.column_names, method, source=name)
+    _check_dataset_texts(ds, source=name)
+    return TrainingData(ds, name)
+
+
+# ------------------------------------------------------------------------------------------------------- checks
+def _check_columns(columns: list[str], method: str, *, source: str, line: int | None = None) -> None:
+    spec = get_spec(method)
+    needed = expected_columns(method)
+    for column in needed:
+        if column not in columns:
+            raise DataFormatError(
+                f"missing column {column!r}, needed by method {method!r}. Found columns: {columns}; "
+                f"{method} expects {list(spec.required_columns)} (optional: {list(spec.optional_columns)}).",
+                path=None if source in ("dataset",) else source,
+                line=line,
+                field=column,
+                hint=f"rename or add the column, or build the data with: crossalign data build --format {method}",
+            )
+    if spec.labels and spec.labels not in columns and method != "distill":
+        raise DataFormatError(
+            f"missing label column {spec.labels!r}, needed by method {method!r}.",
+            path=None if source == "dataset" else source,
+            field=spec.labels,
+        )
+
+
+def _check_dataset_texts(ds: datasets.Dataset, *, source: str) -> None:
+    columns = [c for c in ds.column_names if c not in LABEL_COLUMNS]
+    for column in columns:
+        for index, value in enumerate(ds[column]):
+            try:
+                check_text(value, path=None if source == "dataset" else source, field=column)
+            except DataFormatError as exc:
+                raise DataFormatError(
+                    f"row {index + 1}: {exc.message}", path=exc.path, field=column, hint=exc.hint
+                ) from None

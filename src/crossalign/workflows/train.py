@@ -1,0 +1,474 @@
+"""The training workflow: config + data -> model -> loss -> trainer -> a saved, documented model.
+
+Layout of ``output_dir``::
+
+    checkpoints/checkpoint-N/   Hugging Face checkpoints; complete ones carry .crossalign-complete
+    train_log.jsonl             one line per logged step: step, loss, lr, loss components
+    train_config.json           the TrainConfig of the run
+    train_summary.json          steps, seconds, final loss, trainable parameters (written last)
+    model/                      the final sentence-transformers model (renamed into place when complete)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crossalign.data.builders.common import _shareable, stage
+from crossalign.errors import ConfigError
+from crossalign.losses.registry import LOSSES, build_loss, get_spec
+from crossalign.training.callbacks import (
+    COMPLETE_MARKER,
+    CheckpointMarkerCallback,
+    CrossalignTrainer,
+    GradientGuardCallback,
+    JsonlLogCallback,
+    NonFiniteGuard,
+    ProgressCallback,
+    is_complete,
+    last_complete_checkpoint,
+    mark_complete,
+    read_log,
+    remove_incomplete_checkpoints,
+    truncate_log,
+)
+from crossalign.training.config import TrainConfig
+from crossalign.training.data import load_training_data
+from crossalign.training.freeze import apply_freeze
+from crossalign.utils.atomic import atomic_directory, atomic_write_json
+
+logger = logging.getLogger(__name__)
+
+LOG_FILE = "train_log.jsonl"
+CONFIG_FILE = "train_config.json"
+SUMMARY_FILE = "train_summary.json"
+MODEL_DIR = "model"
+CHECKPOINT_DIR = "checkpoints"
+
+#: Which columns are queries (the rest are passages) for the E5-style ``query``/``passage`` prompts.
+_QUERY_COLUMNS = {
+    "clear": ("anchor", "cross_anchor", "neg_query_"),
+    "jsd": ("query", "query_en"),
+    "infonce": ("anchor",),
+    "symmetric": ("anchor",),
+}
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` produced.
+
+    Attributes:
+        model_dir: The final sentence-transformers directory (``SentenceTransformer(model_dir)`` loads it).
+        global_step: Optimizer steps done in total (including those before a resume).
+        seconds: Wall time of this call's training.
+        log_path: The JSONL step log.
+        history: The logged steps: ``{"step", "loss", "lr", <components>...}``.
+        resumed_from: The checkpoint training continued from, if any.
+        already_finished: True when ``resume`` found a finished run and did nothing.
+    """
+
+    model_dir: Path
+    global_step: int
+    seconds: float
+    log_path: Path
+    history: list[dict[str, Any]] = field(default_factory=list)
+    resumed_from: Path | None = None
+    already_finished: bool = False
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    """Atomic JSON with ordinary file permissions (the atomic helper's temporary file is 0600)."""
+    atomic_write_json(path, obj)
+    mask = os.umask(0)
+    os.umask(mask)
+    path.chmod(0o666 & ~mask)
+
+
+def _rank() -> int:
+    return int(os.environ.get("RANK", "0"))
+
+
+def _world() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def column_prompts(method: str, columns: list[str], model_prompts: dict[str, str]) -> dict[str, str] | None:
+    """``{column: prompt text}`` for E5-style models (``query``/``passage`` prompts); None for other models.
+
+    Query-like columns get the query prompt, passages the passage prompt; parallel-sentence methods (multiway,
+    en-x, distill, labse) use the query prompt for every column, as E5 recommends for symmetric tasks.
+    """
+    if "query" not in model_prompts:
+        return None
+    query = model_prompts["query"]
+    passage = model_prompts.get("passage", query)
+    roles = _QUERY_COLUMNS.get(method)
+    out = {}
+    for column in columns:
+        if roles is None or any(column == r or (r.endswith("_") and column.startswith(r)) for r in roles):
+            out[column] = query
+        else:
+            out[column] = passage
+    return out
+
+
+def _without_prefixed_columns(prompts: dict[str, str] | None, dataset: Any) -> dict[str, str] | None:
+    """Drop the prompt of a column whose texts already start with it (data built with prefixes): never twice."""
+    if not prompts:
+        return prompts
+    sample = dataset.select(range(min(100, len(dataset))))
+    out = {}
+    for column, prompt in prompts.items():
+        if prompt.strip() and all(str(text).startswith(prompt.strip()) for text in sample[column]):
+            logger.warning("column %r already starts with the prompt %r: not adding it again", column, prompt)
+            continue
+        out[column] = prompt
+    return out or None
+
+
+def _add_teacher_labels(dataset: Any, teacher: Any, prompts: dict[str, str] | None) -> Any:
+    """Add the teacher's embedding of ``source`` as ``label``, encoded the way the student will see ``source``:
+    with the teacher's ``query`` prompt when the student's source column gets a prompt (E5 self-distillation
+    would otherwise start from a mismatch that only teaches the student to ignore its prompt)."""
+    from crossalign.losses import add_teacher_embeddings
+
+    teacher_prompt = (dict(getattr(teacher, "prompts", {}) or {}).get("query") or "") if prompts else ""
+    if not teacher_prompt:
+        return add_teacher_embeddings(dataset, teacher)
+    prefixed = dataset.map(lambda row: {"source": teacher_prompt + row["source"]})
+    labels = add_teacher_embeddings(prefixed, teacher)["label"]
+    return dataset.add_column("label", labels)
+
+
+def _check_output_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
+    if not out.exists() or not any(out.iterdir()):
+        return
+    if overwrite:
+        if _rank() == 0:
+            logger.warning("--overwrite: removing the previous run in %s", out)
+            shutil.rmtree(out)
+        return
+    if not resume:
+        raise ConfigError(
+            f"output directory {out} is not empty (an earlier run?).",
+            hint="add --resume to continue that run from its last checkpoint, --overwrite to delete it and start "
+            "over, or choose another --output",
+        )
+
+
+#: Fields that may change between a run and its resumption without changing what is trained.
+_RESUMABLE_CHANGES = {"max_steps", "num_train_epochs", "logging_steps", "save_steps", "save_total_limit", "output_dir"}
+
+
+def _warn_config_drift(out: Path, cfg: TrainConfig) -> None:
+    import json
+
+    path = out / CONFIG_FILE
+    if not path.is_file():
+        return
+    try:
+        before = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return
+    now = cfg.to_dict()
+    changed = sorted(k for k in now if k not in _RESUMABLE_CHANGES and before.get(k) != now[k])
+    if changed:
+        logger.warning(
+            "--resume with a different configuration than the interrupted run (%s): the result will not equal an "
+            "uninterrupted run",
+            ", ".join(f"{k}: {before.get(k)!r} -> {now[k]!r}" for k in changed),
+        )
+
+
+def _finished_result(out: Path) -> TrainResult | None:
+    summary_path = out / SUMMARY_FILE
+    if not (is_complete(out / MODEL_DIR) and summary_path.is_file()):
+        return None
+    import json
+
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    return TrainResult(
+        model_dir=out / MODEL_DIR,
+        global_step=int(summary.get("global_step", 0)),
+        seconds=0.0,
+        log_path=out / LOG_FILE,
+        history=read_log(out / LOG_FILE),
+        already_finished=True,
+        summary=summary,
+    )
+
+
+def _loss_kwargs(cfg: TrainConfig) -> dict[str, Any]:
+    spec = get_spec(cfg.method)
+    kwargs = dict(cfg.loss_kwargs)
+    unknown = sorted(set(kwargs) - set(spec.parameters))
+    if unknown:  # checked here too, so the mistake is reported before the model loads
+        raise ConfigError(
+            f"{cfg.method}: unknown loss parameter(s) {', '.join(unknown)}.",
+            hint=f"valid parameters for {cfg.method}: {', '.join(spec.parameters)}",
+        )
+    if cfg.cached or cfg.mini_batch_size is not None:
+        if "mini_batch_size" not in spec.parameters:
+            raise ConfigError(
+                f"--cached / --mini-batch-size: method {cfg.method!r} has no cached (GradCache) variant.",
+                hint="the cached variant exists for clear; drop the flag",
+            )
+        kwargs["mini_batch_size"] = cfg.mini_batch_size or 32
+    if cfg.gather_across_devices:
+        if "gather_across_devices" not in spec.parameters:
+            raise ConfigError(
+                f"--gather-across-devices: method {cfg.method!r} does not support gathering candidates.",
+                hint="methods that do: "
+                + ", ".join(name for name, other in LOSSES.items() if "gather_across_devices" in other.parameters),
+            )
+        kwargs["gather_across_devices"] = True
+    return kwargs
+
+
+def _training_arguments(cfg: TrainConfig, out: Path, prompts: dict[str, str] | None) -> Any:
+    import torch
+    from sentence_transformers import SentenceTransformerTrainingArguments
+
+    on_cpu = not torch.cuda.is_available()
+    args: dict[str, Any] = {
+        "output_dir": str(out / CHECKPOINT_DIR),
+        "learning_rate": cfg.learning_rate,
+        "per_device_train_batch_size": cfg.per_device_train_batch_size,
+        "max_steps": cfg.max_steps,
+        "num_train_epochs": cfg.num_train_epochs,
+        "warmup_steps": float(cfg.warmup_ratio),  # transformers v5: a float below 1 is a ratio
+        "lr_scheduler_type": cfg.lr_scheduler_type,
+        "weight_decay": cfg.weight_decay,
+        "seed": cfg.seed,
+        "data_seed": cfg.seed,
+        "bf16": cfg.bf16,
+        "fp16": cfg.fp16,
+        "deepspeed": cfg.deepspeed,
+        "logging_steps": cfg.logging_steps,
+        "logging_first_step": True,
+        "save_strategy": "steps",
+        "save_steps": cfg.save_steps,
+        "save_total_limit": None,  # applied by CheckpointMarkerCallback, after the new checkpoint is marked
+        "gradient_accumulation_steps": cfg.gradient_accumulation_steps,
+        "max_grad_norm": cfg.max_grad_norm,
+        "dataloader_num_workers": cfg.dataloader_num_workers,
+        "batch_sampler": cfg.batch_sampler,
+        "prompts": prompts,
+        "report_to": [],
+        "disable_tqdm": True,
+        "use_cpu": on_cpu,
+        "dataloader_drop_last": cfg.gather_across_devices and _world() > 1,
+    }
+    if cfg.gradient_checkpointing:  # transformers v5 renamed it activation_checkpointing
+        fields = SentenceTransformerTrainingArguments.__dataclass_fields__
+        args["activation_checkpointing" if "activation_checkpointing" in fields else "gradient_checkpointing"] = True
+    if on_cpu and _world() > 1:
+        args["ddp_backend"] = "gloo"
+    args.update({k: v for k, v in cfg.training_args.items() if k != "save_total_limit"})
+    try:
+        return SentenceTransformerTrainingArguments(**args)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"invalid training arguments: {exc}",
+            hint="check --training-arg / training_args keys against SentenceTransformerTrainingArguments",
+        ) from exc
+
+
+def train(
+    cfg: TrainConfig,
+    dataset: Any = None,
+    resume: bool = False,
+    show_progress: bool | None = None,
+    *,
+    overwrite: bool = False,
+    callbacks: list[Any] | None = None,
+) -> TrainResult:
+    """Train ``cfg.model`` with ``cfg.method`` on ``cfg.data`` (or ``dataset``) and save the final model.
+
+    Args:
+        cfg: The run's :class:`~crossalign.training.TrainConfig`.
+        dataset: Optional in-memory training data (``datasets.Dataset``, ``DatasetDict`` or ``BuiltData``) used
+            instead of ``cfg.data``.
+        resume: Continue from the last *complete* checkpoint in ``output_dir/checkpoints`` (incomplete ones, left
+            by a crash while saving, are deleted). If the run had already finished, return its result untouched.
+        show_progress: Progress bar (None: on unless ``CROSSALIGN_NO_PROGRESS`` is set).
+        overwrite: Delete a previous run in ``output_dir`` and start over.
+        callbacks: Extra ``transformers.TrainerCallback`` objects.
+
+    Returns:
+        A :class:`TrainResult`.
+
+    Raises:
+        ConfigError: Bad configuration, or ``output_dir`` holds an earlier run and neither ``resume`` nor
+            ``overwrite`` was given.
+        DataFormatError: The data lacks a column the method needs or has an empty text (file, line, column named).
+        TrainingError: A loss component or gradient became NaN/Inf (the step and component are named; the last
+            checkpoint before it is intact).
+
+    Example:
+        >>> from crossalign.training import TrainConfig
+        >>> from crossalign.workflows.train import train
+        >>> cfg = TrainConfig(method="clear", model="e5-small-q4", data="built/clear-de", output_dir="runs/clear",
+        ...                   max_steps=100, freeze=["word_embeddings"], loss_kwargs={"alpha": 0.4})
+        >>> res = train(cfg)  # doctest: +SKIP
+        >>> res.model_dir  # doctest: +SKIP
+        PosixPath('runs/clear/model')
+    """
+    import transformers
+
+    hf_bars = transformers.utils.logging.is_progress_bar_enabled()
+    transformers.utils.logging.disable_progress_bar()  # weight loading/saving bars: ours shows the steps
+    try:
+        return _train(cfg, dataset, resume, show_progress, overwrite=overwrite, callbacks=callbacks)
+    finally:
+        if hf_bars:
+            transformers.utils.logging.enable_progress_bar()
+
+
+def _train(
+    cfg: TrainConfig,
+    dataset: Any,
+    resume: bool,
+    show_progress: bool | None,
+    *,
+    overwrite: bool,
+    callbacks: list[Any] | None,
+) -> TrainResult:
+    import torch
+
+    from crossalign.models.loading import load_model, resolve_model
+    from crossalign.training.card import base_model_note, training_info, write_card
+
+    out = Path(cfg.output_dir).expanduser()
+    if resume:
+        finished = _finished_result(out)
+        if finished is not None:
+            logger.warning("%s: the run already finished at step %d; nothing to do", out, finished.global_step)
+            return finished
+    _check_output_dir(out, resume=resume, overwrite=overwrite)
+    if resume and _rank() == 0:
+        _warn_config_drift(out, cfg)
+    get_spec(cfg.method)
+    loss_kwargs = _loss_kwargs(cfg)
+    data = load_training_data(cfg.data, cfg.method, dataset=dataset, max_rows=cfg.max_rows)
+
+    device = None if torch.cuda.is_available() else "cpu"
+    resolved = resolve_model(cfg.model)
+    model = load_model(cfg.model, device=device)
+    if cfg.max_seq_length is not None:
+        model.max_seq_length = cfg.max_seq_length
+    freeze = apply_freeze(model, cfg.freeze)
+    if _rank() == 0:
+        stage(f"{cfg.model}: {freeze.summary()}", show_progress)
+
+    train_dataset = data.dataset
+    text_columns = [c for c in train_dataset.column_names if c not in ("label", "labels", "score", "scores")]
+    if isinstance(cfg.prompts, dict):
+        prompts: dict[str, str] | None = dict(cfg.prompts)
+    elif cfg.prompts == "none":
+        prompts = None
+    else:
+        prompts = column_prompts(cfg.method, text_columns, dict(getattr(model, "prompts", {}) or {}))
+        prompts = _without_prefixed_columns(prompts, train_dataset)
+    if cfg.method == "distill" and "label" not in train_dataset.column_names:
+        teacher = model if cfg.teacher in (None, cfg.model) else load_model(cfg.teacher, device=device)
+        train_dataset = _add_teacher_labels(train_dataset, teacher, prompts)
+    loss = build_loss(cfg.method, model, **loss_kwargs)
+    train_dataset = loss.select_columns(train_dataset)
+    text_columns = [c for c in train_dataset.column_names if c not in ("label", "labels", "score", "scores")]
+
+    args = _training_arguments(cfg, out, prompts)
+    checkpoint_root = out / CHECKPOINT_DIR
+    resumed_from = None
+    if resume and _rank() == 0:
+        remove_incomplete_checkpoints(checkpoint_root)
+    if resume:
+        resumed_from = last_complete_checkpoint(checkpoint_root)
+        if resumed_from is None:
+            logger.warning("--resume: no complete checkpoint in %s; starting from step 0", checkpoint_root)
+    log_path = out / LOG_FILE
+    resumed_step = int(resumed_from.name.split("-")[-1]) if resumed_from else 0
+    if _rank() == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        truncate_log(log_path, resumed_step)
+        _write_json(out / CONFIG_FILE, cfg.to_dict())
+
+    log_callback = JsonlLogCallback(log_path)
+    guard = NonFiniteGuard()
+    trainer = CrossalignTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_dataset,
+        loss=loss,
+        callbacks=[
+            log_callback,
+            CheckpointMarkerCallback(cfg.training_args.get("save_total_limit", cfg.save_total_limit)),
+            GradientGuardCallback(guard),
+            ProgressCallback(show_progress),
+            *(callbacks or []),
+        ],
+    )
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.non_finite_guard = guard
+    trainer.remove_callback(PrinterCallback)  # the log goes to train_log.jsonl and the progress bar's postfix
+    started = time.perf_counter()
+    trainer.train(resume_from_checkpoint=str(resumed_from) if resumed_from else None)
+    seconds = time.perf_counter() - started
+    global_step = int(trainer.state.global_step)
+
+    model_dir = out / MODEL_DIR
+    history = read_log(log_path)
+    summary = {
+        "method": cfg.method,
+        "model": cfg.model,
+        "global_step": global_step,
+        "seconds": round(seconds, 3),
+        "seconds_per_step": round(seconds / max(1, global_step - resumed_step), 4),
+        "final_loss": history[-1]["loss"] if history else None,
+        "resumed_from": str(resumed_from) if resumed_from else None,
+        "rows": len(train_dataset),
+        "rows_available": data.rows_total,
+        "data": data.source,
+        "columns": text_columns,
+        "prompts": prompts,
+        "freeze": freeze.to_dict(),
+        "world_size": _world(),
+        "model_dir": str(model_dir),
+    }
+    if trainer.args.should_save:
+        info = training_info(
+            method=cfg.method,
+            loss=loss,
+            config=cfg.to_dict(),
+            manifest=data.manifest,
+            base_model=cfg.model,
+            base_note=base_model_note(resolved if Path(resolved).is_dir() else None),
+            freeze=freeze.to_dict(),
+            global_step=global_step,
+        )
+        with atomic_directory(model_dir, overwrite=True) as tmp:
+            trainer.model.save(str(tmp))
+            write_card(tmp, info)
+            mark_complete(tmp, step=global_step)
+            _shareable(tmp)
+        _write_json(out / SUMMARY_FILE, summary)
+    return TrainResult(
+        model_dir=model_dir,
+        global_step=global_step,
+        seconds=seconds,
+        log_path=log_path,
+        history=history,
+        resumed_from=resumed_from,
+        summary=summary,
+    )
+
+
+__all__ = ["COMPLETE_MARKER", "TrainResult", "column_prompts", "train"]

