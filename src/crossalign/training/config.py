@@ -38,7 +38,8 @@ class TrainConfig:
         cached: ``clear`` only: use the GradCache variant (``CachedCLEARLoss``) with ``mini_batch_size``.
         mini_batch_size: GradCache mini-batch size (implies ``cached``); default 32 when ``cached``.
         gather_across_devices: Under DDP, use all ranks' in-batch candidates (losses that support it).
-        max_seq_length: Truncate inputs to this many tokens (None: the model's setting).
+        max_seq_length: Truncate training inputs to this many tokens (None: the model's setting); the saved
+            model keeps the base model's limit for inference.
         freeze: Parameters to freeze: ``word_embeddings``, ``embeddings``, ``layers:0-5`` (several allowed).
         max_rows: Use only the first ``max_rows`` training rows.
         batch_sampler: ``no_duplicates`` (default: no text twice in a batch, so no false in-batch negative),

@@ -362,6 +362,7 @@ def _train(
     device = None if torch.cuda.is_available() else "cpu"
     resolved = resolve_model(cfg.model)
     model = load_model(cfg.model, device=device)
+    inference_max_seq_length = model.max_seq_length
     if cfg.max_seq_length is not None:
         model.max_seq_length = cfg.max_seq_length
     freeze = apply_freeze(model, cfg.freeze)
@@ -454,6 +455,9 @@ def _train(
             freeze=freeze.to_dict(),
             global_step=global_step,
         )
+        # max_seq_length bounds the training inputs only: the saved model reads as far as the base model did, so
+        # a trained model and its base are evaluated on the same text
+        trainer.model.max_seq_length = inference_max_seq_length
         with atomic_directory(model_dir, overwrite=True) as tmp:
             trainer.model.save(str(tmp))
             write_card(tmp, info)

@@ -192,6 +192,16 @@ def test_freeze_word_embeddings(tmp_path, tiny_model_dir):
     assert result.summary["freeze"]["trainable"] < result.summary["freeze"]["total"]
 
 
+def test_training_max_seq_length_does_not_shrink_the_saved_model(tmp_path, tiny_model_dir):
+    from sentence_transformers import SentenceTransformer
+
+    base = SentenceTransformer(str(tiny_model_dir), device="cpu").max_seq_length
+    cfg = tiny_config(tiny_model_dir, tmp_path / "run", max_steps=1, max_seq_length=8)
+    assert base != 8
+    result = train(cfg, dataset=make_dataset("clear"), show_progress=False)
+    assert SentenceTransformer(str(result.model_dir), device="cpu").max_seq_length == base
+
+
 def test_non_finite_component_stops_and_keeps_last_good_checkpoint(tmp_path, tiny_model_dir, monkeypatch):
     real_build = train_module.build_loss
 
