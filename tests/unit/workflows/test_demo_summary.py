@@ -1,0 +1,93 @@
+"""The demo's summary table and verdicts are computed from the results (never assumed), and the budget validates."""
+
+from __future__ import annotations
+
+import pytest
+
+from crossalign.errors import ConfigError
+from crossalign.evaluation.results import EvaluationResult, TaskScore
+from crossalign.workflows.demo import PRESETS, DemoConfig, demo_summary, format_summary
+
+
+def _result(label: str, x_en: dict[str, float], en_en: float, max_r: dict[str, float]) -> EvaluationResult:
+    tasks = [
+        TaskScore("retrieval", "libreoffice-sections/de", "en", "en", {"en": 50}, 50, "ndcg@10", {"ndcg@10": en_en})
+    ]
+    for lang, v in x_en.items():
+        task = f"libreoffice-sections/{lang}"
+        tasks += [
+            TaskScore("retrieval", task, lang, "en", {"en": 50}, 50, "ndcg@10", {"ndcg@10": v}),
+            TaskScore("retrieval", task, lang, lang, {lang: 50}, 50, "ndcg@10", {"ndcg@10": 0.5}),
+            TaskScore("retrieval", task, "en", lang, {lang: 50}, 50, "ndcg@10", {"ndcg@10": 0.3}),
+            TaskScore(
+                "mixed-pool",
+                task,
+                lang,
+                None,
+                {"en": 50, lang: 50},
+                50,
+                "max_rank_mean",
+                {"max_rank_mean": max_r[lang], "max_rank_median": max_r[lang] / 2, "complete@10": 0.2},
+            ),
+            # the English-query view of the same pool must not be mistaken for the x queries
+            TaskScore(
+                "mixed-pool",
+                task,
+                "en",
+                None,
+                {"en": 50, lang: 50},
+                50,
+                "max_rank_mean",
+                {"max_rank_mean": 999.0, "max_rank_median": 999.0, "complete@10": 0.9},
+            ),
+        ]
+    return EvaluationResult(model={"label": label}, data={}, config={}, tasks=tasks)
+
+
+def test_summary_numbers_and_verdicts_follow_the_results():
+    results = {
+        "base": _result("base", {"de": 0.30, "km": 0.10}, 0.670, {"de": 120.0, "km": 230.0}),
+        "infonce": _result("infonce", {"de": 0.40, "km": 0.20}, 0.660, {"de": 80.0, "km": 150.0}),
+        "clear": _result("clear", {"de": 0.45, "km": 0.08}, 0.655, {"de": 60.0, "km": 140.0}),
+    }
+    s = demo_summary(results, ["de", "km"])
+    assert s["table"]["clear"]["de"]["x>en"] == pytest.approx(0.45)
+    assert s["table"]["base"]["km"]["max_r_mean"] == pytest.approx(230.0)
+    assert s["mean"]["infonce"]["x>en"] == pytest.approx(0.30)
+    verdicts = {v["claim"]: v for v in s["verdicts"]}
+    every = next(v for k, v in verdicts.items() if "every language" in k)
+    assert every["holds"] is False and "not for km" in every["detail"]
+    beats = next(v for k, v in verdicts.items() if "InfoNCE" in k)
+    assert beats["holds"] is False  # mean x→en: CLEAR 0.265 < InfoNCE 0.30
+    keeps = next(v for k, v in verdicts.items() if "within 1 point" in k)
+    assert keeps["holds"] is False and "-1.5" in keeps["detail"]
+    text = format_summary(s)
+    assert "NO" in text and "de (n=50)" in text and "45.0" in text
+
+
+def test_verdicts_hold_when_clear_wins():
+    results = {
+        "base": _result("base", {"de": 0.30}, 0.670, {"de": 120.0}),
+        "infonce": _result("infonce", {"de": 0.40}, 0.668, {"de": 80.0}),
+        "clear": _result("clear", {"de": 0.45}, 0.665, {"de": 60.0}),
+    }
+    s = demo_summary(results, ["de"])
+    assert all(v["holds"] for v in s["verdicts"]), s["verdicts"]
+    md = format_summary(s, markdown=True)
+    assert md.startswith("| lang | model |") and "| mean |" in md
+
+
+def test_budget_overrides_are_validated():
+    assert DemoConfig(output_dir="x", quick=True).resolved_budget() == PRESETS["quick"]
+    b = DemoConfig(output_dir="x", budget={"steps": 3, "freeze": "word_embeddings"}).resolved_budget()
+    assert b.steps == 3 and b.freeze == ("word_embeddings",)
+    with pytest.raises(ConfigError, match="stepz"):
+        DemoConfig(output_dir="x", budget={"stepz": 3}).resolved_budget()
+    with pytest.raises(ConfigError, match="batch_size"):
+        DemoConfig(output_dir="x", budget={"batch_size": 0}).resolved_budget()
+
+
+def test_languages_are_canonical_and_english_is_the_pivot():
+    assert DemoConfig(output_dir="x", langs="en,DE,zh-cn").lang_list() == ["de", "zh-CN"]
+    with pytest.raises(ConfigError, match="non-English"):
+        DemoConfig(output_dir="x", langs="en").lang_list()
