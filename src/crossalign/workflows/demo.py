@@ -288,7 +288,9 @@ def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log 
     say(f"[1/5] model {config.model} ({model_path}) and corpus ready in {_fmt_seconds(seconds['prepare'])}")
 
     # 2. training data
-    data_dirs = _build_data(config, budget, langs, corpus, base_model, out, stages, common, seconds, say, show_progress)
+    data_dirs, data_keys = _build_data(
+        config, budget, langs, corpus, base_model, out, stages, common, seconds, say, show_progress
+    )
 
     # 3-4. evaluation of the base model, training and evaluation of each method
     suites = "retrieval,mixed-pool" + (",bitext" if config.all_methods else "")
@@ -308,7 +310,6 @@ def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log 
     results["base"] = _evaluate_stage(
         "base",
         base_model,
-        model_path,
         out,
         stages,
         {**common, **eval_kwargs, "corpus": None},
@@ -318,12 +319,13 @@ def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log 
     )
     del base_model
     for i, method in enumerate(methods, 1):
-        model_dir = _train_stage(
+        model_dir, train_key = _train_stage(
             method,
             config,
             budget,
             model_path,
             data_dirs[method],
+            data_keys[method],
             out,
             stages,
             seconds,
@@ -335,10 +337,9 @@ def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log 
         results[method] = _evaluate_stage(
             method,
             str(model_dir),
-            model_dir,
             out,
             stages,
-            {**common, **eval_kwargs, "corpus": None, "model_dir": str(model_dir)},
+            {**common, **eval_kwargs, "corpus": None, "trained": train_key},
             eval_kwargs,
             seconds,
             say,
@@ -372,7 +373,8 @@ def _build_data(
     seconds: dict[str, float],
     say: Log,
     show_progress: bool | None,
-) -> dict[str, Path]:
+) -> tuple[dict[str, Path], dict[str, str]]:
+    """Build (or reuse) every method's training data; returns method -> directory and method -> settings digest."""
     from crossalign.data.builders.clear import build_clear, infonce_from_clear
     from crossalign.data.builders.jsd import build_jsd
     from crossalign.data.builders.multiway import build_enx, build_multiway
@@ -401,6 +403,7 @@ def _build_data(
         clear.write(dirs["clear"], overwrite=True)
         infonce_from_clear(clear).write(dirs["infonce"], overwrite=True)
         stages.mark("data-clear", key, time.perf_counter() - t0, [dirs["clear"], dirs["infonce"]])
+    key_x = ""
     if config.all_methods:
         t1 = time.perf_counter()
         key_x = _digest({**common, "rows": budget.rows_per_lang})
@@ -415,13 +418,13 @@ def _build_data(
             build_enx(corpus, langs, max_rows=tuples, seed=config.seed).write(dirs["en-x"], overwrite=True)
             stages.mark("data-extra", key_x, time.perf_counter() - t1, wanted)
     seconds["data"] = time.perf_counter() - t0
-    return dirs
+    keys = {m: key if m in CORE_METHODS else key_x for m in dirs}
+    return dirs, keys
 
 
 def _evaluate_stage(
     label: str,
     model: Any,
-    model_ref: Any,
     out: Path,
     stages: _Stages,
     key_obj: dict[str, Any],
@@ -457,6 +460,7 @@ def _train_stage(
     budget: DemoBudget,
     model_path: str,
     data_dir: Path,
+    data_key: str,
     out: Path,
     stages: _Stages,
     seconds: dict[str, float],
@@ -464,7 +468,8 @@ def _train_stage(
     show_progress: bool | None,
     index: int,
     total: int,
-) -> Path:
+) -> tuple[Path, str]:
+    """Train ``method`` (or reuse / resume its run); returns the model directory and the run's settings digest."""
     from crossalign.training import TrainConfig
     from crossalign.workflows.train import train
 
@@ -473,7 +478,7 @@ def _train_stage(
     settings = {
         "method": method,
         "model": config.model,
-        "data": str(data_dir),
+        "data": data_key,  # the data stage's settings, not its path: a moved report directory is reused
         "budget": asdict(budget),
         "seed": config.seed,
     }
@@ -482,7 +487,7 @@ def _train_stage(
     if stages.done(name, key, [final]):
         say(f"[4/5] train {method} ({index}/{total}): reusing {final}")
         seconds[name] = 0.0
-        return final
+        return final, key
     t0 = time.perf_counter()
     say(
         f"[4/5] train {method} ({index}/{total}): {budget.steps} steps × {budget.batch_size} rows, "
@@ -517,7 +522,7 @@ def _train_stage(
     seconds[name] = time.perf_counter() - t0
     stages.mark(name, key, seconds[name], [Path(result.model_dir)])
     say(f"[4/5] train {method} done in {_fmt_seconds(seconds[name])}")
-    return Path(result.model_dir)
+    return Path(result.model_dir), key
 
 
 # ---------------------------------------------------------------------------------------------------------------
