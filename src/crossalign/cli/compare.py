@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from crossalign.cli._text import help_text
+
 EPILOG = """\
 examples:
   crossalign compare runs/base/results.json runs/clear/results.json
@@ -30,7 +32,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "compare",
         help="compare results.json files with paired significance tests",
-        description=__doc__,
+        description=help_text(__doc__),
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -1,6 +1,6 @@
 """``crossalign data``: obtain corpora and describe them.
 
-Actions (each registers itself on the ``data`` sub-parser; ``build`` is added by the data-builder module):
+Actions:
 
 - ``crossalign data fetch --source libreoffice --langs de,zh-CN,hi,km [--cache-dir DIR]`` obtains the help trees
   (installed, cached or ``apt-get download``), parses them and fills the parse cache, then says what it did;
@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from crossalign.cli._text import help_text
 
 #: Corpora the ``--source`` option knows.
 SOURCES: tuple[str, ...] = ("libreoffice",)
@@ -183,7 +185,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "data",
         help="obtain corpora (LibreOffice help) and describe them",
-        description=__doc__,
+        description=help_text(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="data_command", metavar="ACTION", title="actions")

@@ -25,6 +25,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from crossalign.cli._text import help_text
+
 DEFAULT_OUTPUT = "crossalign-demo"
 
 
@@ -54,7 +56,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "demo",
         help="the main job: base model vs InfoNCE vs CLEAR, trained and evaluated on the built-in model and corpus",
-        description=__doc__.replace("::", ":"),
+        description=help_text(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--quick", action="store_true", help="smaller sets and fewer steps (about 5 minutes on 2 cores)")

@@ -20,6 +20,8 @@ import sys
 import time
 from typing import Any
 
+from crossalign.cli._text import help_text
+
 SUITES = ("retrieval", "mixed-pool", "bitext", "sts", "all")
 
 
@@ -52,7 +54,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "evaluate",
         help="evaluate models: retrieval in four directions, mixed pools, bitext mining, STS",
-        description=__doc__,
+        description=help_text(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(

@@ -26,6 +26,8 @@ import json
 import os
 from typing import Any
 
+from crossalign.cli._text import help_text
+
 METHODS = ("clear", "jsd", "multiway", "en-x", "infonce", "symmetric", "distill", "labse")
 
 #: argparse destination -> TrainConfig field, for the flags whose names differ.
@@ -79,7 +81,7 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "train",
         help="fine-tune a model with CLEAR, JSD+InfoNCE, multi-way alignment or a baseline loss",
-        description=__doc__,
+        description=help_text(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     g = p.add_argument_group("what to train")

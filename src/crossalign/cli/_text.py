@@ -1,0 +1,18 @@
+"""Module docstrings double as ``--help`` descriptions: this turns their reStructuredText markup into plain text."""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["help_text"]
+
+
+def help_text(doc: str | None) -> str:
+    """A docstring as terminal text: ``literal`` -> literal, a trailing ``::`` -> ``:``.
+
+    Example:
+        >>> help_text("Run ``crossalign demo``.\\n\\nExamples::\\n\\n    crossalign demo")
+        'Run crossalign demo.\\n\\nExamples:\\n\\n    crossalign demo'
+    """
+    text = re.sub(r"``([^`]+)``", r"\1", doc or "")
+    return re.sub(r"::$", ":", text, flags=re.MULTILINE)
