@@ -32,6 +32,7 @@ from crossalign.models.convert import (
     read_manifest,
 )
 from crossalign.models.registry import builtin_names_text, get_builtin, is_builtin
+from crossalign.utils.atomic import atomic_write_json
 from crossalign.utils.cache import cache_root, cache_subdir
 
 if TYPE_CHECKING:
@@ -353,6 +354,33 @@ def load_model(
         raise
     except Exception as exc:
         raise _offline_error(resolved, exc) from exc
+
+
+def carry_model_kwargs(base_dir: str | os.PathLike[str], saved_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """Copy the ``model_kwargs`` of a base model's ``sentence_bert_config.json`` into a model saved from it.
+
+    sentence-transformers reads ``model_kwargs`` when it loads a directory but does not write them back when it saves
+    one, so a fine-tuned copy of the built-in model would lose ``add_pooling_layer: false`` and get a randomly
+    initialised (unused) pooler plus a "MISSING" load report on every load. Keys the saved config already has win.
+
+    Args:
+        base_dir: The directory the model was loaded from.
+        saved_dir: The directory it was saved to (changed in place; written atomically).
+
+    Returns:
+        The ``model_kwargs`` now in ``saved_dir`` (empty when the base had none or either file is missing).
+    """
+    src = Path(base_dir) / "sentence_bert_config.json"
+    dst = Path(saved_dir) / "sentence_bert_config.json"
+    if not src.is_file() or not dst.is_file():
+        return {}
+    kwargs = json.loads(src.read_text(encoding="utf-8")).get("model_kwargs") or {}
+    config = json.loads(dst.read_text(encoding="utf-8"))
+    merged = {**kwargs, **(config.get("model_kwargs") or {})}
+    if merged and merged != config.get("model_kwargs"):
+        config["model_kwargs"] = merged
+        atomic_write_json(dst, config)
+    return merged
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -343,7 +343,7 @@ def _train(
 ) -> TrainResult:
     import torch
 
-    from crossalign.models.loading import load_model, resolve_model
+    from crossalign.models.loading import carry_model_kwargs, load_model, resolve_model
     from crossalign.training.card import base_model_note, training_info, write_card
 
     out = Path(cfg.output_dir).expanduser()
@@ -460,6 +460,8 @@ def _train(
         trainer.model.max_seq_length = inference_max_seq_length
         with atomic_directory(model_dir, overwrite=True) as tmp:
             trainer.model.save(str(tmp))
+            if Path(resolved).is_dir():
+                carry_model_kwargs(resolved, tmp)
             write_card(tmp, info)
             mark_complete(tmp, step=global_step)
             _shareable(tmp)

@@ -202,6 +202,23 @@ def test_training_max_seq_length_does_not_shrink_the_saved_model(tmp_path, tiny_
     assert SentenceTransformer(str(result.model_dir), device="cpu").max_seq_length == base
 
 
+def test_saved_model_keeps_the_base_model_kwargs(tmp_path, tiny_model_dir):
+    import json
+
+    from sentence_transformers import SentenceTransformer
+
+    base = tmp_path / "base"
+    SentenceTransformer(str(tiny_model_dir), device="cpu").save(str(base))
+    config_file = base / "sentence_bert_config.json"
+    st_config = json.loads(config_file.read_text())
+    st_config["model_kwargs"] = {"add_pooling_layer": False}
+    config_file.write_text(json.dumps(st_config))
+    cfg = tiny_config(base, tmp_path / "run", max_steps=1)
+    result = train(cfg, dataset=make_dataset("clear"), show_progress=False)
+    saved = json.loads((Path(result.model_dir) / "sentence_bert_config.json").read_text())
+    assert saved["model_kwargs"] == {"add_pooling_layer": False}
+
+
 def test_non_finite_component_stops_and_keeps_last_good_checkpoint(tmp_path, tiny_model_dir, monkeypatch):
     real_build = train_module.build_loss
 
