@@ -387,7 +387,7 @@ def read_qrels(
                     line=lineno,
                     hint="save the file as UTF-8",
                 ) from None
-            row = next(csv.reader([text], delimiter="\t"), [])
+            row = next(csv.reader([text], delimiter="\t", quoting=csv.QUOTE_NONE), [])
             if not row or not "".join(row).strip():
                 continue
             if len(row) == 1 and " " in row[0]:
@@ -517,9 +517,36 @@ def read_retrieval_set(directory: PathLike, *, name: str | None = None) -> Retri
     return RetrievalSet(queries, docs, qrels, name=name or meta.get("name") or d.name, provenance=prov, validate=False)
 
 
+def _check_tsv_id(value: str, field: str) -> None:
+    if any(c in value for c in "\t\n\r") or value != value.strip():
+        raise DataFormatError(
+            f"id {value!r} cannot be written to qrels.tsv (it has a tab, a line break or surrounding whitespace)",
+            field=field,
+            hint="rename the record: ids in qrels.tsv are tab-separated and stripped when read",
+        )
+
+
 def write_retrieval_set(rs: RetrievalSet, directory: PathLike) -> Path:
-    """Write a retrieval set as a directory in the documented format (each file atomically)."""
+    """Write a retrieval set as a directory in the documented format (each file atomically).
+
+    Raises:
+        DataFormatError: A judged id that ``qrels.tsv`` cannot hold (a tab, a line break, surrounding whitespace);
+            checked before anything is written.
+    """
     d = Path(directory)
+    for qid, judged in rs.qrels.items():
+        _check_tsv_id(qid, "query_id")
+        for did in judged:
+            _check_tsv_id(did, "doc_id")
+    for kind, records, reserved in (("query", rs.queries, _QUERY_KEYS), ("document", rs.documents, _DOC_KEYS)):
+        for rec in records:
+            clash = sorted((set(rec.meta) & reserved) | ({"_id"} & set(rec.meta)))
+            if clash:
+                raise DataFormatError(
+                    f"{kind} {rec.id!r} has meta key {clash[0]!r}, which the format reserves",
+                    field=f"{kind}.meta.{clash[0]}",
+                    hint=f"rename the meta key (reserved: {', '.join(sorted(reserved | {'_id'}))})",
+                )
     d.mkdir(parents=True, exist_ok=True)
     write_jsonl(d / "queries.jsonl", ({"id": q.id, "text": q.text, "lang": q.lang, **dict(q.meta)} for q in rs.queries))
     write_jsonl(
