@@ -20,6 +20,7 @@ from libreoffice_fixtures import write_help_tree
 
 from crossalign.data.libreoffice import fetch
 from crossalign.data.libreoffice.corpus import LibreOfficeCorpus, _read_parse_cache, parse_cache_path
+from crossalign.errors import CorruptFileError
 
 SRC = Path(__file__).resolve().parents[3] / "src"
 HERE = Path(__file__).resolve().parent
@@ -100,3 +101,17 @@ def test_sigkill_while_parsing_leaves_no_cache_file(tmp_path: Path, help_root: P
     assert len(lo.parallel("paragraph")) > 0
     for tree in lo.trees.values():
         assert parse_cache_path(tree, cache).is_file()
+
+
+def test_parse_cache_cut_at_a_line_boundary_is_not_taken_for_complete(tmp_path: Path, help_root: Path) -> None:
+    cache = tmp_path / "cache"
+    first = LibreOfficeCorpus.open("de", cache_dir=cache, help_root=help_root, workers=1)
+    path = parse_cache_path(first.trees["de"], cache)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert json.loads(lines[0])["n_pages"] == 3 == len(lines) - 1
+    path.write_text("".join(lines[:-1]), encoding="utf-8")  # every line valid JSON, one page missing
+    with pytest.raises(CorruptFileError, match=r"parse cache is incomplete \(2 of 3 pages\)"):
+        _read_parse_cache(path)
+    again = LibreOfficeCorpus.open("de", cache_dir=cache, help_root=help_root, workers=1)
+    assert len(again.parallel("paragraph")) == len(first.parallel("paragraph"))
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 4  # reparsed and rewritten whole

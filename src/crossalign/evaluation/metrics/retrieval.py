@@ -310,14 +310,24 @@ def write_trec_run(run: Mapping[str, Mapping[str, float]], path: str | os.PathLi
     """
     tag = tag or getattr(run, "name", None) or "crossalign"
     if any(c.isspace() for c in tag):
-        raise DataFormatError(f"run tag {tag!r} contains whitespace", field="tag")
+        raise DataFormatError(
+            f"run tag {tag!r} contains whitespace", field="tag", hint="TREC run fields are whitespace-separated"
+        )
     with atomic_open(path, "w") as fh:
         for qid in run:
             if not qid or any(c.isspace() for c in qid):
-                raise DataFormatError(f"query id {qid!r} is empty or contains whitespace", field="qid")
+                raise DataFormatError(
+                    f"query id {qid!r} is empty or contains whitespace",
+                    field="qid",
+                    hint="TREC run fields are whitespace-separated: rename the query",
+                )
             for rank, (doc, score) in enumerate(rank_documents(run[qid]), start=1):
                 if not doc or any(c.isspace() for c in doc):
-                    raise DataFormatError(f"doc id {doc!r} is empty or contains whitespace", field="docid")
+                    raise DataFormatError(
+                        f"doc id {doc!r} is empty or contains whitespace",
+                        field="docid",
+                        hint="TREC run fields are whitespace-separated: rename the document",
+                    )
                 fh.write(f"{qid} Q0 {doc} {rank} {score!r} {tag}\n")
 
 
@@ -347,11 +357,21 @@ def read_trec_run(path: str | os.PathLike[str]) -> Run:
             try:
                 value = float(score)
             except ValueError:
-                raise DataFormatError(f"score {score!r} is not a number", path=p, line=lineno, field="score") from None
+                raise DataFormatError(
+                    f"score {score!r} is not a number",
+                    path=p,
+                    line=lineno,
+                    field="score",
+                    hint="the fifth field is the retrieval score (a number)",
+                ) from None
             docs = out.setdefault(qid, {})
             if doc in docs:
                 raise DataFormatError(
-                    f"document {doc!r} listed twice for query {qid!r}", path=p, line=lineno, field="docid"
+                    f"document {doc!r} listed twice for query {qid!r}",
+                    path=p,
+                    line=lineno,
+                    field="docid",
+                    hint="list each document once per query",
                 )
             docs[doc] = value
     return Run(out, name=tag or "crossalign")
