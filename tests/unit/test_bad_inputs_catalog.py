@@ -101,6 +101,21 @@ def _parallel_bytes(tmp: Path, data: bytes) -> Thunk:
     return lambda: read_parallel_jsonl(tmp / "parallel.jsonl")
 
 
+def _parallel_text_bytes(tmp: Path, en: bytes, de: bytes) -> Thunk:
+    from crossalign.data.io import read_parallel_text
+
+    (tmp / "corpus.en").write_bytes(en)
+    (tmp / "corpus.de").write_bytes(de)
+    return lambda: read_parallel_text({"en": tmp / "corpus.en", "de": tmp / "corpus.de"})
+
+
+def _trec_run(tmp: Path, data: bytes) -> Thunk:
+    from crossalign.evaluation.metrics.retrieval import read_trec_run
+
+    (tmp / "run.trec").write_bytes(data)
+    return lambda: read_trec_run(tmp / "run.trec")
+
+
 def _lang_option(value: str) -> Thunk:
     from crossalign.languages import parse_lang_list
 
@@ -293,6 +308,25 @@ CASES: list[Case] = [
         lambda t: _parallel_text(t, {"en": "Print\nSave\n", "de": "Drucken\n  \n"}),
         DataFormatError,
         ("corpus.de:2", "field 'de'", "delete line 2 from every file"),
+    ),
+    Case(
+        "parallel-file-not-utf8",
+        lambda t: _parallel_text_bytes(t, b"Print\nSave\n", b"Drucken\nSpeichern unter \xe0\n"),
+        DataFormatError,
+        ("corpus.de:2", "not UTF-8", "column 17"),
+    ),
+    # --- TREC run files
+    Case(
+        "trec-run-not-utf8",
+        lambda t: _trec_run(t, b"q1 Q0 d1 1 0.5 run\nq1 Q0 d\xff 2 0.4 run\n"),
+        DataFormatError,
+        ("run.trec:2", "not UTF-8"),
+    ),
+    Case(
+        "trec-run-score-not-a-number",
+        lambda t: _trec_run(t, b"q1 Q0 d1 1 0.5 run\nq1 Q0 d2 2 high run\n"),
+        DataFormatError,
+        ("run.trec:2", "field 'score'", "'high' is not a number"),
     ),
     # --- duplicate ids
     Case(

@@ -49,6 +49,26 @@ if TYPE_CHECKING:
 PathLike = str | os.PathLike[str]
 
 
+# ----------------------------------------------------------------------------------------------------------- text
+def read_utf8(path: PathLike) -> str:
+    """The whole file as text with universal newlines; bytes that are not UTF-8 raise :class:`DataFormatError`
+    naming the line and column."""
+    p = Path(path)
+    data = p.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise DataFormatError(
+            f"not UTF-8 (byte {data[exc.start]:#04x} at column {column})",
+            path=p,
+            line=line,
+            hint="save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 # ----------------------------------------------------------------------------------------------------------- JSONL
 def iter_jsonl(path: PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line_number, object)`` for each non-blank line; a line that is not a JSON object raises
@@ -221,8 +241,7 @@ def read_parallel_text(files: Mapping[str, PathLike], *, id_prefix: str = "", na
         p = Path(fpath)
         if not p.is_file():
             raise DataFormatError("file not found", path=p, hint="check the path")
-        with p.open("r", encoding="utf-8") as fh:
-            lines = fh.read().split("\n")
+        lines = read_utf8(p).split("\n")
         if lines and lines[-1] == "":
             lines.pop()
         columns[canon] = lines
