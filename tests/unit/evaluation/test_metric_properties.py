@@ -9,9 +9,13 @@
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
+
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crossalign.evaluation.metrics import parse_metric
@@ -45,18 +49,76 @@ def runs_and_qrels(draw: st.DrawFn) -> tuple[dict[str, dict[str, float]], dict[s
     return run, qrels
 
 
-@SET
-@given(case=runs_and_qrels(), relevance_level=st.integers(1, 2))
-def test_agrees_with_pytrec_eval_on_random_runs_with_ties(case, relevance_level: int) -> None:
-    run, qrels = case
-    ours = evaluate_run(run, qrels, METRICS, relevance_level=relevance_level, no_relevant="zero", missing="skip")
-    measures = {parse_metric(m).trec_measure for m in METRICS}
-    ref = pytrec_eval.RelevanceEvaluator(qrels, measures, relevance_level=relevance_level).evaluate(run)
-    assert set(ours.per_query) == set(ref)
-    for qid, values in ref.items():
-        for m in METRICS:
-            assert ours.per_query[qid][m] == pytest.approx(values[parse_metric(m).trec_measure], abs=1e-9), (qid, m)
-            assert 0.0 <= ours.per_query[qid][m] <= 1.0 + 1e-12
+def _merge(cases: list[tuple[dict, dict]]) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, int]]]:
+    """Many random cases as one run: query ids get the case's index, so the queries stay independent."""
+    run: dict[str, dict[str, float]] = {}
+    qrels: dict[str, dict[str, int]] = {}
+    for i, (r, q) in enumerate(cases):
+        run.update({f"c{i}{qid}": docs for qid, docs in r.items()})
+        qrels.update({f"c{i}{qid}": judged for qid, judged in q.items()})
+    return run, qrels
+
+
+def _trec_eval(run: dict, qrels: dict, measures: list[str], levels: tuple[int, ...]) -> list[dict]:
+    """pytrec_eval's per-query values for each relevance level (runs in a worker process)."""
+    import pytrec_eval as pe
+
+    return [pe.RelevanceEvaluator(qrels, set(measures), relevance_level=lvl).evaluate(run) for lvl in levels]
+
+
+class _Reference:
+    """pytrec_eval in a separate, restartable process.
+
+    trec_eval's C code was seen to hang inside ``evaluate()`` after some hundreds of ``RelevanceEvaluator`` objects in
+    one process, at random (the same input evaluates at once in a fresh process). The reference therefore runs in a
+    worker process with a time limit; a worker that stops answering is replaced and the call retried once.
+    """
+
+    def __init__(self) -> None:
+        self.pool: ProcessPoolExecutor | None = None
+
+    def _new(self) -> ProcessPoolExecutor:
+        if self.pool is not None:
+            for proc in list(getattr(self.pool, "_processes", {}).values()):
+                proc.kill()
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        return self.pool
+
+    def __call__(self, run: dict, qrels: dict, measures: list[str], levels: tuple[int, ...]) -> list[dict]:
+        for attempt in range(2):
+            pool = self.pool or self._new()
+            try:
+                return pool.submit(_trec_eval, run, qrels, measures, levels).result(timeout=30)
+            except FuturesTimeout:
+                if attempt:
+                    raise
+                self._new()
+        raise AssertionError("unreachable")
+
+
+@pytest.fixture(scope="module")
+def reference():
+    ref = _Reference()
+    yield ref
+    if ref.pool is not None:
+        ref.pool.shutdown(wait=False, cancel_futures=True)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cases=st.lists(runs_and_qrels(), min_size=1, max_size=25))
+def test_agrees_with_pytrec_eval_on_random_runs_with_ties(cases, reference: _Reference) -> None:
+    run, qrels = _merge(cases)
+    measures = sorted({parse_metric(m).trec_measure for m in METRICS})
+    refs = reference(run, qrels, measures, (1, 2))
+    for relevance_level, ref in zip((1, 2), refs, strict=True):
+        ours = evaluate_run(run, qrels, METRICS, relevance_level=relevance_level, no_relevant="zero", missing="skip")
+        assert set(ours.per_query) == set(ref)
+        for qid, values in ref.items():
+            for m in METRICS:
+                t = values[parse_metric(m).trec_measure]
+                assert ours.per_query[qid][m] == pytest.approx(t, abs=1e-9), (relevance_level, qid, m)
+                assert 0.0 <= ours.per_query[qid][m] <= 1.0 + 1e-12
 
 
 @SET
