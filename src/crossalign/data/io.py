@@ -49,6 +49,26 @@ if TYPE_CHECKING:
 PathLike = str | os.PathLike[str]
 
 
+# ----------------------------------------------------------------------------------------------------------- text
+def read_utf8(path: PathLike) -> str:
+    """The whole file as text with universal newlines; bytes that are not UTF-8 raise :class:`DataFormatError`
+    naming the line and column."""
+    p = Path(path)
+    data = p.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise DataFormatError(
+            f"not UTF-8 (byte {data[exc.start]:#04x} at column {column})",
+            path=p,
+            line=line,
+            hint="save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 # ----------------------------------------------------------------------------------------------------------- JSONL
 def iter_jsonl(path: PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line_number, object)`` for each non-blank line; a line that is not a JSON object raises
@@ -56,8 +76,17 @@ def iter_jsonl(path: PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
     p = Path(path)
     if not p.is_file():
         raise DataFormatError("file not found", path=p, hint="check the path")
-    with p.open("r", encoding="utf-8") as fh:
-        for lineno, raw in enumerate(fh, start=1):
+    with p.open("rb") as fh:
+        for lineno, raw_bytes in enumerate(fh, start=1):
+            try:
+                raw = raw_bytes.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataFormatError(
+                    f"not UTF-8 (byte {raw_bytes[exc.start]:#04x} at column {exc.start + 1})",
+                    path=p,
+                    line=lineno,
+                    hint="save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+                ) from None
             if not raw.strip():
                 continue
             try:
@@ -105,7 +134,13 @@ def write_jsonl(path: PathLike, rows: Iterable[Mapping[str, Any]]) -> int:
 
 def _lang(value: Any, *, path: PathLike | None, line: int | None, field: str) -> str:
     if not isinstance(value, str):
-        raise DataFormatError(f"language must be a string, got {value!r:.40}", path=path, line=line, field=field)
+        raise DataFormatError(
+            f"language must be a string, got {value!r:.40}",
+            path=path,
+            line=line,
+            field=field,
+            hint='write the language as a BCP-47 tag string such as "de" or "zh-CN"',
+        )
     try:
         return normalize_lang(value, field=field)
     except UnknownLanguageError as exc:
@@ -130,12 +165,22 @@ def _parallel_row(obj: Mapping[str, Any], *, path: PathLike | None, line: int) -
         canon = _lang(lang, path=path, line=line, field=f"texts.{lang}")
         if canon in texts:
             raise DataFormatError(
-                f"language {canon!r} appears twice (as {lang!r})", path=path, line=line, field=f"texts.{lang}"
+                f"language {canon!r} appears twice (as {lang!r})",
+                path=path,
+                line=line,
+                field=f"texts.{lang}",
+                hint="keep one text per language (codes are case- and separator-insensitive: zh_cn is zh-CN)",
             )
         texts[canon] = check_text(text, path=str(path) if path else None, line=line, field=f"texts.{lang}")
     meta = obj.get("meta") or {}
     if not isinstance(meta, Mapping):
-        raise DataFormatError("'meta' must be an object", path=path, line=line, field="meta")
+        raise DataFormatError(
+            f"'meta' must be an object, got {type(meta).__name__}",
+            path=path,
+            line=line,
+            field="meta",
+            hint='write it as {"key": value, ...} or leave it out',
+        )
     return ParallelTuple(tid, texts, dict(meta))
 
 
@@ -149,7 +194,7 @@ def _unique(tuples: Iterable[tuple[int, Any]], *, path: PathLike | None, what: s
                 path=path,
                 line=line,
                 field="id",
-                hint=f"{what} ids must be unique",
+                hint=f"{what} ids must be unique: rename one of the two or drop the duplicate line",
             )
         seen[rec.id] = line
         out.append(rec)
@@ -196,8 +241,7 @@ def read_parallel_text(files: Mapping[str, PathLike], *, id_prefix: str = "", na
         p = Path(fpath)
         if not p.is_file():
             raise DataFormatError("file not found", path=p, hint="check the path")
-        with p.open("r", encoding="utf-8") as fh:
-            lines = fh.read().split("\n")
+        lines = read_utf8(p).split("\n")
         if lines and lines[-1] == "":
             lines.pop()
         columns[canon] = lines
@@ -212,13 +256,23 @@ def read_parallel_text(files: Mapping[str, PathLike], *, id_prefix: str = "", na
     n = next(iter(counts.values()))
     tuples = []
     for i in range(n):
-        texts = {
-            lang: check_text(columns[lang][i].rstrip("\r"), path=str(paths[lang]), line=i + 1, field=lang)
-            for lang in columns
-        }
+        texts = {}
+        for lang in columns:
+            try:
+                texts[lang] = check_text(columns[lang][i].rstrip("\r"), path=str(paths[lang]), line=i + 1, field=lang)
+            except DataFormatError as exc:
+                raise DataFormatError(
+                    exc.message,
+                    path=paths[lang],
+                    line=i + 1,
+                    field=lang,
+                    hint=f"fill in the line, or delete line {i + 1} from every file so they stay aligned",
+                ) from None
         tuples.append(ParallelTuple(f"{id_prefix}{i + 1}", texts, {"line": i + 1}))
     if not tuples:
-        raise DataFormatError("parallel files are empty", path=next(iter(paths.values())))
+        raise DataFormatError(
+            "parallel files are empty", path=next(iter(paths.values())), hint="expected one text per line"
+        )
     return ParallelCorpus(
         tuples, name=name, provenance={"files": {lang: str(p) for lang, p in paths.items()}}, validate=False
     )
@@ -340,8 +394,19 @@ def read_qrels(
     if not p.is_file():
         raise DataFormatError("file not found", path=p, hint="check the path")
     qrels: dict[str, dict[str, int]] = {}
-    with p.open("r", encoding="utf-8", newline="") as fh:
-        for lineno, row in enumerate(csv.reader(fh, delimiter="\t"), start=1):
+    first_line: dict[tuple[str, str], int] = {}
+    with p.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                text = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as exc:
+                raise DataFormatError(
+                    f"not UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})",
+                    path=p,
+                    line=lineno,
+                    hint="save the file as UTF-8",
+                ) from None
+            row = next(csv.reader([text], delimiter="\t", quoting=csv.QUOTE_NONE), [])
             if not row or not "".join(row).strip():
                 continue
             if len(row) == 1 and " " in row[0]:
@@ -363,7 +428,11 @@ def read_qrels(
                 rel_i = int(rel)
             except ValueError:
                 raise DataFormatError(
-                    f"relevance {rel!r} is not an integer", path=p, line=lineno, field="relevance"
+                    f"relevance {rel!r} is not an integer",
+                    path=p,
+                    line=lineno,
+                    field="relevance",
+                    hint="the third column is an integer grade (0 = not relevant, 1, 2, ... = relevant)",
                 ) from None
             qid, did = qid.strip(), did.strip()
             if query_ids is not None and qid not in query_ids:
@@ -382,8 +451,67 @@ def read_qrels(
                     field="doc_id",
                     hint="remove the judgment or add the document to corpus.jsonl",
                 )
-            qrels.setdefault(qid, {})[did] = rel_i
+            judged = qrels.setdefault(qid, {})
+            if did in judged and judged[did] != rel_i:
+                raise DataFormatError(
+                    f"({qid!r}, {did!r}) is judged twice, with relevance {judged[did]} (line {first_line[qid, did]}) "
+                    f"and {rel_i}",
+                    path=p,
+                    line=lineno,
+                    field="relevance",
+                    hint="keep one judgment per query and document",
+                )
+            judged[did] = rel_i
+            first_line.setdefault((qid, did), lineno)
     return qrels
+
+
+#: The keys of a retrieval set's ``meta.json`` and the JSON type each must have.
+_META_KEYS: dict[str, tuple[type, str]] = {
+    "name": (str, "a string"),
+    "provenance": (dict, "an object"),
+    "summary": (dict, "an object"),
+}
+
+
+def read_retrieval_meta(path: PathLike) -> dict[str, Any]:
+    """Read and check a retrieval set's ``meta.json``: an object whose keys are ``name`` (string), ``provenance``
+    and ``summary`` (objects). An unknown key or a wrong type raises :class:`DataFormatError` naming the field."""
+    p = Path(path)
+    try:
+        meta = json.loads(p.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise DataFormatError("not UTF-8", path=p, hint="save the file as UTF-8") from None
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(
+            f"not valid JSON ({exc.msg} at column {exc.colno})",
+            path=p,
+            line=exc.lineno,
+            hint='fix the JSON, or delete meta.json (it is optional: {"name": ..., "provenance": {...}})',
+        ) from None
+    if not isinstance(meta, dict):
+        raise DataFormatError(
+            f"expected a JSON object, got {type(meta).__name__}",
+            path=p,
+            hint='write it as {"name": "...", "provenance": {...}}, or delete it (it is optional)',
+        )
+    for key, value in meta.items():
+        if key not in _META_KEYS:
+            raise DataFormatError(
+                f"unknown key {key!r} (known: {', '.join(_META_KEYS)})",
+                path=p,
+                field=key,
+                hint=f"remove {key!r} or move it under 'provenance'",
+            )
+        typ, what = _META_KEYS[key]
+        if not isinstance(value, typ):
+            raise DataFormatError(
+                f"{key!r} must be {what}, got {type(value).__name__} ({value!r:.40})",
+                path=p,
+                field=key,
+                hint=f"write {key!r} as {what}",
+            )
+    return meta
 
 
 def read_retrieval_set(directory: PathLike, *, name: str | None = None) -> RetrievalSet:
@@ -403,19 +531,41 @@ def read_retrieval_set(directory: PathLike, *, name: str | None = None) -> Retri
     queries = _read_queries(d / "queries.jsonl")
     docs = _read_documents(d / "corpus.jsonl")
     qrels = read_qrels(d / "qrels.tsv", query_ids={q.id for q in queries}, doc_ids={x.id for x in docs})
-    meta: dict[str, Any] = {}
-    if (d / "meta.json").is_file():
-        try:
-            meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise DataFormatError(f"not valid JSON ({exc.msg})", path=d / "meta.json", line=exc.lineno) from None
+    meta = read_retrieval_meta(d / "meta.json") if (d / "meta.json").is_file() else {}
     prov = {"source": str(d), **meta.get("provenance", {})}
     return RetrievalSet(queries, docs, qrels, name=name or meta.get("name") or d.name, provenance=prov, validate=False)
 
 
+def _check_tsv_id(value: str, field: str) -> None:
+    if any(c in value for c in "\t\n\r") or value != value.strip():
+        raise DataFormatError(
+            f"id {value!r} cannot be written to qrels.tsv (it has a tab, a line break or surrounding whitespace)",
+            field=field,
+            hint="rename the record: ids in qrels.tsv are tab-separated and stripped when read",
+        )
+
+
 def write_retrieval_set(rs: RetrievalSet, directory: PathLike) -> Path:
-    """Write a retrieval set as a directory in the documented format (each file atomically)."""
+    """Write a retrieval set as a directory in the documented format (each file atomically).
+
+    Raises:
+        DataFormatError: A judged id that ``qrels.tsv`` cannot hold (a tab, a line break, surrounding whitespace);
+            checked before anything is written.
+    """
     d = Path(directory)
+    for qid, judged in rs.qrels.items():
+        _check_tsv_id(qid, "query_id")
+        for did in judged:
+            _check_tsv_id(did, "doc_id")
+    for kind, records, reserved in (("query", rs.queries, _QUERY_KEYS), ("document", rs.documents, _DOC_KEYS)):
+        for rec in records:
+            clash = sorted((set(rec.meta) & reserved) | ({"_id"} & set(rec.meta)))
+            if clash:
+                raise DataFormatError(
+                    f"{kind} {rec.id!r} has meta key {clash[0]!r}, which the format reserves",
+                    field=f"{kind}.meta.{clash[0]}",
+                    hint=f"rename the meta key (reserved: {', '.join(sorted(reserved | {'_id'}))})",
+                )
     d.mkdir(parents=True, exist_ok=True)
     write_jsonl(d / "queries.jsonl", ({"id": q.id, "text": q.text, "lang": q.lang, **dict(q.meta)} for q in rs.queries))
     write_jsonl(

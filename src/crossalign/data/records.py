@@ -132,7 +132,12 @@ class ParallelCorpus:
                 )
             seen[tup.id] = i
             if not tup.texts:
-                raise DataFormatError(f"tuple {tup.id!r} has no texts", line=i + 1, field="texts")
+                raise DataFormatError(
+                    f"tuple {tup.id!r} has no texts",
+                    line=i + 1,
+                    field="texts",
+                    hint="give every tuple at least one text, or drop it",
+                )
             for lang, text in tup.texts.items():
                 canon = normalize_lang(lang, field=f"tuple {tup.id!r} language")
                 if canon != lang:
@@ -296,6 +301,7 @@ class RetrievalSet:
                         f"language code {rec.lang!r} is not canonical (expected {canon!r})",
                         line=i + 1,
                         field=f"{kind}.lang",
+                        hint="build records through the readers, or normalise codes with normalize_lang()",
                     )
         qids = {q.id for q in self.queries}
         dids = {d.id for d in self.documents}
@@ -315,7 +321,9 @@ class RetrievalSet:
                     )
                 if isinstance(rel, bool) or not isinstance(rel, int):
                     raise DataFormatError(
-                        f"relevance for ({qid!r}, {did!r}) must be an integer, got {rel!r}", field="qrels.relevance"
+                        f"relevance for ({qid!r}, {did!r}) must be an integer, got {rel!r}",
+                        field="qrels.relevance",
+                        hint="use integer grades (0 = not relevant, 1, 2, ... = relevant)",
                     )
 
     @property

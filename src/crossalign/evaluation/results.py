@@ -132,6 +132,7 @@ class TaskScore:
             raise DataFormatError(
                 f"main_score {self.main_score!r} is not among the scores ({', '.join(sorted(self.scores))})",
                 field="main_score",
+                hint="name one of the scores as main_score",
             )
 
 
@@ -205,12 +206,30 @@ class EvaluationResult:
                 raise DataFormatError(
                     f"missing '{key}'", path=source, field=key, hint="is this a crossalign results.json?"
                 )
+        _check_fields(d, _RESULT_FIELDS, source=source, where="")
         tasks = []
         for i, t in enumerate(d["tasks"]):
+            where = f"tasks[{i}]"
+            if not isinstance(t, Mapping):
+                raise DataFormatError(
+                    f"expected an object, got {type(t).__name__}",
+                    path=source,
+                    field=where,
+                    hint="each task is an object with suite, task, scores, ...",
+                )
+            missing = [k for k in _REQUIRED_TASK_FIELDS if k not in t]
+            if missing:
+                raise DataFormatError(
+                    f"missing {', '.join(repr(k) for k in missing)}",
+                    path=source,
+                    field=where,
+                    hint="is this a crossalign results.json? re-run the evaluation to rewrite it",
+                )
+            _check_fields(t, _TASK_FIELDS, source=source, where=f"{where}.")
             try:
                 tasks.append(TaskScore(**t))
-            except TypeError as exc:
-                raise DataFormatError(f"task {i}: {exc}", path=source, field=f"tasks[{i}]") from None
+            except DataFormatError as exc:
+                raise DataFormatError(exc.message, path=source, field=f"{where}.{exc.field}", hint=exc.hint) from None
         fields = {k: d[k] for k in ("languages", "crossalign_version", "created", "environment", "timing") if k in d}
         return cls(
             model=dict(d["model"]),
@@ -220,6 +239,86 @@ class EvaluationResult:
             schema_version=version,
             **fields,
         )
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _is_str_or_none(v: Any) -> bool:
+    return v is None or isinstance(v, str)
+
+
+def _is_score_map(v: Any) -> bool:
+    return isinstance(v, dict) and all(isinstance(k, str) and (x is None or _is_number(x)) for k, x in v.items())
+
+
+#: results.json top-level keys: (check, what the value must be).
+_RESULT_FIELDS: dict[str, tuple[Any, str]] = {
+    "model": (lambda v: isinstance(v, dict), "an object"),
+    "data": (lambda v: isinstance(v, dict), "an object"),
+    "config": (lambda v: isinstance(v, dict), "an object"),
+    "tasks": (lambda v: isinstance(v, list), "a list of task objects"),
+    "languages": (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v), "a list of strings"),
+    "crossalign_version": (lambda v: isinstance(v, str), "a string"),
+    "created": (lambda v: isinstance(v, str), "a string"),
+    "environment": (lambda v: isinstance(v, dict), "an object"),
+    "timing": (lambda v: isinstance(v, dict) and all(_is_number(x) for x in v.values()), "an object of numbers"),
+    "schema_version": (lambda v: isinstance(v, str), "a string"),
+}
+
+_REQUIRED_TASK_FIELDS: tuple[str, ...] = (
+    "suite",
+    "task",
+    "query_lang",
+    "doc_lang",
+    "pool",
+    "n_queries",
+    "main_score",
+    "scores",
+)
+
+#: One task of results.json: (check, what the value must be).
+_TASK_FIELDS: dict[str, tuple[Any, str]] = {
+    "suite": (lambda v: isinstance(v, str), "a string"),
+    "task": (lambda v: isinstance(v, str), "a string"),
+    "query_lang": (_is_str_or_none, "a language code or null"),
+    "doc_lang": (_is_str_or_none, "a language code or null"),
+    "pool": (
+        lambda v: isinstance(v, dict) and all(isinstance(x, int) and not isinstance(x, bool) for x in v.values()),
+        "an object of language -> document count",
+    ),
+    "n_queries": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "a non-negative integer"),
+    "main_score": (lambda v: isinstance(v, str), "a metric name"),
+    "scores": (_is_score_map, "an object of metric -> number"),
+    "per_query": (
+        lambda v: v is None or (isinstance(v, dict) and all(_is_score_map(x) for x in v.values())),
+        "null or an object of metric -> {query id -> number}",
+    ),
+    "meta": (lambda v: isinstance(v, dict), "an object"),
+}
+
+
+def _check_fields(
+    obj: Mapping[str, Any], fields: Mapping[str, tuple[Any, str]], *, source: str | None, where: str
+) -> None:
+    """Reject unknown keys and values of the wrong JSON type, naming the field."""
+    for key, value in obj.items():
+        if key not in fields:
+            raise DataFormatError(
+                f"unknown key {key!r} (known: {', '.join(fields)})",
+                path=source,
+                field=f"{where}{key}",
+                hint="remove it; results.json is written by crossalign evaluate and read back as written",
+            )
+        check, what = fields[key]
+        if not check(value):
+            raise DataFormatError(
+                f"must be {what}, got {type(value).__name__} ({json.dumps(value, default=str)[:60]})",
+                path=source,
+                field=f"{where}{key}",
+                hint="fix the value, or re-run the evaluation to rewrite the file",
+            )
 
 
 def load_results(path: str | os.PathLike[str]) -> EvaluationResult:
@@ -232,9 +331,18 @@ def load_results(path: str | os.PathLike[str]) -> EvaluationResult:
     try:
         d = json.loads(p.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise DataFormatError(f"not valid JSON ({exc.msg})", path=p, line=exc.lineno) from None
+        raise DataFormatError(
+            f"not valid JSON ({exc.msg} at column {exc.colno})",
+            path=p,
+            line=exc.lineno,
+            hint="the file is damaged; re-run the evaluation that wrote it",
+        ) from None
+    except UnicodeDecodeError:
+        raise DataFormatError("not UTF-8", path=p, hint="pass the results.json an evaluation wrote") from None
     if not isinstance(d, dict):
-        raise DataFormatError("expected a JSON object", path=p)
+        raise DataFormatError(
+            f"expected a JSON object, got {type(d).__name__}", path=p, hint="pass the results.json an evaluation wrote"
+        )
     return EvaluationResult.from_dict(d, source=str(p))
 
 

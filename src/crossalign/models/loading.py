@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from crossalign.errors import CrossalignError, ModelError
+from crossalign.errors import CorruptFileError, CrossalignError, ModelError
 from crossalign.models.convert import (
     CONVERSION_FORMAT_VERSION,
     MANIFEST_NAME,
@@ -50,6 +50,7 @@ _WEIGHT_FILES = (
     "pytorch_model.bin.index.json",
 )
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json")
+_MAX_SAFETENSORS_HEADER = 100_000_000  # the safetensors library's own bound
 _sha_memo: dict[tuple[str, int, int], str] = {}
 _fingerprint_memo: dict[tuple[str, tuple[tuple[str, int, int], ...]], str] = {}
 
@@ -145,6 +146,51 @@ def prepared_model_path(name: str, *, cache_dir: str | os.PathLike[str] | None =
 # local directories and Hugging Face ids
 
 
+def check_safetensors_file(path: Path) -> None:
+    """Check a ``.safetensors`` file's framing without loading it: the header parses and the tensors it lists end
+    exactly at the end of the file.
+
+    A file cut short (an interrupted copy or download) or padded fails here with the file's name, instead of deep
+    inside the loader.
+
+    Raises:
+        CorruptFileError: Naming the file, the expected and the actual size.
+    """
+    hint = "copy or download the model again (the file is incomplete), or re-save it with SentenceTransformer.save()"
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            raise CorruptFileError(f"{path}: truncated safetensors file ({size} bytes, no header)", hint=hint)
+        header_len = int.from_bytes(head, "little")
+        if header_len > _MAX_SAFETENSORS_HEADER:
+            raise CorruptFileError(
+                f"{path}: not a safetensors file (its first 8 bytes give a {header_len}-byte header)", hint=hint
+            )
+        if header_len > size - 8:
+            raise CorruptFileError(
+                f"{path}: truncated safetensors file: the header alone needs {8 + header_len} bytes, "
+                f"the file has {size}",
+                hint=hint,
+            )
+        try:
+            header = json.loads(fh.read(header_len).decode("utf-8"))
+            ends = [int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"]
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            raise CorruptFileError(f"{path}: not a safetensors file (unreadable header: {exc})", hint=hint) from None
+    expected = 8 + header_len + max(ends, default=0)
+    if size < expected:
+        raise CorruptFileError(
+            f"{path}: truncated safetensors file: its header lists {len(ends)} tensors ending at byte {expected}, "
+            f"the file has {size} bytes",
+            hint=hint,
+        )
+    if size > expected:
+        raise CorruptFileError(
+            f"{path}: damaged safetensors file: {size - expected} bytes after the last tensor", hint=hint
+        )
+
+
 def check_model_directory(path: Path) -> str:
     """Check that ``path`` holds a loadable model; return ``"sentence-transformers"`` or ``"transformers"``.
 
@@ -156,11 +202,19 @@ def check_model_directory(path: Path) -> str:
 
     Raises:
         ModelError: Saying what is missing (``modules.json``, ``config.json``, weights, tokenizer, a module's folder).
+        CorruptFileError: A ``.safetensors`` weights file is truncated or damaged (names the file).
 
     Example:
         >>> check_model_directory(prepare_model("e5-small-q4"))  # doctest: +SKIP
         'sentence-transformers'
     """
+    kind = _model_directory_kind(path)
+    for weights in sorted([*path.glob("*.safetensors"), *path.glob("*/*.safetensors")]):
+        check_safetensors_file(weights)
+    return kind
+
+
+def _model_directory_kind(path: Path) -> str:
     modules_file = path / "modules.json"
     if modules_file.is_file():
         try:

@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from crossalign.errors import MissingDependencyError, ModelError
+from crossalign.errors import CorruptFileError, MissingDependencyError, ModelError
 from crossalign.models import loading
 from crossalign.models.loading import (
     check_model_directory,
@@ -67,6 +67,10 @@ def test_damaged_directory_is_a_model_error(tiny_st_dir, tmp_path):
     broken = tmp_path / "broken"
     shutil.copytree(tiny_st_dir, broken)
     (broken / "model.safetensors").write_bytes(b"not safetensors")
+    with pytest.raises(CorruptFileError, match=r"model\.safetensors: not a safetensors file"):
+        load_model(broken, device="cpu")
+    (broken / "config.json").write_text("{ damaged")
+    (broken / "model.safetensors").write_bytes((tiny_st_dir / "model.safetensors").read_bytes())
     with pytest.raises(ModelError, match="cannot load the model in"):
         load_model(broken, device="cpu")
 

@@ -59,12 +59,18 @@ def parse_tree(tree: HelpTree, *, show_progress: bool | None = None) -> list[Pag
 
 
 def _write_parse_cache(path: Path, tree: HelpTree, pages: Sequence[Page]) -> None:
-    header = {"_crossalign": "libreoffice-parse", "parser_version": PARSER_VERSION, **tree.provenance()}
+    header = {
+        "_crossalign": "libreoffice-parse",
+        "parser_version": PARSER_VERSION,
+        "n_pages": len(pages),
+        **tree.provenance(),
+    }
     write_jsonl(path, [header, *(p.to_json() for p in pages)])
 
 
 def _read_parse_cache(path: Path) -> list[Page]:
     pages: list[Page] = []
+    expected: int | None = None
     with path.open("r", encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, start=1):
             try:
@@ -72,6 +78,7 @@ def _read_parse_cache(path: Path) -> list[Page]:
                 if lineno == 1:
                     if obj.get("parser_version") != PARSER_VERSION:
                         raise ValueError("parser version mismatch")
+                    expected = obj.get("n_pages")  # absent in caches written before the count was recorded
                     continue
                 pages.append(Page.from_json(obj))
             except (ValueError, KeyError, TypeError) as exc:
@@ -79,6 +86,11 @@ def _read_parse_cache(path: Path) -> list[Page]:
                     f"{path}:{lineno}: parse cache entry is unreadable ({exc})",
                     hint=f"delete {path}; it is rebuilt on the next load",
                 ) from None
+    if expected is not None and len(pages) != expected:
+        raise CorruptFileError(
+            f"{path}: parse cache is incomplete ({len(pages)} of {expected} pages)",
+            hint=f"delete {path}; it is rebuilt on the next load",
+        )
     return pages
 
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from crossalign.data.io import iter_jsonl, require_keys
 from crossalign.data.records import check_text
-from crossalign.errors import DataFormatError
+from crossalign.errors import DataFormatError, UnknownLanguageError
 from crossalign.evaluation.evaluators.base import CrossalignEvaluator, EvaluatorOutput, TextRequest, _Timer
 from crossalign.evaluation.metrics.sts import sts_correlation
 from crossalign.evaluation.results import TaskScore
@@ -67,13 +67,19 @@ def read_sts_jsonl(path: str | os.PathLike[str]) -> list[StsPair]:
         t2 = check_text(obj["text2"], field="text2", path=str(p), line=line)
         score = obj["score"]
         if isinstance(score, bool) or not isinstance(score, int | float) or not np.isfinite(score):
-            raise DataFormatError(f"score must be a finite number, got {score!r}", path=p, line=line, field="score")
+            raise DataFormatError(
+                f"score must be a finite number, got {score!r}",
+                path=p,
+                line=line,
+                field="score",
+                hint="write the gold similarity as a JSON number (e.g. 3.5)",
+            )
         langs = []
         for key in ("lang1", "lang2"):
             try:
                 langs.append(normalize_lang(obj[key], field=key))
-            except Exception as exc:
-                raise DataFormatError(str(exc), path=p, line=line, field=key) from None
+            except UnknownLanguageError as exc:
+                raise DataFormatError(exc.message, path=p, line=line, field=key, hint=exc.hint) from None
         rid = obj.get("id")
         out.append(StsPair(t1, t2, float(score), langs[0], langs[1], None if rid is None else str(rid)))
     if not out:

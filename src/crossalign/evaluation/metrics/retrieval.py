@@ -58,6 +58,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from crossalign.data.io import read_utf8
 from crossalign.errors import DataFormatError
 from crossalign.evaluation.metrics import MetricSpec, parse_metrics
 from crossalign.utils.atomic import atomic_open
@@ -310,14 +311,24 @@ def write_trec_run(run: Mapping[str, Mapping[str, float]], path: str | os.PathLi
     """
     tag = tag or getattr(run, "name", None) or "crossalign"
     if any(c.isspace() for c in tag):
-        raise DataFormatError(f"run tag {tag!r} contains whitespace", field="tag")
+        raise DataFormatError(
+            f"run tag {tag!r} contains whitespace", field="tag", hint="TREC run fields are whitespace-separated"
+        )
     with atomic_open(path, "w") as fh:
         for qid in run:
             if not qid or any(c.isspace() for c in qid):
-                raise DataFormatError(f"query id {qid!r} is empty or contains whitespace", field="qid")
+                raise DataFormatError(
+                    f"query id {qid!r} is empty or contains whitespace",
+                    field="qid",
+                    hint="TREC run fields are whitespace-separated: rename the query",
+                )
             for rank, (doc, score) in enumerate(rank_documents(run[qid]), start=1):
                 if not doc or any(c.isspace() for c in doc):
-                    raise DataFormatError(f"doc id {doc!r} is empty or contains whitespace", field="docid")
+                    raise DataFormatError(
+                        f"doc id {doc!r} is empty or contains whitespace",
+                        field="docid",
+                        hint="TREC run fields are whitespace-separated: rename the document",
+                    )
                 fh.write(f"{qid} Q0 {doc} {rank} {score!r} {tag}\n")
 
 
@@ -331,29 +342,40 @@ def read_trec_run(path: str | os.PathLike[str]) -> Run:
     p = Path(path)
     out: dict[str, dict[str, float]] = {}
     tag = None
-    with p.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            parts = line.split()
-            if len(parts) != 6:
-                raise DataFormatError(
-                    f"expected 6 fields 'qid Q0 docid rank score tag', got {len(parts)}",
-                    path=p,
-                    line=lineno,
-                    hint="TREC run files have one whitespace-separated line per retrieved document",
-                )
-            qid, _, doc, _, score, tag = parts
-            try:
-                value = float(score)
-            except ValueError:
-                raise DataFormatError(f"score {score!r} is not a number", path=p, line=lineno, field="score") from None
-            docs = out.setdefault(qid, {})
-            if doc in docs:
-                raise DataFormatError(
-                    f"document {doc!r} listed twice for query {qid!r}", path=p, line=lineno, field="docid"
-                )
-            docs[doc] = value
+    if not p.is_file():
+        raise DataFormatError("run file not found", path=p, hint="check the path")
+    for lineno, line in enumerate(read_utf8(p).split("\n"), start=1):
+        if not line.strip():
+            continue
+        parts = line.split()
+        if len(parts) != 6:
+            raise DataFormatError(
+                f"expected 6 fields 'qid Q0 docid rank score tag', got {len(parts)}",
+                path=p,
+                line=lineno,
+                hint="TREC run files have one whitespace-separated line per retrieved document",
+            )
+        qid, _, doc, _, score, tag = parts
+        try:
+            value = float(score)
+        except ValueError:
+            raise DataFormatError(
+                f"score {score!r} is not a number",
+                path=p,
+                line=lineno,
+                field="score",
+                hint="the fifth field is the retrieval score (a number)",
+            ) from None
+        docs = out.setdefault(qid, {})
+        if doc in docs:
+            raise DataFormatError(
+                f"document {doc!r} listed twice for query {qid!r}",
+                path=p,
+                line=lineno,
+                field="docid",
+                hint="list each document once per query",
+            )
+        docs[doc] = value
     return Run(out, name=tag or "crossalign")
 
 
