@@ -1,0 +1,95 @@
+"""Benchmark 2: GradCache memory. Peak RSS growth of one CachedCLEARLoss step vs batch size, one process each.
+
+Every batch size runs in a fresh child process (peak RSS is process-wide). The child loads the model, tokenises the
+batch, runs one warm-up step at one mini-batch (gradients and AdamW state exist from then on, whatever the batch),
+then measures the peak RSS of one full step minus the RSS just before it. With GradCache that growth should hardly
+depend on the batch: activations live for one mini-batch at a time; only the cached embeddings, the features and
+the ``mini_batch × candidates`` similarity chunks grow with it.
+
+Columns: ``anchor, positive, cross_anchor`` (no hard negatives, to keep a 256-row step affordable on 2 cores).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import TextPool, pick, run_child, summarize
+
+TARGET_MEMORY_RATIO = 1.3
+
+
+def write_texts(pool: TextPool, max_batch: int, path: Path, seed: int = 7) -> None:
+    """The columns (English heading query, English paragraph, heading in another language) for ``max_batch`` rows."""
+    rng = random.Random(seed)
+    x = rng.choice([lang for lang in pool.languages if lang != "en"])
+    columns = [
+        ["query: " + t for t in pick(pool.headings, "en", max_batch, rng)],
+        ["passage: " + t for t in pick(pool.paragraphs, "en", max_batch, rng)],
+        ["query: " + t for t in pick(pool.headings, x, max_batch, rng)],
+    ]
+    path.write_text(json.dumps({"names": ["anchor", "positive", "cross_anchor"], "columns": columns}))
+
+
+def run(
+    pool: TextPool,
+    *,
+    tiny: bool,
+    batch_sizes: list[int],
+    mini_batch_size: int,
+    max_seq_length: int,
+    repeats: int,
+    threads: int,
+) -> dict[str, Any]:
+    """Benchmark 2: one child per (batch size, repeat), batch sizes interleaved across repeats."""
+    with tempfile.TemporaryDirectory(prefix="crossalign-bench-") as tmp:
+        texts_file = Path(tmp) / "texts.json"
+        write_texts(pool, max(batch_sizes), texts_file)
+        runs: dict[int, list[dict[str, Any]]] = {b: [] for b in batch_sizes}
+        for r in range(repeats):
+            order = batch_sizes if r % 2 == 0 else batch_sizes[::-1]
+            for b in order:
+                runs[b].append(
+                    run_child(
+                        "gradcache",
+                        {
+                            "tiny": tiny,
+                            "batch_size": b,
+                            "mini_batch_size": mini_batch_size,
+                            "max_seq_length": max_seq_length,
+                            "texts_file": str(texts_file),
+                            "threads": threads,
+                        },
+                    )
+                )
+    rows = []
+    for b in batch_sizes:
+        rows.append(
+            {
+                "batch_size": b,
+                "texts_per_step": runs[b][0]["texts"],
+                "extra_mib": summarize([x["extra_mib"] for x in runs[b]]),
+                "peak_mib": summarize([x["peak_mib"] for x in runs[b]]),
+                "seconds_per_step": summarize([x["seconds"] for x in runs[b]]),
+                "peak_reset": all(x["peak_reset"] for x in runs[b]),
+            }
+        )
+    small, large = batch_sizes[0], batch_sizes[-1]
+    ratios = [a["extra_mib"] / max(s["extra_mib"], 1e-9) for a, s in zip(runs[large], runs[small])]
+    ratio = summarize(ratios)
+    return {
+        "loss": "CachedCLEARLoss",
+        "columns": ["anchor", "positive", "cross_anchor"],
+        "mini_batch_size": mini_batch_size,
+        "max_seq_length": max_seq_length,
+        "measure": "peak RSS during one training step minus RSS before it (after a warm-up step), fresh process each",
+        "rows": rows,
+        "ratio": ratio,
+        "ratio_of": f"batch {large} / batch {small}",
+        "ratio_direction": "lower is better",
+        "target": TARGET_MEMORY_RATIO,
+        "passed": ratio["median"] <= TARGET_MEMORY_RATIO,
+    }
