@@ -159,6 +159,7 @@ def markdown(results: dict[str, Any]) -> str:
         f"{results['load_average']['start']} at start, {results['load_average']['end']} at end; torch {v['torch']},"
         f" transformers {v['transformers']}, sentence-transformers {v['sentence-transformers']}, "
         f"faiss-cpu {v['faiss-cpu']}. Model: {results['model']}; texts: {results['texts_source']}.",
+        *(f"Note: {note}." for note in results.get("profile", {}).get("notes", [])),
         "",
         "Ratios are medians over interleaved repeats of per-repeat ratios, [q1–q3] the spread; ↓ lower is better, "
         "↑ higher is better. Peer = the column named in the configuration.",
