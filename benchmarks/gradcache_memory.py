@@ -85,7 +85,8 @@ def run(
         "columns": ["anchor", "positive", "cross_anchor"],
         "mini_batch_size": mini_batch_size,
         "max_seq_length": max_seq_length,
-        "measure": "peak RSS during one training step minus RSS before it (after a warm-up step), fresh process each",
+        "measure": "peak RSS during one training step minus RSS before it (after a warm-up step), fresh process each;"
+        " the table also shows the whole process's peak RSS (the issue's wording)",
         "rows": rows,
         "ratio": ratio,
         "ratio_of": f"batch {large} / batch {small}",

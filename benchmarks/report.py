@@ -65,6 +65,20 @@ def table_rows(results: dict[str, Any]) -> list[list[str]]:
                     _ok(m["passed"]) if last else "—",
                 ]
             )
+        last = m["rows"][-1]
+        peak_ratio = last["peak_mib"]["median"] / first["peak_mib"]["median"]
+        rows.append(
+            [
+                "2 GradCache memory (whole process)",
+                f"CachedCLEAR batch {last['batch_size']} vs {first['batch_size']}: the process's peak RSS (model, "
+                "optimizer and step)",
+                _mib(last["peak_mib"]["median"]),
+                _mib(first["peak_mib"]["median"]),
+                f"{peak_ratio:.2f}× ↓",
+                f"≤ {m['target']:.1f}×",
+                _ok(peak_ratio <= m["target"]),
+            ]
+        )
     if "encoding" in sec:
         e = sec["encoding"]
         rows.append(
@@ -237,3 +251,21 @@ def plot(results: dict[str, Any], path: Path) -> Path | None:
     fig.savefig(buf, format="png", dpi=110)
     atomic_write_bytes(path, buf.getvalue())
     return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m benchmarks.report RESULTS.json``: re-render the markdown (and plot) next to a results file."""
+    import json
+    import sys
+
+    from crossalign.utils.atomic import atomic_write_text
+
+    for name in sys.argv[1:] if argv is None else argv:
+        path = Path(name)
+        results = json.loads(path.read_text())
+        atomic_write_text(path.with_suffix(".md"), markdown(results))
+        plot(results, path.with_suffix(".png"))
+
+
+if __name__ == "__main__":
+    main()
