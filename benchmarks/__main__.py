@@ -69,8 +69,8 @@ PROFILES = {
         scale_batches=[4, 8, 16],
         scale_repeats=3,
         notes=[
-            "encoding uses 800 texts, not the issue's 5k: SentenceTransformer.encode does ~14 texts/s on this mix on "
-            "2 shared cores, so 5k texts x 2 paths x 3 repeats would take about an hour"
+            "encoding uses 800 texts, not the issue's 5k: SentenceTransformer.encode does ~16 texts/s on this mix on "
+            "2 shared cores, so 5k texts x 2 paths x 3 repeats would take about 25 minutes, over the suite's budget"
         ],
     ),
     "quick": Profile(
