@@ -29,7 +29,8 @@ def _threads(n: int | None) -> None:
 
 
 def gradcache(params: dict[str, Any]) -> dict[str, Any]:
-    """Peak RSS growth of one CachedCLEARLoss step (mini-batch ``mini_batch_size``) at ``batch_size`` rows."""
+    """Peak RSS growth of one CachedCLEARLoss step (mini-batch ``mini_batch_size``) at ``batch_size`` rows
+    (``loss="cmnrl"``: sentence-transformers' CachedMultipleNegativesRankingLoss on the same columns instead)."""
     import torch
 
     from benchmarks.common import MemoryProbe, current_rss_mib
@@ -47,8 +48,14 @@ def gradcache(params: dict[str, Any]) -> dict[str, Any]:
     b, mb = params["batch_size"], params["mini_batch_size"]
     features = tokenize_columns(model, [col[:b] for col in data["columns"]])
     warm = tokenize_columns(model, [col[:mb] for col in data["columns"]])
-    loss = CachedCLEARLoss(model, mini_batch_size=mb)
-    loss.validate_columns(names)
+    loss: Any
+    if params.get("loss", "clear") == "clear":
+        loss = CachedCLEARLoss(model, mini_batch_size=mb)
+        loss.validate_columns(names)
+    else:  # the peer: sentence-transformers' own GradCache loss on the same columns
+        from sentence_transformers.sentence_transformer.losses import CachedMultipleNegativesRankingLoss
+
+        loss = CachedMultipleNegativesRankingLoss(model, mini_batch_size=mb)
     optimizer = optimizer_for(model)
     model.train()
     after_load = current_rss_mib()
