@@ -127,6 +127,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--output", default=str(Path(__file__).resolve().parent / "results"), help="output directory")
     ap.add_argument("--repeats", type=int, default=None, help="timed repeats per comparison (default: per mode)")
     ap.add_argument("--threads", type=int, default=None, help="torch/faiss threads (default: all cores)")
+    ap.add_argument("--memory-batches", default=None, help="GradCache batch sizes, e.g. 32,256 (default: per mode)")
+    ap.add_argument(
+        "--memory-peer",
+        action="store_true",
+        help="also measure sentence-transformers' CachedMultipleNegativesRankingLoss in the memory benchmark",
+    )
     return ap.parse_args(argv)
 
 
@@ -214,11 +220,14 @@ def main(argv: list[str] | None = None) -> int:
             lambda: gradcache_memory.run(
                 pool,
                 tiny=args.tiny,
-                batch_sizes=prof.mem_batches,
+                batch_sizes=[int(b) for b in args.memory_batches.split(",")]
+                if args.memory_batches
+                else prof.mem_batches,
                 mini_batch_size=prof.mem_mini_batch,
                 max_seq_length=prof.mem_seq,
-                repeats=prof.mem_repeats,
+                repeats=args.repeats or prof.mem_repeats,
                 threads=threads,
+                peer=args.memory_peer,
             ),
         )
     if "search" in only:

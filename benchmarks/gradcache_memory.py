@@ -43,28 +43,53 @@ def run(
     max_seq_length: int,
     repeats: int,
     threads: int,
+    peer: bool = False,
 ) -> dict[str, Any]:
-    """Benchmark 2: one child per (batch size, repeat), batch sizes interleaved across repeats."""
+    """Benchmark 2: one child per (batch size, repeat), batch sizes interleaved across repeats.
+
+    With ``peer``, sentence-transformers' CachedMultipleNegativesRankingLoss runs on the same columns and batches,
+    interleaved with ours, and its growth is reported next to ours (``peer_rows``, ``peer_ratio``).
+    """
     with tempfile.TemporaryDirectory(prefix="crossalign-bench-") as tmp:
         texts_file = Path(tmp) / "texts.json"
         write_texts(pool, max(batch_sizes), texts_file)
-        runs: dict[int, list[dict[str, Any]]] = {b: [] for b in batch_sizes}
+        losses = ["clear", "cmnrl"] if peer else ["clear"]
+        all_runs: dict[str, dict[int, list[dict[str, Any]]]] = {k: {b: [] for b in batch_sizes} for k in losses}
         for r in range(repeats):
             order = batch_sizes if r % 2 == 0 else batch_sizes[::-1]
             for b in order:
-                runs[b].append(
-                    run_child(
-                        "gradcache",
-                        {
-                            "tiny": tiny,
-                            "batch_size": b,
-                            "mini_batch_size": mini_batch_size,
-                            "max_seq_length": max_seq_length,
-                            "texts_file": str(texts_file),
-                            "threads": threads,
-                        },
+                for loss in losses if r % 2 == 0 else losses[::-1]:
+                    all_runs[loss][b].append(
+                        run_child(
+                            "gradcache",
+                            {
+                                "tiny": tiny,
+                                "loss": loss,
+                                "batch_size": b,
+                                "mini_batch_size": mini_batch_size,
+                                "max_seq_length": max_seq_length,
+                                "texts_file": str(texts_file),
+                                "threads": threads,
+                            },
+                        )
                     )
-                )
+    runs = all_runs["clear"]
+    rows = _rows(runs, batch_sizes)
+    small, large = batch_sizes[0], batch_sizes[-1]
+    extra: dict[str, Any] = {}
+    if peer:
+        peer_runs = all_runs["cmnrl"]
+        extra = {
+            "peer": "sentence-transformers CachedMultipleNegativesRankingLoss, same columns and batches",
+            "peer_rows": _rows(peer_runs, batch_sizes),
+            "peer_ratio": summarize(
+                [a["extra_mib"] / max(s["extra_mib"], 1e-9) for a, s in zip(peer_runs[large], peer_runs[small])]
+            ),
+        }
+    return _result(runs, rows, batch_sizes, mini_batch_size, max_seq_length) | extra
+
+
+def _rows(runs: dict[int, list[dict[str, Any]]], batch_sizes: list[int]) -> list[dict[str, Any]]:
     rows = []
     for b in batch_sizes:
         rows.append(
@@ -77,6 +102,16 @@ def run(
                 "peak_reset": all(x["peak_reset"] for x in runs[b]),
             }
         )
+    return rows
+
+
+def _result(
+    runs: dict[int, list[dict[str, Any]]],
+    rows: list[dict[str, Any]],
+    batch_sizes: list[int],
+    mini_batch_size: int,
+    max_seq_length: int,
+) -> dict[str, Any]:
     small, large = batch_sizes[0], batch_sizes[-1]
     ratios = [a["extra_mib"] / max(s["extra_mib"], 1e-9) for a, s in zip(runs[large], runs[small])]
     ratio = summarize(ratios)

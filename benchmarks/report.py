@@ -65,6 +65,20 @@ def table_rows(results: dict[str, Any]) -> list[list[str]]:
                     _ok(m["passed"]) if last else "—",
                 ]
             )
+        if "peer_rows" in m:
+            pf, pl = m["peer_rows"][0], m["peer_rows"][-1]
+            rows.append(
+                [
+                    "2 GradCache memory (peer)",
+                    f"CachedMNRL (sentence-transformers) batch {pl['batch_size']} vs {pf['batch_size']}, same columns:"
+                    " peak RSS growth of one step",
+                    _mib(pl["extra_mib"]["median"]),
+                    _mib(pf["extra_mib"]["median"]),
+                    _ratio(m["peer_ratio"]) + " ↓",
+                    "—",
+                    "—",
+                ]
+            )
         last = m["rows"][-1]
         peak_ratio = last["peak_mib"]["median"] / first["peak_mib"]["median"]
         rows.append(
