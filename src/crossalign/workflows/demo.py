@@ -312,7 +312,7 @@ def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log 
         base_model,
         out,
         stages,
-        {**common, **eval_kwargs, "corpus": None},
+        {**common, **eval_kwargs},
         eval_kwargs,
         seconds,
         say,
@@ -339,7 +339,7 @@ def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log 
             str(model_dir),
             out,
             stages,
-            {**common, **eval_kwargs, "corpus": None, "trained": train_key},
+            {**common, **eval_kwargs, "trained": train_key},
             eval_kwargs,
             seconds,
             say,
@@ -437,7 +437,8 @@ def _evaluate_stage(
 
     target = out / "eval" / label
     results_file = target / "results.json"
-    key = _digest(key_obj)
+    # what decides the numbers; not the opened corpus object or whether progress bars show
+    key = _digest({k: v for k, v in key_obj.items() if k not in ("corpus", "show_progress")})
     name = f"eval-{label}"
     if stages.done(name, key, [results_file]):
         say(f"[eval] {label}: reusing {results_file}")
