@@ -307,9 +307,10 @@ def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log 
         "write_trec": False,
     }
     results: dict[str, Any] = {}
+    del base_model  # evaluated from its directory, so the report names the model's path
     results["base"] = _evaluate_stage(
         "base",
-        base_model,
+        model_path,
         out,
         stages,
         {**common, **eval_kwargs},
@@ -317,7 +318,6 @@ def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log 
         seconds,
         say,
     )
-    del base_model
     for i, method in enumerate(methods, 1):
         model_dir, train_key = _train_stage(
             method,
