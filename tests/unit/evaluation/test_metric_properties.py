@@ -15,7 +15,7 @@ from concurrent.futures import TimeoutError as FuturesTimeout
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from crossalign.evaluation.metrics import parse_metric
@@ -33,6 +33,8 @@ METRICS = [
     *("success@1", "success@5"),
 ]
 SET = settings(max_examples=60, deadline=None)
+#: Seconds one pytrec_eval call may take (a few milliseconds normally) before its worker is replaced.
+TREC_EVAL_LIMIT_S = 10
 
 
 @st.composite
@@ -76,6 +78,7 @@ class _Reference:
 
     def __init__(self) -> None:
         self.pool: ProcessPoolExecutor | None = None
+        self.hangs = 0
 
     def _new(self) -> ProcessPoolExecutor:
         if self.pool is not None:
@@ -85,16 +88,16 @@ class _Reference:
         self.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
         return self.pool
 
-    def __call__(self, run: dict, qrels: dict, measures: list[str], levels: tuple[int, ...]) -> list[dict]:
-        for attempt in range(2):
+    def __call__(self, run: dict, qrels: dict, measures: list[str], levels: tuple[int, ...]) -> list[dict] | None:
+        """The reference values, or None when trec_eval did not answer within the limit in a fresh worker either."""
+        for _attempt in range(2):
             pool = self.pool or self._new()
             try:
-                return pool.submit(_trec_eval, run, qrels, measures, levels).result(timeout=30)
+                return pool.submit(_trec_eval, run, qrels, measures, levels).result(timeout=TREC_EVAL_LIMIT_S)
             except FuturesTimeout:
-                if attempt:
-                    raise
                 self._new()
-        raise AssertionError("unreachable")
+        self.hangs += 1
+        return None
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +114,10 @@ def test_agrees_with_pytrec_eval_on_random_runs_with_ties(cases, reference: _Ref
     run, qrels = _merge(cases)
     measures = sorted({parse_metric(m).trec_measure for m in METRICS})
     refs = reference(run, qrels, measures, (1, 2))
+    # The reference, not our code, failed to answer (trec_eval hung twice): discard the example rather than let
+    # hypothesis shrink a hang for many minutes. The seeded comparisons in test_retrieval_metrics.py always run.
+    assume(refs is not None)
+    assert refs is not None
     for relevance_level, ref in zip((1, 2), refs, strict=True):
         ours = evaluate_run(run, qrels, METRICS, relevance_level=relevance_level, no_relevant="zero", missing="skip")
         assert set(ours.per_query) == set(ref)
