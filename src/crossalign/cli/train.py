@@ -110,7 +110,12 @@ def register(subparsers: Any) -> None:
     h.add_argument("--fp16", action="store_true", default=None, help="float16 mixed precision (GPU)")
     h.add_argument("--gradient-checkpointing", action="store_true", default=None, help="trade compute for memory")
     h.add_argument("--deepspeed", metavar="FILE", help="DeepSpeed JSON config")
-    h.add_argument("--max-seq-length", type=int, metavar="N", help="truncate inputs to N tokens")
+    h.add_argument(
+        "--max-seq-length",
+        type=int,
+        metavar="N",
+        help="truncate training inputs to N tokens (the saved model keeps the base model's limit)",
+    )
     h.add_argument(
         "--freeze",
         metavar="SPEC",
