@@ -10,12 +10,12 @@ from crossalign.workflows.demo import PRESETS, DemoConfig, demo_summary, format_
 
 
 def _result(label: str, x_en: dict[str, float], en_en: float, max_r: dict[str, float]) -> EvaluationResult:
-    tasks = [
-        TaskScore("retrieval", "libreoffice-sections/de", "en", "en", {"en": 50}, 50, "ndcg@10", {"ndcg@10": en_en})
-    ]
-    for lang, v in x_en.items():
+    """Each language has its own sets: en→en is ``en_en`` + 0.1 × the language's position (different per row)."""
+    tasks = []
+    for i, (lang, v) in enumerate(x_en.items()):
         task = f"libreoffice-sections/{lang}"
         tasks += [
+            TaskScore("retrieval", task, "en", "en", {"en": 50}, 50, "ndcg@10", {"ndcg@10": en_en + 0.1 * i}),
             TaskScore("retrieval", task, lang, "en", {"en": 50}, 50, "ndcg@10", {"ndcg@10": v}),
             TaskScore("retrieval", task, lang, lang, {lang: 50}, 50, "ndcg@10", {"ndcg@10": 0.5}),
             TaskScore("retrieval", task, "en", lang, {lang: 50}, 50, "ndcg@10", {"ndcg@10": 0.3}),
@@ -60,7 +60,10 @@ def test_summary_numbers_and_verdicts_follow_the_results():
     beats = next(v for k, v in verdicts.items() if "InfoNCE" in k)
     assert beats["holds"] is False  # mean x→en: CLEAR 0.265 < InfoNCE 0.30
     keeps = next(v for k, v in verdicts.items() if "within 1 point" in k)
-    assert keeps["holds"] is False and "-1.5" in keeps["detail"]
+    assert keeps["holds"] is False and "de -1.5" in keeps["detail"] and "km -1.5" in keeps["detail"]
+    # en→en is read from each language's own sets, not repeated from the first one
+    assert s["table"]["base"]["de"]["en>en"] == pytest.approx(0.670)
+    assert s["table"]["base"]["km"]["en>en"] == pytest.approx(0.770)
     text = format_summary(s)
     assert "NO" in text and "de (n=50)" in text and "45.0" in text
 
