@@ -45,6 +45,11 @@ def main() -> None:
     except TrainingError as exc:
         message = str(exc)
     (out / f"rank{rank}.json").write_text(json.dumps({"rank": rank, "error": message}))
+    # Shut the process group down before the interpreter does: left to exit-time destruction, gloo's threads can
+    # outlive it and abort the process ("terminate called without an active exception"), seen once in a CI-like run.
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
 
 
 if __name__ == "__main__":
