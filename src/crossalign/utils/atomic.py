@@ -46,11 +46,18 @@ def ensure_writable_dir(path: str | os.PathLike[str], *, what: str = "directory"
     return p
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_open(path: str | os.PathLike[str], mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO[Any]]:
     """Open a temporary sibling of ``path`` for writing; on success fsync and rename it over ``path``.
 
-    On an exception the temporary file is removed and ``path`` is left as it was.
+    On an exception the temporary file is removed and ``path`` is left as it was. The file gets the permissions an
+    ordinary ``open`` would give it under the umask (the temporary file starts private, 0600).
 
     Example:
         >>> with atomic_open("results.json") as fh:  # doctest: +SKIP
@@ -67,6 +74,7 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", encoding: str | N
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, target)
         _fsync_dir(target.parent)
     except BaseException:
@@ -113,7 +121,8 @@ def atomic_directory(path: str | os.PathLike[str], *, overwrite: bool = False) -
     """Build a directory in a temporary sibling and rename it to ``path`` when the block succeeds.
 
     If ``path`` exists and ``overwrite`` is False, :class:`FileExistsError` is raised before anything is built.
-    With ``overwrite`` the old directory is moved aside and deleted only after the new one is in place.
+    With ``overwrite`` the old directory is moved aside and deleted only after the new one is in place. The directory
+    gets the permissions an ordinary ``mkdir`` would give it under the umask (the temporary one starts private, 0700).
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -122,6 +131,7 @@ def atomic_directory(path: str | os.PathLike[str], *, overwrite: bool = False) -
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
     try:
         yield tmp
+        tmp.chmod(0o777 & ~_umask())
         if target.exists():
             old = target.with_name(f".{target.name}.old-{os.getpid()}")
             os.replace(target, old)

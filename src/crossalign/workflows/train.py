@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crossalign.data.builders.common import _shareable, stage
+from crossalign.data.builders.common import stage
 from crossalign.errors import ConfigError
 from crossalign.losses.registry import LOSSES, build_loss, get_spec
 from crossalign.training.callbacks import (
@@ -81,14 +81,6 @@ class TrainResult:
     resumed_from: Path | None = None
     already_finished: bool = False
     summary: dict[str, Any] = field(default_factory=dict)
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    """Atomic JSON with ordinary file permissions (the atomic helper's temporary file is 0600)."""
-    atomic_write_json(path, obj)
-    mask = os.umask(0)
-    os.umask(mask)
-    path.chmod(0o666 & ~mask)
 
 
 def _rank() -> int:
@@ -399,7 +391,7 @@ def _train(
     if _rank() == 0:
         out.mkdir(parents=True, exist_ok=True)
         truncate_log(log_path, resumed_step)
-        _write_json(out / CONFIG_FILE, cfg.to_dict())
+        atomic_write_json(out / CONFIG_FILE, cfg.to_dict())
 
     log_callback = JsonlLogCallback(log_path)
     guard = NonFiniteGuard()
@@ -464,8 +456,7 @@ def _train(
                 carry_model_kwargs(resolved, tmp)
             write_card(tmp, info)
             mark_complete(tmp, step=global_step)
-            _shareable(tmp)
-        _write_json(out / SUMMARY_FILE, summary)
+        atomic_write_json(out / SUMMARY_FILE, summary)
     return TrainResult(
         model_dir=model_dir,
         global_step=global_step,

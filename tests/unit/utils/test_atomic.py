@@ -79,3 +79,22 @@ def test_file_lock_serialises_processes(tmp_path: Path) -> None:
         p.join(60)
         assert p.exitcode == 0
     assert json.loads(Path(counter).read_text()) == 50
+
+
+def test_atomic_outputs_get_ordinary_permissions_under_the_umask(tmp_path):
+    import os
+    import stat
+
+    from crossalign.utils.atomic import atomic_directory, atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "a.txt", "x")
+        with atomic_directory(tmp_path / "d") as d:
+            atomic_write_text(d / "inner.json", "{}")
+    finally:
+        os.umask(old)
+    # the temporary file/directory start private (0600/0700); the results must be readable like open()/mkdir() output
+    assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o755
+    assert stat.S_IMODE((tmp_path / "d" / "inner.json").stat().st_mode) == 0o644

@@ -768,7 +768,6 @@ class BuiltData:
                 atomic_write_json(tmp / "manifest.json", top)
             else:
                 self._write_into(tmp, target)
-            _shareable(tmp)
         return target
 
     def _write_into(self, d: Path, final: Path) -> None:
@@ -791,15 +790,6 @@ class BuiltData:
         data_files = ", ".join(f'"{s}": "{final / f}"' for s, f in files.items() if self.rows[s])
         manifest["load"] = f'datasets.load_dataset("json", data_files={{{data_files}}})'
         atomic_write_json(d / "manifest.json", manifest)
-
-
-def _shareable(root: Path) -> None:
-    """Give the output the permissions of an ordinary ``mkdir``/``open`` under the umask (the atomic helpers create
-    0700 directories and 0600 files), so a training job run by another user or container can read it."""
-    mask = os.umask(0)
-    os.umask(mask)
-    for path in [root, *root.rglob("*")]:
-        path.chmod((0o777 if path.is_dir() else 0o666) & ~mask)
 
 
 def base_manifest(
