@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from tqdm.auto import tqdm
@@ -17,6 +17,21 @@ def progress_enabled(show: bool | None = None) -> bool:
     if show is not None:
         return show
     return not os.environ.get("CROSSALIGN_NO_PROGRESS")
+
+
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _silent(_message: str) -> None:
+    return None
+
+
+def stage_logger(show: bool | None = None, log: Callable[[str], None] | None = None) -> Callable[[str], None]:
+    """Where stage messages go: ``log`` if given, else stderr when progress is on, else nowhere."""
+    if log is not None:
+        return log
+    return _to_stderr if progress_enabled(show) else _silent
 
 
 def progress(

@@ -31,7 +31,6 @@ import hashlib
 import json
 import logging
 import os
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -210,10 +209,6 @@ class DemoResult:
     seconds: dict[str, float]
 
 
-def _stderr(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
-
-
 def _digest(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:16]
 
@@ -259,9 +254,9 @@ def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log 
         ConfigError, CorpusError, ModelError, TrainingError: Bad settings, corpus or model problems, or a training
             fault (the stages finished before it are kept and reused by the next run).
     """
-    from crossalign.utils.progress import progress_enabled
+    from crossalign.utils.progress import stage_logger
 
-    say = log if log is not None else (_stderr if progress_enabled(show_progress) else (lambda _m: None))
+    say = stage_logger(show_progress, log)
     out = Path(config.output_dir).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     budget = config.resolved_budget()

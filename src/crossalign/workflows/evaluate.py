@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +33,7 @@ from crossalign.errors import ConfigError
 from crossalign.evaluation.embeddings import EmbeddingCache
 from crossalign.evaluation.evaluators import DEFAULT_RETRIEVAL_METRICS, CrossalignEvaluator, EvaluatorOutput
 from crossalign.evaluation.results import EvaluationResult, TaskScore
-from crossalign.utils.progress import progress, progress_enabled
+from crossalign.utils.progress import progress, stage_logger
 
 logger = logging.getLogger(__name__)
 
@@ -74,10 +73,6 @@ class EvaluationPlan:
     data: dict[str, Any]
     build_seconds: float = 0.0
     languages: list[str] = field(default_factory=list)
-
-
-def _stderr(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 def _as_list(models: ModelLike | Sequence[ModelLike]) -> list[ModelLike]:
@@ -331,7 +326,7 @@ def evaluate_model(
     from crossalign.evaluation import writers
     from crossalign.models import load_model, model_fingerprint, resolve_model
 
-    say = log if log is not None else (_stderr if progress_enabled(show_progress) else (lambda _m: None))
+    say = stage_logger(show_progress, log)
     timing: dict[str, float] = {"build_sets": round(plan.build_seconds, 3)}
     t_start = time.perf_counter()
     spec: str | None = None
@@ -497,7 +492,7 @@ def evaluate(
     model_list = _as_list(models)
     if labels is not None and len(labels) != len(model_list):
         raise ConfigError(f"{len(labels)} labels for {len(model_list)} models")
-    say = log if log is not None else (_stderr if progress_enabled(show_progress) else (lambda _m: None))
+    say = stage_logger(show_progress, log)
     say("building evaluation sets")
     plan = prepare_evaluation(
         suites=suites,
