@@ -5,6 +5,7 @@ Examples::
     crossalign evaluate --model e5-small-q4 --suite all --langs de,zh-CN,hi,km --output eval-base
     crossalign evaluate --model e5-small-q4 --model runs/clear-de --suite retrieval --langs de --output cmp
     crossalign evaluate --model runs/clear-de --data my-retrieval-set/ --data my-sts.jsonl --output mine
+    crossalign evaluate --model e5-small-q4 --data beir/scifact --query-lang en --doc-lang en --split test --output sf
 
 Writes ``results.json`` (everything, per-query values included), MTEB result files (``mteb/``), TREC runs
 (``runs/``) and ``report.md`` (tables, plots, comparison) into ``--output`` (one sub-directory per model when
@@ -84,6 +85,24 @@ def register(subparsers: Any) -> None:
         help="your data: a retrieval-set directory (queries.jsonl, corpus.jsonl, qrels.tsv) or an STS .jsonl file; "
         "repeatable",
     )
+    p.add_argument(
+        "--query-lang",
+        default=None,
+        metavar="LANG",
+        help="language of --data queries without a 'lang' field (BEIR folders have none), e.g. de",
+    )
+    p.add_argument(
+        "--doc-lang",
+        default=None,
+        metavar="LANG",
+        help="language of --data documents without a 'lang' field, e.g. en",
+    )
+    p.add_argument(
+        "--split",
+        default=None,
+        metavar="NAME",
+        help="split of a BEIR folder given with --data: its qrels/NAME.tsv (default test)",
+    )
     p.add_argument("--output", required=True, metavar="DIR", help="output directory (created)")
     p.add_argument("--batch-size", type=_positive_int, default=32, help="model inputs per forward pass (default 32)")
     p.add_argument(
@@ -136,6 +155,9 @@ def _command_line(args: argparse.Namespace) -> str:
         parts += ["--langs", args.langs]
     for d in args.data or []:
         parts += ["--data", d]
+    for flag in ("query_lang", "doc_lang", "split"):
+        if getattr(args, flag, None):
+            parts += [f"--{flag.replace('_', '-')}", getattr(args, flag)]
     defaults = {"max_sections": 500, "max_bitext_pairs": 500, "bitext_distractors": 500, "seed": 13}
     for key, default in defaults.items():
         if getattr(args, key) != default:
@@ -148,6 +170,22 @@ def _command_line(args: argparse.Namespace) -> str:
         parts += ["--long-text", args.long_text]
     parts += ["--output", args.output]
     return " ".join(shlex.quote(p) for p in parts)
+
+
+def _read_data(args: argparse.Namespace) -> list[Any] | None:
+    """Read every ``--data`` path once, with the default languages and split (errors before any model loads)."""
+    from crossalign.errors import ConfigError
+    from crossalign.evaluation.suites import load_user_data
+
+    given = [f"--{k.replace('_', '-')}" for k in ("query_lang", "doc_lang", "split") if getattr(args, k, None)]
+    if given and not args.data:
+        raise ConfigError(
+            f"{', '.join(given)} applies to --data, and no --data is given",
+            hint="add --data DIR (a retrieval set or a BEIR folder), or drop " + ", ".join(given),
+        )
+    if not args.data:
+        return None
+    return [load_user_data(p, query_lang=args.query_lang, doc_lang=args.doc_lang, split=args.split) for p in args.data]
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -171,12 +209,13 @@ def run_evaluate(args: argparse.Namespace) -> int:
         from crossalign.evaluation.metrics import parse_metrics
 
         metrics = tuple(s.key for s in parse_metrics(args.metrics, kind="retrieval"))
+    data = _read_data(args)
     t0 = time.perf_counter()
     results = evaluate(
         args.model,
         suites=args.suite,
         langs=args.langs,
-        data=args.data,
+        data=data,
         output_dir=args.output,
         batch_size=args.batch_size,
         max_sections=args.max_sections,

@@ -16,6 +16,10 @@ the same meaning; files must have the same number of lines.
     qrels.tsv       query_id<TAB>doc_id<TAB>relevance  (header optional; BEIR's "query-id corpus-id score" works)
     meta.json       optional: {"name": ..., "provenance": {...}}
 
+or a **BEIR folder** (``corpus.jsonl`` ``{"_id", "title", "text"}``, ``queries.jsonl`` ``{"_id", "text"}``,
+``qrels/<split>.tsv``), whose records have no ``lang``: :func:`read_retrieval_set` takes the languages as
+``query_lang``/``doc_lang`` defaults (``--query-lang``/``--doc-lang``) and the split as ``split`` (default ``test``).
+
 Every error names the file, the 1-based line and the field, and says what to do. Writers are atomic.
 Hugging Face ``datasets.Dataset`` objects convert both ways for parallel data (:func:`parallel_from_hf`,
 :func:`parallel_to_hf`); rows are reported as ``row N`` (1-based).
@@ -353,32 +357,60 @@ def _record_id(obj: Mapping[str, Any]) -> Any:
     return obj["id"] if "id" in obj else obj.get("_id")
 
 
-def _read_queries(path: Path) -> list[Query]:
+def _record_lang(obj: Mapping[str, Any], default: str | None, *, path: Path, line: int, option: str) -> str:
+    """The record's own ``lang``, else the default language; neither raises naming the field and both fixes."""
+    if "lang" in obj:
+        return _lang(obj["lang"], path=path, line=line, field="lang")
+    if default is not None:
+        return default
+    present = ", ".join(sorted(obj)) or "none"
+    raise DataFormatError(
+        f"missing column 'lang' (columns present: {present})",
+        path=path,
+        line=line,
+        field="lang",
+        hint=f"add a 'lang' field to every row, or give the language of rows without one: {option} CODE "
+        f"(Python: {option.lstrip('-').replace('-', '_')}=CODE)",
+    )
+
+
+def _read_queries(path: Path, *, default_lang: str | None = None, keep: set[str] | None = None) -> list[Query]:
     out = []
     for line, obj in iter_jsonl(path):
         if "_id" in obj and "id" not in obj:
             obj = {**obj, "id": obj["_id"]}
-        require_keys(obj, ["id", "text", "lang"], path=path, line=line)
+        require_keys(obj, ["id", "text"], path=path, line=line)
         qid = check_id(_record_id(obj), path=str(path), line=line)
+        if keep is not None and qid not in keep:
+            continue
         text = check_text(obj["text"], path=str(path), line=line, field="text")
-        lang = _lang(obj["lang"], path=path, line=line, field="lang")
+        lang = _record_lang(obj, default_lang, path=path, line=line, option="--query-lang")
         meta = {k: v for k, v in obj.items() if k not in _QUERY_KEYS and k != "_id"}
         out.append((line, Query(qid, text, lang, meta)))
     return _unique(out, path=path, what="query")
 
 
-def _read_documents(path: Path) -> list[Document]:
+def _read_documents(path: Path, *, default_lang: str | None = None, join_title: bool = False) -> list[Document]:
     out = []
     for line, obj in iter_jsonl(path):
         if "_id" in obj and "id" not in obj:
             obj = {**obj, "id": obj["_id"]}
-        require_keys(obj, ["id", "text", "lang"], path=path, line=line)
+        require_keys(obj, ["id", "text"], path=path, line=line)
         did = check_id(_record_id(obj), path=str(path), line=line)
-        text = check_text(obj["text"], path=str(path), line=line, field="text")
-        lang = _lang(obj["lang"], path=path, line=line, field="lang")
         title = obj.get("title")
         if title is not None and not isinstance(title, str):
             raise DataFormatError("'title' must be a string or absent", path=path, line=line, field="title")
+        if join_title and title and title.strip():
+            # BEIR and MTEB encode a passage as title + " " + text; a title-only passage is the title.
+            body = (
+                obj["text"]
+                if isinstance(obj["text"], str)
+                else check_text(obj["text"], path=str(path), line=line, field="text")
+            )
+            text = f"{title.strip()} {body}".strip()
+        else:
+            text = check_text(obj["text"], path=str(path), line=line, field="text")
+        lang = _record_lang(obj, default_lang, path=path, line=line, option="--doc-lang")
         meta = {k: v for k, v in obj.items() if k not in _DOC_KEYS and k != "_id"}
         out.append((line, Document(did, text, lang, title or None, meta)))
     return _unique(out, path=path, what="document")
@@ -514,26 +546,111 @@ def read_retrieval_meta(path: PathLike) -> dict[str, Any]:
     return meta
 
 
-def read_retrieval_set(directory: PathLike, *, name: str | None = None) -> RetrievalSet:
-    """Read a retrieval-set directory (``queries.jsonl``, ``corpus.jsonl``, ``qrels.tsv``, optional ``meta.json``)."""
+def _default_lang(code: str | None, option: str) -> str | None:
+    if code is None:
+        return None
+    try:
+        return normalize_lang(code, field=option)
+    except UnknownLanguageError as exc:
+        raise DataFormatError(exc.message, field=option, hint=exc.hint) from None
+
+
+def retrieval_qrels_path(directory: PathLike, split: str | None = None) -> Path:
+    """The qrels file of a retrieval-set directory: ``qrels.tsv`` (crossalign's layout) or ``qrels/<split>.tsv``
+    (BEIR's layout; ``split`` defaults to ``test``).
+
+    Raises:
+        DataFormatError: No qrels at all, the split's file is missing (the message lists the splits present), or a
+            split asked of a directory with one ``qrels.tsv``.
+    """
+    d = Path(directory)
+    flat, beir = d / "qrels.tsv", d / "qrels"
+    if beir.is_dir() and not (flat.is_file() and split is None):
+        want = split or "test"
+        path = beir / f"{want}.tsv"
+        if not path.is_file():
+            present = sorted(p.stem for p in beir.glob("*.tsv"))
+            raise DataFormatError(
+                f"no qrels for split {want!r} (qrels/{want}.tsv is missing; splits present: "
+                f"{', '.join(present) or 'none'})",
+                path=beir,
+                field="split",
+                hint=f"choose a split that exists: --split {present[0] if present else 'NAME'} (Python: split=...)",
+            )
+        return path
+    if flat.is_file():
+        if split is not None:
+            raise DataFormatError(
+                f"split {split!r} asked for, but the directory has one qrels.tsv and no qrels/ folder",
+                path=d,
+                field="split",
+                hint="leave out --split, or lay the judgments out as BEIR does: qrels/<split>.tsv",
+            )
+        return flat
+    raise DataFormatError(
+        "missing qrels.tsv (or BEIR's qrels/<split>.tsv)",
+        path=d,
+        hint="a retrieval set is a directory with queries.jsonl, corpus.jsonl and qrels.tsv (or qrels/test.tsv)",
+    )
+
+
+def read_retrieval_set(
+    directory: PathLike,
+    *,
+    name: str | None = None,
+    query_lang: str | None = None,
+    doc_lang: str | None = None,
+    split: str | None = None,
+) -> RetrievalSet:
+    """Read a retrieval-set directory: crossalign's layout or a BEIR folder.
+
+    crossalign's layout: ``queries.jsonl``, ``corpus.jsonl``, ``qrels.tsv``, optional ``meta.json`` (module
+    docstring). A BEIR folder (``corpus.jsonl`` with ``_id``/``title``/``text``, ``queries.jsonl`` with
+    ``_id``/``text``, ``qrels/<split>.tsv`` with the header ``query-id corpus-id score``) reads the same way, with
+    BEIR's conventions: only the queries judged in the split are kept, and a passage's text is
+    ``title + " " + text`` (as BEIR and MTEB encode it; the title alone when the text is empty).
+
+    Args:
+        directory: The directory.
+        name: The set's name (default: ``meta.json``'s ``name``, else the directory name, plus ``/<split>`` for a
+            BEIR split other than ``test``).
+        query_lang, doc_lang: Language of the queries / documents that have no ``lang`` field (BEIR files have
+            none); a record's own ``lang`` wins.
+        split: The BEIR split (``qrels/<split>.tsv``; default ``test``).
+
+    Raises:
+        DataFormatError: Naming the file, line and field: a record without ``lang`` and no default, missing files,
+            a missing split, bad ids, texts or judgments.
+    """
     d = Path(directory)
     if not d.is_dir():
         raise DataFormatError(
             "not a directory", path=d, hint="pass a directory with queries.jsonl, corpus.jsonl and qrels.tsv"
         )
-    for fname in ("queries.jsonl", "corpus.jsonl", "qrels.tsv"):
+    for fname in ("queries.jsonl", "corpus.jsonl"):
         if not (d / fname).is_file():
             raise DataFormatError(
                 f"missing {fname}",
                 path=d,
-                hint="a retrieval set is a directory with queries.jsonl, corpus.jsonl and qrels.tsv",
+                hint="a retrieval set is a directory with queries.jsonl, corpus.jsonl and qrels.tsv (or BEIR's "
+                "qrels/<split>.tsv)",
             )
-    queries = _read_queries(d / "queries.jsonl")
-    docs = _read_documents(d / "corpus.jsonl")
-    qrels = read_qrels(d / "qrels.tsv", query_ids={q.id for q in queries}, doc_ids={x.id for x in docs})
+    qlang = _default_lang(query_lang, "--query-lang")
+    dlang = _default_lang(doc_lang, "--doc-lang")
+    qrels_path = retrieval_qrels_path(d, split)
+    beir = qrels_path.parent != d  # qrels/<split>.tsv
+    keep = set(read_qrels(qrels_path)) if beir else None
+    queries = _read_queries(d / "queries.jsonl", default_lang=qlang, keep=keep)
+    docs = _read_documents(d / "corpus.jsonl", default_lang=dlang, join_title=beir)
+    qrels = read_qrels(qrels_path, query_ids={q.id for q in queries}, doc_ids={x.id for x in docs})
     meta = read_retrieval_meta(d / "meta.json") if (d / "meta.json").is_file() else {}
-    prov = {"source": str(d), **meta.get("provenance", {})}
-    return RetrievalSet(queries, docs, qrels, name=name or meta.get("name") or d.name, provenance=prov, validate=False)
+    prov: dict[str, Any] = {"source": str(d), **meta.get("provenance", {})}
+    default_name = meta.get("name") or d.name
+    if beir:
+        prov.update({"format": "beir", "split": qrels_path.stem})
+        if qrels_path.stem != "test":
+            default_name = f"{default_name}/{qrels_path.stem}"
+    return RetrievalSet(queries, docs, qrels, name=name or default_name, provenance=prov, validate=False)
 
 
 def _check_tsv_id(value: str, field: str) -> None:

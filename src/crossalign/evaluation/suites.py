@@ -120,8 +120,20 @@ class UserData:
         return out
 
 
-def load_user_data(path: str | os.PathLike[str]) -> UserData:
-    """Read one ``--data`` path: a retrieval-set directory or an STS ``.jsonl`` file.
+def load_user_data(
+    path: str | os.PathLike[str],
+    *,
+    query_lang: str | None = None,
+    doc_lang: str | None = None,
+    split: str | None = None,
+) -> UserData:
+    """Read one ``--data`` path: a retrieval-set directory (crossalign's layout or a BEIR folder) or an STS
+    ``.jsonl`` file.
+
+    Args:
+        path: The directory or file.
+        query_lang, doc_lang: Languages of queries / documents without a ``lang`` field (BEIR folders have none).
+        split: BEIR split (``qrels/<split>.tsv``, default ``test``).
 
     Raises:
         DataFormatError: The path does not exist, or is neither a retrieval-set directory nor a JSONL file (the
@@ -132,7 +144,7 @@ def load_user_data(path: str | os.PathLike[str]) -> UserData:
 
     p = Path(path).expanduser()
     if p.is_dir():
-        rs = read_retrieval_set(p)
+        rs = read_retrieval_set(p, query_lang=query_lang, doc_lang=doc_lang, split=split)
         rs.validate()
         rs.provenance["digest"] = retrieval_set_digest(rs)
         return UserData(p, "retrieval", rs.name, retrieval=rs)
@@ -141,8 +153,9 @@ def load_user_data(path: str | os.PathLike[str]) -> UserData:
             raise DataFormatError(
                 "expected a retrieval-set directory or an STS .jsonl file",
                 path=p,
-                hint="a retrieval set is a directory with queries.jsonl, corpus.jsonl and qrels.tsv; STS data is "
-                'one {"text1", "text2", "score", "lang1", "lang2"} object per line',
+                hint="a retrieval set is a directory with queries.jsonl, corpus.jsonl and qrels.tsv (or a BEIR "
+                'folder with qrels/test.tsv); STS data is one {"text1", "text2", "score", "lang1", "lang2"} object '
+                "per line",
             )
         return UserData(p, "sts", p.stem, sts=read_sts_jsonl(p))
     raise DataFormatError("no such file or directory", path=p, hint="check the --data path")

@@ -121,7 +121,7 @@ def prepare_evaluation(
     *,
     suites: str | Iterable[str] = "all",
     langs: str | Iterable[str] | None = None,
-    data: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    data: str | os.PathLike[str] | Any | Sequence[Any] | None = None,
     max_sections: int = 500,
     max_bitext_pairs: int = 500,
     bitext_distractors: int = 500,
@@ -139,7 +139,9 @@ def prepare_evaluation(
     Args:
         suites: ``"retrieval"``, ``"mixed-pool"``, ``"bitext"``, ``"sts"``, ``"all"`` (comma-separated or a list).
         langs: LibreOffice languages (default :data:`DEFAULT_EVAL_LANGS` when no ``data`` is given, none otherwise).
-        data: ``--data`` paths: retrieval-set directories and STS ``.jsonl`` files.
+        data: ``--data`` paths (retrieval-set directories or BEIR folders, STS ``.jsonl`` files) and/or
+            :class:`~crossalign.evaluation.suites.UserData` already read (e.g. by
+            :func:`~crossalign.evaluation.suites.load_user_data` with default languages and a split).
         max_sections, max_bitext_pairs, bitext_distractors, seed: Sizes and sampling seed of the LibreOffice sets.
         metrics: Retrieval metrics (the first is the main score).
         use_faiss: Search retrieval pools with faiss.
@@ -156,12 +158,18 @@ def prepare_evaluation(
         UnknownLanguageError, CorpusError, DataFormatError: From the languages, the corpus and the user data.
     """
     from crossalign.data.builders.eval_sets import build_libreoffice_eval_sets
-    from crossalign.evaluation.suites import build_evaluators, libreoffice_suites, load_user_data, parse_suites
+    from crossalign.evaluation.suites import (
+        UserData,
+        build_evaluators,
+        libreoffice_suites,
+        load_user_data,
+        parse_suites,
+    )
 
     t0 = time.perf_counter()
     run_suites = parse_suites(suites)
-    paths = [] if data is None else [data] if isinstance(data, str | os.PathLike) else list(data)
-    user_data = [load_user_data(p) for p in paths]
+    items = [] if data is None else [data] if isinstance(data, str | os.PathLike | UserData) else list(data)
+    user_data = [u if isinstance(u, UserData) else load_user_data(u) for u in items]
     if langs is None:
         lang_list = [] if user_data else list(DEFAULT_EVAL_LANGS)
     else:
@@ -428,7 +436,7 @@ def evaluate(
     *,
     suites: str | Iterable[str] = "all",
     langs: str | Iterable[str] | None = None,
-    data: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    data: str | os.PathLike[str] | Any | Sequence[Any] | None = None,
     output_dir: str | os.PathLike[str] | None,
     batch_size: int = 32,
     max_sections: int = 500,
@@ -460,7 +468,8 @@ def evaluate(
         models: A model spec / loaded model, or a list of them.
         suites: ``retrieval``, ``mixed-pool``, ``bitext``, ``sts``, ``all`` (comma-separated or a list).
         langs: LibreOffice languages (default ``de,zh-CN,hi,km`` when no ``data`` is given).
-        data: Retrieval-set directories and/or STS ``.jsonl`` files.
+        data: Retrieval-set directories (or BEIR folders) and/or STS ``.jsonl`` files, or
+            :class:`~crossalign.evaluation.suites.UserData` already read (see :func:`prepare_evaluation`).
         output_dir: Output directory (one model: files directly in it; several: one sub-directory per model plus a
             combined ``report.md``). None writes nothing.
         batch_size: Model inputs per forward pass.

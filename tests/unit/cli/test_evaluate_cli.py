@@ -92,3 +92,32 @@ def test_bad_options_give_clear_errors(model_dir: Path, user_data, tmp_path: Pat
     assert "unknown metric" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main([*base, "--max-sections", "0"])
+
+
+def test_evaluate_beir_folder_with_default_languages(model_dir: Path, tmp_path: Path, capsys) -> None:
+    beir = tmp_path / "toy-beir"
+    (beir / "qrels").mkdir(parents=True)
+    n = 6
+    corpus = [{"_id": f"d{i}", "title": "", "text": word_text(i, 7)} for i in range(n)]
+    (beir / "corpus.jsonl").write_text("".join(json.dumps(r) + "\n" for r in corpus), encoding="utf-8")
+    queries = [{"_id": f"q{i}", "text": word_text(i, 3)} for i in range(n)]
+    (beir / "queries.jsonl").write_text("".join(json.dumps(r) + "\n" for r in queries), encoding="utf-8")
+    qrels = "query-id\tcorpus-id\tscore\n" + "".join(f"q{i}\td{i}\t1\n" for i in range(n - 1))
+    (beir / "qrels" / "test.tsv").write_text(qrels, encoding="utf-8")
+    base = ["--no-progress", "evaluate", "--model", str(model_dir), "--data", str(beir), "--suite", "retrieval"]
+    base += ["--cache-dir", str(tmp_path / "cache"), "--batch-size", "4"]
+    # without languages: one error naming the file, line and field, and nothing written
+    assert main([*base, "--output", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err
+    assert "queries.jsonl:1, field 'lang': missing column 'lang'" in err and "--query-lang CODE" in err
+    assert not (tmp_path / "bad").exists()
+    out = tmp_path / "out"
+    assert main([*base, "--query-lang", "de", "--doc-lang", "en", "--output", str(out)]) == 0
+    [r] = load_results(out).find("retrieval")
+    assert (r.task, r.query_lang, r.doc_lang, r.n_queries) == ("toy-beir", "de", "en", n - 1)
+    assert 0.0 <= r.scores["ndcg@10"] <= 1.0
+    assert "--query-lang de --doc-lang en" in (out / "report.md").read_text(encoding="utf-8")
+    assert main([*base[:-4], "--split", "dev", "--query-lang", "de", "--output", str(tmp_path / "o2")]) == 2
+    assert "no qrels for split 'dev'" in capsys.readouterr().err
+    assert main(["evaluate", "--model", str(model_dir), "--query-lang", "de", "--output", str(tmp_path / "o3")]) == 2
+    assert "--query-lang applies to --data" in capsys.readouterr().err

@@ -153,3 +153,75 @@ def test_qrels_formats(tmp_path: Path) -> None:
     trec = _write(tmp_path / "trec.txt", ["q1 0 d1 1", "q1 0 d2 0"])
     assert read_qrels(beir) == {"q1": {"d1": 1}}
     assert read_qrels(trec) == {"q1": {"d1": 1, "d2": 0}}
+
+
+def _beir_folder(root: Path) -> Path:
+    """A BEIR folder as BEIR's GenericDataLoader reads it: ``_id`` records without ``lang``, ``qrels/<split>.tsv``."""
+    root.mkdir(parents=True)
+    _write(
+        root / "corpus.jsonl",
+        [
+            json.dumps({"_id": "d1", "title": "Labels", "text": "Choose File - New - Labels.", "metadata": {}}),
+            json.dumps({"_id": "d2", "title": "", "text": "Press F1 for help."}),
+            json.dumps({"_id": "d3", "title": "Only a title", "text": ""}),
+        ],
+    )
+    _write(
+        root / "queries.jsonl",
+        [
+            json.dumps({"_id": "q1", "text": "Etiketten drucken", "metadata": {}}),
+            json.dumps({"_id": "q2", "text": "Hilfe öffnen"}),
+            json.dumps({"_id": "q3", "text": "Nur im Dev-Split"}),
+        ],
+    )
+    (root / "qrels").mkdir()
+    _write(root / "qrels" / "test.tsv", ["query-id\tcorpus-id\tscore", "q1\td1\t1", "q2\td2\t1", "q2\td3\t0"])
+    _write(root / "qrels" / "dev.tsv", ["query-id\tcorpus-id\tscore", "q3\td3\t2"])
+    return root
+
+
+def test_beir_folder_reads_with_default_languages(tmp_path: Path) -> None:
+    d = _beir_folder(tmp_path / "toy-beir")
+    rs = read_retrieval_set(d, query_lang="de", doc_lang="EN")
+    # only the queries judged in the split, as BEIR's loader keeps them
+    assert [(q.id, q.lang) for q in rs.queries] == [("q1", "de"), ("q2", "de")]
+    assert rs.qrels == {"q1": {"d1": 1}, "q2": {"d2": 1, "d3": 0}}
+    # passages are title + " " + text, as BEIR and MTEB encode them
+    assert [(x.id, x.text, x.lang) for x in rs.documents] == [
+        ("d1", "Labels Choose File - New - Labels.", "en"),
+        ("d2", "Press F1 for help.", "en"),
+        ("d3", "Only a title", "en"),
+    ]
+    assert rs.name == "toy-beir" and rs.provenance["format"] == "beir" and rs.provenance["split"] == "test"
+    dev = read_retrieval_set(d, query_lang="de", doc_lang="en", split="dev")
+    assert [q.id for q in dev.queries] == ["q3"] and dev.name == "toy-beir/dev"
+    # a record's own lang wins over the default
+    lines = (d / "queries.jsonl").read_text().splitlines()
+    lines[0] = json.dumps({"_id": "q1", "text": "Imprimer des étiquettes", "lang": "fr"})
+    _write(d / "queries.jsonl", lines)
+    assert [q.lang for q in read_retrieval_set(d, query_lang="de", doc_lang="en").queries] == ["fr", "de"]
+
+
+def test_beir_folder_errors_name_file_line_field_and_fix(tmp_path: Path) -> None:
+    d = _beir_folder(tmp_path / "toy-beir")
+    with pytest.raises(DataFormatError) as exc:
+        read_retrieval_set(d, doc_lang="en")
+    msg = str(exc.value)
+    assert msg.startswith(f"{d / 'queries.jsonl'}:1, field 'lang': missing column 'lang'")
+    assert "--query-lang CODE (Python: query_lang=CODE)" in msg
+    with pytest.raises(DataFormatError, match=r"corpus\.jsonl:1, field 'lang'.*\n.*--doc-lang CODE"):
+        read_retrieval_set(d, query_lang="de")
+    with pytest.raises(DataFormatError, match=r"field 'split': no qrels for split 'train' .*splits present: dev, test"):
+        read_retrieval_set(d, query_lang="de", doc_lang="en", split="train")
+    with pytest.raises(DataFormatError, match=r"field '--query-lang': .*unknown language code 'xx-nope'"):
+        read_retrieval_set(d, query_lang="xx-nope", doc_lang="en")
+    _write(d / "qrels" / "test.tsv", ["query-id\tcorpus-id\tscore", "q1\td9\t1"])
+    with pytest.raises(DataFormatError, match=r"test\.tsv:2, field 'doc_id': document id 'd9' is not in the corpus"):
+        read_retrieval_set(d, query_lang="de", doc_lang="en")
+    # a split asked of crossalign's one-file layout
+    flat = write_retrieval_set(_rs(), tmp_path / "flat")
+    with pytest.raises(DataFormatError, match=r"field 'split': split 'dev' asked for, but the directory has one"):
+        read_retrieval_set(flat, split="dev")
+    (flat / "qrels.tsv").unlink()
+    with pytest.raises(DataFormatError, match=r"missing qrels\.tsv \(or BEIR's qrels/<split>\.tsv\)"):
+        read_retrieval_set(flat)
