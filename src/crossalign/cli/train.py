@@ -56,6 +56,7 @@ _DIRECT = (
     "max_rows",
     "batch_sampler",
     "deepspeed",
+    "base_anchor",
 )
 _SWITCHES = ("bf16", "fp16", "gradient_checkpointing", "cached", "gather_across_devices")
 
@@ -129,6 +130,13 @@ def register(subparsers: Any) -> None:
         action="store_true",
         default=None,
         help="under torchrun: use every rank's in-batch candidates",
+    )
+    h.add_argument(
+        "--base-anchor",
+        type=float,
+        metavar="W",
+        help="keep the embeddings close to the frozen base model: add W · mean ‖f(x) − f_base(x)‖² over the batch's "
+        "texts (BaseAnchorLoss; works with every method and --cached)",
     )
     h.add_argument(
         "--loss-arg",

@@ -2,7 +2,8 @@
 
 Every loss reads its dataset columns by name: the trainer passes them by position, so call
 ``loss.validate_columns(dataset.column_names)`` (or ``dataset = loss.select_columns(dataset)``) on each dataset
-before training. :func:`build_loss` builds a loss from a method name (see :data:`LOSSES`).
+before training. :func:`build_loss` builds a loss from a method name (see :data:`LOSSES`);
+:class:`BaseAnchorLoss` wraps any of them with a term that keeps the embeddings close to the frozen base model.
 
 The math of each loss is also a plain function of embeddings (``clear_components``, ``jsd_alignment_components``,
 ``multiway_pairwise_loss``, ``multiway_supcon_loss``, ``additive_margin_ranking_components``).
@@ -10,6 +11,7 @@ The math of each loss is also a plain function of embeddings (``clear_components
 
 from __future__ import annotations
 
+from crossalign.losses.base_anchor import BaseAnchorLoss
 from crossalign.losses.cached_clear import CachedCLEARLoss
 from crossalign.losses.clear import CLEARLoss, clear_components, clear_weights
 from crossalign.losses.distillation import MultilingualDistillationLoss, add_teacher_embeddings
@@ -23,6 +25,7 @@ from crossalign.losses.translation_ranking import AdditiveMarginRankingLoss, add
 __all__ = [
     "LOSSES",
     "AdditiveMarginRankingLoss",
+    "BaseAnchorLoss",
     "CLEARLoss",
     "CachedCLEARLoss",
     "InfoNCELoss",

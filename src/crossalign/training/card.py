@@ -83,6 +83,12 @@ def write_card(model_dir: str | os.PathLike[str], info: dict[str, Any]) -> None:
         lines.append(f"- note carried over from the base model: {info['base_model_note']}")
     if info.get("freeze") and info["freeze"].get("specs"):
         lines.append(f"- frozen: {', '.join(info['freeze']['specs'])}")
+    anchor = (info.get("config") or {}).get("base_anchor")
+    if anchor:
+        lines.append(
+            f"- kept close to the base model: `BaseAnchorLoss` weight {anchor} "
+            "(mean squared distance of each training text's embedding to the frozen base model's)"
+        )
     lines += ["", "Loss configuration:", "", "```json", json.dumps(info["loss_config"], indent=2), "```"]
     if info.get("data_manifest"):
         lines += ["", "Training data (from its build manifest):", "", "```json"]

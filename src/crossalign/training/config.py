@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import difflib
 import json
+import math
 import os
 import types
 import typing
@@ -44,6 +45,9 @@ class TrainConfig:
         max_rows: Use only the first ``max_rows`` training rows.
         batch_sampler: ``no_duplicates`` (default: no text twice in a batch, so no false in-batch negative),
             ``batch_sampler`` or ``group_by_label``.
+        base_anchor: Weight of the stay-close regulariser (:class:`~crossalign.losses.BaseAnchorLoss`): adds
+            ``base_anchor · mean ‖f(x) − f_base(x)‖²`` over the batch's texts, ``f_base`` the frozen starting model
+            (None or 0: off).
 
     The remaining fields are the usual Hugging Face training arguments of the same name.
 
@@ -89,6 +93,7 @@ class TrainConfig:
     freeze: list[str] = field(default_factory=list)
     max_rows: int | None = None
     batch_sampler: str = "no_duplicates"
+    base_anchor: float | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.freeze, str):
@@ -102,6 +107,16 @@ class TrainConfig:
             raise ConfigError(
                 f"prompts must be 'auto', 'none' or a mapping column -> prompt, got {self.prompts!r}.",
                 hint='for example prompts: {anchor: "query: ", positive: "passage: "}',
+            )
+        if self.base_anchor is not None and not (
+            isinstance(self.base_anchor, int | float)
+            and not isinstance(self.base_anchor, bool)
+            and math.isfinite(self.base_anchor)
+            and self.base_anchor >= 0
+        ):
+            raise ConfigError(
+                f"base_anchor must be a non-negative number, got {self.base_anchor!r}.",
+                hint="the weight of the stay-close term, e.g. 1.0; 0 or null switches it off",
             )
         if self.fp16 and self.bf16:
             raise ConfigError("fp16 and bf16 are both set.", hint="choose one")

@@ -374,6 +374,10 @@ def _train(
         teacher = model if cfg.teacher in (None, cfg.model) else load_model(cfg.teacher, device=device)
         train_dataset = _add_teacher_labels(train_dataset, teacher, prompts)
     loss = build_loss(cfg.method, model, **loss_kwargs)
+    if cfg.base_anchor:  # after freezing: the frozen copy shares the frozen parameters
+        from crossalign.losses.base_anchor import BaseAnchorLoss
+
+        loss = BaseAnchorLoss(model, loss, weight=cfg.base_anchor)
     train_dataset = loss.select_columns(train_dataset)
     text_columns = [c for c in train_dataset.column_names if c not in ("label", "labels", "score", "scores")]
 
