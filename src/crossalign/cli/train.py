@@ -139,6 +139,14 @@ def register(subparsers: Any) -> None:
         "texts (BaseAnchorLoss; works with every method and --cached)",
     )
     h.add_argument(
+        "--lora",
+        nargs="?",
+        const="",
+        metavar="SPEC",
+        help="train LoRA adapters (peft), merged into plain weights on save; SPEC like "
+        "r=8,alpha=16,dropout=0.0,targets=query,value (each optional; --lora alone: these defaults)",
+    )
+    h.add_argument(
         "--loss-arg",
         action="append",
         type=_key_value,
@@ -179,6 +187,10 @@ def config_from_args(args: argparse.Namespace) -> Any:
     for dest in _SWITCHES:
         if getattr(args, dest, None):
             overrides[dest] = True
+    if getattr(args, "lora", None) is not None:
+        from crossalign.training.lora import LoraSpec
+
+        overrides["lora"] = LoraSpec.parse(args.lora).to_dict()
     if args.freeze is not None:
         overrides["freeze"] = [s.strip() for s in args.freeze.split(",") if s.strip()]
     if args.config:

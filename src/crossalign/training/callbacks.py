@@ -296,6 +296,15 @@ class CrossalignTrainer(SentenceTransformerTrainer):
             self._guard().check(loss, self.state.global_step + 1)
         super().track_loss_components(loss)
 
+    def _load_from_checkpoint(self, checkpoint_path: str, *args: Any, **kwargs: Any) -> None:
+        # sentence-transformers reloads a checkpoint as a fresh model, which drops LoRA adapters: load them in place
+        from crossalign.training.lora import has_lora, load_lora_checkpoint
+
+        if has_lora(self.model):
+            load_lora_checkpoint(self.model, checkpoint_path)
+            return
+        super()._load_from_checkpoint(checkpoint_path, *args, **kwargs)
+
     def compute_loss(self, model: Any, inputs: Any, return_outputs: bool = False, num_items_in_batch: Any = None):
         out = super().compute_loss(model, inputs, return_outputs=return_outputs, num_items_in_batch=num_items_in_batch)
         if self.model.training:

@@ -83,6 +83,12 @@ def write_card(model_dir: str | os.PathLike[str], info: dict[str, Any]) -> None:
         lines.append(f"- note carried over from the base model: {info['base_model_note']}")
     if info.get("freeze") and info["freeze"].get("specs"):
         lines.append(f"- frozen: {', '.join(info['freeze']['specs'])}")
+    lora = (info.get("config") or {}).get("lora")
+    if lora:
+        lines.append(
+            f"- trained as LoRA adapters (Hu et al. 2022): r={lora['r']}, alpha={lora['alpha']}, "
+            f"dropout={lora['dropout']}, targets {', '.join(lora['targets'])}; merged into the weights on save"
+        )
     anchor = (info.get("config") or {}).get("base_anchor")
     if anchor:
         lines.append(

@@ -48,6 +48,9 @@ class TrainConfig:
         base_anchor: Weight of the stay-close regulariser (:class:`~crossalign.losses.BaseAnchorLoss`): adds
             ``base_anchor · mean ‖f(x) − f_base(x)‖²`` over the batch's texts, ``f_base`` the frozen starting model
             (None or 0: off).
+        lora: Train LoRA adapters instead of the full weights (:mod:`crossalign.training.lora`):
+            ``{r, alpha, dropout, targets}`` (missing keys: r 8, alpha 16, dropout 0, targets query+value), merged
+            into plain weights when the model is saved. None: full fine-tuning.
 
     The remaining fields are the usual Hugging Face training arguments of the same name.
 
@@ -94,6 +97,7 @@ class TrainConfig:
     max_rows: int | None = None
     batch_sampler: str = "no_duplicates"
     base_anchor: float | None = None
+    lora: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.freeze, str):
@@ -118,6 +122,10 @@ class TrainConfig:
                 f"base_anchor must be a non-negative number, got {self.base_anchor!r}.",
                 hint="the weight of the stay-close term, e.g. 1.0; 0 or null switches it off",
             )
+        if self.lora is not None:
+            from crossalign.training.lora import LoraSpec
+
+            self.lora = LoraSpec.from_mapping(self.lora, source="lora").to_dict()
         if self.fp16 and self.bf16:
             raise ConfigError("fp16 and bf16 are both set.", hint="choose one")
         if self.max_steps == 0 or self.per_device_train_batch_size < 1:

