@@ -264,3 +264,62 @@ def get_language(code: str) -> Language:
 def mteb_code(code: str) -> str:
     """``iso639_3-Script`` for a tag, as MTEB task metadata writes languages (``zh-CN`` -> ``cmn-Hans``)."""
     return get_language(code).mteb_code
+
+
+#: ISO 639-3 individual-language codes that datasets write for a macrolanguage crossalign files under another code
+#: (FLORES and Belebele write ``zho_Hans`` where crossalign's table has ``cmn``; Tatoeba writes ``ara``, ``fas``, ...).
+_ISO639_3_ALIASES: dict[str, str] = {
+    "zho": "cmn",
+    "ara": "arb",
+    "fas": "pes",
+    "msa": "zsm",
+    "nep": "npi",
+    "lav": "lvs",
+    "mon": "khk",
+    "aze": "azj",
+    "uzb": "uzn",
+    "orm": "gaz",
+    "mlg": "plt",
+    "sqi": "als",
+    "swa": "swh",
+    "pus": "pbt",
+    "yid": "ydd",
+    "kur": "kmr",
+    "nor": "nob",
+}
+#: Scripts that datasets spell differently from crossalign's table (Korean as ``Hang`` in FLORES and Belebele).
+_SCRIPT_ALIASES: dict[str, str] = {"Hang": "Kore"}
+#: Where one ISO 639-3 code + script fits several tags, the tag crossalign uses (``zh-CN`` as in the LibreOffice sets).
+_ISO_PREFERRED: dict[tuple[str, str], str] = {("cmn", "Hans"): "zh-CN", ("cmn", "Hant"): "zh-TW"}
+
+
+def from_iso639_3(code: str, script: str | None = None) -> str | None:
+    """The crossalign tag of an ISO 639-3 code (and ISO 15924 script), as benchmarks name languages, or None.
+
+    Accepts ``deu``, ``deu_Latn``, ``deu-Latn`` (FLORES, Belebele and MTEB spellings) and macrolanguage codes
+    (``zho_Hans`` -> ``zh-CN``, ``ara`` -> ``ar``). A script that differs from crossalign's default script of the
+    language gives a script-tagged variant (``hin_Latn`` -> ``hi-Latn``); a language crossalign does not know gives
+    None.
+
+    Example:
+        >>> from_iso639_3("deu_Latn"), from_iso639_3("zho_Hant"), from_iso639_3("hin_Latn"), from_iso639_3("ace")
+        ('de', 'zh-TW', 'hi-Latn', None)
+    """
+    parts = re.split(r"[-_]", code.strip())
+    iso = _ISO639_3_ALIASES.get(parts[0].lower(), parts[0].lower())
+    if script is None and len(parts) > 1:
+        script = parts[1]
+    script = _SCRIPT_ALIASES.get(script.title(), script.title()) if script else None
+    if script and (iso, script) in _ISO_PREFERRED:
+        return _ISO_PREFERRED[iso, script]
+    matches = [lang for lang in LANGUAGES.values() if lang.iso639_3 == iso]
+    if not matches:
+        return None
+    # the plainest tag: no region subtag (en before en-GB, pt before pt-BR)
+    matches.sort(key=lambda lang: (len(lang.code.split("-")), lang.code))
+    if script is None:
+        return matches[0].code
+    for lang in matches:
+        if lang.script == script:
+            return lang.code
+    return f"{matches[0].code.split('-')[0]}-{script}"

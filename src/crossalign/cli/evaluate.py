@@ -6,6 +6,8 @@ Examples::
     crossalign evaluate --model e5-small-q4 --model runs/clear-de --suite retrieval --langs de --output cmp
     crossalign evaluate --model runs/clear-de --data my-retrieval-set/ --data my-sts.jsonl --output mine
     crossalign evaluate --model e5-small-q4 --data beir/scifact --query-lang en --doc-lang en --split test --output sf
+    crossalign evaluate --model e5-small-q4 --benchmark belebele:de,km --benchmark tatoeba --output bench
+    crossalign evaluate --model e5-small-q4 --benchmark flores:de --benchmark-path ./flores_plus --output fl
 
 Writes ``results.json`` (everything, per-query values included), MTEB result files (``mteb/``), TREC runs
 (``runs/``) and ``report.md`` (tables, plots, comparison) into ``--output`` (one sub-directory per model when
@@ -75,7 +77,8 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--langs",
         default=None,
-        help="LibreOffice languages, e.g. de,zh-CN,hi,km (default: de,zh-CN,hi,km unless --data is given)",
+        help="LibreOffice languages, e.g. de,zh-CN,hi,km (default: de,zh-CN,hi,km unless --data or --benchmark is "
+        "given)",
     )
     p.add_argument(
         "--data",
@@ -84,6 +87,23 @@ def register(subparsers: Any) -> None:
         metavar="PATH",
         help="your data: a retrieval-set directory (queries.jsonl, corpus.jsonl, qrels.tsv) or an STS .jsonl file; "
         "repeatable",
+    )
+    p.add_argument(
+        "--benchmark",
+        action="append",
+        default=None,
+        metavar="NAME[:LANGS]",
+        help="a standard benchmark read from the Hugging Face hub (or --benchmark-path): belebele, xquad-r, tatoeba, "
+        "bucc, flores, with languages after a colon (belebele:de,zh-CN; default: the benchmark's own), or an MTEB "
+        "task as mteb:NAME[:SUBSETS] (needs mteb); repeatable",
+    )
+    p.add_argument(
+        "--benchmark-path",
+        action="append",
+        default=None,
+        metavar="[NAME=]DIR",
+        help="read a --benchmark from a local copy in the hub's layout (huggingface-cli download --repo-type dataset "
+        "ID --local-dir DIR) instead of the hub; NAME= says which benchmark when several are given; repeatable",
     )
     p.add_argument(
         "--query-lang",
@@ -101,7 +121,8 @@ def register(subparsers: Any) -> None:
         "--split",
         default=None,
         metavar="NAME",
-        help="split of a BEIR folder given with --data: its qrels/NAME.tsv (default test)",
+        help="split of a BEIR folder given with --data (its qrels/NAME.tsv, default test) and of each --benchmark "
+        "(default: the benchmark's evaluation split)",
     )
     p.add_argument("--output", required=True, metavar="DIR", help="output directory (created)")
     p.add_argument("--batch-size", type=_positive_int, default=32, help="model inputs per forward pass (default 32)")
@@ -155,6 +176,10 @@ def _command_line(args: argparse.Namespace) -> str:
         parts += ["--langs", args.langs]
     for d in args.data or []:
         parts += ["--data", d]
+    for b in args.benchmark or []:
+        parts += ["--benchmark", b]
+    for b in args.benchmark_path or []:
+        parts += ["--benchmark-path", b]
     for flag in ("query_lang", "doc_lang", "split"):
         if getattr(args, flag, None):
             parts += [f"--{flag.replace('_', '-')}", getattr(args, flag)]
@@ -172,20 +197,55 @@ def _command_line(args: argparse.Namespace) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def _read_data(args: argparse.Namespace) -> list[Any] | None:
-    """Read every ``--data`` path once, with the default languages and split (errors before any model loads)."""
+def _benchmark_paths(args: argparse.Namespace) -> dict[str, str]:
+    """``--benchmark-path`` values by benchmark name (a bare DIR belongs to the only --benchmark)."""
+    from crossalign.data.benchmarks import parse_benchmark_spec
     from crossalign.errors import ConfigError
-    from crossalign.evaluation.suites import load_user_data
 
-    given = [f"--{k.replace('_', '-')}" for k in ("query_lang", "doc_lang", "split") if getattr(args, k, None)]
+    names = [parse_benchmark_spec(b)[0] for b in args.benchmark or []]
+    out: dict[str, str] = {}
+    for item in args.benchmark_path or []:
+        name, sep, path = item.partition("=")
+        if not sep:
+            if len(names) != 1:
+                raise ConfigError(
+                    f"--benchmark-path {item} does not say which of {len(names)} benchmarks it is for",
+                    hint="write it as NAME=DIR, e.g. --benchmark-path belebele=./belebele",
+                )
+            name, path = names[0], item
+        name = name.strip().lower() if not name.lower().startswith("mteb:") else name.strip()
+        if name not in names:
+            raise ConfigError(
+                f"--benchmark-path names {name!r}, which no --benchmark asks for",
+                hint=f"add --benchmark {name}, or fix the name (given: {', '.join(names) or 'none'})",
+            )
+        out[name] = path
+    return out
+
+
+def _read_data(args: argparse.Namespace) -> list[Any] | None:
+    """Read every ``--data`` path and ``--benchmark`` once, with the default languages and split (errors before any
+    model loads)."""
+    from crossalign.data.benchmarks import parse_benchmark_spec
+    from crossalign.errors import ConfigError
+    from crossalign.evaluation.suites import benchmark_user_data, load_user_data
+
+    given = [f"--{k.replace('_', '-')}" for k in ("query_lang", "doc_lang") if getattr(args, k, None)]
+    if args.split and not given and not args.data and not args.benchmark:
+        given.append("--split")
     if given and not args.data:
         raise ConfigError(
             f"{', '.join(given)} applies to --data, and no --data is given",
             hint="add --data DIR (a retrieval set or a BEIR folder), or drop " + ", ".join(given),
         )
-    if not args.data:
-        return None
-    return [load_user_data(p, query_lang=args.query_lang, doc_lang=args.doc_lang, split=args.split) for p in args.data]
+    paths = _benchmark_paths(args)
+    out: list[Any] = []
+    for p in args.data or []:
+        out.append(load_user_data(p, query_lang=args.query_lang, doc_lang=args.doc_lang, split=args.split))
+    for b in args.benchmark or []:
+        name = parse_benchmark_spec(b)[0]
+        out.append(benchmark_user_data(b, split=args.split, path=paths.get(name), cache_dir=None))
+    return out or None
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

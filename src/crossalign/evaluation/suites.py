@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crossalign.data.builders.eval_sets import EvalSets
+from crossalign.data.builders.eval_sets import EvalSet, EvalSets
 from crossalign.data.records import RetrievalSet
 from crossalign.errors import ConfigError, DataFormatError
 from crossalign.evaluation.evaluators import (
@@ -49,6 +49,7 @@ from crossalign.evaluation.evaluators import (
 __all__ = [
     "SUITE_CHOICES",
     "UserData",
+    "benchmark_user_data",
     "build_evaluators",
     "libreoffice_suites",
     "load_user_data",
@@ -92,21 +93,36 @@ def libreoffice_suites(suites: Sequence[str]) -> list[str]:
 
 @dataclass
 class UserData:
-    """A user dataset given with ``--data``.
+    """A user dataset given with ``--data``, or a benchmark given with ``--benchmark``.
 
     Attributes:
-        path: Where it was read from.
-        kind: ``"retrieval"`` (a directory) or ``"sts"`` (a JSONL file).
+        path: Where it was read from (a path, or the benchmark's hub id / local copy).
+        kind: ``"retrieval"`` (a directory), ``"sts"`` (a JSONL file) or ``"benchmark"``.
         retrieval: The retrieval set (kind ``retrieval``).
         sts: The STS pairs (kind ``sts``).
-        name: Task name (the set's name from ``meta.json``, else the directory / file stem).
+        sets: The benchmark's evaluation sets, each with its suite (kind ``benchmark``).
+        benchmark: The benchmark's metadata and provenance (kind ``benchmark``).
+        name: Task name (the set's name from ``meta.json``, else the directory / file stem; the benchmark's name).
     """
 
-    path: Path
+    path: Path | str
     kind: str
     name: str
     retrieval: RetrievalSet | None = None
     sts: list[StsPair] | None = None
+    sets: list[EvalSet] | None = None
+    benchmark: dict[str, Any] | None = None
+
+    @property
+    def languages(self) -> list[str]:
+        """Every language of its records, in first-seen order."""
+        if self.retrieval is not None:
+            langs = self.retrieval.query_langs + self.retrieval.doc_langs
+        elif self.sets is not None:
+            langs = [lg for s in self.sets for lg in s.data.query_langs + s.data.doc_langs]
+        else:
+            langs = [p.lang1 for p in self.sts or []] + [p.lang2 for p in self.sts or []]
+        return list(dict.fromkeys(langs))
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready summary for the results' data provenance."""
@@ -117,7 +133,32 @@ class UserData:
         if self.sts is not None:
             out["n_pairs"] = len(self.sts)
             out["language_pairs"] = sorted({f"{p.lang1}-{p.lang2}" for p in self.sts})
+        if self.benchmark is not None:
+            out["benchmark"] = self.benchmark
         return out
+
+
+def benchmark_user_data(
+    spec: str,
+    *,
+    split: str | None = None,
+    path: str | os.PathLike[str] | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> UserData:
+    """Load a benchmark by name (``belebele:de,zh-CN``, ``mteb:Tatoeba``; see
+    :func:`crossalign.data.benchmarks.load_benchmark`) as evaluation data.
+
+    Args:
+        spec: ``NAME[:LANGS]`` or ``mteb:TASK[:SUBSETS]``.
+        split: The split (default: the benchmark's evaluation split).
+        path: A local copy in the hub's layout.
+        cache_dir: ``datasets``' cache directory.
+    """
+    from crossalign.data.benchmarks import load_benchmark
+
+    bench = load_benchmark(spec, split=split, path=path, cache_dir=cache_dir)
+    source = bench.source.get("local_copy") or bench.source.get("hub_id") or spec
+    return UserData(source, "benchmark", bench.name, sets=bench.sets, benchmark=bench.describe())
 
 
 def load_user_data(
@@ -161,6 +202,20 @@ def load_user_data(
     raise DataFormatError("no such file or directory", path=p, hint="check the --data path")
 
 
+def _set_evaluator(
+    s: EvalSet, *, metrics: Sequence[str], use_faiss: bool, batch_size: int, long_text: str
+) -> CrossalignEvaluator:
+    """The evaluator of one evaluation set's suite."""
+    common: dict[str, Any] = {"batch_size": batch_size, "long_text": long_text}
+    if s.suite == "retrieval":
+        return RetrievalEvaluator(s.data, metrics=metrics, task=s.task, use_faiss=use_faiss, **common)
+    if s.suite in ("mixed-pool", "inclination"):
+        return MixedPoolEvaluator(s.data, suite=s.suite, task=s.task, **common)
+    if s.suite == "bitext":
+        return BitextEvaluator(s.data, task=s.task, **common)
+    raise ConfigError(f"no evaluator for suite {s.suite!r} (set {s.name})")
+
+
 def build_evaluators(
     suites: Sequence[str],
     *,
@@ -176,7 +231,8 @@ def build_evaluators(
     Args:
         suites: From :func:`parse_suites`.
         sets: LibreOffice sets (None: user data only).
-        user_data: From :func:`load_user_data`.
+        user_data: From :func:`load_user_data` and :func:`benchmark_user_data` (a benchmark's sets run in the suites
+            they belong to).
         metrics: Retrieval metrics (the first is the main score).
         use_faiss: Search retrieval pools with faiss.
         batch_size, long_text: Encoding options (used only when an evaluator is given a model, not a cache).
@@ -191,13 +247,11 @@ def build_evaluators(
     out: list[CrossalignEvaluator] = []
     for suite in suites:
         for s in sets.select(suite) if sets is not None else []:
-            if suite == "retrieval":
-                out.append(RetrievalEvaluator(s.data, metrics=metrics, task=s.task, use_faiss=use_faiss, **common))
-            elif suite in ("mixed-pool", "inclination"):
-                out.append(MixedPoolEvaluator(s.data, suite=suite, task=s.task, **common))
-            elif suite == "bitext":
-                out.append(BitextEvaluator(s.data, task=s.task, **common))
+            out.append(_set_evaluator(s, metrics=metrics, use_faiss=use_faiss, **common))
         for u in user_data:
+            for s in u.sets or []:
+                if s.suite == suite:
+                    out.append(_set_evaluator(s, metrics=metrics, use_faiss=use_faiss, **common))
             if u.kind == "retrieval" and u.retrieval is not None:
                 multilingual = len(u.retrieval.doc_langs) > 1
                 if suite == "retrieval":

@@ -107,7 +107,7 @@ def _data_summary(sets: Any, user_data: Sequence[Any]) -> dict[str, Any]:
     else:
         short = ""
     if user_data:
-        parts += [f"user data {u.path}" for u in user_data]
+        parts += [f"{'benchmark' if u.kind == 'benchmark' else 'user data'} {u.path}" for u in user_data]
         details["user_data"] = [u.describe() for u in user_data]
     return {
         "source": "; ".join(parts),
@@ -217,11 +217,7 @@ def prepare_evaluation(
     if lang_list:
         languages = ["en", *[lang for lang in lang_list if lang != "en"]]
     for u in user_data:
-        if u.retrieval is not None:
-            langs_u = u.retrieval.query_langs + u.retrieval.doc_langs
-        else:
-            langs_u = [p.lang1 for p in u.sts or []] + [p.lang2 for p in u.sts or []]
-        languages += [lang for lang in dict.fromkeys(langs_u) if lang not in languages]
+        languages += [lang for lang in u.languages if lang not in languages]
     config = {
         "suites": [s for s in run_suites if s in ran],
         "suites_skipped": skipped,

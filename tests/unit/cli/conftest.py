@@ -1,10 +1,12 @@
-"""The CLI tests share the evaluation test doubles (tests/unit/evaluation/evaluation_testkit.py)."""
+"""The CLI tests share the evaluation test doubles (tests/unit/evaluation/evaluation_testkit.py) and the benchmark
+copies (tests/unit/data/benchmark_fixtures.py)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-_EVAL_TESTS = str(Path(__file__).resolve().parents[1] / "evaluation")
-if _EVAL_TESTS not in sys.path:
-    sys.path.insert(0, _EVAL_TESTS)
+for _sub in ("evaluation", "data"):
+    _dir = str(Path(__file__).resolve().parents[1] / _sub)
+    if _dir not in sys.path:
+        sys.path.insert(0, _dir)

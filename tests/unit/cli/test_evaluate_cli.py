@@ -121,3 +121,40 @@ def test_evaluate_beir_folder_with_default_languages(model_dir: Path, tmp_path: 
     assert "no qrels for split 'dev'" in capsys.readouterr().err
     assert main(["evaluate", "--model", str(model_dir), "--query-lang", "de", "--output", str(tmp_path / "o3")]) == 2
     assert "--query-lang applies to --data" in capsys.readouterr().err
+
+
+def test_evaluate_benchmarks_from_local_copies(model_dir: Path, tmp_path: Path, capsys, monkeypatch) -> None:
+    import datasets
+    from benchmark_fixtures import belebele_copy, pair_bitext_copy
+
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(tmp_path / "hf-cache"))
+    bele = belebele_copy(tmp_path / "belebele")
+    tato = pair_bitext_copy(tmp_path / "tatoeba", {"deu-eng": 6, "khm-eng": 4})
+    out = tmp_path / "out"
+    argv = ["--no-progress", "evaluate", "--model", str(model_dir), "--benchmark", "belebele:de"]
+    argv += ["--benchmark", "tatoeba:de,km", "--benchmark-path", f"belebele={bele}", "--benchmark-path"]
+    argv += [f"tatoeba={tato}", "--output", str(out), "--cache-dir", str(tmp_path / "cache"), "--batch-size", "4"]
+    assert main(argv) == 0
+    result = load_results(out)
+    got = sorted((t.suite, t.task, t.query_lang, t.doc_lang) for t in result.tasks)
+    assert got == sorted(
+        [("retrieval", "belebele/de", q, d) for q, d in (("en", "en"), ("de", "de"), ("de", "en"), ("en", "de"))]
+        + [("mixed-pool", "belebele/de", "de", None), ("mixed-pool", "belebele/de", "en", None)]
+        + [("bitext", "tatoeba", "de", "en"), ("bitext", "tatoeba", "km", "en")]
+    )
+    de_en = result.find("retrieval", query_lang="de", doc_lang="en")[0]
+    assert de_en.n_queries == 4 and 0.0 <= de_en.scores["ndcg@10"] <= 1.0
+    km = result.find("bitext", query_lang="km")[0]
+    assert km.n_queries == 4 and 0.0 <= km.scores["p@1_src2tgt"] <= 1.0
+    bench = {u["name"]: u["benchmark"] for u in result.data["details"]["user_data"]}
+    assert bench["tatoeba"]["source"] == {"hub_id": "mteb/tatoeba-bitext-mining", "local_copy": str(tato)}
+    assert bench["belebele"]["langs"] == {"de": "deu_Latn"} and bench["belebele"]["license"] == "cc-by-sa-4.0"
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert f"--benchmark-path belebele={bele}" in report
+    # a bare --benchmark-path needs exactly one --benchmark; errors come before any model work
+    bad = ["evaluate", "--model", str(model_dir), "--benchmark", "belebele:de", "--benchmark", "tatoeba:de"]
+    assert main([*bad, "--benchmark-path", str(bele), "--output", str(tmp_path / "o")]) == 2
+    assert "does not say which of 2 benchmarks" in capsys.readouterr().err
+    assert main([*bad[:5], "--benchmark-path", f"flores={bele}", "--output", str(tmp_path / "o")]) == 2
+    assert "names 'flores', which no --benchmark asks for" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -1,0 +1,133 @@
+"""Benchmark data as crossalign's canonical evaluation sets (:class:`~crossalign.data.builders.eval_sets.EvalSet`).
+
+Two shapes cover the standard cross-lingual benchmarks:
+
+- **parallel retrieval** (:func:`parallel_retrieval_sets`; Belebele, XQuAD-R): the same questions and passages exist
+  in every language, and a question's relevant passage is known by a language-independent key. For a language
+  ``x`` this gives what the LibreOffice sets give (:mod:`crossalign.data.builders.eval_sets`): retrieval sets in the
+  four directions ``en→en``, ``x→x``, ``x→en``, ``en→x`` over the same questions, and the mixed pool ``D_en ∪ D_x``
+  where ``x`` and ``en`` questions have both parallel passages relevant (Max@R, Complete@k).
+- **bitext** (:func:`bitext_set`; Tatoeba, BUCC, FLORES): source sentences (queries) and target sentences
+  (documents) with gold alignments (qrels), read by :class:`~crossalign.evaluation.evaluators.BitextEvaluator`.
+
+Ids are ``<lang>:<key>`` (whitespace replaced by ``_``); ``meta.xling_id`` is the language-independent key.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from crossalign.data.builders.eval_sets import EvalSet, retrieval_set_digest
+from crossalign.data.records import Document, Query, RetrievalSet
+
+__all__ = ["PIVOT", "bitext_set", "parallel_retrieval_sets", "record_id"]
+
+#: The pivot language of the cross-lingual directions.
+PIVOT = "en"
+
+
+def record_id(lang: str, key: str) -> str:
+    """``<lang>:<key>`` with whitespace replaced (ids go into TREC run files as they are)."""
+    return re.sub(r"\s", "_", f"{lang}:{key}")
+
+
+def _finish(rs: RetrievalSet, provenance: Mapping[str, Any]) -> RetrievalSet:
+    rs.provenance.update(provenance)
+    rs.validate()
+    rs.provenance["digest"] = retrieval_set_digest(rs)
+    return rs
+
+
+def parallel_retrieval_sets(
+    task: str,
+    lang: str,
+    questions: Mapping[str, Mapping[str, str]],
+    passages: Mapping[str, Mapping[str, str]],
+    relevant: Mapping[str, str],
+    *,
+    suites: Sequence[str] = ("retrieval", "mixed-pool"),
+    provenance: Mapping[str, Any] | None = None,
+) -> list[EvalSet]:
+    """The sets of one language ``x`` from parallel questions and passages.
+
+    Args:
+        task: Task name (``belebele/de``); set names append the direction (``belebele/de/de-en``) or ``mixed``.
+        lang: ``x`` (``en`` gives only the ``en→en`` retrieval set).
+        questions: ``questions[lang][question key] = text`` for ``x`` and ``en``.
+        passages: ``passages[lang][passage key] = text`` for ``x`` and ``en``.
+        relevant: ``question key -> passage key`` (its one relevant passage).
+        suites: Which of ``retrieval`` and ``mixed-pool`` to build.
+        provenance: Recorded with every set.
+
+    Returns:
+        Only questions whose passage exists, and that exist, in both languages are used, so every direction has
+        the same questions (the counts are in each set's provenance).
+    """
+    langs = [PIVOT] if lang == PIVOT else [PIVOT, lang]
+    keys = [k for k in questions[PIVOT] if all(k in questions[lg] for lg in langs)]
+    keys = [k for k in keys if relevant.get(k) is not None and all(relevant[k] in passages[lg] for lg in langs)]
+    pkeys = [p for p in passages[PIVOT] if all(p in passages[lg] for lg in langs)]
+    base = {
+        "builder": "crossalign.data.benchmarks",
+        **(provenance or {}),
+        "n_questions_used": len(keys),
+        "n_passages_used": len(pkeys),
+    }
+    out: list[EvalSet] = []
+    if not keys:
+        return out
+
+    def q(lg: str, k: str) -> Query:
+        return Query(record_id(lg, k), questions[lg][k], lg, {"xling_id": k})
+
+    def d(lg: str, p: str) -> Document:
+        return Document(record_id(lg, p), passages[lg][p], lg, None, {"xling_id": p})
+
+    if "retrieval" in suites:
+        directions = [(PIVOT, PIVOT)] if lang == PIVOT else [(PIVOT, PIVOT), (lang, lang), (lang, PIVOT), (PIVOT, lang)]
+        for ql, dl in directions:
+            qrels = {record_id(ql, k): {record_id(dl, relevant[k]): 1} for k in keys}
+            rs = RetrievalSet(
+                [q(ql, k) for k in keys], [d(dl, p) for p in pkeys], qrels, name=f"{task}/{ql}-{dl}", validate=False
+            )
+            out.append(EvalSet("retrieval", task, _finish(rs, {**base, "kind": "retrieval"})))
+    if "mixed-pool" in suites and lang != PIVOT:
+        queries = [q(lang, k) for k in keys] + [q(PIVOT, k) for k in keys]
+        docs = [d(PIVOT, p) for p in pkeys] + [d(lang, p) for p in pkeys]
+        both = {k: {record_id(PIVOT, relevant[k]): 1, record_id(lang, relevant[k]): 1} for k in keys}
+        qrels = {record_id(ql, k): dict(both[k]) for ql in (lang, PIVOT) for k in keys}
+        rs = RetrievalSet(queries, docs, qrels, name=f"{task}/mixed", validate=False)
+        extra = {"kind": "mixed-pool", "relevant": "both parallel passages"}
+        out.append(EvalSet("mixed-pool", task, _finish(rs, {**base, **extra})))
+    return out
+
+
+def bitext_set(
+    task: str,
+    src: str,
+    tgt: str,
+    sources: Sequence[tuple[str, str]],
+    targets: Sequence[tuple[str, str]],
+    gold: Sequence[tuple[str, str]],
+    *,
+    provenance: Mapping[str, Any] | None = None,
+) -> EvalSet:
+    """A bitext-mining set.
+
+    Args:
+        task: Task name; the set is named ``<task>/<src>-<tgt>``.
+        src, tgt: The two languages.
+        sources, targets: ``(key, text)`` of each side, in the dataset's order (keys unique per side).
+        gold: ``(source key, target key)`` pairs.
+        provenance: Recorded with the set.
+    """
+    queries = [Query(record_id(src, k), t, src, {"xling_id": k}) for k, t in sources]
+    docs = [Document(record_id(tgt, k), t, tgt, None, {"xling_id": k}) for k, t in targets]
+    qrels: dict[str, dict[str, int]] = {}
+    for s, t in gold:
+        qrels.setdefault(record_id(src, s), {})[record_id(tgt, t)] = 1
+    rs = RetrievalSet(queries, docs, qrels, name=f"{task}/{src}-{tgt}", validate=False)
+    extra = {"builder": "crossalign.data.benchmarks", "kind": "bitext", **(provenance or {}), "gold_pairs": len(gold)}
+    return EvalSet("bitext", task, _finish(rs, extra))
