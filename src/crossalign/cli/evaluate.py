@@ -93,9 +93,9 @@ def register(subparsers: Any) -> None:
         action="append",
         default=None,
         metavar="NAME[:LANGS]",
-        help="a standard benchmark read from the Hugging Face hub (or --benchmark-path): belebele, xquad-r, tatoeba, "
-        "bucc, flores, with languages after a colon (belebele:de,zh-CN; default: the benchmark's own), or an MTEB "
-        "task as mteb:NAME[:SUBSETS] (needs mteb); repeatable",
+        help="a standard benchmark read from the Hugging Face hub (or --benchmark-path): belebele, xquad-r, mlqa, "
+        "tatoeba, bucc, flores, with languages after a colon (belebele:de,zh-CN; default: the benchmark's own), or "
+        "an MTEB task as mteb:NAME[:SUBSETS] (needs mteb); repeatable",
     )
     p.add_argument(
         "--benchmark-path",

@@ -142,3 +142,33 @@ def flores_copy(root: Path, *, n: int = 4) -> Path:
             ]
             _jsonl(root / split / f"{code}.jsonl", rows)
     return root
+
+
+# ----------------------------------------------------------------------------------------------------------- MLQA
+#: (question id, paragraph number, languages that have the instance): instance "c3" exists in German only.
+MLQA_ROWS = [("a1", 1, ("en", "de", "hi")), ("b2", 1, ("en", "de")), ("c3", 2, ("de",)), ("d4", 3, ("en", "de", "hi"))]
+
+
+def mlqa_copy(root: Path, langs: Sequence[str] = ("en", "de", "hi")) -> Path:
+    """``google/xtreme``'s MLQA: ``MLQA.<context>.<question>/<split>-00000-of-00001.parquet``, splits ``test`` and
+    ``validation``; SQuAD columns ``id``, ``title``, ``context``, ``question``, ``answers``. A pair's file holds the
+    instances that exist in both languages."""
+    import datasets
+
+    words = {**LANG_WORDS, "hi": "Hindi"}
+    names = [f"MLQA.{c}.{q}" for c in langs for q in langs]
+    _readme(root, {n: [(s, f"{n}/{s}-*") for s in ("test", "validation")] for n in names})
+    for name in names:
+        c, q = name.split(".")[1:]
+        rows = [r for r in MLQA_ROWS if c in r[2] and q in r[2]]
+        for split in ("test", "validation"):
+            data = {
+                "id": [qid for qid, _, _ in rows],
+                "title": [f"Article {p}" for _, p, _ in rows],
+                "context": [f"Paragraph {p} in {words[c]} ({split})." for _, p, _ in rows],
+                "question": [f"Question {qid} in {words[q]}?" for qid, _, _ in rows],
+                "answers": [{"answer_start": [0], "text": ["Paragraph"]} for _ in rows],
+            }
+            (root / name).mkdir(parents=True, exist_ok=True)
+            datasets.Dataset.from_dict(data).to_parquet(str(root / name / f"{split}-00000-of-00001.parquet"))
+    return root

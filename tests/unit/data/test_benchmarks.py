@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from benchmark_fixtures import belebele_copy, flores_copy, pair_bitext_copy, xquad_r_copy
+from benchmark_fixtures import belebele_copy, flores_copy, mlqa_copy, pair_bitext_copy, xquad_r_copy
 
 from crossalign.data.benchmarks import BENCHMARKS, benchmark_table, load_benchmark, parse_benchmark_spec
 from crossalign.errors import ConfigError, DataFormatError, UnknownLanguageError
@@ -61,6 +61,35 @@ def test_xquad_r_groups_questions_by_paragraph(tmp_path: Path, hf_cache: Path) -
     assert rs.qrels == {"en:5a1c": {"de:3f2e": 1}, "en:3f2e": {"de:3f2e": 1}, "en:9b7d": {"de:9b7d": 1}}
 
 
+def test_mlqa_uses_the_instances_parallel_with_english(tmp_path: Path, hf_cache: Path) -> None:
+    copy = mlqa_copy(tmp_path / "xtreme")
+    bench = load_benchmark("mlqa:de,hi", path=copy, cache_dir=hf_cache)
+    sets = _by_name(bench)
+    assert sorted(sets) == sorted(
+        [f"mlqa/{x}/{d}" for x in ("de", "hi") for d in ("en-en", f"{x}-{x}", f"{x}-en", f"en-{x}")]
+        + ["mlqa/de/mixed", "mlqa/hi/mixed"]
+    )
+    de_en = sets["mlqa/de/de-en"].data
+    # c3 exists in German only: no English parallel, not used
+    assert [q.id for q in de_en.queries] == ["de:a1", "de:b2", "de:d4"]
+    assert [q.text for q in de_en.queries] == [
+        "Question a1 in German?",
+        "Question b2 in German?",
+        "Question d4 in German?",
+    ]
+    assert [(d.id, d.text) for d in de_en.documents] == [
+        ("en:a1", "Paragraph 1 in English (test)."),
+        ("en:d4", "Paragraph 3 in English (test)."),
+    ]
+    assert de_en.qrels == {"de:a1": {"en:a1": 1}, "de:b2": {"en:a1": 1}, "de:d4": {"en:d4": 1}}
+    hi_en = sets["mlqa/hi/hi-en"].data
+    assert [q.id for q in hi_en.queries] == ["hi:a1", "hi:d4"]
+    en_hi = sets["mlqa/hi/en-hi"].data
+    assert [d.text for d in en_hi.documents] == ["Paragraph 1 in Hindi (test).", "Paragraph 3 in Hindi (test)."]
+    val = load_benchmark("mlqa:de", split="validation", path=copy, cache_dir=hf_cache)
+    assert val.sets[0].data.documents[0].text == "Paragraph 1 in English (validation)."
+
+
 @pytest.mark.parametrize(("name", "pairs", "langs", "tags"), [
     ("tatoeba", {"deu-eng": 3, "khm-eng": 2, "fra-eng": 1}, "de,km", ["de", "km"]),
     ("bucc", {"de-en": 3, "zh-en": 2}, "de,zh-CN", ["de", "zh-CN"]),
@@ -106,8 +135,8 @@ def test_errors_name_the_place_and_the_fix(tmp_path: Path, hf_cache: Path) -> No
     with pytest.raises(UnknownLanguageError, match="xquad-r has no language 'km'") as lang_exc:
         load_benchmark("xquad-r:km", path=good)
     assert "choose from: ar, de, el, en, es, hi, ru, th, tr, vi, zh-CN" in str(lang_exc.value)
-    with pytest.raises(ConfigError, match="unknown benchmark 'mlqa'"):
-        load_benchmark("mlqa:de")
+    with pytest.raises(ConfigError, match="unknown benchmark 'mkqa'"):
+        load_benchmark("mkqa:de")
     with pytest.raises(ConfigError, match="flores has no split 'test'"):
         load_benchmark("flores:de", split="test")
     with pytest.raises(DataFormatError, match="field '--benchmark-path': not a directory"):
@@ -133,3 +162,13 @@ def test_spec_parsing_languages_and_registry() -> None:
 def test_readme_table_is_the_registry() -> None:
     readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
     assert benchmark_table() in readme
+
+
+def test_evaluate_help_names_every_benchmark(capsys) -> None:
+    from crossalign.cli.main import build_parser
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["evaluate", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert all(name in text for name in BENCHMARKS)
+    assert "--benchmark-path [NAME=]DIR" in text and "--query-lang LANG" in text and "--split NAME" in text

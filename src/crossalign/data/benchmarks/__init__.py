@@ -187,6 +187,7 @@ _TATOEBA_CODES = _codes(
     "yid fin tha wuu"
 )
 _XQUAD_R_CODES = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
+_MLQA_CODES = ("ar", "de", "en", "es", "hi", "vi", "zh")
 _BUCC_CODES = {"de": "de-en", "fr": "fr-en", "ru": "ru-en", "zh-CN": "zh-en"}
 _DEFAULT = ("de", "zh-CN", "hi", "km")  # crossalign's default evaluation languages (workflows.evaluate)
 
@@ -240,6 +241,28 @@ BENCHMARKS: dict[str, BenchmarkInfo] = {
             description="question → paragraph retrieval, 1190 questions parallel in 11 languages (paragraph level: "
             "the hub copy has no sentence breaks); four directions per language and the mixed en+x pool",
             loader=loaders.load_xquad_r,
+        ),
+        BenchmarkInfo(
+            name="mlqa",
+            title="MLQA",
+            hub_id="google/xtreme",
+            revision=None,
+            task_type="Retrieval",
+            suites=("retrieval", "mixed-pool"),
+            evaluators=("RetrievalEvaluator", "MixedPoolEvaluator"),
+            split="test",
+            splits=("test", "validation"),
+            configs={**{t: c for t, c in _configs(_MLQA_CODES, normalize_lang).items() if t != "zh"}, "zh-CN": "zh"},
+            default_langs=("de", "zh-CN", "hi"),
+            license="cc-by-sa-3.0",
+            citation="@inproceedings{lewis2020mlqa, title={MLQA: Evaluating Cross-lingual Extractive Question "
+            "Answering}, author={Lewis, Patrick and Oguz, Barlas and Rinott, Ruty and Riedel, Sebastian and Schwenk, "
+            "Holger}, booktitle={ACL}, year={2020}}",
+            reference="https://arxiv.org/abs/1910.07475",
+            description="question → paragraph retrieval over the instances parallel between English and each of 6 "
+            "languages (XTREME's MLQA.<context>.<question> configurations); four directions and the mixed en+x pool",
+            loader=loaders.load_mlqa,
+            mteb_task="MLQARetrieval",
         ),
         BenchmarkInfo(
             name="tatoeba",
@@ -382,8 +405,8 @@ def load_benchmark(
     """Load a benchmark as evaluation sets.
 
     Args:
-        name: A name of :data:`BENCHMARKS` (``belebele``, ``xquad-r``, ``tatoeba``, ``bucc``, ``flores``), optionally
-            with languages (``belebele:de,zh-CN``), or ``mteb:<TaskName>[:<hf_subsets>]``.
+        name: A name of :data:`BENCHMARKS` (``belebele``, ``xquad-r``, ``mlqa``, ``tatoeba``, ``bucc``, ``flores``),
+            optionally with languages (``belebele:de,zh-CN``), or ``mteb:<TaskName>[:<hf_subsets>]``.
         langs: Languages (tags or the benchmark's configuration names; comma-separated or a list). English is
             always loaded. Default: the benchmark's ``default_langs``.
         split: The split (default: the benchmark's evaluation split).

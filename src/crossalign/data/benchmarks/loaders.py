@@ -15,7 +15,7 @@ from crossalign.data.benchmarks.sets import PIVOT, bitext_set, parallel_retrieva
 from crossalign.data.builders.eval_sets import EvalSet
 from crossalign.errors import DataFormatError
 
-__all__ = ["load_belebele", "load_flores", "load_pair_bitext", "load_xquad_r"]
+__all__ = ["load_belebele", "load_flores", "load_mlqa", "load_pair_bitext", "load_xquad_r"]
 
 
 def _where(source: HubSource, config: str | None, split: str) -> str:
@@ -68,42 +68,85 @@ def _parallel(
     return out
 
 
-# ------------------------------------------------------------------------------------------------------ XQuAD-R
+# ------------------------------------------------------------------------------------------------ XQuAD-R, MLQA
+def _qa_sets(task: str, tag: str, config: str, rows: Mapping[str, list[dict[str, Any]]]) -> list[EvalSet]:
+    """Parallel SQuAD-style rows (``id``, ``context``, ``question``; the same ``id`` in every language) of English and
+    ``tag`` as the sets of one language: question → its paragraph. A paragraph's key is the smallest question id
+    among the English questions that share it; in ``tag`` the paragraph is that language's ``context`` of the same
+    questions."""
+    groups: dict[str, list[str]] = {}
+    for row in rows[PIVOT]:
+        groups.setdefault(row["context"], []).append(str(row["id"]))
+    paragraph_of = {qid: min(ids) for ids in groups.values() for qid in ids}
+    questions: dict[str, dict[str, str]] = {}
+    passages: dict[str, dict[str, str]] = {}
+    for lang, lang_rows in rows.items():
+        qs: dict[str, str] = {}
+        ps: dict[str, str] = {}
+        for row in lang_rows:
+            qid = str(row["id"])
+            pkey = paragraph_of.get(qid)
+            if pkey is not None:
+                qs[qid] = row["question"]
+                ps.setdefault(pkey, row["context"])
+        questions[lang], passages[lang] = qs, ps
+    return parallel_retrieval_sets(
+        f"{task}/{tag}", tag, questions, passages, paragraph_of, provenance={"config": config}
+    )
+
+
 def load_xquad_r(source: HubSource, langs: Mapping[str, str], split: str, task: str) -> list[EvalSet]:
     """XQuAD-R (LAReQA): one configuration per language (``ar``, ``de``, ... ``zh``), split ``validation``; rows
     ``id``, ``context``, ``question``, ``answers`` in SQuAD form. The 1190 questions have the same ``id`` in every
     language.
 
     Retrieval here is question → *paragraph* (the question's ``context``): the hub copy has no sentence breaks, so
-    LAReQA's sentence-level candidates cannot be rebuilt. A paragraph's key is the smallest question id among the
-    English questions that share it; in another language the paragraph is that language's ``context`` of the same
-    questions.
+    LAReQA's sentence-level candidates cannot be rebuilt.
     """
     raw: dict[str, list[dict[str, Any]]] = {}
     for tag in [PIVOT, *[t for t in langs if t != PIVOT]]:
         config = langs.get(tag, "en")
-        where = _where(source, config, split)
         ds = load_split(source, config, split)
+        where = _where(source, config, split)
         raw[tag] = [row for _, row in iter_rows(ds, ("context", "question"), where=where, id_columns=("id",))]
-    groups: dict[str, list[str]] = {}
-    for row in raw[PIVOT]:
-        groups.setdefault(row["context"], []).append(str(row["id"]))
-    paragraph_of = {qid: min(ids) for ids in groups.values() for qid in ids}
-    tables: dict[str, tuple[dict[str, str], dict[str, str], dict[str, str]]] = {}
-    for tag, rows in raw.items():
-        questions: dict[str, str] = {}
-        passages: dict[str, str] = {}
-        relevant: dict[str, str] = {}
-        for row in rows:
-            qid = str(row["id"])
-            pkey = paragraph_of.get(qid)
-            if pkey is None:
-                continue
-            questions[qid] = row["question"]
-            passages.setdefault(pkey, row["context"])
-            relevant[qid] = pkey
-        tables[tag] = (questions, passages, relevant)
-    return _parallel(task, langs, tables)
+    out: list[EvalSet] = []
+    for tag, config in langs.items():
+        out.extend(_qa_sets(task, tag, config, {PIVOT: raw[PIVOT], tag: raw[tag]}))
+    return out
+
+
+def load_mlqa(source: HubSource, langs: Mapping[str, str], split: str, task: str) -> list[EvalSet]:
+    """MLQA in XTREME's hub copy (``google/xtreme``): configuration ``MLQA.<context language>.<question language>``
+    for every pair of ``ar``, ``de``, ``en``, ``es``, ``hi``, ``vi``, ``zh``; splits ``test`` and ``validation``;
+    SQuAD rows ``id``, ``title``, ``context``, ``question``, ``answers``. Parallel instances share their ``id``.
+
+    For a language ``x``, ``MLQA.en.x`` gives the English paragraphs and the ``x`` questions of the instances that
+    exist in both languages, ``MLQA.x.en`` the ``x`` paragraphs and the English questions; the sets are question →
+    its paragraph in the four directions plus the mixed pool, over exactly those instances (``langs`` maps ``x`` to
+    its code, e.g. ``zh``).
+    """
+
+    def read(config: str) -> list[dict[str, Any]]:
+        ds = load_split(source, config, split)
+        where = _where(source, config, split)
+        return [r for _, r in iter_rows(ds, ("context", "question"), where=where, id_columns=("id",))]
+
+    out: list[EvalSet] = []
+    for tag, code in langs.items():
+        if code == "en":
+            out.extend(_qa_sets(task, tag, "MLQA.en.en", {PIVOT: read("MLQA.en.en")}))
+            continue
+        en_x, x_en = read(f"MLQA.en.{code}"), read(f"MLQA.{code}.en")
+        en_context = {str(r["id"]): r["context"] for r in en_x}
+        x_question = {str(r["id"]): r["question"] for r in en_x}
+        en_rows, x_rows = [], []
+        for r in x_en:
+            qid = str(r["id"])
+            if qid in en_context:
+                en_rows.append({"id": qid, "question": r["question"], "context": en_context[qid]})
+                x_rows.append({"id": qid, "question": x_question[qid], "context": r["context"]})
+        out.extend(_qa_sets(task, tag, f"MLQA.en.{code} + MLQA.{code}.en", {PIVOT: en_rows, tag: x_rows}))
+    return out
 
 
 # ------------------------------------------------------------------------------------------- Tatoeba and BUCC
