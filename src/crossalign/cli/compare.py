@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -126,23 +125,6 @@ def _command(args: argparse.Namespace) -> str:
 
 def _print(comparison: Any) -> None:
     """Rich tables on a terminal, plain text otherwise (pipes, logs, tests)."""
-    if sys.stdout.isatty():
-        try:
-            from rich.console import Console
-        except ImportError:  # pragma: no cover - rich is a dependency
-            pass
-        else:
-            console = Console()
-            console.print(comparison.method_text(), soft_wrap=True, highlight=False)
-            console.print()
-            for line in comparison.summary():
-                console.print(line, highlight=False)
-            for table in comparison.tables():
-                console.print()
-                console.print(table.to_rich())
-            for n in comparison.notes:
-                console.print(f"note: {n}", highlight=False)
-            for n in comparison.not_compared:
-                console.print(f"not compared: {n}", highlight=False)
-            return
-    print(comparison.to_text(), end="")
+    from crossalign.utils.table import print_tables
+
+    print_tables(comparison.text_items())

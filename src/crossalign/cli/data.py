@@ -197,6 +197,7 @@ def register(subparsers: Any) -> None:
 def run_fetch(args: argparse.Namespace) -> int:
     """``crossalign data fetch``: obtain + parse + cache; prints one line per language."""
     from crossalign.data.libreoffice.corpus import fetch_languages
+    from crossalign.utils.table import Table, print_tables
 
     t0 = time.perf_counter()
     results = fetch_languages(
@@ -220,9 +221,7 @@ def run_fetch(args: argparse.Namespace) -> int:
         )
         for r in results
     ]
-    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
-    for row in (header, *rows):
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    print_tables([Table("", list(header), [list(r) for r in rows], align=list("llllrlr"))])
     if results:
         print(f"licence MPL-2.0; parse cache: {results[0].parse_cache.parent}")
         roots = sorted({str(r.tree.path.parent) for r in results})

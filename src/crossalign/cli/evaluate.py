@@ -262,6 +262,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     """
     from crossalign.evaluation.evaluators import DEFAULT_RETRIEVAL_METRICS
     from crossalign.evaluation.writers import summary_tables
+    from crossalign.utils.table import print_tables
     from crossalign.workflows.evaluate import evaluate
 
     metrics = DEFAULT_RETRIEVAL_METRICS
@@ -297,13 +298,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
     )
     wall = time.perf_counter() - t0
     for r in results:
-        print(f"== {r.label} (fingerprint {str(r.model.get('fingerprint') or '')[:12]})")
-        for table in summary_tables(r):
-            print(table.title)
-            print(table.render())
         stages = ", ".join(f"{k} {v:.1f}s" for k, v in r.timing.items() if k != "total")
-        print(f"time: {stages}; total {r.timing.get('total', 0.0):.1f}s")
-        print()
+        print_tables(
+            [
+                f"== {r.label} (fingerprint {str(r.model.get('fingerprint') or '')[:12]})",
+                *summary_tables(r),
+                f"time: {stages}; total {r.timing.get('total', 0.0):.1f}s",
+                "",
+            ]
+        )
     skipped = results[0].config.get("suites_skipped") if results else None
     if skipped:
         for suite, why in skipped.items():

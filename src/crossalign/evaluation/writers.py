@@ -1,4 +1,4 @@
-"""Result writers: ``results.json``, MTEB ``TaskResult`` JSON files, TREC run files and a short summary table.
+"""Result writers: ``results.json``, MTEB ``TaskResult`` JSON files, TREC run files; the CLI's short tables.
 
 Layout under an evaluation's output directory::
 
@@ -6,7 +6,6 @@ Layout under an evaluation's output directory::
     mteb/<model_name>/<revision>/model_meta.json     {"name", "revision", ...}
     mteb/<model_name>/<revision>/<TaskName>.json     one MTEB TaskResult per task
     runs/<suite>/<task>/<query_lang>-<target>.trec   one TREC run per (task, direction)
-    summary.md                                       the short tables (see :func:`summary_tables`)
 
 **MTEB format** (checked against ``mteb`` 2.26's ``TaskResult`` model, ``mteb/results/task_result.py``; the tests
 load our files with ``mteb.TaskResult.from_disk`` when mteb is importable, and check the same fields otherwise)::
@@ -40,31 +39,28 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from crossalign.evaluation.evaluators.base import EvaluatorOutput
+from crossalign.evaluation.format import MISSING, format_value, header_label
 from crossalign.evaluation.metrics.retrieval import write_trec_run
 from crossalign.evaluation.results import EvaluationResult, TaskScore
 from crossalign.languages import mteb_code
-from crossalign.utils.atomic import atomic_write_json, atomic_write_text
+from crossalign.utils.atomic import atomic_write_json
+from crossalign.utils.table import Table
 
 __all__ = [
     "MTEB_SPLIT",
-    "SummaryTable",
-    "format_value",
     "mteb_hf_subset",
     "mteb_metric_name",
     "mteb_task_name",
     "mteb_task_results",
-    "render_table",
     "summary_tables",
     "summary_text",
     "write_mteb_results",
     "write_results_json",
-    "write_summary",
     "write_trec_runs",
 ]
 
@@ -257,18 +253,6 @@ def write_trec_runs(
 
 
 # ------------------------------------------------------------------------------------------------------- summary
-_RATIO_EXCEPTIONS = ("max_rank", "min_rank", "pivot_above_gold", "bucc_threshold")
-
-
-def format_value(metric: str, value: float | None) -> str:
-    """×100 with one decimal for ratios, one decimal for ranks and counts, ``—`` for missing."""
-    if value is None:
-        return "—"
-    if metric.startswith(_RATIO_EXCEPTIONS):
-        return f"{value:.1f}"
-    return f"{100.0 * value:.1f}"
-
-
 def _direction_order(t: TaskScore) -> tuple[int, str]:
     pivot = "en"
     q, d = t.query_lang, t.doc_lang
@@ -286,48 +270,18 @@ def _direction_order(t: TaskScore) -> tuple[int, str]:
     return (4, t.direction)
 
 
-_COLUMNS: dict[str, list[tuple[str, str]]] = {
-    "mixed-pool": [
-        ("Max@R mean", "max_rank_mean"),
-        ("Max@R median", "max_rank_median"),
-        ("Complete@1", "complete@1"),
-        ("Complete@10", "complete@10"),
-        ("Complete@100", "complete@100"),
-        ("nDCG@1", "ndcg@1"),
-        ("EnglishFirst@1", "pivot_first@1"),
-    ],
-    "inclination": [
-        ("EnglishFirst@1", "pivot_first@1"),
-        ("EnglishFirst wrong@1", "pivot_first_wrong@1"),
-        ("English above gold", "pivot_above_gold_mean"),
-        ("nDCG@1", "ndcg@1"),
-        ("Max@R mean", "max_rank_mean"),
-    ],
-    "bitext": [
-        ("P@1 src→tgt", "p@1_src2tgt"),
-        ("P@1 tgt→src", "p@1_tgt2src"),
-        ("xSIM error", "xsim_error"),
-        ("BUCC F1", "bucc_f1"),
-    ],
-    "sts": [("Spearman", "spearman"), ("Pearson", "pearson")],
-}
+#: The short tables' columns (metric keys) per suite; retrieval shows its main score per direction class.
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "mixed-pool": (
+        "max_rank_mean", "max_rank_median", "complete@1", "complete@10", "complete@100", "ndcg@1", "pivot_first@1",
+    ),
+    "inclination": ("pivot_first@1", "pivot_first_wrong@1", "pivot_above_gold_mean", "ndcg@1", "max_rank_mean"),
+    "bitext": ("p@1_src2tgt", "p@1_tgt2src", "xsim_error", "bucc_f1"),
+    "sts": ("spearman", "pearson"),
+}  # fmt: skip
 
 
-@dataclass
-class SummaryTable:
-    """One short table: a title, the header, rows of formatted cells, and how many leading columns are labels."""
-
-    title: str
-    header: list[str]
-    rows: list[list[str]]
-    label_columns: int = 1
-
-    def render(self, *, markdown: bool = False) -> str:
-        """The table as GitHub markdown or aligned plain text (see :func:`render_table`)."""
-        return render_table(self.header, self.rows, markdown=markdown, label_columns=self.label_columns)
-
-
-def summary_tables(result: EvaluationResult) -> list[SummaryTable]:
+def summary_tables(result: EvaluationResult) -> list[Table]:
     """The short tables of one result, one per suite.
 
     - ``retrieval``: one row per task (language set), columns ``en→en``, ``x→x``, ``x→en``, ``en→x`` (other
@@ -335,7 +289,7 @@ def summary_tables(result: EvaluationResult) -> list[SummaryTable]:
     - ``mixed-pool``, ``inclination``, ``bitext``, ``sts``: one row per direction with the suite's metrics.
     Ratios are ×100; Max@R and "English above gold" are ranks/counts as they are.
     """
-    out: list[SummaryTable] = []
+    out: list[Table] = []
     retrieval = [t for t in result.tasks if t.suite == "retrieval"]
     if retrieval:
         mains = sorted({t.main_score for t in retrieval})
@@ -363,85 +317,24 @@ def summary_tables(result: EvaluationResult) -> list[SummaryTable]:
         for task, cells in rows_by_task.items():
             ns = sorted({c.n_queries for c in cells.values()})
             row = [task] + [format_value(cells[c].main_score, cells[c].scores[cells[c].main_score]) if c in cells
-                            else "—" for c in classes]  # fmt: skip
+                            else MISSING for c in classes]  # fmt: skip
             rows.append([*row, "/".join(str(n) for n in ns)])
-        out.append(SummaryTable(f"retrieval · {', '.join(mains)} ×100", header, rows, 1))
+        out.append(Table(f"retrieval · {', '.join(mains)} ×100", header, rows, label_columns=1))
     for suite, cols in _COLUMNS.items():
         ts = [t for t in result.tasks if t.suite == suite]
         if not ts:
             continue
-        header = ["task", "direction", *[c for c, _ in cols], "n"]
+        header = ["task", "direction", *[header_label(k) for k in cols], "n"]
         rows = []
         for t in sorted(ts, key=lambda t: (t.task, _direction_order(t))):
-            rows.append([t.task, t.direction, *[format_value(k, t.scores.get(k)) for _, k in cols], str(t.n_queries)])
-        out.append(SummaryTable(f"{suite} · ratios ×100, ranks as they are", header, rows, 2))
+            rows.append([t.task, t.direction, *[format_value(k, t.scores.get(k)) for k in cols], str(t.n_queries)])
+        out.append(Table(f"{suite} · ratios ×100, ranks as they are", header, rows, label_columns=2))
     return out
-
-
-def render_table(
-    header: Sequence[str], rows: Sequence[Sequence[str]], *, markdown: bool = False, label_columns: int = 1
-) -> str:
-    """A table as GitHub markdown or as aligned plain text (label columns left-aligned, numbers right-aligned)."""
-    if markdown:
-        align = ["---" if i < label_columns else "---:" for i in range(len(header))]
-        lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-        return "\n".join(lines) + "\n"
-    cells = [list(header), *[list(r) for r in rows]]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    lines = []
-    for r in cells:
-        parts = [c.ljust(w) if i < label_columns else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))]
-        lines.append("  ".join(parts).rstrip())
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines) + "\n"
 
 
 def summary_text(result: EvaluationResult, *, markdown: bool = False) -> str:
     """Every summary table of a result, rendered."""
-    parts = []
-    for table in summary_tables(result):
-        parts.append((f"### {table.title}\n\n" if markdown else f"{table.title}\n") + table.render(markdown=markdown))
-    return "\n".join(parts)
-
-
-def write_summary(
-    results: EvaluationResult | Sequence[EvaluationResult],
-    path: str | os.PathLike[str],
-    *,
-    title: str = "crossalign evaluation",
-    reproduce: str | None = None,
-) -> Path:
-    """A minimal ``summary.md``: per model, what was evaluated and the short tables.
-
-    (``crossalign.reports.write_report`` writes the full report with plots and comparisons.)
-
-    Args:
-        results: One or more results.
-        path: The markdown file to write.
-        title: First heading.
-        reproduce: The command that produced the results (shown in a code block).
-
-    Returns:
-        ``path``.
-    """
-    res = [results] if isinstance(results, EvaluationResult) else list(results)
-    lines = [f"# {title}", ""]
-    for r in res:
-        fp = str(r.model.get("fingerprint") or "")[:12]
-        lines += [
-            f"## {r.label}",
-            "",
-            f"- model: `{r.model.get('spec') or 'a model loaded in memory'}` (fingerprint `{fp or '—'}`)",
-            f"- data: {r.data.get('source')} — split `{r.data.get('split')}`",
-            f"- languages: {', '.join(r.languages)}",
-            f"- suites: {', '.join(r.config.get('suites', []))}",
-            f"- crossalign {r.crossalign_version}, {r.created}; total {r.timing.get('total', 0.0):.1f} s",
-            "",
-            summary_text(r, markdown=True),
-        ]
-    if reproduce:
-        lines += ["## How to reproduce", "", "```bash", reproduce.rstrip(), "```", ""]
-    p = Path(path)
-    atomic_write_text(p, "\n".join(lines).rstrip() + "\n")
-    return p
+    tables = summary_tables(result)
+    if markdown:
+        return "\n".join(t.to_markdown(heading="###") for t in tables)
+    return "\n".join(t.to_text() for t in tables)

@@ -33,20 +33,20 @@ from typing import Any
 import numpy as np
 
 from crossalign.errors import ConfigError, CrossalignError
-from crossalign.evaluation.results import EvaluationResult, TaskScore
-from crossalign.reports._format import (
+from crossalign.evaluation.format import (
     MISSING,
     format_delta,
     format_p,
     format_value,
     header_label,
     is_neutral,
-    lower_is_better,
     metric_label,
-    short_fingerprint,
 )
+from crossalign.evaluation.results import EvaluationResult, TaskScore, lower_is_better
+from crossalign.reports._format import short_fingerprint
 from crossalign.reports.significance import PairedTestResult, align_per_query, holm, paired_test
 from crossalign.reports.tables import Table, model_labels
+from crossalign.utils.table import render_text
 
 __all__ = [
     "CORRECTIONS",
@@ -348,17 +348,21 @@ class Comparison:
             parts += [f"{sub} Not compared (not in every result)", "", *[f"- {n}" for n in self.not_compared], ""]
         return "\n".join(parts).rstrip() + "\n"
 
-    def to_text(self) -> str:
-        """Plain-text rendering for terminals and logs."""
-        parts = [self.method_text(), ""]
-        parts += [*self.summary(), ""]
+    def text_items(self) -> list[Table | str]:
+        """The terminal rendering's parts in order: lines of text and tables (see
+        :func:`crossalign.utils.table.print_tables`)."""
+        items: list[Table | str] = [self.method_text(), "", *self.summary()]
         for t in self.tables():
-            parts.append(t.to_text())
+            items += ["", t]
         if self.notes:
-            parts += ["Notes:", *[f"  - {n}" for n in self.notes], ""]
+            items += ["", "Notes:", *[f"  - {n}" for n in self.notes]]
         if self.not_compared:
-            parts += ["Not compared (not in every result):", *[f"  - {n}" for n in self.not_compared], ""]
-        return "\n".join(parts).rstrip() + "\n"
+            items += ["", "Not compared (not in every result):", *[f"  - {n}" for n in self.not_compared]]
+        return items
+
+    def to_text(self) -> str:
+        """Plain-text rendering (rich, no colour) for logs and files."""
+        return render_text(self.text_items())
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (the ``comparison.json`` layout); values raw (not ×100)."""

@@ -28,18 +28,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from crossalign.errors import DataFormatError
-from crossalign.evaluation.results import EvaluationResult, TaskScore
-from crossalign.reports._format import (
-    PIVOT,
-    direction_class,
-    direction_classes,
-    is_ratio,
-    lower_is_better,
-    metric_label,
-    row_language,
-    scaled,
-    slug,
-)
+from crossalign.evaluation.format import PIVOT, is_ratio, metric_label, scaled
+from crossalign.evaluation.results import EvaluationResult, TaskScore, lower_is_better
+from crossalign.reports._format import direction_class, direction_classes, row_language, slug
 from crossalign.reports.tables import model_labels
 from crossalign.utils.atomic import atomic_write_bytes
 from crossalign.utils.deps import require

@@ -25,22 +25,13 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from crossalign.evaluation.results import SUITES, EvaluationResult, TaskScore
-from crossalign.reports._format import (
-    MISSING,
-    PIVOT,
-    direction_class,
-    direction_classes,
-    format_value,
-    header_label,
-    lower_is_better,
-    metric_label,
-    row_language,
-    short_fingerprint,
-)
+from crossalign.evaluation.format import MISSING, PIVOT, format_value, header_label, is_ratio, metric_label
+from crossalign.evaluation.results import SUITES, EvaluationResult, TaskScore, lower_is_better
+from crossalign.reports._format import direction_class, direction_classes, row_language, short_fingerprint
+from crossalign.utils.table import Table as BaseTable
 
 __all__ = [
     "Table",
@@ -59,87 +50,18 @@ __all__ = [
 
 # ------------------------------------------------------------------------------------------------------------ table
 @dataclass
-class Table:
-    """A rendered table: header, rows of formatted strings, and caption lines.
+class Table(BaseTable):
+    """A report table (:class:`crossalign.utils.table.Table`) that also says which suite, task and metric it shows.
 
     Attributes:
-        title: One line saying what the table shows (suite, task, metric).
-        columns: Header labels.
-        rows: Formatted cells (``len(columns)`` strings per row).
-        caption: Lines printed under the table (units, n_queries, legends).
         suite: The suite the table belongs to.
         task: The task it shows.
         metric: The metric when the table shows one (retrieval), else None.
-        label_columns: How many leading columns are labels (left-aligned); the rest are right-aligned numbers.
-        align: Optional explicit alignment per column (``"l"``/``"r"``), overriding ``label_columns``.
     """
 
-    title: str
-    columns: list[str]
-    rows: list[list[str]]
-    caption: list[str] = field(default_factory=list)
     suite: str = ""
     task: str = ""
     metric: str | None = None
-    label_columns: int = 1
-    align: list[str] | None = None
-
-    def _left(self, i: int) -> bool:
-        if self.align is not None:
-            return self.align[i] == "l"
-        return i < self.label_columns
-
-    def column(self, name: str) -> list[str]:
-        """The cells of the column whose header is ``name``."""
-        i = self.columns.index(name)
-        return [r[i] for r in self.rows]
-
-    def row(self, *labels: str) -> list[str]:
-        """The first row whose leading cells equal ``labels``."""
-        for r in self.rows:
-            if list(r[: len(labels)]) == list(labels):
-                return r
-        raise KeyError(labels)
-
-    def to_markdown(self, *, heading: str | None = "####") -> str:
-        """GitHub-flavoured markdown: optional heading with the title, the table, the caption as an italic note."""
-        esc = [[c.replace("|", "\\|") for c in row] for row in [self.columns, *self.rows]]
-        align = ["---" if self._left(i) else "---:" for i in range(len(self.columns))]
-        lines = []
-        if heading:
-            lines += [f"{heading} {self.title}", ""]
-        lines.append("| " + " | ".join(esc[0]) + " |")
-        lines.append("|" + "|".join(align) + "|")
-        lines += ["| " + " | ".join(r) + " |" for r in esc[1:]]
-        if self.caption:
-            notes = [f"_{c.replace('_', chr(92) + '_')}_" for c in self.caption if c]
-            lines += ["", "\\\n".join(notes)]
-        return "\n".join(lines) + "\n"
-
-    def to_text(self) -> str:
-        """Plain fixed-width text (for terminals without rich, logs and tests)."""
-        cells = [self.columns, *self.rows]
-        widths = [max(len(r[i]) for r in cells) for i in range(len(self.columns))]
-
-        def fmt(row: Sequence[str]) -> str:
-            parts = [c.ljust(w) if self._left(i) else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))]
-            return "  ".join(parts).rstrip()
-
-        lines = [self.title, fmt(self.columns), "  ".join("-" * w for w in widths)]
-        lines += [fmt(r) for r in self.rows]
-        lines += [f"  {c}" for c in self.caption if c]
-        return "\n".join(lines) + "\n"
-
-    def to_rich(self) -> Any:
-        """A ``rich.table.Table`` (rich is a dependency of crossalign; imported here only)."""
-        from rich.table import Table as RichTable
-
-        t = RichTable(title=self.title, title_justify="left", caption="\n".join(self.caption) or None)
-        for i, c in enumerate(self.columns):
-            t.add_column(c, justify="left" if self._left(i) else "right", no_wrap=i < self.label_columns)
-        for r in self.rows:
-            t.add_row(*r)
-        return t
 
 
 # ------------------------------------------------------------------------------------------------------------- tidy
@@ -264,8 +186,6 @@ def _first_key(t: TaskScore, candidates: Sequence[str]) -> str | None:
 
 
 def _ratio_note(metrics: Iterable[str]) -> str:
-    from crossalign.reports._format import is_ratio
-
     ms = list(metrics)
     ratios = [m for m in ms if is_ratio(m)]
     ranks = [m for m in ms if not is_ratio(m)]
@@ -387,7 +307,7 @@ def _retrieval_metric_tables(
     if pp in used:
         direction_note += f"; {pp} is one evaluation, repeated on every row"
     caption = [
-        f"{metric_label(metric, pivot=pivot)} ×100" if _is_ratio(metric) else metric_label(metric),
+        f"{metric_label(metric, pivot=pivot)} ×100" if is_ratio(metric) else metric_label(metric),
         direction_note,
     ]
     caption[0] = caption[0] + ("" if not lower_is_better(metric) else " (lower is better)")
@@ -432,12 +352,6 @@ def _retrieval_metric_tables(
             )
         )
     return out
-
-
-def _is_ratio(metric: str) -> bool:
-    from crossalign.reports._format import is_ratio
-
-    return is_ratio(metric)
 
 
 # ------------------------------------------------------------------------------------------- suites with columns

@@ -38,7 +38,10 @@ from pathlib import Path
 from typing import Any
 
 from crossalign.errors import ConfigError
+from crossalign.evaluation.format import format_delta, format_value
+from crossalign.evaluation.results import lower_is_better
 from crossalign.utils.atomic import atomic_write_json, atomic_write_text
+from crossalign.utils.table import Table, render_text
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +52,9 @@ __all__ = [
     "DemoConfig",
     "DemoResult",
     "demo_summary",
+    "format_summary",
     "run_demo",
+    "summary_table",
 ]
 
 #: The demo's default languages: two high-resource ones with different scripts (German, Chinese) and two that
@@ -547,15 +552,15 @@ def _mean(values: Sequence[float | None]) -> float | None:
     return sum(vals) / len(vals) if vals else None
 
 
-#: The summary's columns: key -> (label, getter(result, lang), higher is better).
-_COLUMNS: dict[str, tuple[str, Callable[[Any, str], float | None], bool]] = {
-    "en>en": ("en→en", lambda r, x: _score(r, "retrieval", "ndcg@10", x, query_lang="en", doc_lang="en"), True),
-    "x>x": ("x→x", lambda r, x: _score(r, "retrieval", "ndcg@10", query_lang=x, doc_lang=x), True),
-    "x>en": ("x→en", lambda r, x: _score(r, "retrieval", "ndcg@10", query_lang=x, doc_lang="en"), True),
-    "en>x": ("en→x", lambda r, x: _score(r, "retrieval", "ndcg@10", query_lang="en", doc_lang=x), True),
-    "max_r_mean": ("Max@R mean", lambda r, x: _mixed(r, x, "max_rank_mean"), False),
-    "max_r_median": ("Max@R med", lambda r, x: _mixed(r, x, "max_rank_median"), False),
-    "complete@10": ("Complete@10", lambda r, x: _mixed(r, x, "complete@10"), True),
+#: The summary's columns: key -> (label, metric, getter(result, lang)); the metric decides scale and direction.
+_COLUMNS: dict[str, tuple[str, str, Callable[[Any, str], float | None]]] = {
+    "en>en": ("en→en", "ndcg@10", lambda r, x: _score(r, "retrieval", "ndcg@10", x, query_lang="en", doc_lang="en")),
+    "x>x": ("x→x", "ndcg@10", lambda r, x: _score(r, "retrieval", "ndcg@10", query_lang=x, doc_lang=x)),
+    "x>en": ("x→en", "ndcg@10", lambda r, x: _score(r, "retrieval", "ndcg@10", query_lang=x, doc_lang="en")),
+    "en>x": ("en→x", "ndcg@10", lambda r, x: _score(r, "retrieval", "ndcg@10", query_lang="en", doc_lang=x)),
+    "max_r_mean": ("Max@R mean", "max_rank_mean", lambda r, x: _mixed(r, x, "max_rank_mean")),
+    "max_r_median": ("Max@R med", "max_rank_median", lambda r, x: _mixed(r, x, "max_rank_median")),
+    "complete@10": ("Complete@10", "complete@10", lambda r, x: _mixed(r, x, "complete@10")),
 }
 
 
@@ -583,10 +588,13 @@ def demo_summary(results: dict[str, Any], langs: Sequence[str], *, all_methods: 
     """
     table: dict[str, dict[str, dict[str, float | None]]] = {}
     for label, res in results.items():
-        table[label] = {lang: {k: get(res, lang) for k, (_, get, _) in _COLUMNS.items()} for lang in langs}
+        table[label] = {lang: {k: get(res, lang) for k, (_, _, get) in _COLUMNS.items()} for lang in langs}
     means = {label: {k: _mean([rows[lang][k] for lang in langs]) for k in _COLUMNS} for label, rows in table.items()}
     summary: dict[str, Any] = {
-        "columns": {k: {"label": lab, "higher_is_better": hib} for k, (lab, _, hib) in _COLUMNS.items()},
+        "columns": {
+            k: {"label": lab, "metric": metric, "higher_is_better": not lower_is_better(metric)}
+            for k, (lab, metric, _) in _COLUMNS.items()
+        },
         "table": table,
         "mean": means,
         "n_queries": {lang: _n_queries(results["base"], lang) for lang in langs} if "base" in results else {},
@@ -608,7 +616,7 @@ def _verdicts(table: dict[str, Any], means: dict[str, Any], langs: Sequence[str]
         {
             "claim": "CLEAR raises x→en nDCG@10 over the base model for every language",
             "holds": not failing,
-            "detail": ", ".join(f"{lang} {_pts(g)}" for lang, g in gains.items())
+            "detail": ", ".join(f"{lang} {format_delta(_NDCG, g)}" for lang, g in gains.items())
             + (f"; not for {', '.join(failing)}" if failing else ""),
         }
     )
@@ -618,8 +626,8 @@ def _verdicts(table: dict[str, Any], means: dict[str, Any], langs: Sequence[str]
             {
                 "claim": "CLEAR beats the InfoNCE baseline on mean x→en nDCG@10",
                 "holds": d is not None and d > 0,
-                "detail": f"CLEAR {_pct(means['clear']['x>en'])} vs InfoNCE {_pct(means['infonce']['x>en'])} "
-                f"({_pts(d)})",
+                "detail": f"CLEAR {format_value(_NDCG, means['clear']['x>en'])} vs InfoNCE "
+                f"{format_value(_NDCG, means['infonce']['x>en'])} ({format_delta(_NDCG, d)})",
             }
         )
     drops = {lang: _diff(clear[lang]["en>en"], base[lang]["en>en"]) for lang in langs}
@@ -628,7 +636,7 @@ def _verdicts(table: dict[str, Any], means: dict[str, Any], langs: Sequence[str]
         {
             "claim": "CLEAR keeps en→en nDCG@10 within 1 point of the base model (or above it) for every language",
             "holds": not worse,
-            "detail": ", ".join(f"{lang} {_pts(d)}" for lang, d in drops.items())
+            "detail": ", ".join(f"{lang} {format_delta(_NDCG, d)}" for lang, d in drops.items())
             + (f"; drops more than 1 point for {', '.join(worse)}" if worse else ""),
         }
     )
@@ -668,75 +676,67 @@ def _extra_comparisons(results: dict[str, Any], langs: Sequence[str]) -> dict[st
     return extra
 
 
+#: The retrieval metric of the summary and the verdicts.
+_NDCG = "ndcg@10"
+
+
 def _diff(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
 
 
-def _pct(v: float | None) -> str:
-    return "–" if v is None else f"{100 * v:.1f}"
-
-
-def _pts(d: float | None) -> str:
-    return "–" if d is None else f"{100 * d:+.1f}"
-
-
-def _cell(key: str, v: float | None) -> str:
-    if v is None:
-        return "–"
-    if key.startswith("max_r"):
-        return f"{v:.0f}" if key.endswith("median") else f"{v:.1f}"
-    return f"{100 * v:.1f}"
+def summary_table(summary: dict[str, Any]) -> Table:
+    """The summary's languages × models table (plus the mean over languages), every cell formatted by
+    :func:`~crossalign.evaluation.format.format_value` with the column's metric."""
+    cols = summary["columns"]
+    labels = list(summary["table"])
+    langs = list(next(iter(summary["table"].values()))) if labels else []
+    rows: list[list[str]] = []
+    for lang in [*langs, "mean"]:
+        n = summary.get("n_queries", {}).get(lang)
+        for i, label in enumerate(labels):
+            values = summary["mean"][label] if lang == "mean" else summary["table"][label][lang]
+            name = (f"{lang} (n={n})" if n else lang) if i == 0 else ""
+            rows.append([name, label, *(format_value(c.get("metric", k), values[k]) for k, c in cols.items())])
+    return Table(
+        "",
+        ["lang", "model", *(c["label"] for c in cols.values())],
+        rows,
+        caption=[
+            "nDCG@10 ×100 (query_lang→doc_lang, x = the row's language); mixed pool: x queries over English + x "
+            "documents, both parallel documents relevant; Max@R lower is better."
+        ],
+        label_columns=2,
+    )
 
 
 def format_summary(summary: dict[str, Any], *, markdown: bool = False) -> str:
-    """The summary table (languages × models) and the verdicts, as aligned text or markdown."""
-    cols = summary["columns"]
-    header = ["lang", "model", *(cols[k]["label"] for k in cols)]
-    body: list[list[str]] = []
-    labels = list(summary["table"])
-    langs = list(next(iter(summary["table"].values()))) if labels else []
-    for lang in [*langs, "mean"]:
-        for i, label in enumerate(labels):
-            values = summary["mean"][label] if lang == "mean" else summary["table"][label][lang]
-            n = summary.get("n_queries", {}).get(lang)
-            name = (f"{lang} (n={n})" if n else lang) if i == 0 else ""
-            body.append([name, label, *(_cell(k, values[k]) for k in cols)])
+    """The summary table (languages × models) and the verdicts, as rich-rendered text or markdown."""
+    item = "- " if markdown else ""
     lines: list[str] = []
-    if markdown:
-        lines.append("| " + " | ".join(header) + " |")
-        lines.append("|" + "|".join(["---", "---", *["---:"] * len(cols)]) + "|")
-        lines += ["| " + " | ".join(r) + " |" for r in body]
-    else:
-        widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-        for r in [header, *body]:
-            cells = [r[0].ljust(widths[0]), r[1].ljust(widths[1])] + [c.rjust(w) for c, w in zip(r[2:], widths[2:])]
-            lines.append("  ".join(cells).rstrip())
-    lines.append("")
-    lines.append(
-        "nDCG@10 ×100 (query_lang→doc_lang, x = the row's language); mixed pool: x queries over English + x documents,"
-        " both parallel documents relevant; Max@R lower is better."
-    )
     for v in summary.get("verdicts", []):
-        mark = "yes" if v["holds"] else "NO"
-        lines.append(f"{'- ' if markdown else ''}{v['claim']}: {mark} ({v['detail']})")
+        lines.append(f"{item}{v['claim']}: {'yes' if v['holds'] else 'NO'} ({v['detail']})")
     extra = summary.get("extra", {})
     if extra.get("mixed_pool"):
-        lines.append("")
-        lines.append("JSD+InfoNCE vs InfoNCE, mixed pool (x queries): Max@R mean / median, Complete@10")
+        lines += ["", "JSD+InfoNCE vs InfoNCE, mixed pool (x queries): Max@R mean / median, Complete@10"]
         for lang, by in extra["mixed_pool"].items():
             parts = [
-                f"{lab} {_cell('max_r_mean', v['max_r_mean'])}/{_cell('max_r_median', v['max_r_median'])}, "
-                f"{_cell('complete@10', v['complete@10'])}"
+                f"{lab} {format_value('max_rank_mean', v['max_r_mean'])}/"
+                f"{format_value('max_rank_median', v['max_r_median'])}, {format_value('complete@10', v['complete@10'])}"
                 for lab, v in by.items()
             ]
-            lines.append(f"{'- ' if markdown else '  '}{lang}: " + "; ".join(parts))
+            lines.append(f"{item or '  '}{lang}: " + "; ".join(parts))
     if extra.get("bitext"):
-        lines.append("")
-        lines.append("multi-way vs En–X, bitext mining: P@1 (mean of both directions) ×100 / xSIM error ×100")
+        lines += ["", "multi-way vs En–X, bitext mining: P@1 (mean of both directions) ×100 / xSIM error ×100"]
         for pair, by in extra["bitext"].items():
-            parts = [f"{lab} {_cell('p', v['p@1'])}/{_cell('x', v['xsim_error'])}" for lab, v in by.items()]
-            lines.append(f"{'- ' if markdown else '  '}{pair}: " + "; ".join(parts))
-    return "\n".join(lines)
+            parts = [
+                f"{lab} {format_value('p@1_src2tgt', v['p@1'])}/{format_value('xsim_error', v['xsim_error'])}"
+                for lab, v in by.items()
+            ]
+            lines.append(f"{item or '  '}{pair}: " + "; ".join(parts))
+    table = summary_table(summary)
+    if markdown:
+        return table.to_markdown(heading=None) + "\n" + "\n".join(lines)
+    return render_text([table, *lines]).rstrip("\n")
 
 
 def _write_report(

@@ -58,16 +58,17 @@ def test_fetch_prints_what_it_did(help_root: Path, tmp_path: Path, capsys: pytes
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("LibreOffice help: 2 languages ready in ")
     assert out[1].split() == ["lang", "package", "version", "from", "pages", "parse", "seconds"]
-    assert out[2].split()[:4] == ["en", "libreoffice-help-en-us", out[2].split()[2], "installed"]
-    assert out[2].split()[2].startswith("local-")
-    assert out[2].split()[4:6] == ["1", "parsed"]
-    assert out[3].split()[:2] == ["de", "libreoffice-help-de"] and out[3].split()[4:6] == ["1", "parsed"]
-    assert out[4].startswith(f"licence MPL-2.0; parse cache: {tmp_path / 'c' / 'corpora' / 'libreoffice'}")
-    assert out[4].endswith("/parsed")
-    assert out[5] == f"help trees: {help_root} (one folder per language)"
+    assert set(out[2]) == {"─"}  # the header rule
+    assert out[3].split()[:4] == ["en", "libreoffice-help-en-us", out[3].split()[2], "installed"]
+    assert out[3].split()[2].startswith("local-")
+    assert out[3].split()[4:6] == ["1", "parsed"]
+    assert out[4].split()[:2] == ["de", "libreoffice-help-de"] and out[4].split()[4:6] == ["1", "parsed"]
+    assert out[5].startswith(f"licence MPL-2.0; parse cache: {tmp_path / 'c' / 'corpora' / 'libreoffice'}")
+    assert out[5].endswith("/parsed")
+    assert out[6] == f"help trees: {help_root} (one folder per language)"
     assert main(args) == 0  # second time: from the parse cache
     again = capsys.readouterr().out.splitlines()
-    assert again[3].split()[4:6] == ["1", "cached"]
+    assert again[4].split()[4:6] == ["1", "cached"]
 
 
 def test_stats_table_and_json(help_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -121,7 +121,9 @@ def test_summary_table_and_an_empty_split(tmp_path: Path) -> None:
     assert enx.rows["dev"] == []
     lines = enx.summary_table().splitlines()
     assert lines[0].split() == ["split", "de", "km", "total"]
-    assert lines[2].split() == ["dev", "0", "0", "0"]
+    train = enx.counts()["train"]
+    assert lines[2].split() == ["train", str(train["de"]), str(train["km"]), str(len(enx.rows["train"]))]
+    assert lines[3].split() == ["dev", "0", "0", "0"]
     out = enx.write(tmp_path / "e")
     m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert (out / "dev.jsonl").read_text() == "" and '"dev"' not in m["load"]  # load_dataset rejects empty splits

@@ -22,7 +22,6 @@ from crossalign.evaluation.writers import (
     summary_text,
     write_mteb_results,
     write_results_json,
-    write_summary,
     write_trec_runs,
 )
 
@@ -169,17 +168,19 @@ def test_trec_runs_reproduce_the_scores(tmp_path: Path) -> None:
     assert ev.mean == pytest.approx(result.find("retrieval")[0].scores)
 
 
-def test_summary_tables_and_file(tmp_path: Path) -> None:
+def test_summary_tables_and_their_renderings() -> None:
     result, _, _ = _evaluate()
-    tables = {t.title.split(" ")[0]: (t.header, t.rows) for t in summary_tables(result)}
-    header, rows = tables["retrieval"]
-    assert header == ["task", "x→en", "n"]
-    assert rows[0][0] == "lo-sections/de"
-    header, rows = tables["mixed-pool"]
-    assert [r[1] for r in rows] == ["zh-CN→{en,zh-CN}", "en→{en,zh-CN}"]
+    tables = {t.title.split(" ")[0]: t for t in summary_tables(result)}
+    retrieval = tables["retrieval"]
+    assert retrieval.columns == ["task", "x→en", "n"]
+    assert retrieval.rows[0][0] == "lo-sections/de"
+    mixed = tables["mixed-pool"]
+    assert [r[1] for r in mixed.rows] == ["zh-CN→{en,zh-CN}", "en→{en,zh-CN}"]
+    assert mixed.columns[2:4] == ["Max@R mean ↓", "Max@R median ↓"]
     text = summary_text(result)
-    assert "Max@R mean" in text
-    result.timing = {"total": 1.0}
-    path = write_summary(result, tmp_path / "summary.md")
-    md = path.read_text()
-    assert md.startswith("# crossalign evaluation") and "| task |" in md
+    lines = text.splitlines()
+    assert lines[0] == retrieval.title and lines[1].split() == ["task", "x→en", "n"]
+    assert lines[3].split() == retrieval.rows[0]  # rows as formatted, under a header rule
+    md = summary_text(result, markdown=True)
+    assert md.startswith(f"### {retrieval.title}\n\n| task | x→en | n |\n|---|---:|---:|\n")
+    assert "| " + " | ".join(mixed.rows[0]) + " |" in md

@@ -9,7 +9,7 @@ import pytest
 from reports_testkit import make_result
 
 from crossalign.cli.main import main
-from crossalign.reports._format import format_delta, format_value
+from crossalign.evaluation.format import format_delta, format_value
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ def test_single_result_report(tmp_path: Path) -> None:
     assert all((path.parent / link).is_file() for link in links)
     # the retrieval table carries the real value of de→en
     de_en = r.find("retrieval", query_lang="de", doc_lang="en")[0].scores["ndcg@10"]
-    from crossalign.reports._format import format_value
+    from crossalign.evaluation.format import format_value
 
     row = next(line for line in md.splitlines() if line.startswith("| de |"))
     assert format_value("ndcg@10", de_en) in row.split("|")[4]

@@ -71,6 +71,7 @@ from crossalign.errors import ConfigError, DataFormatError, ModelError
 from crossalign.languages import parse_lang_list
 from crossalign.utils.atomic import atomic_directory, atomic_write_json, ensure_writable_dir
 from crossalign.utils.progress import progress_enabled
+from crossalign.utils.table import Table
 
 if TYPE_CHECKING:
     import datasets
@@ -697,20 +698,16 @@ class BuiltData:
             >>> b = BuiltData("jsd", ["query"], {"train": [{}], "dev": []}, {"train": [{"lang": "de"}], "dev": []},
             ...               {"row_languages": ["de"]})
             >>> print(b.summary_table())
-            split  de  total
-            train   1      1
-            dev     0      0
+            split   de   total
+            ──────────────────
+            train    1       1
+            dev      0       0
         """
         counts = self.counts()
         langs = self.languages or sorted({k for c in counts.values() for k in c if k != "total"})
         header = ["split", *langs, "total"]
         body = [[s, *(str(counts[s].get(lang, 0)) for lang in langs), str(counts[s]["total"])] for s in self.rows]
-        widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-        lines = []
-        for r in [header, *body]:
-            cells = [r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:], widths[1:])]
-            lines.append("  ".join(cells).rstrip())
-        return "\n".join(lines)
+        return Table("", header, body).to_text().rstrip("\n")
 
     def for_language(self, lang: str) -> BuiltData:
         """The rows of one language only (same columns), with the manifest's counts updated."""

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from crossalign.data.libreoffice.align import KIND_MISMATCH, MISSING_ID, MISSING_PAGE, UNTRANSLATED
 from crossalign.data.libreoffice.corpus import DEFAULT_MIN_WORDS, count_chars
 from crossalign.data.libreoffice.langs import SOURCE_LANGUAGE, UNSPACED_LANGUAGES
+from crossalign.utils.table import Table
 
 if TYPE_CHECKING:
     from crossalign.data.libreoffice.corpus import LibreOfficeCorpus
@@ -109,12 +110,7 @@ def corpus_stats(corpus: LibreOfficeCorpus, *, min_words: int = DEFAULT_MIN_WORD
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(header[i]), *(len(r[i]) for r in rows)) for i in range(len(header))]
-    line = "  ".join(h.ljust(widths[0]) if i == 0 else h.rjust(widths[i]) for i, h in enumerate(header))
-    out = [line, "  ".join("-" * w for w in widths)]
-    for r in rows:
-        out.append("  ".join(c.ljust(widths[0]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r)))
-    return "\n".join(out)
+    return Table("", header, rows).to_text().rstrip("\n")
 
 
 def format_stats(stats: dict[str, Any], *, max_matrix: int = 12) -> str:
