@@ -3,15 +3,18 @@
 Examples::
 
     crossalign evaluate --model e5-small-q4 --suite all --langs de,zh-CN,hi,km --output eval-base
-    crossalign evaluate --model e5-small-q4 --model runs/clear-de --suite retrieval --langs de --output cmp
-    crossalign evaluate --model runs/clear-de --data my-retrieval-set/ --data my-sts.jsonl --output mine
+    crossalign evaluate --model e5-small-q4 --model runs/clear-de/model --label base --label clear-de \\
+        --suite retrieval --langs de --output cmp
+    crossalign evaluate --model runs/clear-de/model --data my-retrieval-set/ --data my-sts.jsonl --output mine
     crossalign evaluate --model e5-small-q4 --data beir/scifact --query-lang en --doc-lang en --split test --output sf
     crossalign evaluate --model e5-small-q4 --benchmark belebele:de,km --benchmark tatoeba --output bench
     crossalign evaluate --model e5-small-q4 --benchmark flores:de --benchmark-path ./flores_plus --output fl
 
-Writes ``results.json`` (everything, per-query values included), MTEB result files (``mteb/``), TREC runs
-(``runs/``) and ``report.md`` (tables, plots, comparison) into ``--output`` (one sub-directory per model when
-there are several), prints the short tables and, as the last line of standard output, the output directory.
+Writes, for each model, ``DIR/<label>/`` with ``results.json`` (everything, per-query values included),
+``report.md``, MTEB result files (``mteb/``) and TREC runs (``runs/``); then ``DIR/report.md`` (tables, plots,
+comparison against the first model) and ``DIR/evaluation.json`` (labels and what was written). The layout is the
+same for one model or several. A non-empty ``--output`` is refused unless ``--overwrite``. Prints the short tables
+and, as the last line of standard output, the output directory.
 
 Threads: ``crossalign`` sets ``OMP_WAIT_POLICY=PASSIVE`` unless it is already set (see :mod:`crossalign.cli.main`).
 """
@@ -124,7 +127,26 @@ def register(subparsers: Any) -> None:
         help="split of a BEIR folder given with --data (its qrels/NAME.tsv, default test) and of each --benchmark "
         "(default: the benchmark's evaluation split)",
     )
-    p.add_argument("--output", required=True, metavar="DIR", help="output directory (created)")
+    p.add_argument(
+        "--label",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="the model's name in tables, plots, TREC tags and its output folder DIR/NAME/; repeat once per --model, "
+        "in order (default: built-in name, or the model's folder: runs/clear-de/model -> clear-de)",
+    )
+    p.add_argument(
+        "--output",
+        required=True,
+        metavar="DIR",
+        help="output directory, created; must be empty or missing unless --overwrite. Layout: DIR/<label>/ per model "
+        "(results.json, report.md, mteb/, runs/), DIR/report.md, DIR/plots/, DIR/evaluation.json",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a previous evaluation in --output: removes only what it wrote (listed in DIR/evaluation.json)",
+    )
     p.add_argument("--batch-size", type=_positive_int, default=32, help="model inputs per forward pass (default 32)")
     p.add_argument(
         "--max-sections", type=_positive_int, default=500, help="sections per language (default 500; all if fewer)"
@@ -171,6 +193,8 @@ def _command_line(args: argparse.Namespace) -> str:
     parts = ["crossalign", "evaluate"]
     for m in args.model:
         parts += ["--model", m]
+    for label in args.label or []:
+        parts += ["--label", label]
     parts += ["--suite", args.suite]
     if args.langs:
         parts += ["--langs", args.langs]
@@ -263,13 +287,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from crossalign.evaluation.evaluators import DEFAULT_RETRIEVAL_METRICS
     from crossalign.evaluation.writers import summary_tables
     from crossalign.utils.table import print_tables
-    from crossalign.workflows.evaluate import evaluate
+    from crossalign.workflows.evaluate import check_model_specs, check_output, evaluate
 
     metrics = DEFAULT_RETRIEVAL_METRICS
     if args.metrics:
         from crossalign.evaluation.metrics import parse_metrics
 
         metrics = tuple(s.key for s in parse_metrics(args.metrics, kind="retrieval"))
+    # before any data is read: the labels, the output directory and the model paths
+    check_output(args.output, args.model, args.label, overwrite=args.overwrite)
+    check_model_specs(args.model, args.cache_dir)
     data = _read_data(args)
     t0 = time.perf_counter()
     results = evaluate(
@@ -293,6 +320,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         trec_depth=args.trec_depth,
         write_mteb=not args.no_mteb,
         write_sets=args.write_sets,
+        labels=args.label,
+        overwrite=args.overwrite,
         log=lambda line: print(line, file=sys.stderr, flush=True),
         reproduce=_command_line(args),
     )

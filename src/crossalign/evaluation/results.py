@@ -322,10 +322,15 @@ def _check_fields(
 
 
 def load_results(path: str | os.PathLike[str]) -> EvaluationResult:
-    """Read a ``results.json`` (or a directory containing one) with a clear error for anything else."""
+    """Read a ``results.json`` with a clear error for anything else.
+
+    ``path`` may also be a directory holding one (``OUT/<label>/``), or an ``evaluate`` output directory of a single
+    model (``OUT/``, read through its ``evaluation.json``); an output directory of several models is an error that
+    lists their folders.
+    """
     p = Path(path)
     if p.is_dir():
-        p = p / "results.json"
+        p = _results_in(p)
     if not p.is_file():
         raise DataFormatError("results file not found", path=p, hint="pass the results.json an evaluation wrote")
     try:
@@ -344,6 +349,26 @@ def load_results(path: str | os.PathLike[str]) -> EvaluationResult:
             f"expected a JSON object, got {type(d).__name__}", path=p, hint="pass the results.json an evaluation wrote"
         )
     return EvaluationResult.from_dict(d, source=str(p))
+
+
+def _results_in(directory: Path) -> Path:
+    """The ``results.json`` a directory stands for (itself holding one, or an evaluate output of one model)."""
+    direct = directory / "results.json"
+    manifest = directory / "evaluation.json"
+    if direct.is_file() or not manifest.is_file():
+        return direct
+    try:
+        models = json.loads(manifest.read_text(encoding="utf-8")).get("models") or []
+        files = [directory / m["results"] for m in models]
+    except (ValueError, OSError, AttributeError, KeyError, TypeError):
+        return direct
+    if len(files) == 1:
+        return files[0]
+    raise DataFormatError(
+        f"this evaluation holds {len(files)} models' results",
+        path=directory,
+        hint="pass one of them: " + ", ".join(str(f) for f in files),
+    )
 
 
 def merge_results(results: Iterable[EvaluationResult]) -> list[TaskScore]:

@@ -13,6 +13,16 @@ Stages (seconds of each in ``EvaluationResult.timing``):
 
 ``total`` is the model's stages plus the shared ``build_sets``.
 
+Output layout (the same for one model or several; ``<label>`` is the model's label, see :func:`model_label`)::
+
+    OUT/evaluation.json           labels, their folders, every top-level entry written, the command
+    OUT/report.md, OUT/plots/     all models: tables, plots, paired comparison against the first model
+    OUT/<label>/results.json      everything of one model (per-query values included)
+    OUT/<label>/report.md         that model's tables and plots
+    OUT/<label>/mteb/             MTEB TaskResult files
+    OUT/<label>/runs/             TREC runs and qrels
+    OUT/eval_sets/                the evaluation sets (``write_sets`` only)
+
 Example:
     >>> from crossalign.workflows.evaluate import evaluate
     >>> [result] = evaluate("e5-small-q4", suites="all", langs="de,zh-CN", output_dir="out/")  # doctest: +SKIP
@@ -23,6 +33,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import shutil
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +49,17 @@ from crossalign.utils.progress import progress, stage_logger
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_EVAL_LANGS", "EvaluationPlan", "evaluate", "evaluate_model", "prepare_evaluation"]
+__all__ = [
+    "DEFAULT_EVAL_LANGS",
+    "MANIFEST_FILE",
+    "EvaluationPlan",
+    "check_model_specs",
+    "check_output",
+    "evaluate",
+    "evaluate_model",
+    "model_label",
+    "prepare_evaluation",
+]
 
 #: Languages evaluated when neither ``langs`` nor ``data`` is given: a high-resource Latin-script language, Chinese,
 #: and two low-resource scripts (Devanagari, Khmer).
@@ -250,14 +272,53 @@ def prepare_evaluation(
     )
 
 
-def _label_of(spec: ModelLike) -> str:
+#: Folder names that say nothing about the model (a training run's ``model/``, a checkpoint): the label is taken
+#: from the folder above (``runs/clear-de/model`` -> ``clear-de``).
+_GENERIC_DIRS = re.compile(r"^(model|models|final|final_model|best|best_model|output|checkpoint-\d+)$", re.IGNORECASE)
+
+
+def model_label(spec: ModelLike) -> str:
+    """The label of a model in tables, plots, TREC tags, MTEB folders and output folders.
+
+    A directory trained by ``crossalign train`` carries its run's label (``crossalign_training.json`` ``label``);
+    otherwise a directory is named by its folder, or by the folder above when that name is generic
+    (``runs/clear-de/model`` -> ``clear-de``, ``runs/x/checkpoints/checkpoint-40`` -> ``x-checkpoint-40``). A built-in
+    name or Hugging Face id is its own label; a loaded model is named by its model card (else ``model``).
+    """
     if isinstance(spec, str | os.PathLike):
         text = os.fspath(spec).rstrip("/\\")
         path = Path(text).expanduser()
-        return path.name if path.exists() else text
+        if not path.is_dir():
+            return text
+        recorded = _trained_label(path)
+        if recorded:
+            return recorded
+        path = path.resolve()
+        name = path.name
+        if _GENERIC_DIRS.match(name) and path.parent.name:
+            parent = path.parent
+            if parent.name == "checkpoints" and parent.parent.name:
+                return f"{parent.parent.name}-{name}"
+            return parent.name
+        return name or text
     card = getattr(spec, "model_card_data", None)
     name = getattr(card, "model_name", None) or getattr(card, "base_model", None)
     return str(name) if name else "model"
+
+
+def _trained_label(path: Path) -> str | None:
+    import json
+
+    from crossalign.training.card import TRAINING_INFO_FILE
+
+    info = path / TRAINING_INFO_FILE
+    if not info.is_file():
+        return None
+    try:
+        label = json.loads(info.read_text(encoding="utf-8")).get("label")
+    except (ValueError, OSError, AttributeError):
+        return None
+    return label.strip() if isinstance(label, str) and label.strip() else None
 
 
 def _unique_labels(labels: Sequence[str]) -> list[str]:
@@ -345,7 +406,7 @@ def evaluate_model(
         st_model = model
         spec = None
     timing["load_model"] = time.perf_counter() - t0
-    label = label or _label_of(model)
+    label = label or model_label(model)
     t0 = time.perf_counter()
     fingerprint = model_fingerprint(st_model) if hasattr(st_model, "state_dict") else None
     timing["fingerprint"] = time.perf_counter() - t0
@@ -450,6 +511,7 @@ def evaluate(
     trec_depth: int | None = None,
     write_mteb: bool = True,
     write_sets: bool = False,
+    overwrite: bool = False,
     corpus: Any = None,
     show_progress: bool | None = None,
     log: Log | None = None,
@@ -466,20 +528,25 @@ def evaluate(
         langs: LibreOffice languages (default ``de,zh-CN,hi,km`` when no ``data`` is given).
         data: Retrieval-set directories (or BEIR folders) and/or STS ``.jsonl`` files, or
             :class:`~crossalign.evaluation.suites.UserData` already read (see :func:`prepare_evaluation`).
-        output_dir: Output directory (one model: files directly in it; several: one sub-directory per model plus a
-            combined ``report.md``). None writes nothing.
+        output_dir: Output directory, the same layout for one model or several: ``<label>/`` per model
+            (``results.json``, ``report.md``, ``mteb/``, ``runs/``), the combined ``report.md`` and ``plots/``, and
+            ``evaluation.json`` (labels, folders, what was written). It must be empty or missing unless
+            ``overwrite``. None writes nothing.
         batch_size: Model inputs per forward pass.
         max_sections, max_bitext_pairs, bitext_distractors, seed: LibreOffice set sizes and sampling seed.
         metrics: Retrieval metrics (the first is the main score).
         use_faiss: Search retrieval pools with faiss.
         long_text: ``"truncate"`` or ``"window"``.
-        labels: Names of the models (default: built-in name / directory name).
+        labels: Names of the models, one per model (default: :func:`model_label`); a label's folder name keeps
+            letters, digits and ``_.+-``.
         cache_dir: crossalign cache root.
         persist_embeddings: Keep vectors on disk for later runs of the same model.
         device: Torch device for model specs.
         write_trec, write_mteb: Also write TREC runs / MTEB files.
         trec_depth: Documents per query in the TREC runs (default 100, the depth of the runs).
         write_sets: Also write the evaluation sets (``<output_dir>/eval_sets/``) for inspection.
+        overwrite: Replace a previous evaluation in ``output_dir``: only the entries its ``evaluation.json`` lists
+            are removed, after the inputs have been checked; other files stay.
         corpus: An opened LibreOfficeCorpus to reuse.
         show_progress: Progress bars and stage lines (default: on unless ``CROSSALIGN_NO_PROGRESS``).
         log: Receives one line per stage.
@@ -489,14 +556,16 @@ def evaluate(
         One result per model, in order.
 
     Raises:
-        ConfigError, ModelError, DataFormatError, UnknownLanguageError, CorpusError: Bad options, models or data.
+        ConfigError, ModelError, DataFormatError, UnknownLanguageError, CorpusError: Bad options, models or data,
+            or a non-empty ``output_dir`` without ``overwrite`` (raised before any work and before anything is
+            deleted).
 
     Example:
         >>> results = evaluate(["e5-small-q4", "runs/clear-de"], langs="de", output_dir="eval/")  # doctest: +SKIP
     """
     model_list = _as_list(models)
-    if labels is not None and len(labels) != len(model_list):
-        raise ConfigError(f"{len(labels)} labels for {len(model_list)} models")
+    names, folders, stale = check_output(output_dir, model_list, labels, overwrite=overwrite)
+    check_model_specs(model_list, cache_dir)  # a bad path fails now, not after the sets are built
     say = stage_logger(show_progress, log)
     say("building evaluation sets")
     plan = prepare_evaluation(
@@ -516,14 +585,16 @@ def evaluate(
         show_progress=show_progress,
     )
     say(f"{len(plan.evaluators)} evaluation sets, suites: {', '.join(plan.suites)} ({plan.build_seconds:.1f} s)")
+    for path in stale:  # the inputs are valid: only now is the previous evaluation removed
+        say(f"--overwrite: removing {path}")
+        shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+    if output_dir is not None:  # first, so that --overwrite can clean up after a run that did not finish
+        _write_manifest(Path(output_dir), names, folders, reproduce, complete=False)
     if output_dir is not None and write_sets and plan.sets is not None:
-        plan.sets.write(Path(output_dir) / "eval_sets")
-    names = _unique_labels(list(labels) if labels is not None else [_label_of(m) for m in model_list])
+        plan.sets.write(Path(output_dir) / EVAL_SETS_DIR)
     results = []
-    for m, name in zip(model_list, names):
-        out = None
-        if output_dir is not None:
-            out = Path(output_dir) if len(model_list) == 1 else Path(output_dir) / _safe(name)
+    for m, name, folder in zip(model_list, names, folders):
+        out = None if output_dir is None else Path(output_dir) / folder
         result, _ = evaluate_model(
             m,
             plan,
@@ -541,15 +612,140 @@ def evaluate(
             log=say,
         )
         results.append(result)
-        if out is not None and len(model_list) > 1:
+        if out is not None:
             write_report([result], out, title=f"crossalign evaluation: {name}", reproduce=reproduce)
     if output_dir is not None:
         title = "crossalign evaluation: " + " vs ".join(names)
         write_report(results, output_dir, title=title, reproduce=reproduce)
+        _write_manifest(Path(output_dir), names, folders, reproduce, complete=True)
     return results
 
 
-def _safe(name: str) -> str:
-    import re
+#: Written last into an ``evaluate`` output directory: what this evaluation wrote there. ``overwrite`` removes
+#: exactly these entries and nothing else.
+MANIFEST_FILE = "evaluation.json"
+#: Where ``write_sets`` puts the evaluation sets.
+EVAL_SETS_DIR = "eval_sets"
+#: Top-level entries an evaluation writes besides one folder per model.
+_TOP_LEVEL = ("report.md", "plots", EVAL_SETS_DIR, MANIFEST_FILE)
 
+
+def check_output(
+    output_dir: str | os.PathLike[str] | None,
+    models: Sequence[ModelLike],
+    labels: Sequence[str] | None,
+    *,
+    overwrite: bool,
+) -> tuple[list[str], list[str], list[Path]]:
+    """Check the labels and the output directory before any work; reads only, deletes nothing.
+
+    Returns:
+        ``(labels, folders, stale)``: each model's label and output folder name, and the entries of a previous
+        evaluation that ``overwrite`` will remove.
+
+    Raises:
+        ConfigError: Wrong number of labels, two labels with one folder name, or a non-empty ``output_dir``
+            without ``overwrite`` (or one holding, where this evaluation writes, something no evaluation wrote).
+    """
+    model_list = list(models)
+    if labels is not None and len(labels) != len(model_list):
+        raise ConfigError(
+            f"{len(labels)} labels for {len(model_list)} models",
+            hint="give one --label per --model, in the same order (or none)",
+        )
+    names = _unique_labels(list(labels) if labels is not None else [model_label(m) for m in model_list])
+    bad = [n for n in names if not n.strip()]
+    if bad:
+        raise ConfigError("a model label is empty", hint="give every model a non-empty --label")
+    folders = [_safe(n) for n in names]
+    if len(set(folders)) != len(folders):
+        raise ConfigError(
+            f"labels {', '.join(names)} give the same output folder name twice ({', '.join(folders)})",
+            hint="give the models labels that differ in letters, digits or _.+-",
+        )
+    stale: list[Path] = []
+    if output_dir is not None:
+        stale = _check_output_dir(Path(output_dir), folders, overwrite=overwrite)
+    return names, folders, stale
+
+
+def check_model_specs(model_list: Sequence[ModelLike], cache_dir: str | os.PathLike[str] | None) -> None:
+    """Resolve every model spec (cheap: a path check, or preparing a built-in once) before any work is done."""
+    from crossalign.models import resolve_model
+
+    for m in model_list:
+        if isinstance(m, str | os.PathLike):
+            resolve_model(os.fspath(m), cache_dir=cache_dir)
+
+
+def _previous_entries(out: Path) -> set[str]:
+    """Top-level names a previous evaluation recorded in its manifest (empty when there is none or it is unreadable)."""
+    import json
+
+    try:
+        data = json.loads((out / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return set()
+    written = data.get("written") if isinstance(data, dict) else None
+    if not isinstance(written, list):
+        return set()
+    names = {w for w in written if isinstance(w, str) and w and "/" not in w and "\\" not in w and w not in (".", "..")}
+    return names | {MANIFEST_FILE}
+
+
+def _check_output_dir(out: Path, folders: Sequence[str], *, overwrite: bool) -> list[Path]:
+    """Refuse an output directory that holds anything unless ``overwrite``; return what overwriting will remove.
+
+    Only entries a previous evaluation recorded in :data:`MANIFEST_FILE` are removed; anything else stays, and an
+    entry of another origin that this evaluation would write over (a model folder, ``report.md``) is an error.
+    """
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--output {out} is a file", hint="pass a directory (it is created if missing)")
+    if not out.is_dir():
+        return []
+    existing = sorted(p.name for p in out.iterdir())
+    if not existing:
+        return []
+    if not overwrite:
+        shown = ", ".join(existing[:5]) + (f" and {len(existing) - 5} more" if len(existing) > 5 else "")
+        raise ConfigError(
+            f"--output {out} is not empty ({shown}); an evaluation never mixes its files with another run's",
+            hint="choose a new --output directory, or pass --overwrite to replace the evaluation written there "
+            "(only what a previous crossalign evaluate wrote is removed)",
+        )
+    previous = _previous_entries(out)
+    ours = set(folders) | set(_TOP_LEVEL)
+    foreign = [name for name in existing if name in ours and name not in previous]
+    if foreign:
+        raise ConfigError(
+            f"--output {out}: {', '.join(foreign)} was not written by crossalign evaluate "
+            f"(not listed in {MANIFEST_FILE}), and this evaluation would write there",
+            hint="move it away, or choose a new --output directory",
+        )
+    return [out / name for name in existing if name in previous]
+
+
+def _write_manifest(
+    out: Path, names: Sequence[str], folders: Sequence[str], reproduce: str | None, *, complete: bool
+) -> None:
+    """Record the evaluation in :data:`MANIFEST_FILE`: before writing (everything it may write, ``complete``
+    false) and after (what it wrote, ``complete`` true)."""
+    from crossalign import __version__
+    from crossalign.utils.atomic import atomic_write_json
+
+    top = [n for n in _TOP_LEVEL if n != MANIFEST_FILE and (not complete or (out / n).exists())]
+    atomic_write_json(
+        out / MANIFEST_FILE,
+        {
+            "tool": "crossalign evaluate",
+            "crossalign_version": __version__,
+            "models": [{"label": n, "folder": f, "results": f"{f}/results.json"} for n, f in zip(names, folders)],
+            "written": [*folders, *top, MANIFEST_FILE],
+            "complete": complete,
+            "command": reproduce,
+        },
+    )
+
+
+def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.+-]+", "-", name).strip("-.") or "model"

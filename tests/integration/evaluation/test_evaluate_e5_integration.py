@@ -67,7 +67,7 @@ def evaluated(model, corpus, cache_dir: Path, tmp_path_factory: pytest.TempPathF
         labels=["e5-small-q4"],
         show_progress=False,
     )
-    return result, out
+    return result, out / "e5-small-q4"
 
 
 def test_every_suite_and_direction_with_values_in_range(evaluated) -> None:

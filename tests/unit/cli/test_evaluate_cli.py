@@ -55,6 +55,9 @@ def test_evaluate_end_to_end(model_dir: Path, user_data, tmp_path: Path, capsys)
     stdout = capsys.readouterr().out
     assert stdout.rstrip().splitlines()[-1] == str(out)
     assert "retrieval · ndcg@10" in stdout and "sts ·" in stdout
+    manifest = json.loads((out / "evaluation.json").read_text())
+    assert manifest["models"] == [{"label": "tiny", "folder": "tiny", "results": "tiny/results.json"}]
+    out = out / "tiny"  # one model, the same layout as several: OUT/<label>/
     result = load_results(out)
     got = {(t.suite, t.task, t.query_lang, t.doc_lang) for t in result.tasks}
     assert got == {("retrieval", "toy-set", "de", "en"), ("sts", "toy-sts", "de", "en")}
@@ -73,7 +76,7 @@ def test_evaluate_end_to_end(model_dir: Path, user_data, tmp_path: Path, capsys)
     # again: the persisted embeddings make the model's forward pass unnecessary
     out2 = tmp_path / "out2"
     assert main([*argv[:-6], "--output", str(out2), "--cache-dir", str(tmp_path / "cache"), "--batch-size", "4"]) == 0
-    again = load_results(out2)
+    again = load_results(out2 / "tiny")
     stats = again.config["embedding_cache"]["stats"]
     assert stats["encoded"] == 0 and stats["disk_hits"] == first["encoded"]
     assert again.find("retrieval")[0].scores == r.scores
@@ -158,3 +161,42 @@ def test_evaluate_benchmarks_from_local_copies(model_dir: Path, tmp_path: Path, 
     assert main([*bad[:5], "--benchmark-path", f"flores={bele}", "--output", str(tmp_path / "o")]) == 2
     assert "names 'flores', which no --benchmark asks for" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_output_is_never_mixed_and_overwrite_removes_only_ours(model_dir: Path, user_data, tmp_path: Path, capsys):
+    set_dir, _ = user_data
+    out = tmp_path / "out"
+    base = ["--no-progress", "evaluate", "--data", str(set_dir), "--output", str(out), "--batch-size", "4"]
+    base += ["--cache-dir", str(tmp_path / "cache")]
+    two = ["--model", str(model_dir), "--model", str(model_dir), "--label", "a", "--label", "b"]
+    assert main([*base, *two]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["a", "b", "evaluation.json", "plots", "report.md"]
+    capsys.readouterr()
+    (out / "notes.txt").write_text("mine")
+    # a second run into the same folder is refused before any work, and nothing is removed
+    assert main([*base, "--model", str(model_dir), "--label", "c"]) == 2
+    err = capsys.readouterr().err
+    assert "is not empty" in err and "--overwrite" in err
+    assert (out / "a" / "results.json").is_file()
+    # --overwrite replaces the previous evaluation and keeps what it did not write
+    assert main([*base, "--model", str(model_dir), "--label", "c", "--overwrite"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["c", "evaluation.json", "notes.txt", "plots", "report.md"]
+    assert load_results(out).label == "c"
+    # a folder this evaluation would write that no evaluation wrote is never removed
+    (out / "d").mkdir()
+    (out / "d" / "keep").write_text("x")
+    assert main([*base, "--model", str(model_dir), "--label", "d", "--overwrite"]) == 2
+    assert "was not written by crossalign evaluate" in capsys.readouterr().err
+    assert (out / "d" / "keep").is_file() and (out / "c" / "results.json").is_file()
+
+
+def test_labels_count_and_bad_model_before_any_work(model_dir: Path, user_data, tmp_path: Path, capsys):
+    set_dir, _ = user_data
+    out = tmp_path / "o"
+    argv = ["evaluate", "--model", str(model_dir), "--label", "a", "--label", "b", "--data", str(set_dir)]
+    assert main([*argv, "--output", str(out)]) == 2
+    assert "2 labels for 1 models" in capsys.readouterr().err
+    # a missing model directory is reported before the (here: missing) data is even read
+    argv = ["evaluate", "--model", str(tmp_path / "nope"), "--data", str(tmp_path / "missing"), "--output", str(out)]
+    assert main(argv) == 2
+    assert "does not exist" in capsys.readouterr().err and not out.exists()

@@ -72,10 +72,12 @@ def test_all_suites_on_the_synthetic_corpus(tmp_path: Path) -> None:
     assert result.config["embedding_cache"]["stats"]["encoded"] == len(encoded)
     for stage in ("build_sets", "load_model", "encode", "retrieval", "mixed-pool", "bitext", "write", "total"):
         assert stage in result.timing
-    out = tmp_path / "out"
+    out = tmp_path / "out" / "fake"  # one model: the same OUT/<label>/ layout as several
+    assert load_results(tmp_path / "out").to_dict() == result.to_dict()  # through OUT/evaluation.json
     back = load_results(out)
     assert back.to_dict() == result.to_dict()
-    assert (out / "report.md").is_file()
+    assert (out / "report.md").is_file() and (tmp_path / "out" / "report.md").is_file()
+    assert not (tmp_path / "out" / "results.json").exists()
     assert list((out / "runs" / "retrieval").rglob("*.trec"))
     # a model without weights has no fingerprint: MTEB's placeholder revision
     assert (out / "mteb" / "fake" / "no_revision_available" / "LibreofficeSectionsRetrieval.json").is_file()
@@ -151,3 +153,35 @@ def test_sts_without_data_and_nothing_to_do() -> None:
         prepare_evaluation(suites="sts", langs="de", corpus=FakeCorpus(("de",)))
     with pytest.raises(ConfigError, match="nothing to evaluate"):
         prepare_evaluation(suites="bitext", langs="en", corpus=FakeCorpus(("de",)))
+
+
+def test_model_label_from_folders(tmp_path: Path) -> None:
+    from crossalign.workflows.evaluate import model_label
+
+    run = tmp_path / "runs" / "clear-de"
+    (run / "model").mkdir(parents=True)
+    (run / "checkpoints" / "checkpoint-40").mkdir(parents=True)
+    (tmp_path / "my-finetune").mkdir()
+    assert model_label(run / "model") == "clear-de"  # not "model"
+    assert model_label(str(run / "model") + "/") == "clear-de"
+    assert model_label(run / "checkpoints" / "checkpoint-40") == "clear-de-checkpoint-40"
+    assert model_label(tmp_path / "my-finetune") == "my-finetune"
+    assert model_label("e5-small-q4") == "e5-small-q4" and model_label("BAAI/bge-m3") == "BAAI/bge-m3"
+    # a trained model carries its run's label
+    (run / "model" / "crossalign_training.json").write_text(json.dumps({"label": "CLEAR de"}))
+    assert model_label(run / "model") == "CLEAR de"
+
+
+def test_labels_name_the_output_folders(tmp_path: Path) -> None:
+    kwargs = dict(suites="retrieval", langs="de", corpus=FakeCorpus(("de",)), persist_embeddings=False)
+    models = [FakeModel(dim=8), FakeModel(dim=8)]
+    results = evaluate(models, output_dir=tmp_path / "o", labels=["base", "CLEAR de"], show_progress=False, **kwargs)
+    assert [r.label for r in results] == ["base", "CLEAR de"]
+    manifest = json.loads((tmp_path / "o" / "evaluation.json").read_text())
+    assert [m["folder"] for m in manifest["models"]] == ["base", "CLEAR-de"]
+    assert (tmp_path / "o" / "CLEAR-de" / "results.json").is_file()
+    with pytest.raises(Exception, match="holds 2 models"):
+        load_results(tmp_path / "o")
+    with pytest.raises(ConfigError, match="same output folder"):
+        evaluate(models, output_dir=tmp_path / "p", labels=["a b", "a-b"], **kwargs)
+    assert not (tmp_path / "p").exists()

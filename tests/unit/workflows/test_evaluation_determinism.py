@@ -70,13 +70,13 @@ def test_same_model_and_data_give_identical_results(model_dir: Path, tmp_path: P
     # every number, per-query value and data description is identical; only paths and timings may differ
     assert _numbers(a["tasks"]) == _numbers(b["tasks"]) and a["tasks"]
     assert a["data"] == b["data"] and a["model"]["fingerprint"] == b["model"]["fingerprint"]
-    runs_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a" / "runs").rglob("*.trec"))
+    runs_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a" / "tiny" / "runs").rglob("*.trec"))
     assert runs_a
     for rel in runs_a:
         assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()
 
     # the tie rule: identical documents come in document-id order, descending, for both identical queries
-    [run] = [p for p in (tmp_path / "a" / "runs").rglob("*.trec")]
+    [run] = [p for p in (tmp_path / "a" / "tiny" / "runs").rglob("*.trec")]
     order: dict[str, list[tuple[str, str]]] = {}
     for line in run.read_text().splitlines():
         qid, _, doc, _, score, _ = line.split()
