@@ -273,7 +273,7 @@ class TextPool:
     languages: list[str]
 
 
-LANGUAGES = ["en", "de", "zh-CN", "hi", "km", "vi", "om", "eu"]
+LANGUAGES = ["en", "de", "zh-CN", "hi", "km", "ja", "ru", "eu"]
 
 
 def _synthetic_pool(seed: int = 0, n: int = 3000) -> TextPool:
