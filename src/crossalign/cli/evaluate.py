@@ -268,7 +268,16 @@ def _read_data(args: argparse.Namespace) -> list[Any] | None:
         out.append(load_user_data(p, query_lang=args.query_lang, doc_lang=args.doc_lang, split=args.split))
     for b in args.benchmark or []:
         name = parse_benchmark_spec(b)[0]
-        out.append(benchmark_user_data(b, split=args.split, path=paths.get(name), cache_dir=None))
+        u = benchmark_user_data(b, split=args.split, path=paths.get(name), cache_dir=None)
+        skipped = (u.benchmark or {}).get("source", {}).get("skipped_subsets")
+        if skipped:
+            names = skipped["subsets"]
+            print(
+                f"note: {name}: {len(names)} subsets left out ({skipped['why']}): {', '.join(names[:12])}"
+                f"{', ...' if len(names) > 12 else ''}",
+                file=sys.stderr,
+            )
+        out.append(u)
     return out or None
 
 

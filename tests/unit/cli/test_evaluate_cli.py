@@ -138,6 +138,7 @@ def test_evaluate_benchmarks_from_local_copies(model_dir: Path, tmp_path: Path, 
     argv += ["--benchmark", "tatoeba:de,km", "--benchmark-path", f"belebele={bele}", "--benchmark-path"]
     argv += [f"tatoeba={tato}", "--output", str(out), "--cache-dir", str(tmp_path / "cache"), "--batch-size", "4"]
     assert main(argv) == 0
+    assert "Generating test split" not in capsys.readouterr().err  # datasets' bars follow --no-progress
     result = load_results(out)
     got = sorted((t.suite, t.task, t.query_lang, t.doc_lang) for t in result.tasks)
     assert got == sorted(

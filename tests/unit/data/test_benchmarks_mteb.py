@@ -70,3 +70,25 @@ def test_monolingual_retrieval_subset_and_refusals() -> None:
         load_benchmark("mteb:Banking77Classification")
     with pytest.raises(ConfigError, match="read by mteb itself"):
         load_benchmark("mteb:Tatoeba", path="/tmp")
+
+
+def test_whole_task_keeps_the_subsets_in_known_languages(monkeypatch) -> None:
+    """Without subsets, only those in languages crossalign knows are loaded; the others are recorded."""
+    from crossalign.data.benchmarks import mteb_tasks
+
+    loaded = {}
+
+    def fake_load(self, *args, **kwargs):  # stands in for the hub download
+        loaded["subsets"] = list(self.hf_subsets)
+        self.dataset = {
+            s: datasets.DatasetDict({"test": datasets.Dataset.from_dict({"sentence1": ["a"], "sentence2": ["b"]})})
+            for s in self.hf_subsets
+        }
+        self.data_loaded = True
+
+    monkeypatch.setattr(type(mteb.get_task("Tatoeba")), "load_data", fake_load)
+    bench = mteb_tasks.load_mteb_task("Tatoeba")
+    assert "deu-eng" in loaded["subsets"] and "ang-eng" not in loaded["subsets"]
+    assert len(bench.sets) == len(loaded["subsets"]) == 74
+    skipped = bench.source["skipped_subsets"]["subsets"]
+    assert "ang-eng" in skipped and len(skipped) == 112 - 74

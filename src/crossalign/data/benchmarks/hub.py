@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +67,22 @@ class HubSource:
         return self.hub_id + (f"@{self.revision}" if self.revision else "")
 
 
+@contextmanager
+def _quiet_datasets(datasets: Any) -> Iterator[None]:
+    """``datasets``' own bars follow crossalign's progress setting (off with ``--no-progress`` /
+    ``CROSSALIGN_NO_PROGRESS``) for the duration of a read."""
+    from crossalign.utils.progress import progress_enabled
+
+    silence = not progress_enabled() and datasets.is_progress_bar_enabled()
+    if silence:
+        datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if silence:
+            datasets.enable_progress_bars()
+
+
 def load_split(source: HubSource, config: str | None, split: str) -> datasets.Dataset:
     """One configuration's split as a :class:`datasets.Dataset`.
 
@@ -78,6 +95,11 @@ def load_split(source: HubSource, config: str | None, split: str) -> datasets.Da
         import datasets
     except ImportError:  # pragma: no cover - datasets is a dependency
         raise MissingDependencyError("datasets is needed to read benchmarks", hint="pip install datasets") from None
+    with _quiet_datasets(datasets):
+        return _load_split(datasets, source, config, split)
+
+
+def _load_split(datasets: Any, source: HubSource, config: str | None, split: str) -> datasets.Dataset:
     what = f"{source.hub_id} configuration {config!r}, split {split!r}" if config else f"{source.hub_id}, {split!r}"
     if source.path is not None:
         try:

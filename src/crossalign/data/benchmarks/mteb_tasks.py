@@ -49,6 +49,20 @@ def load_mteb_task(name: str, *, subsets: Sequence[str] | None = None, split: st
         CorpusError: mteb cannot download the task's data.
     """
     mteb = _mteb()
+    skipped: list[str] = []
+    if not subsets:  # every subset in a language crossalign knows (the others are listed in the provenance)
+        try:
+            meta = mteb.get_task(name).metadata
+        except KeyError:
+            meta = None
+        if meta is not None and isinstance(meta.eval_langs, dict):
+            subsets = []
+            for subset in meta.hf_subsets:
+                try:
+                    _tags(meta, subset)
+                    subsets.append(subset)
+                except UnknownLanguageError:
+                    skipped.append(subset)
     try:
         task = mteb.get_task(name, hf_subsets=list(subsets) if subsets else None)
     except KeyError as exc:
@@ -66,7 +80,7 @@ def load_mteb_task(name: str, *, subsets: Sequence[str] | None = None, split: st
             f"mteb cannot load {name}: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}",
             hint="check the network (mteb reads the task's dataset from the Hugging Face hub)",
         ) from None
-    return mteb_task_benchmark(task, split=split)
+    return mteb_task_benchmark(task, split=split, skipped=skipped)
 
 
 def _check(task: Any, subsets: Sequence[str] | None, split: str | None) -> None:
@@ -110,8 +124,10 @@ def _subset_data(task: Any, subset: str, split: str) -> Any:
     raise DataFormatError(f"MTEB task {task.metadata.name}: no data for subset {subset!r}, split {split!r}")
 
 
-def mteb_task_benchmark(task: Any, *, split: str | None = None) -> Any:
+def mteb_task_benchmark(task: Any, *, split: str | None = None, skipped: Sequence[str] = ()) -> Any:
     """Convert an MTEB task whose data is loaded (``task.load_data()``) into a :class:`Benchmark`.
+
+    ``skipped``: subsets left out before loading (languages crossalign does not know), recorded in the source.
 
     Raises:
         ConfigError: An unsupported task type or a cross-lingual retrieval subset.
@@ -177,7 +193,9 @@ def mteb_task_benchmark(task: Any, *, split: str | None = None) -> Any:
         loader=lambda *a: [],
         mteb_task=meta.name,
     )
-    source = {"mteb_task": meta.name, "hub_id": info.hub_id, "revision": info.revision}
+    source: dict[str, Any] = {"mteb_task": meta.name, "hub_id": info.hub_id, "revision": info.revision}
+    if skipped:
+        source["skipped_subsets"] = {"why": "languages crossalign does not know", "subsets": list(skipped)}
     return Benchmark(info=info, langs=langs, split=split, sets=sets, source=source)
 
 
