@@ -20,6 +20,7 @@ examples:
   crossalign compare runs/base/results.json runs/clear/results.json
   crossalign compare base.json clear.json jsd.json --metrics ndcg@10,complete@10,max_rank_median --output cmp/
   crossalign compare base.json clear.json --test randomization --alpha 0.01
+  crossalign compare eval/base eval/clear-de --label base --label "CLEAR de"
 
 Paired tests need per-query values (results.json 'per_query') on the same queries; cells without them are
 compared without a test. Differences are model − baseline; ×100 for shares (points), raw for ranks.
@@ -49,6 +50,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed of the tests (default: %(default)s)")
     p.add_argument(
         "--correction", choices=("holm", "none"), default="holm", help="multiple-comparison correction (default: holm)"
+    )
+    p.add_argument(
+        "--label",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="the name of each RESULT in tables and Δ lines, once per RESULT in order (default: the label recorded "
+        "in each results.json)",
     )
     p.add_argument("--output", metavar="DIR", default=None, help="also write comparison.md, comparison.json, plots")
     p.add_argument("--no-plots", action="store_true", help="with --output: skip the PNG plots")
@@ -81,8 +90,15 @@ def run_compare(args: argparse.Namespace) -> int:
             f"compare needs at least two results files, got {len(args.results)}",
             hint="pass the baseline's results.json first, then the results of each model to compare with it",
         )
+    if args.label is not None and len(args.label) != len(args.results):
+        raise ConfigError(
+            f"{len(args.label)} --label for {len(args.results)} results",
+            hint="give one --label per RESULT, in the same order (or none)",
+        )
+    if args.label is not None and len(set(args.label)) != len(args.label):
+        raise ConfigError(f"--label names a model twice ({', '.join(args.label)})", hint="give each RESULT its own")
     results = [load_results(p) for p in args.results]
-    labels = _labels(args.results, results)
+    labels = list(args.label) if args.label is not None else _labels(args.results, results)
     comparison = compare_results(
         results,
         metrics=args.metrics,
@@ -113,6 +129,8 @@ def run_compare(args: argparse.Namespace) -> int:
 def _command(args: argparse.Namespace) -> str:
     """The command line equivalent to ``args`` (every option spelled out, for "How to reproduce")."""
     parts = ["crossalign", "compare", *args.results]
+    for label in args.label or []:
+        parts += ["--label", label]
     if args.metrics:
         parts += ["--metrics", args.metrics]
     parts += ["--test", args.test, "--baseline", str(args.baseline), "--alpha", f"{args.alpha:g}"]

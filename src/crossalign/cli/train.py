@@ -57,6 +57,7 @@ _DIRECT = (
     "batch_sampler",
     "deepspeed",
     "base_anchor",
+    "label",
 )
 _SWITCHES = ("bf16", "fp16", "gradient_checkpointing", "cached", "gather_across_devices")
 
@@ -95,6 +96,12 @@ def register(subparsers: Any) -> None:
         help="a 'crossalign data build' directory, a .jsonl/.csv/.parquet file, or a Hugging Face dataset",
     )
     g.add_argument("--output", metavar="DIR", help="output directory (checkpoints, log, final model)")
+    g.add_argument(
+        "--label",
+        metavar="NAME",
+        help="the trained model's name in later evaluations, recorded in DIR/model/crossalign_training.json "
+        "(default: the --output folder's name)",
+    )
     g.add_argument("--teacher", metavar="SPEC", help="distill: the teacher model (default: --model)")
     g.add_argument("--max-rows", type=int, metavar="N", help="use only the first N training rows")
     h = p.add_argument_group("optimisation")

@@ -43,6 +43,7 @@ def training_info(
     base_note: str | None,
     freeze: dict[str, Any] | None,
     global_step: int,
+    label: str | None = None,
 ) -> dict[str, Any]:
     """The JSON record of a run: method, loss class and config, citation, data provenance, versions."""
     from crossalign import __version__
@@ -54,6 +55,7 @@ def training_info(
         data = {k: manifest[k] for k in keys if k in manifest}
     return {
         "crossalign_version": __version__,
+        "label": label,
         "method": method,
         "loss": type(loss).__name__,
         "loss_config": json.loads(json.dumps(loss_config, default=str)),

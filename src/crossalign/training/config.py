@@ -45,6 +45,8 @@ class TrainConfig:
         max_rows: Use only the first ``max_rows`` training rows.
         batch_sampler: ``no_duplicates`` (default: no text twice in a batch, so no false in-batch negative),
             ``batch_sampler`` or ``group_by_label``.
+        label: The trained model's name in evaluations (tables, plots, output folders), recorded in the model's
+            ``crossalign_training.json``; default: the output directory's name (``runs/clear-de`` -> ``clear-de``).
         base_anchor: Weight of the stay-close regulariser (:class:`~crossalign.losses.BaseAnchorLoss`): adds
             ``base_anchor · mean ‖f(x) − f_base(x)‖²`` over the batch's texts, ``f_base`` the frozen starting model
             (None or 0: off).
@@ -96,6 +98,7 @@ class TrainConfig:
     freeze: list[str] = field(default_factory=list)
     max_rows: int | None = None
     batch_sampler: str = "no_duplicates"
+    label: str | None = None
     base_anchor: float | None = None
     lora: dict[str, Any] | None = None
 

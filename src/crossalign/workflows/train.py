@@ -431,6 +431,7 @@ def _train(
     model_dir = out / MODEL_DIR
     history = read_log(log_path)
     summary = {
+        "label": cfg.label or out.resolve().name,
         "method": cfg.method,
         "model": cfg.model,
         "global_step": global_step,
@@ -458,6 +459,7 @@ def _train(
             base_note=base_model_note(resolved if Path(resolved).is_dir() else None),
             freeze=freeze.to_dict(),
             global_step=global_step,
+            label=summary["label"],
         )
         # max_seq_length bounds the training inputs only: the saved model reads as far as the base model did, so
         # a trained model and its base are evaluated on the same text

@@ -88,10 +88,27 @@ def test_train_prints_model_dir_last(tmp_path, tiny_model_dir, capsys, monkeypat
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[-1] == str(out / "model")
     assert json.loads((out / "train_summary.json").read_text())["global_step"] == 2
+    # the model is named by its run, not by its folder "model", in later evaluations
+    from crossalign.workflows.evaluate import model_label
+
+    assert json.loads((out / "model" / "crossalign_training.json").read_text())["label"] == "run"
+    assert model_label(out / "model") == "run"
     assert main(argv) == 2
     assert "--resume" in capsys.readouterr().err
     assert main([*argv, "--resume"]) == 0
     assert "already finished" in capsys.readouterr().out
+
+
+def test_label_is_recorded_in_the_model(tmp_path, tiny_model_dir, capsys, monkeypatch):
+    monkeypatch.setenv("CROSSALIGN_NO_PROGRESS", "1")
+    from crossalign.workflows.evaluate import model_label
+
+    data = write_jsonl(tmp_path / "train.jsonl", make_rows("infonce", 8))
+    out = tmp_path / "run"
+    argv = ["train", "--method", "infonce", "--model", str(tiny_model_dir), "--data", str(data), "--label", "clear de"]
+    assert main([*argv, "--output", str(out), "--max-steps", "1", "--batch-size", "4"]) == 0
+    assert json.loads((out / "train_summary.json").read_text())["label"] == "clear de"
+    assert model_label(out / "model") == "clear de"
 
 
 def test_missing_column_error_names_file(tmp_path, tiny_model_dir, capsys):

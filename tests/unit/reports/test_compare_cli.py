@@ -90,6 +90,11 @@ def test_same_labels_are_told_apart_by_folder(tmp_path: Path, capsys: pytest.Cap
     b = make_result("e5", n=30, seed=2, suites=("retrieval",)).save(tmp_path / "run2" / "results.json")
     assert main(["compare", str(a), str(b), "--resamples", "200"]) == 0
     assert "e5 [run2] vs e5 [run1]" in capsys.readouterr().out
+    assert main(["compare", str(a), str(b), "--resamples", "200", "--label", "base", "--label", "clear-de"]) == 0
+    out = capsys.readouterr().out
+    assert "clear-de vs base" in out and "e5" not in out
+    assert main(["compare", str(a), str(b), "--label", "base"]) == 2
+    assert "1 --label for 2 results" in capsys.readouterr().err
 
 
 def test_errors(files: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
