@@ -265,6 +265,7 @@ def build_evaluators(
     if not out:
         raise ConfigError(
             "nothing to evaluate for these suites and data",
-            hint="give languages (--langs) for the LibreOffice sets or --data for your own data",
+            hint="give languages (--langs) for the LibreOffice sets, --data for your own data, or a --benchmark with "
+            "sets in these suites (bitext benchmarks: --suite bitext; question-passage ones: retrieval, mixed-pool)",
         )
     return out

@@ -44,6 +44,20 @@ def test_bitext_task_subsets_become_bitext_sets() -> None:
     assert bench.langs == {"de": "deu-eng", "km": "khm-eng"}
 
 
+def test_gold_column_as_mteb_scores_it() -> None:
+    """MTEB's first BUCC keeps one source row per gold pair and scores source row i against target gold[i][1]."""
+    from crossalign.data.benchmarks.mteb_tasks import mteb_task_benchmark
+
+    task = mteb.get_task("BUCC", hf_subsets=["de-en"])
+    task.dataset = {
+        "de-en": {"test": {"sentence1": ["s5", "s7"], "sentence2": ["t0", "t1", "t2"], "gold": [(5, 2), (7, 0)]}}
+    }
+    task.data_loaded = True
+    [s] = mteb_task_benchmark(task).sets
+    assert [d.text for d in s.data.documents] == ["t0", "t1", "t2"]
+    assert s.data.qrels == {"de:0": {"en:2": 1}, "de:1": {"en:0": 1}}
+
+
 def test_monolingual_retrieval_subset_and_refusals() -> None:
     from crossalign.data.benchmarks.mteb_tasks import mteb_task_benchmark
 

@@ -16,7 +16,7 @@ Other task types are refused with the list of the supported ones.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from crossalign.data.benchmarks.sets import bitext_set, record_id
@@ -152,7 +152,7 @@ def mteb_task_benchmark(task: Any, *, split: str | None = None, skipped: Sequenc
         prov = {"mteb_task": meta.name, "hf_subset": subset, "split": split, "dataset": dict(meta.dataset)}
         if meta.type == "BitextMining":
             src, tgt = (tags[0], tags[1]) if len(tags) > 1 else (tags[0], tags[0])
-            cols = set(data.column_names)
+            cols = set(data) if isinstance(data, Mapping) else set(data.column_names)  # MTEB's BUCC: a plain dict
             if not {"sentence1", "sentence2"} <= cols:
                 raise DataFormatError(
                     f"MTEB task {meta.name}, subset {subset}: columns {sorted(cols)} lack sentence1/sentence2",
