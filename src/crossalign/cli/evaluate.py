@@ -147,6 +147,26 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="replace a previous evaluation in --output: removes only what it wrote (listed in DIR/evaluation.json)",
     )
+    p.add_argument(
+        "--base-model",
+        default=None,
+        metavar="SPEC",
+        help="the model the --model(s) were trained from: evaluated too (label base); each model's held-out panel "
+        "is compared with it (per-language deltas with 95%% bootstrap CIs) and the regression verdict is printed",
+    )
+    p.add_argument(
+        "--holdout-langs",
+        default="default",
+        metavar="LANGS",
+        help="held-out panel: LibreOffice languages not in --langs, evaluated on x->en and en->en retrieval and "
+        "x<->en paragraph bitext (default: ja,ko,ru,el,tr,id minus --langs; none: no panel)",
+    )
+    p.add_argument(
+        "--holdout-size",
+        type=_positive_int,
+        default=200,
+        help="sections, gold paragraph pairs and distractors per side per held-out language (default 200)",
+    )
     p.add_argument("--batch-size", type=_positive_int, default=32, help="model inputs per forward pass (default 32)")
     p.add_argument(
         "--max-sections", type=_positive_int, default=500, help="sections per language (default 500; all if fewer)"
@@ -200,6 +220,12 @@ def _command_line(args: argparse.Namespace) -> str:
         parts += ["--langs", args.langs]
     for d in args.data or []:
         parts += ["--data", d]
+    if args.base_model:
+        parts += ["--base-model", args.base_model]
+    if args.holdout_langs != "default":
+        parts += ["--holdout-langs", args.holdout_langs]
+    if args.holdout_size != 200:
+        parts += ["--holdout-size", str(args.holdout_size)]
     for b in args.benchmark or []:
         parts += ["--benchmark", b]
     for b in args.benchmark_path or []:
@@ -333,6 +359,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         log=lambda line: print(line, file=sys.stderr, flush=True),
         reproduce=_command_line(args),
+        holdout_langs=args.holdout_langs,
+        holdout_size=args.holdout_size,
+        base_model=args.base_model,
     )
     wall = time.perf_counter() - t0
     for r in results:
@@ -349,6 +378,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if skipped:
         for suite, why in skipped.items():
             print(f"note: suite {suite} skipped: {why}", file=sys.stderr)
+    for r in results:
+        verdict = r.holdout.get("verdict") if r.holdout else None
+        if verdict:
+            print(f"{r.label}: {verdict['claim']}: {'yes' if verdict['holds'] else 'NO'} ({verdict['detail']})")
     print(f"wall time {wall:.1f}s")
     sys.stdout.flush()
     print(args.output)

@@ -150,6 +150,9 @@ class EvaluationResult:
         created: ISO-8601 UTC timestamp.
         environment: Python/library versions and core count.
         timing: Seconds spent per stage (encode, search, score) — informative only.
+        holdout: The held-out panel compared with the base model (per-language deltas with bootstrap CIs and the
+            regression verdict, :func:`crossalign.evaluation.holdout.holdout_comparison`); empty when no base
+            model was given.
     """
 
     model: dict[str, Any]
@@ -161,6 +164,7 @@ class EvaluationResult:
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     environment: dict[str, Any] = field(default_factory=_environment)
     timing: dict[str, float] = field(default_factory=dict)
+    holdout: dict[str, Any] = field(default_factory=dict)
     schema_version: str = SCHEMA_VERSION
 
     @property
@@ -230,7 +234,8 @@ class EvaluationResult:
                 tasks.append(TaskScore(**t))
             except DataFormatError as exc:
                 raise DataFormatError(exc.message, path=source, field=f"{where}.{exc.field}", hint=exc.hint) from None
-        fields = {k: d[k] for k in ("languages", "crossalign_version", "created", "environment", "timing") if k in d}
+        keys = ("languages", "crossalign_version", "created", "environment", "timing", "holdout")
+        fields = {k: d[k] for k in keys if k in d}
         return cls(
             model=dict(d["model"]),
             data=dict(d["data"]),
@@ -264,6 +269,7 @@ _RESULT_FIELDS: dict[str, tuple[Any, str]] = {
     "created": (lambda v: isinstance(v, str), "a string"),
     "environment": (lambda v: isinstance(v, dict), "an object"),
     "timing": (lambda v: isinstance(v, dict) and all(_is_number(x) for x in v.values()), "an object of numbers"),
+    "holdout": (lambda v: isinstance(v, dict), "an object"),
     "schema_version": (lambda v: isinstance(v, str), "a string"),
 }
 

@@ -82,6 +82,7 @@ def write_report(
     test: str = "bootstrap",
     plots: bool = True,
     pivot: str = PIVOT,
+    sections: Sequence[str] = (),
 ) -> Path:
     """Write ``<output_dir>/report.md`` (and its plots) for one or more results.
 
@@ -99,6 +100,7 @@ def write_report(
         test: ``"bootstrap"`` or ``"randomization"`` for the comparison.
         plots: False to skip the plots.
         pivot: The pivot language of the direction classes.
+        sections: Extra markdown sections (each starting with its ``##`` heading), placed before "How to reproduce".
 
     Returns:
         The path of ``report.md``.
@@ -141,6 +143,8 @@ def write_report(
     if plots:
         written, skipped = _plots(res, out, baseline=baseline, comparison=comparison, pivot=pivot)
         lines += _plots_markdown(written, out, skipped, "##")
+    for section in sections:
+        lines += [section.rstrip(), ""]
     lines += ["## How to reproduce", ""]
     if reproduce:
         lines += ["```bash", reproduce.rstrip(), "```", ""]

@@ -155,6 +155,8 @@ def prepare_evaluation(
     cache_dir: str | os.PathLike[str] | None = None,
     corpus: Any = None,
     show_progress: bool | None = None,
+    holdout_langs: str | Iterable[str] | None = None,
+    holdout_size: int = 200,
 ) -> EvaluationPlan:
     """Build the evaluation sets, read user data and create the evaluators (no model involved).
 
@@ -171,6 +173,11 @@ def prepare_evaluation(
         cache_dir: crossalign cache root (corpora).
         corpus: An opened LibreOfficeCorpus to reuse (tests, notebooks).
         show_progress: Progress bars.
+        holdout_langs: The held-out panel (:mod:`crossalign.evaluation.holdout`): languages not in ``langs``
+            evaluated on x→en and en→en retrieval and x↔en paragraph bitext, task names ``holdout/...``. None or
+            ``"none"``: no panel; ``"default"``: :data:`~crossalign.evaluation.holdout.DEFAULT_HOLDOUT_LANGS`
+            without ``langs``. Only with LibreOffice languages.
+        holdout_size: Sections, gold paragraph pairs and distractors per side per panel language.
 
     Returns:
         The :class:`EvaluationPlan`.
@@ -222,6 +229,27 @@ def prepare_evaluation(
             cache_dir=cache_dir,
             show_progress=show_progress,
         )
+    holdout_list: list[str] = []
+    if holdout_langs is not None and lang_list and lo_suites:
+        from crossalign.evaluation.holdout import build_holdout_sets, resolve_holdout_langs
+
+        holdout_list = resolve_holdout_langs(holdout_langs, lang_list)
+    if holdout_list and sets is not None:
+        panel = build_holdout_sets(
+            holdout_list,
+            size=holdout_size,
+            seed=seed,
+            corpus=corpus,
+            cache_dir=cache_dir,
+            show_progress=show_progress,
+        )
+        sets.sets.extend(panel.sets)
+        sets.provenance["holdout"] = {**panel.provenance["holdout"], "per_language": panel.provenance["per_language"]}
+        run_suites = [
+            s
+            for s in ("retrieval", "mixed-pool", "inclination", "bitext", "sts")
+            if s in run_suites or (s in ("retrieval", "bitext"))
+        ]
     evaluators = build_evaluators(
         run_suites,
         sets=sets,
@@ -237,7 +265,7 @@ def prepare_evaluation(
             skipped[s] = "no data for this suite"
     languages: list[str] = []
     if lang_list:
-        languages = ["en", *[lang for lang in lang_list if lang != "en"]]
+        languages = ["en", *[lang for lang in lang_list if lang != "en"], *holdout_list]
     for u in user_data:
         languages += [lang for lang in u.languages if lang not in languages]
     config = {
@@ -257,6 +285,7 @@ def prepare_evaluation(
         "mixed_pool_ks": [1, 10, 100],
         "bitext_margin": {"kind": "ratio", "k": 4, "mining": "max"},
         "data_paths": [str(u.path) for u in user_data],
+        "holdout": {"langs": holdout_list, "size": holdout_size} if holdout_list else {},
     }
     return EvaluationPlan(
         suites=config["suites"],
@@ -470,6 +499,7 @@ def write_report(
     *,
     title: str = "crossalign evaluation",
     reproduce: str | None = None,
+    sections: Sequence[str] = (),
 ) -> Path:
     """The human-readable report of an evaluation: ``report.md`` with tables, plots and, for several models, the
     paired comparison (:func:`crossalign.reports.write_report`).
@@ -485,7 +515,7 @@ def write_report(
     """
     from crossalign.reports.markdown import write_report as write_markdown_report
 
-    return write_markdown_report(list(results), output_dir, title=title, reproduce=reproduce)
+    return write_markdown_report(list(results), output_dir, title=title, reproduce=reproduce, sections=sections)
 
 
 def evaluate(
@@ -516,6 +546,9 @@ def evaluate(
     show_progress: bool | None = None,
     log: Log | None = None,
     reproduce: str | None = None,
+    holdout_langs: str | Iterable[str] | None = None,
+    holdout_size: int = 200,
+    base_model: ModelLike | None = None,
 ) -> list[EvaluationResult]:
     """Evaluate one or more models on the chosen suites and write everything; one :class:`EvaluationResult` each.
 
@@ -551,9 +584,13 @@ def evaluate(
         show_progress: Progress bars and stage lines (default: on unless ``CROSSALIGN_NO_PROGRESS``).
         log: Receives one line per stage.
         reproduce: The command line that produced the evaluation (shown in the report).
+        holdout_langs, holdout_size: The held-out panel (see :func:`prepare_evaluation`).
+        base_model: The model the others were trained from: evaluated first (label ``base``), and every other
+            model's held-out panel is compared with it (per-language deltas with bootstrap CIs and the regression
+            verdict in each result's ``holdout``, ``holdout.json`` and the report).
 
     Returns:
-        One result per model, in order.
+        One result per model, in order (the base model's first when ``base_model`` is given).
 
     Raises:
         ConfigError, ModelError, DataFormatError, UnknownLanguageError, CorpusError: Bad options, models or data,
@@ -564,6 +601,12 @@ def evaluate(
         >>> results = evaluate(["e5-small-q4", "runs/clear-de"], langs="de", output_dir="eval/")  # doctest: +SKIP
     """
     model_list = _as_list(models)
+    if base_model is not None:
+        if labels is not None and len(labels) != len(model_list):
+            raise ConfigError(f"{len(labels)} labels for {len(model_list)} models")
+        names_in = list(labels) if labels is not None else [model_label(m) for m in model_list]
+        model_list = [base_model, *model_list]
+        labels = ["base", *names_in]
     names, folders, stale = check_output(output_dir, model_list, labels, overwrite=overwrite)
     check_model_specs(model_list, cache_dir)  # a bad path fails now, not after the sets are built
     say = stage_logger(show_progress, log)
@@ -583,6 +626,8 @@ def evaluate(
         cache_dir=cache_dir,
         corpus=corpus,
         show_progress=show_progress,
+        holdout_langs=holdout_langs,
+        holdout_size=holdout_size,
     )
     say(f"{len(plan.evaluators)} evaluation sets, suites: {', '.join(plan.suites)} ({plan.build_seconds:.1f} s)")
     for path in stale:  # the inputs are valid: only now is the previous evaluation removed
@@ -614,11 +659,57 @@ def evaluate(
         results.append(result)
         if out is not None:
             write_report([result], out, title=f"crossalign evaluation: {name}", reproduce=reproduce)
+    sections: list[str] = []
+    if base_model is not None and len(results) > 1:
+        sections = _holdout_against_base(results, folders, output_dir, say)
     if output_dir is not None:
         title = "crossalign evaluation: " + " vs ".join(names)
-        write_report(results, output_dir, title=title, reproduce=reproduce)
+        write_report(results, output_dir, title=title, reproduce=reproduce, sections=sections)
         _write_manifest(Path(output_dir), names, folders, reproduce, complete=True)
     return results
+
+
+def _holdout_against_base(
+    results: list[EvaluationResult],
+    folders: list[str],
+    output_dir: str | os.PathLike[str] | None,
+    say: Log,
+) -> list[str]:
+    """Compare every model's held-out panel with the base model's (results[0]); store it in each result (and its
+    results.json), write ``holdout.json`` and the plot; returns the report section."""
+    from crossalign.evaluation import writers
+    from crossalign.evaluation.holdout import holdout_comparison, holdout_langs_of
+    from crossalign.reports.holdout import format_holdout, plot_holdout
+    from crossalign.utils.atomic import atomic_write_json
+
+    if not holdout_langs_of(results[0]):
+        say("no held-out panel was evaluated (--holdout-langs none or no LibreOffice languages): no verdict")
+        return []
+    comparison = holdout_comparison(results[0], {r.label: r for r in results[1:]})
+    trained = list(results[0].config.get("langs", []))
+    for r in results[1:]:
+        r.holdout = {
+            **{k: v for k, v in comparison.items() if k not in ("models", "mean", "verdicts")},
+            "base": results[0].model.get("spec") or results[0].label,
+            "by_lang": comparison["models"][r.label],
+            "mean": comparison["mean"][r.label],
+            "verdict": comparison["verdicts"][r.label],
+        }
+    for v_label, v in comparison["verdicts"].items():
+        say(f"{v_label}: {v['claim']}: {'yes' if v['holds'] else 'NO'} ({v['detail']})")
+    if output_dir is None:
+        return []
+    out = Path(output_dir)
+    atomic_write_json(out / "holdout.json", comparison)
+    for r, folder in zip(results[1:], folders[1:]):
+        writers.write_results_json(r, out / folder)
+    lines = ["## Held-out languages", "", format_holdout(comparison, markdown=True, trained=trained), ""]
+    try:
+        png = plot_holdout(comparison, out / "plots" / "holdout.png")
+        lines += [f"![held-out panel]({png.relative_to(out).as_posix()})", ""]
+    except Exception as exc:  # matplotlib missing: the table says it all
+        lines += [f"_No plot: {exc}_", ""]
+    return ["\n".join(lines)]
 
 
 #: Written last into an ``evaluate`` output directory: what this evaluation wrote there. ``overwrite`` removes
@@ -627,7 +718,7 @@ MANIFEST_FILE = "evaluation.json"
 #: Where ``write_sets`` puts the evaluation sets.
 EVAL_SETS_DIR = "eval_sets"
 #: Top-level entries an evaluation writes besides one folder per model.
-_TOP_LEVEL = ("report.md", "plots", EVAL_SETS_DIR, MANIFEST_FILE)
+_TOP_LEVEL = ("report.md", "plots", "holdout.json", EVAL_SETS_DIR, MANIFEST_FILE)
 
 
 def check_output(

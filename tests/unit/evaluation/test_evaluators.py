@@ -182,6 +182,10 @@ def test_bitext_with_source_distractors() -> None:
     assert t.scores["p@1_tgt2src"] == pytest.approx(p1["tgt2src"])
     assert t.meta["n_src_distractors"] == 10 and t.n_queries == 30
     assert set(t.per_query["xsim_error"]) == {f"de:{i}" for i in range(30)}
+    # tgt→src per pair, keyed by the pair's source id: same keys as src→tgt, mean = the score
+    assert set(t.per_query["p@1_tgt2src"]) == set(t.per_query["p@1_src2tgt"]) == {f"de:{i}" for i in range(30)}
+    assert np.mean(list(t.per_query["p@1_tgt2src"].values())) == pytest.approx(p1["tgt2src"])
+    assert 0.0 < p1["tgt2src"] < 1.0
 
 
 def test_bitext_needs_one_language_per_side() -> None:

@@ -17,7 +17,8 @@ Scores (raw, 0–1), all from :mod:`crossalign.evaluation.metrics.bitext`:
   (:func:`~crossalign.evaluation.metrics.bitext.bucc_optimize`: the threshold is tuned on the gold it is scored on,
   as in the BUCC reference; it is an upper bound of F1 at a threshold fixed beforehand).
 
-Per-query values (``p@1_src2tgt`` and ``xsim_error`` per gold source id) are kept for paired tests.
+Per-query values (``p@1_src2tgt`` and ``xsim_error`` per gold source id, ``p@1_tgt2src`` per gold target keyed by
+the id of its gold source, so the two directions of one pair share a key) are kept for paired tests.
 """
 
 from __future__ import annotations
@@ -159,6 +160,12 @@ class BitextEvaluator(CrossalignEvaluator):
                 raise DataFormatError(f"main score {self.main_score!r} was not computed", field="main_score")
             qids = [q.id for q in self.data.queries]
             per_query = {"p@1_src2tgt": {qids[i]: float(ok) for i, ok in zip(srcs, fwd_ok)}}
+            # tgt→src per gold pair, keyed by the pair's source id so both directions pair up (targets with
+            # several gold sources are left out of the per-query values, not of the score)
+            n_gold_tgt = np.bincount(g[:, 1], minlength=m)
+            src_of = np.full(m, -1, dtype=np.int64)
+            src_of[g[:, 1]] = g[:, 0]
+            per_query["p@1_tgt2src"] = {qids[src_of[j]]: float(ok) for j, ok in zip(tgts, bwd_ok) if n_gold_tgt[j] == 1}
             if single.size:
                 per_query["xsim_error"] = {qids[i]: float(e) for i, e in zip(single, xsim_err)}
         n_gold_src = int(srcs.size)

@@ -1,0 +1,99 @@
+"""The held-out panel in reports: a per-language table of deltas against the base model, the verdict, a plot.
+
+Input is :func:`crossalign.evaluation.holdout.holdout_comparison`'s dict (numbers on the 0–1 scale; shown ×100 as
+points). The plot draws, per panel language, each model's delta against the base model with its 95 % bootstrap
+interval for x→en nDCG@10 and bitext P@1, with the verdict's −1-point line.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+__all__ = ["format_holdout", "plot_holdout"]
+
+
+def _pts(v: float | None, signed: bool = False) -> str:
+    if v is None:
+        return "–"
+    return f"{100 * v:+.1f}" if signed else f"{100 * v:.1f}"
+
+
+def _delta_cell(cell: dict[str, Any]) -> str:
+    if cell["delta"] is None:
+        return "–"
+    text = _pts(cell["delta"], signed=True)
+    if cell.get("ci_low") is not None:
+        text += f" [{_pts(cell['ci_low'], True)}, {_pts(cell['ci_high'], True)}]"
+    return text
+
+
+def format_holdout(comparison: dict[str, Any], *, markdown: bool = False, trained: list[str] | None = None) -> str:
+    """The panel table (language × model: base value, delta [95 % CI] per metric) and one verdict line per model."""
+    metrics = comparison["metrics"]
+    labels = list(comparison["models"])
+    header = ["lang", "model", *(metrics[k]["label"] for k in metrics)]
+    rows: list[list[str]] = []
+    for lang in comparison["langs"]:
+        first = comparison["models"][labels[0]][lang] if labels else {}
+        rows.append([lang, "base", *(_pts(first.get(k, {}).get("base")) for k in metrics)])
+        for label in labels:
+            cells = comparison["models"][label][lang]
+            rows.append(["", label, *(_delta_cell(cells[k]) for k in metrics)])
+    for label in labels:
+        mean = comparison["mean"].get(label, {})
+        rows.append(
+            ["mean" if label == labels[0] else "", label, *(_pts(mean.get(k, {}).get("delta"), True) for k in metrics)]
+        )
+    lines: list[str] = []
+    if markdown:
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "|".join(["---", "---", *["---:"] * len(metrics)]) + "|")
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+    else:
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        for r in [header, *rows]:
+            cells = [r[0].ljust(widths[0]), r[1].ljust(widths[1])] + [c.rjust(w) for c, w in zip(r[2:], widths[2:])]
+            lines.append("  ".join(cells).rstrip())
+    lines.append("")
+    what = "Held-out languages (never trained"
+    what += f"; trained: {', '.join(trained)})" if trained else ")"
+    lines.append(
+        f"{what}: base values ×100, then each model's change in points [95 % paired bootstrap CI]; "
+        "bitext P@1 = mean of both directions; xSIM error lower is better."
+    )
+    for label, v in comparison["verdicts"].items():
+        mark = "yes" if v["holds"] else "NO"
+        lines.append(f"{'- ' if markdown else ''}{label}: {v['claim']}: {mark} ({v['detail']})")
+    return "\n".join(lines)
+
+
+def plot_holdout(comparison: dict[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Bars of each model's delta against the base model per panel language (x→en nDCG@10 and bitext P@1), with
+    95 % bootstrap intervals and the verdict's threshold line; returns the PNG path."""
+    import numpy as np
+
+    from crossalign.reports.plots import _figure, _save
+
+    langs = comparison["langs"]
+    labels = list(comparison["models"])
+    keys = ("x>en", "bitext_p@1")
+    fig = _figure(max(6.0, 1.0 + 0.9 * len(langs) * max(1, len(labels)) / 2), 3.2 * len(keys))
+    axes = fig.subplots(len(keys), 1, squeeze=False)[:, 0]
+    width = 0.8 / max(1, len(labels))
+    x = np.arange(len(langs))
+    for ax, key in zip(axes, keys):
+        for i, label in enumerate(labels):
+            cells = [comparison["models"][label][lang][key] for lang in langs]
+            d = np.array([100 * (c["delta"] or 0.0) for c in cells])
+            lo = np.array([100 * (c["delta"] - c["ci_low"]) if c.get("ci_low") is not None else 0 for c in cells])
+            hi = np.array([100 * (c["ci_high"] - c["delta"]) if c.get("ci_high") is not None else 0 for c in cells])
+            ax.bar(x + (i - (len(labels) - 1) / 2) * width, d, width, yerr=[lo, hi], capsize=2, label=label)
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.axhline(-comparison["threshold_points"], color="red", linestyle="--", linewidth=0.8)
+        ax.set_xticks(x, langs)
+        ax.set_ylabel("points vs base")
+        ax.set_title(f"held-out languages: {comparison['metrics'][key]['label']} vs base", fontsize=9)
+    axes[0].legend(fontsize=8, ncols=max(1, len(labels)))
+    return _save(fig, path)
