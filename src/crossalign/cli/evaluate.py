@@ -281,12 +281,19 @@ def _read_data(args: argparse.Namespace) -> list[Any] | None:
     from crossalign.evaluation.suites import benchmark_user_data, load_user_data
 
     given = [f"--{k.replace('_', '-')}" for k in ("query_lang", "doc_lang") if getattr(args, k, None)]
-    if args.split and not given and not args.data and not args.benchmark:
-        given.append("--split")
     if given and not args.data:
         raise ConfigError(
             f"{', '.join(given)} applies to --data, and no --data is given",
             hint="add --data DIR (a retrieval set or a BEIR folder), or drop " + ", ".join(given),
+        )
+    if args.split and not args.data and not args.benchmark:
+        raise ConfigError(
+            "--split applies to --data (a BEIR folder) and --benchmark, and neither is given",
+            hint="add --data DIR or --benchmark NAME, or drop --split",
+        )
+    if args.benchmark_path and not args.benchmark:
+        raise ConfigError(
+            "--benchmark-path needs a --benchmark", hint="add --benchmark NAME, e.g. --benchmark belebele"
         )
     paths = _benchmark_paths(args)
     out: list[Any] = []

@@ -161,6 +161,10 @@ def test_evaluate_benchmarks_from_local_copies(model_dir: Path, tmp_path: Path, 
     assert "does not say which of 2 benchmarks" in capsys.readouterr().err
     assert main([*bad[:5], "--benchmark-path", f"flores={bele}", "--output", str(tmp_path / "o")]) == 2
     assert "names 'flores', which no --benchmark asks for" in capsys.readouterr().err
+    assert main([*bad[:3], "--split", "dev", "--output", str(tmp_path / "o")]) == 2
+    assert "--split applies to --data (a BEIR folder) and --benchmark, and neither is given" in capsys.readouterr().err
+    assert main([*bad[:3], "--benchmark-path", str(bele), "--output", str(tmp_path / "o")]) == 2
+    assert "--benchmark-path needs a --benchmark" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 
