@@ -82,7 +82,7 @@ def gradcache(params: dict[str, Any]) -> dict[str, Any]:
 def search(params: dict[str, Any]) -> dict[str, Any]:
     """Peak RSS growth of one top-k search (``method`` ``exact`` or ``faiss``)."""
     from benchmarks.common import MemoryProbe, unit_vectors
-    from crossalign.evaluation.search import exact_topk, faiss_topk
+    from crossalign.search import exact_topk, faiss_topk
 
     _threads(params.get("threads"))
     if params["method"] == "faiss":
@@ -114,7 +114,7 @@ def evaluate_pool(queries: np.ndarray, docs: np.ndarray, k: int = 100) -> dict[s
 
     Query ``i``'s gold document is document ``i`` (the pool's first ``nq`` documents are the golds).
     """
-    from crossalign.evaluation.search import exact_topk, gold_ranks
+    from crossalign.search import exact_topk, gold_ranks
 
     _, top = exact_topk(queries, docs, k)
     gold = np.stack([np.arange(len(queries)), np.arange(len(queries))], axis=1)

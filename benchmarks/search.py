@@ -1,4 +1,4 @@
-"""Benchmark 4: exact chunked top-k (``crossalign.evaluation.search.exact_topk``) vs faiss ``IndexFlatIP``.
+"""Benchmark 4: exact chunked top-k (``crossalign.search.exact_topk``) vs faiss ``IndexFlatIP``.
 
 Random L2-normalised 384-d vectors, ``n_queries`` queries against pools of 10k, 100k and 200k documents, top-10.
 Time: both in this process, alternating within each repeat, same thread count (torch and faiss OpenMP). Memory: one
@@ -22,7 +22,7 @@ K = 10
 
 def chunk_bound_mib(n_queries: int, n_docs: int, dim: int, k: int) -> float:
     """The working set the chunked search is designed to stay within (tiles + results), in MiB."""
-    from crossalign.evaluation.search import DEFAULT_DOC_CHUNK, DEFAULT_QUERY_CHUNK, _tile_size
+    from crossalign.search import DEFAULT_DOC_CHUNK, DEFAULT_QUERY_CHUNK, _tile_size
 
     qt = _tile_size(max(n_queries, 1), DEFAULT_QUERY_CHUNK)
     dt = _tile_size(n_docs, DEFAULT_DOC_CHUNK)
@@ -36,7 +36,7 @@ def run(*, pool_sizes: list[int], n_queries: int, repeats: int, threads: int) ->
     """Benchmark 4."""
     import faiss
 
-    from crossalign.evaluation.search import exact_topk, faiss_topk
+    from crossalign.search import exact_topk, faiss_topk
 
     faiss.omp_set_num_threads(threads)
     queries = unit_vectors(n_queries, DIM, seed=2)

@@ -1,7 +1,7 @@
 """Hard-negative mining with an encoder: rank a candidate pool for every anchor and sample from a rank window.
 
 For each anchor (a query) the candidates (passages, or other queries) are ranked by inner product of their embeddings
-(cosine for normalised vectors) with :func:`crossalign.evaluation.search.exact_topk` (chunked, bounded memory, one
+(cosine for normalised vectors) with :func:`crossalign.search.exact_topk` (chunked, bounded memory, one
 matrix product per block — no Python loop over pairs). Then, per anchor:
 
 1. **Exclusions.** A candidate is *not eligible* when it shares a group with the anchor (the same help page: sections
@@ -63,7 +63,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from crossalign.errors import ConfigError, DataFormatError
-from crossalign.evaluation.search import exact_topk
+from crossalign.search import exact_topk
 from crossalign.utils.progress import progress_enabled
 
 if TYPE_CHECKING:

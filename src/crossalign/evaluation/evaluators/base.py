@@ -2,7 +2,7 @@
 
 Every evaluator works in three separable stages (the tevatron lesson, ANCHORS.md): **encode** (through an
 :class:`~crossalign.evaluation.embeddings.EmbeddingCache`, so a text already encoded for another suite or direction
-costs nothing), **search** (exact chunked inner product, :mod:`crossalign.evaluation.search`) and **score**
+costs nothing), **search** (exact chunked inner product, :mod:`crossalign.search`) and **score**
 (:mod:`crossalign.evaluation.metrics`). Seconds per stage go into each score's ``meta["seconds"]``.
 
 An evaluator accepts as ``encoder`` either an :class:`EmbeddingCache` (used as is: the workflow shares one across all

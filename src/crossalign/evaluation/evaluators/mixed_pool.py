@@ -4,7 +4,7 @@ Two uses, one evaluator:
 
 - **multi-reference pool** (suite ``mixed-pool``): ``D = D_en ∪ D_x``, each query has both parallel documents as gold.
   ``Max@R`` (the rank of the *last* gold document in the whole pool) is exact however deep it is: it comes from
-  :func:`~crossalign.evaluation.search.gold_rank_counts`, not from a top-k list. Reported as mean and median,
+  :func:`~crossalign.search.gold_rank_counts`, not from a top-k list. Reported as mean and median,
   ``Complete@k`` for k in ``ks`` (default 1, 10, 100), ``nDCG@1`` (top hit is gold), ``Min@R``, and the pivot
   diagnostics. Main score: ``complete@10``.
 - **inclination pool** (suite ``inclination``): ``x`` queries over ``D_x ∪ D_en`` without parallels, only ``d_x``
@@ -39,7 +39,7 @@ from crossalign.evaluation.evaluators.base import (
 from crossalign.evaluation.metrics.mixed_pool import evaluate_mixed_pool
 from crossalign.evaluation.metrics.retrieval import Run
 from crossalign.evaluation.results import TaskScore
-from crossalign.evaluation.search import exact_topk, trec_order_key
+from crossalign.search import exact_topk, trec_order_key
 
 __all__ = ["DEFAULT_KS", "MixedPoolEvaluator"]
 

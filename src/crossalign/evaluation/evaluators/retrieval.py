@@ -3,7 +3,7 @@
 Queries are encoded with the ``"query"`` prompt, documents with ``"passage"`` (both from the model's own
 configuration; a model without prompts gets none). The search is exact (chunked inner products of L2-normalised
 vectors, i.e. cosine) with trec_eval's tie rule — score descending, then document id descending — through
-:func:`~crossalign.evaluation.search.trec_order_key`, so the TREC run file written from the result and
+:func:`~crossalign.search.trec_order_key`, so the TREC run file written from the result and
 :func:`~crossalign.evaluation.metrics.retrieval.evaluate_run` agree with trec_eval to the last tie. ``use_faiss=True``
 searches with a faiss ``IndexFlatIP`` instead (also exact; faiss may pick differently among documents tied at the
 k-th score).
@@ -38,7 +38,7 @@ from crossalign.evaluation.evaluators.base import (
 from crossalign.evaluation.metrics import parse_metrics
 from crossalign.evaluation.metrics.retrieval import Run, evaluate_run
 from crossalign.evaluation.results import TaskScore
-from crossalign.evaluation.search import exact_topk, faiss_topk, trec_order_key
+from crossalign.search import exact_topk, faiss_topk, trec_order_key
 
 __all__ = ["DEFAULT_RETRIEVAL_METRICS", "DEFAULT_RUN_DEPTH", "RetrievalEvaluator"]
 

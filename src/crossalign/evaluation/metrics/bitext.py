@@ -3,7 +3,7 @@
 Source embeddings ``X [n, d]`` and target embeddings ``Y [m, d]`` (rows L2-normalised, so ``x · y = cos``; pass
 ``normalize=True`` to have it done). Gold alignments are index pairs ``(i, j)``; targets may outnumber sources
 (``m ≥ n``: distractors). k-NN lists come from the exact chunked search
-(:func:`~crossalign.evaluation.search.exact_topk`), ordered by cosine descending, ties by the higher index.
+(:func:`~crossalign.search.exact_topk`), ordered by cosine descending, ties by the higher index.
 
 Margin scoring (Artetxe & Schwenk 2019, "Margin-based parallel corpus mining with multilingual sentence
 embeddings"; LASER ``mine_bitexts.py``/``xsim.py``), with ``NN_k(x)`` the k nearest targets of x and ``NN_k(y)`` the k
@@ -44,7 +44,7 @@ from typing import Any, Literal
 import numpy as np
 
 from crossalign.errors import DataFormatError
-from crossalign.evaluation.search import DEFAULT_DOC_CHUNK, DEFAULT_QUERY_CHUNK, exact_topk
+from crossalign.search import DEFAULT_DOC_CHUNK, DEFAULT_QUERY_CHUNK, exact_topk
 
 __all__ = [
     "BuccResult",

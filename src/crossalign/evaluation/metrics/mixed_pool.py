@@ -2,8 +2,8 @@
 
 METHODS.md §2 (Hong et al., ICLR 2026, "semantic proximity / English inclination"; the aggregations marked "ours" are
 not from the paper). The pool ``D = D_en ∪ D_x`` mixes languages; ranks are 1-based positions in the *whole* pool
-under the tie rule of :mod:`crossalign.evaluation.search` (score descending, then ``doc_order_key`` descending),
-computed exactly by :func:`~crossalign.evaluation.search.gold_ranks` even when a gold document is far beyond any top-k.
+under the tie rule of :mod:`crossalign.search` (score descending, then ``doc_order_key`` descending),
+computed exactly by :func:`~crossalign.search.gold_ranks` even when a gold document is far beyond any top-k.
 
 Multi-reference scenario — each query has several gold documents (its parallel documents in each language):
 
@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from crossalign.errors import DataFormatError
-from crossalign.evaluation.search import (
+from crossalign.search import (
     DEFAULT_DOC_CHUNK,
     DEFAULT_QUERY_CHUNK,
     exact_topk,
@@ -89,7 +89,7 @@ def max_rank(
     """Max@R per query: ``max_{g ∈ gold(q)} rank(q, g)``.
 
     Args:
-        ranks: ``[P]`` 1-based rank of each gold pair (e.g. from :func:`~crossalign.evaluation.search.gold_ranks`).
+        ranks: ``[P]`` 1-based rank of each gold pair (e.g. from :func:`~crossalign.search.gold_ranks`).
         query_index: ``[P]`` the query of each pair.
         n_queries: Number of queries (default ``max(query_index) + 1``); every query needs a gold pair.
 
@@ -188,7 +188,7 @@ def pivot_above_gold(counts_above: np.ndarray, group_langs: Sequence[str], pivot
     """Number of pivot-language documents ranked above each gold document.
 
     Args:
-        counts_above: ``[P, G]`` from :func:`~crossalign.evaluation.search.gold_rank_counts` with the documents
+        counts_above: ``[P, G]`` from :func:`~crossalign.search.gold_rank_counts` with the documents
             grouped by language.
         group_langs: The language of each of the ``G`` groups.
         pivot_lang: The language to count.
@@ -313,7 +313,7 @@ def evaluate_mixed_pool(
             breakdown when there are several).
         pivot_lang: Language whose over-ranking is measured (``"en"``: EnglishFirst@1, English above gold).
         ks: Cutoffs for Complete@k and the language shares.
-        doc_order_key, query_chunk, doc_chunk: As in :func:`~crossalign.evaluation.search.exact_topk`.
+        doc_order_key, query_chunk, doc_chunk: As in :func:`~crossalign.search.exact_topk`.
 
     Returns:
         :class:`MixedPoolResult`.

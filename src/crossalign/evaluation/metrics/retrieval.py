@@ -253,7 +253,7 @@ class Run(Mapping[str, dict[str, float]]):
         *,
         name: str = "crossalign",
     ) -> Run:
-        """Build a run from :func:`~crossalign.evaluation.search.exact_topk` output.
+        """Build a run from :func:`~crossalign.search.exact_topk` output.
 
         Args:
             scores: ``[nq, k]`` scores.

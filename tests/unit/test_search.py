@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from crossalign.errors import DataFormatError
-from crossalign.evaluation.search import exact_topk, faiss_topk, gold_rank_counts, gold_ranks, trec_order_key
+from crossalign.search import exact_topk, faiss_topk, gold_rank_counts, gold_ranks, trec_order_key
 
 
 def brute_order(q: np.ndarray, d: np.ndarray, key: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -157,7 +157,7 @@ def test_input_validation() -> None:
 MEMORY_SCRIPT = """
 import resource, sys
 import numpy as np
-from crossalign.evaluation.search import exact_topk
+from crossalign.search import exact_topk
 rng = np.random.default_rng(0)
 q = rng.standard_normal((20_000, 32)).astype(np.float32)
 d = rng.standard_normal((50_000, 32)).astype(np.float32)
@@ -189,7 +189,7 @@ def test_input_check_memory_does_not_grow_with_the_pool() -> None:
     extra peak memory at 200k × 384 documents), and a bad value in the last block is still found."""
     import tracemalloc
 
-    from crossalign.evaluation import search
+    from crossalign import search
 
     docs = np.zeros((100_000, 32), dtype=np.float32)
     tracemalloc.start()

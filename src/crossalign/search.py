@@ -18,9 +18,10 @@ therefore compute every score on the same fixed grid of blocks (``query_chunk ×
 multiples of the chunk sizes), so with equal chunk sizes the rank :func:`gold_ranks` reports is exactly the position
 :func:`exact_topk` would put the document at.
 
-Backend: torch's CPU ``mm`` (MKL) into preallocated, equally shaped tiles (see :class:`_Tiles` for why the shape
-matters for exactness; it is also the fastest here: ~157 GFLOP/s against ~126 for numpy's OpenBLAS ``matmul`` on 2
-cores) and ``torch.topk`` for the selection (~10× faster than ``np.argpartition``).
+Backend: torch's CPU ``mm`` into preallocated, equally shaped tiles (see :class:`_Tiles` for why the shape matters
+for exactness) and ``torch.topk`` for the selection (``benchmarks/search.py`` measures both against the alternatives).
+
+This module sits below both :mod:`crossalign.data` (hard-negative mining) and :mod:`crossalign.evaluation`.
 """
 
 from __future__ import annotations
