@@ -172,3 +172,41 @@ def test_evaluate_help_names_every_benchmark(capsys) -> None:
     text = " ".join(capsys.readouterr().out.split())
     assert all(name in text for name in BENCHMARKS)
     assert "--benchmark-path [NAME=]DIR" in text and "--query-lang LANG" in text and "--split NAME" in text
+
+
+def test_hub_path_reads_the_registry_id_config_split_and_revision(tmp_path: Path, monkeypatch) -> None:
+    """The hub branch of the loaders, with datasets.load_dataset and huggingface_hub.dataset_info replaced (no hub
+    here): the call names the registry's hub id, configuration, split and revision; failures become one CorpusError."""
+    from types import SimpleNamespace
+
+    import datasets
+    import huggingface_hub
+
+    from crossalign.errors import CorpusError
+
+    copy = belebele_copy(tmp_path / "belebele")
+    real = datasets.load_dataset
+    calls = []
+
+    def fake_load_dataset(path, name=None, **kwargs):
+        calls.append((path, name, kwargs.get("split"), kwargs.get("revision")))
+        return real(str(copy), name, split=kwargs["split"], cache_dir=str(tmp_path / "hf-cache"))
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    monkeypatch.setattr(huggingface_hub, "dataset_info", lambda repo, revision=None: SimpleNamespace(sha="c0ffee" * 6))
+    bench = load_benchmark("belebele:km")
+    assert calls == [("facebook/belebele", "eng_Latn", "test", None), ("facebook/belebele", "khm_Khmr", "test", None)]
+    assert bench.source == {
+        "hub_id": "facebook/belebele",
+        "revision": "default branch (not pinned)",
+        "resolved_revision": "c0ffee" * 6,
+    }
+
+    def offline(*args, **kwargs):
+        raise ConnectionError("no route to host")
+
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    with pytest.raises(CorpusError, match=r"cannot read facebook/belebele configuration 'eng_Latn', split 'test' "
+                       r"from the Hugging Face hub: ConnectionError: no route to host") as exc:  # fmt: skip
+        load_benchmark("belebele:km")
+    assert "--benchmark-path" in str(exc.value)

@@ -46,6 +46,7 @@ class HubSource:
         self.revision = revision
         self.path = None if path is None else Path(path).expanduser()
         self.cache_dir = None if cache_dir is None else str(cache_dir)
+        self.resolved_revision: str | None = None
         if self.path is not None and not self.path.is_dir():
             raise DataFormatError(
                 "not a directory",
@@ -59,7 +60,22 @@ class HubSource:
         """JSON-ready provenance: the hub id and revision, or the local path."""
         if self.path is not None:
             return {"hub_id": self.hub_id, "local_copy": str(self.path)}
-        return {"hub_id": self.hub_id, "revision": self.revision or "default branch (not pinned)"}
+        out: dict[str, Any] = {"hub_id": self.hub_id, "revision": self.revision or "default branch (not pinned)"}
+        if self.resolved_revision and self.resolved_revision != self.revision:
+            out["resolved_revision"] = self.resolved_revision
+        return out
+
+    def resolve_revision(self) -> None:
+        """Record the hub commit the revision points to (``huggingface_hub.dataset_info(...).sha``), so a result
+        read from an unpinned branch still names its data; left unset when the hub cannot say."""
+        if self.path is not None or self.resolved_revision is not None:
+            return
+        try:
+            from huggingface_hub import dataset_info
+
+            self.resolved_revision = dataset_info(self.hub_id, revision=self.revision).sha
+        except Exception:  # offline, gated or an old huggingface_hub: the requested revision stays the record
+            self.resolved_revision = None
 
     def __str__(self) -> str:
         if self.path is not None:
@@ -125,9 +141,11 @@ def _load_split(datasets: Any, source: HubSource, config: str | None, split: str
                 hint=f"check that the copy has the {split!r} split of {config!r} in the hub's layout",
             ) from None
     try:
-        return datasets.load_dataset(
+        ds = datasets.load_dataset(
             source.hub_id, config, split=split, revision=source.revision, cache_dir=source.cache_dir
         )
+        source.resolve_revision()
+        return ds
     except Exception as exc:
         raise CorpusError(
             f"cannot read {what} from the Hugging Face hub: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
