@@ -15,7 +15,7 @@ paragraphs aligned with English in the help. Hindi is left out by default: only 
 (about 11 test queries), too few for a per-language verdict. Languages being trained are never in the panel.
 
 Deltas against the base model are paired per query (the same queries, the same pool) with a paired bootstrap 95 %
-confidence interval (:func:`crossalign.reports.significance.paired_bootstrap`). Bitext P@1 is the mean of both
+confidence interval (:func:`crossalign.evaluation.significance.paired_bootstrap`). Bitext P@1 is the mean of both
 directions; per pair the value is ``(ok_src→tgt + ok_tgt→src) / 2``, so its mean is the reported P@1.
 
 **Regression verdict** (:func:`regression_verdict`): "no held-out language loses more than 1.0 point of bitext P@1
@@ -219,7 +219,7 @@ class _Cell:
 
 
 def _cell(base: tuple[Any, Any], model: tuple[Any, Any], n_resamples: int, seed: int) -> dict[str, Any]:
-    from crossalign.reports.significance import paired_bootstrap
+    from crossalign.evaluation.significance import paired_bootstrap
 
     (b, bq), (m, mq) = base, model
     delta = None if b is None or m is None else m - b

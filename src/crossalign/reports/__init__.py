@@ -3,7 +3,7 @@
 - :mod:`.tables` — language × direction tables (retrieval), mixed-pool, inclination, bitext and STS tables; markdown,
   plain text and rich renderings; :func:`describe_results` says what was evaluated.
 - :mod:`.plots` — heatmaps, delta heatmaps, grouped bars and the Max@R ECDF (optional ``plots`` extra: matplotlib).
-- :mod:`.significance` — paired bootstrap, paired randomisation and Holm–Bonferroni.
+- :mod:`crossalign.evaluation.significance` (re-exported) — paired bootstrap, randomisation, Holm–Bonferroni.
 - :mod:`.compare` — :func:`compare_results`: cell-by-cell deltas and paired tests against a baseline.
 - :mod:`.markdown` — :func:`write_report` (``report.md``) and :func:`write_comparison` (``comparison.md`` + JSON).
 
@@ -14,9 +14,9 @@ Conventions the evaluation writes so that tests are possible (see :mod:`.compare
 
 from __future__ import annotations
 
+from crossalign.evaluation.significance import PairedTestResult, holm, paired_bootstrap, paired_randomization
 from crossalign.reports.compare import Comparison, ComparisonError, compare_results
 from crossalign.reports.markdown import write_comparison, write_report
-from crossalign.reports.significance import PairedTestResult, holm, paired_bootstrap, paired_randomization
 from crossalign.reports.tables import Table, build_tables, describe_results
 
 __all__ = [

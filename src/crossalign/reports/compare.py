@@ -3,7 +3,7 @@
 A *cell* is one evaluation unit present in every result: the same ``(suite, task, query_lang, doc_lang)``
 (:attr:`~crossalign.evaluation.results.TaskScore.key`). For each cell and metric the comparison holds every model's
 value, the difference to the baseline model (``model − baseline``), and — when both sides kept per-query values for
-that metric on the same queries — a paired test (:mod:`crossalign.reports.significance`) whose p-values are
+that metric on the same queries — a paired test (:mod:`crossalign.evaluation.significance`) whose p-values are
 Holm–Bonferroni corrected over the cells compared on the same metric for the same model.
 
 Per-query conventions (what an evaluation must write into ``TaskScore.per_query`` for a metric to be tested):
@@ -43,8 +43,8 @@ from crossalign.evaluation.format import (
     metric_label,
 )
 from crossalign.evaluation.results import EvaluationResult, TaskScore, lower_is_better
+from crossalign.evaluation.significance import PairedTestResult, align_per_query, holm, paired_test
 from crossalign.reports._format import short_fingerprint
-from crossalign.reports.significance import PairedTestResult, align_per_query, holm, paired_test
 from crossalign.reports.tables import Table, model_labels
 from crossalign.utils.table import render_text
 

@@ -9,8 +9,8 @@ import pytest
 from reports_testkit import make_result, result, task
 
 from crossalign.errors import CrossalignError, DataFormatError
+from crossalign.evaluation.significance import holm, paired_bootstrap
 from crossalign.reports.compare import ComparisonError, compare_results, per_query_values
-from crossalign.reports.significance import holm, paired_bootstrap
 
 IDS = [f"q{i:03d}" for i in range(200)]
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from crossalign.errors import DataFormatError
-from crossalign.reports.significance import (
+from crossalign.evaluation.significance import (
     align_per_query,
     holm,
     paired_bootstrap,
