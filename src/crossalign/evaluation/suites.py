@@ -14,8 +14,10 @@ suite                     what runs
 ``all``                   all of the above (``sts`` only when STS data is given)
 ========================  =============================================================================================
 
-``--data PATH`` may be given several times: a directory is a retrieval set in the documented format
-(:func:`crossalign.data.io.read_retrieval_set`), a ``.jsonl`` file is STS data.
+``--data PATH`` may be given several times: a directory is a retrieval set in the documented format or a BEIR folder
+(:func:`crossalign.data.io.read_retrieval_set`), a ``.jsonl`` file is STS data. ``--benchmark NAME`` adds a standard
+benchmark's sets (:func:`benchmark_user_data`, :mod:`crossalign.data.benchmarks`); each set runs in the suite it
+belongs to (Belebele, XQuAD-R, MLQA: ``retrieval`` and ``mixed-pool``; Tatoeba, BUCC, FLORES: ``bitext``).
 
 Example:
     >>> parse_suites("all")
