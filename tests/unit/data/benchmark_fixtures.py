@@ -92,13 +92,15 @@ def xquad_r_copy(root: Path) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------- Tatoeba and BUCC
-def pair_bitext_copy(root: Path, pairs: Mapping[str, int], *, per_pair_configs: bool = True) -> Path:
+def pair_bitext_copy(
+    root: Path, pairs: Mapping[str, int], *, default_config: bool = True, blank: tuple[str, int] | None = None
+) -> Path:
     """MTEB's bitext-mining layout (``mteb/tatoeba-bitext-mining``, ``mteb/bucc-bitext-mining``): a default
-    configuration over every pair's file plus one configuration per pair, split ``test``; rows ``sentence1``,
-    ``sentence2`` and the pair in ``lang``. ``pairs`` gives the number of rows of each pair (``{"deu-eng": 3}``)."""
-    configs: dict[str, list[tuple[str, str]]] = {"default": [("test", "test/*.jsonl.gz")]}
-    if per_pair_configs:
-        configs.update({pair: [("test", f"test/{pair}.jsonl.gz")] for pair in pairs})
+    configuration over every pair's file (left out with ``default_config=False``) plus one configuration per pair,
+    split ``test``; rows ``sentence1``, ``sentence2`` and the pair in ``lang``. ``pairs`` gives the number of rows of
+    each pair (``{"deu-eng": 3}``); ``blank=(pair, i)`` empties ``sentence1`` of row ``i`` of that pair."""
+    configs: dict[str, list[tuple[str, str]]] = {"default": [("test", "test/*.jsonl.gz")]} if default_config else {}
+    configs.update({pair: [("test", f"test/{pair}.jsonl.gz")] for pair in pairs})
     _readme(root, configs)
     for pair, n in pairs.items():
         src = pair.split("-")[0]
@@ -106,6 +108,8 @@ def pair_bitext_copy(root: Path, pairs: Mapping[str, int], *, per_pair_configs: 
             {"sentence1": f"Sentence {i} in {src}.", "sentence2": f"Sentence {i} in English.", "lang": pair}
             for i in range(1, n + 1)
         ]
+        if blank is not None and blank[0] == pair:
+            rows[blank[1] - 1]["sentence1"] = " "
         _jsonl(root / "test" / f"{pair}.jsonl.gz", rows, gz=True)
     return root
 

@@ -108,6 +108,21 @@ def test_pair_bitext_layouts(tmp_path: Path, hf_cache: Path, name, pairs, langs,
     assert first.provenance["config"] == next(iter(pairs))
 
 
+def test_pair_bitext_per_pair_configurations_and_blank_rows(tmp_path: Path, hf_cache: Path) -> None:
+    # a copy without the default configuration is read pair by pair
+    copy = pair_bitext_copy(tmp_path / "per-pair", {"deu-eng": 3, "khm-eng": 2}, default_config=False)
+    bench = load_benchmark("tatoeba:km", path=copy, cache_dir=hf_cache)
+    assert [q.text for q in bench.sets[0].data.queries] == ["Sentence 1 in khm.", "Sentence 2 in khm."]
+    # a blank sentence of a pair not asked for does not matter; of one asked for, it is named
+    blank = pair_bitext_copy(tmp_path / "blank", {"deu-eng": 3, "khm-eng": 2}, blank=("deu-eng", 2))
+    assert len(load_benchmark("tatoeba:km", path=blank, cache_dir=hf_cache).sets[0].data.queries) == 2
+    with pytest.raises(DataFormatError) as exc:
+        load_benchmark("tatoeba:de", path=blank, cache_dir=hf_cache)
+    assert str(exc.value).startswith(
+        "line 2, field 'sentence1': mteb/tatoeba-bitext-mining default/test, pair deu-eng:"
+    )
+
+
 def test_flores_aligns_by_id_and_adds_the_pair_without_english(tmp_path: Path, hf_cache: Path) -> None:
     copy = flores_copy(tmp_path / "flores_plus")
     bench = load_benchmark("flores", langs="de,km", path=copy, cache_dir=hf_cache)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from crossalign.data.benchmarks.hub import HubSource, iter_rows, load_split
+from crossalign.data.benchmarks.hub import HubSource, iter_rows, load_split, local_config_names
 from crossalign.data.benchmarks.sets import PIVOT, bitext_set, parallel_retrieval_sets
 from crossalign.data.builders.eval_sets import EvalSet
 from crossalign.errors import DataFormatError
@@ -153,30 +153,45 @@ def load_mlqa(source: HubSource, langs: Mapping[str, str], split: str, task: str
 def load_pair_bitext(source: HubSource, langs: Mapping[str, str], split: str, task: str) -> list[EvalSet]:
     """MTEB's bitext-mining layout (``mteb/tatoeba-bitext-mining``, ``mteb/bucc-bitext-mining``): the default
     configuration holds every pair, each row a gold pair ``sentence1`` (the non-English side) / ``sentence2``
-    (English) with its pair in ``lang`` (``deu-eng``, ``de-en``); ``langs`` maps each tag to that pair name.
+    (English) with its pair in ``lang`` (``deu-eng``, ``de-en``); ``langs`` maps each tag to that pair name. A local
+    copy without a default configuration is read pair by pair (one configuration per pair, as the hub repositories
+    also declare them).
 
     Each pair gives one bitext set ``x→en`` whose gold is row ``i`` ↔ row ``i`` (every sentence has its
     translation on the other side; no distractors, as in MTEB).
     """
-    ds = load_split(source, None, split)
-    where = _where(source, None, split)
     wanted = {pair: tag for tag, pair in langs.items()}
-    rows: dict[str, list[dict[str, Any]]] = {pair: [] for pair in wanted}
-    for _, row in iter_rows(ds, ("sentence1", "sentence2"), where=where, id_columns=("lang",)):
-        if row["lang"] in rows:
-            rows[row["lang"]].append(row)
-    missing = [pair for pair, found in rows.items() if not found]
-    if missing:
-        present = sorted({str(lang) for lang in ds["lang"]})
-        raise DataFormatError(
-            f"{where}: no rows for {', '.join(missing)} (pairs present: {', '.join(present[:30])}"
-            f"{', ...' if len(present) > 30 else ''})",
-            field="lang",
-            hint="choose pairs the copy has",
-        )
+    local = local_config_names(source)
+    pair_rows: dict[str, Any] = {}
+    if local is not None and "default" not in local:
+        for pair in wanted:
+            pair_rows[pair] = load_split(source, pair, split)
+    else:
+        ds = load_split(source, None, split)
+        if "lang" not in ds.column_names:
+            raise DataFormatError(
+                f"{_where(source, None, split)}: missing column 'lang' (columns present: {', '.join(ds.column_names)})",
+                field="lang",
+                hint="the default configuration must name each row's pair in 'lang' (as MTEB's copies do)",
+            )
+        index: dict[str, list[int]] = {pair: [] for pair in wanted}
+        for i, pair in enumerate(ds["lang"]):
+            if pair in index:
+                index[pair].append(i)
+        missing = [pair for pair, found in index.items() if not found]
+        if missing:
+            present = sorted({str(lang) for lang in ds["lang"]})
+            raise DataFormatError(
+                f"{_where(source, None, split)}: no rows for {', '.join(missing)} (pairs present: "
+                f"{', '.join(present[:30])}{', ...' if len(present) > 30 else ''})",
+                field="lang",
+                hint="choose pairs the copy has",
+            )
+        pair_rows = {pair: ds.select(idx) for pair, idx in index.items()}
     out = []
     for pair, tag in wanted.items():
-        items = rows[pair]
+        where = f"{_where(source, None, split)}, pair {pair}"
+        items = [r for _, r in iter_rows(pair_rows[pair], ("sentence1", "sentence2"), where=where)]
         src = [(str(i), r["sentence1"]) for i, r in enumerate(items, start=1)]
         tgt = [(str(i), r["sentence2"]) for i, r in enumerate(items, start=1)]
         gold = [(k, k) for k, _ in src]
