@@ -136,6 +136,19 @@ def register(subparsers: Any) -> None:
         "in order (default: built-in name, or the model's folder: runs/clear-de/model -> clear-de)",
     )
     p.add_argument(
+        "--query-prompt",
+        default=None,
+        metavar="TEXT",
+        help="prefix of every query, overriding the model's prompts ('' for none; default: the model's own, else its "
+        "family's from crossalign.models.prompts, e.g. 'query: ' for E5; the choice is printed and recorded)",
+    )
+    p.add_argument(
+        "--passage-prompt",
+        default=None,
+        metavar="TEXT",
+        help="prefix of every document / passage ('' for none; default as for --query-prompt)",
+    )
+    p.add_argument(
         "--output",
         required=True,
         metavar="DIR",
@@ -215,6 +228,9 @@ def _command_line(args: argparse.Namespace) -> str:
         parts += ["--model", m]
     for label in args.label or []:
         parts += ["--label", label]
+    for flag, value in (("--query-prompt", args.query_prompt), ("--passage-prompt", args.passage_prompt)):
+        if value is not None:
+            parts += [flag, value]
     parts += ["--suite", args.suite]
     if args.langs:
         parts += ["--langs", args.langs]
@@ -364,6 +380,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         write_sets=args.write_sets,
         labels=args.label,
         overwrite=args.overwrite,
+        query_prompt=args.query_prompt,
+        passage_prompt=args.passage_prompt,
         log=lambda line: print(line, file=sys.stderr, flush=True),
         reproduce=_command_line(args),
         holdout_langs=args.holdout_langs,

@@ -45,7 +45,7 @@ from crossalign.errors import ConfigError
 from crossalign.evaluation.embeddings import EmbeddingCache
 from crossalign.evaluation.evaluators import DEFAULT_RETRIEVAL_METRICS, CrossalignEvaluator, EvaluatorOutput
 from crossalign.evaluation.results import EvaluationResult, TaskScore
-from crossalign.utils.progress import progress, stage_logger
+from crossalign.utils.progress import progress, progress_enabled, stage_logger
 
 logger = logging.getLogger(__name__)
 
@@ -395,6 +395,8 @@ def evaluate_model(
     write_trec: bool = True,
     trec_depth: int | None = None,
     write_mteb: bool = True,
+    query_prompt: str | None = None,
+    passage_prompt: str | None = None,
     show_progress: bool | None = None,
     log: Log | None = None,
 ) -> tuple[EvaluationResult, list[EvaluatorOutput]]:
@@ -411,14 +413,17 @@ def evaluate_model(
         device: Torch device for a spec (default: sentence-transformers' choice).
         write_trec, write_mteb: Also write TREC runs / MTEB files.
         trec_depth: Documents per query in the TREC runs (default: the run's depth, 100).
+        query_prompt, passage_prompt: Prompts that override the model's own and its family's (None: not given,
+            ``""``: none); see :func:`crossalign.models.prompts.apply_prompts`. The choice is printed and recorded
+            in ``model.prompt_choice``; a loaded model gets its own prompts back afterwards.
         show_progress: Progress bars.
         log: Receives one line per stage (default: stderr when progress is on).
 
     Returns:
         ``(result, outputs)``: the :class:`EvaluationResult` and the evaluator outputs (with runs).
     """
-    from crossalign.evaluation import writers
     from crossalign.models import load_model, model_fingerprint, resolve_model
+    from crossalign.models.prompts import apply_prompts
 
     say = stage_logger(show_progress, log)
     timing: dict[str, float] = {"build_sets": round(plan.build_seconds, 3)}
@@ -439,6 +444,65 @@ def evaluate_model(
     t0 = time.perf_counter()
     fingerprint = model_fingerprint(st_model) if hasattr(st_model, "state_dict") else None
     timing["fingerprint"] = time.perf_counter() - t0
+    original_prompts = getattr(st_model, "prompts", None)
+    choice = apply_prompts(
+        st_model,
+        spec,
+        query=query_prompt,
+        passage=passage_prompt,
+        log=say if log is not None or progress_enabled(show_progress) else None,  # always shown
+    )
+    try:
+        return _evaluate_loaded(
+            st_model,
+            plan,
+            spec=spec,
+            path=path,
+            label=label,
+            fingerprint=fingerprint,
+            choice=choice,
+            timing=timing,
+            t_start=t_start,
+            output_dir=output_dir,
+            batch_size=batch_size,
+            long_text=long_text,
+            persist_embeddings=persist_embeddings,
+            cache_dir=cache_dir,
+            write_trec=write_trec,
+            trec_depth=trec_depth,
+            write_mteb=write_mteb,
+            show_progress=show_progress,
+            say=say,
+        )
+    finally:
+        if spec is None:  # the caller's model: give it its own prompts back
+            st_model.prompts = original_prompts
+
+
+def _evaluate_loaded(
+    st_model: Any,
+    plan: EvaluationPlan,
+    *,
+    spec: str | None,
+    path: str | None,
+    label: str,
+    fingerprint: str | None,
+    choice: Any,
+    timing: dict[str, float],
+    t_start: float,
+    output_dir: str | os.PathLike[str] | None,
+    batch_size: int,
+    long_text: str,
+    persist_embeddings: bool,
+    cache_dir: str | os.PathLike[str] | None,
+    write_trec: bool,
+    trec_depth: int | None,
+    write_mteb: bool,
+    show_progress: bool | None,
+    say: Log,
+) -> tuple[EvaluationResult, list[EvaluatorOutput]]:
+    from crossalign.evaluation import writers
+
     cache = EmbeddingCache(
         st_model,
         fingerprint=fingerprint,
@@ -470,6 +534,7 @@ def evaluate_model(
         "label": label,
         "max_seq_length": cache.max_seq_length,
         "prompts": dict(getattr(st_model, "prompts", {}) or {}),
+        "prompt_choice": choice.to_dict(),
         "embedding_dim": cache.dim,
     }
     config = {**plan.config, "batch_size": batch_size, "long_text": long_text, "embedding_cache": cache.describe()}
@@ -542,6 +607,8 @@ def evaluate(
     write_mteb: bool = True,
     write_sets: bool = False,
     overwrite: bool = False,
+    query_prompt: str | None = None,
+    passage_prompt: str | None = None,
     corpus: Any = None,
     show_progress: bool | None = None,
     log: Log | None = None,
@@ -580,6 +647,8 @@ def evaluate(
         write_sets: Also write the evaluation sets (``<output_dir>/eval_sets/``) for inspection.
         overwrite: Replace a previous evaluation in ``output_dir``: only the entries its ``evaluation.json`` lists
             are removed, after the inputs have been checked; other files stay.
+        query_prompt, passage_prompt: Prompts for every model, overriding their own and their family's (None: not
+            given; ``""``: none); see :func:`crossalign.models.prompts.apply_prompts`.
         corpus: An opened LibreOfficeCorpus to reuse.
         show_progress: Progress bars and stage lines (default: on unless ``CROSSALIGN_NO_PROGRESS``).
         log: Receives one line per stage.
@@ -653,6 +722,8 @@ def evaluate(
             write_trec=write_trec,
             trec_depth=trec_depth,
             write_mteb=write_mteb,
+            query_prompt=query_prompt,
+            passage_prompt=passage_prompt,
             show_progress=show_progress,
             log=say,
         )

@@ -205,3 +205,29 @@ def test_labels_count_and_bad_model_before_any_work(model_dir: Path, user_data, 
     argv = ["evaluate", "--model", str(tmp_path / "nope"), "--data", str(tmp_path / "missing"), "--output", str(out)]
     assert main(argv) == 2
     assert "does not exist" in capsys.readouterr().err and not out.exists()
+
+
+def test_prompts_of_a_snapshot_without_them(model_dir: Path, user_data, tmp_path: Path, capsys) -> None:
+    import shutil
+
+    set_dir, _ = user_data
+    snap = tmp_path / "multilingual-e5-small"  # an E5 snapshot whose configuration has no prompts
+    shutil.copytree(model_dir, snap)
+    st_config = snap / "config_sentence_transformers.json"
+    st_config.write_text(json.dumps({**json.loads(st_config.read_text()), "prompts": {}}))
+    base = ["--no-progress", "evaluate", "--model", str(snap), "--data", str(set_dir), "--suite", "retrieval"]
+    base += ["--cache-dir", str(tmp_path / "cache"), "--batch-size", "4"]
+    assert main([*base, "--output", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err
+    assert "prompts: query 'query: ' (family e5), passage 'passage: ' (family e5)" in err and "WARNING" not in err
+    model = load_results(tmp_path / "a").model
+    assert model["prompt_choice"]["family"] == "e5" and model["prompts"]["query"] == "query: "
+    # flags override everything; an E5 model run without a query prompt is warned about
+    assert main([*base, "--query-prompt", "", "--passage-prompt", "", "--output", str(tmp_path / "b")]) == 0
+    err = capsys.readouterr().err
+    assert "WARNING: " in err and "looks like an E5 model" in err
+    choice = load_results(tmp_path / "b").model["prompt_choice"]
+    assert (choice["query"], choice["query_source"], choice["passage_source"]) == ("", "flag", "flag")
+    assert choice["warning"]
+    # other prompt texts: nothing comes from the vectors the first run cached
+    assert load_results(tmp_path / "b").config["embedding_cache"]["stats"]["disk_hits"] == 0
