@@ -225,3 +225,33 @@ def test_hub_path_reads_the_registry_id_config_split_and_revision(tmp_path: Path
                        r"from the Hugging Face hub: ConnectionError: no route to host") as exc:  # fmt: skip
         load_benchmark("belebele:km")
     assert "--benchmark-path" in str(exc.value)
+
+
+@pytest.mark.parametrize(("hub_configs", "expect_names"), [
+    (["default", "deu-eng", "khm-eng"], [None]),  # MTEB's pinned revision: the default configuration, rows by 'lang'
+    (["deu-eng", "khm-eng"], ["khm-eng"]),  # a revision with per-pair configurations only
+    (None, [None]),  # the hub cannot list them: read the default one
+])  # fmt: skip
+def test_hub_pair_bitext_picks_the_configuration(tmp_path: Path, monkeypatch, hub_configs, expect_names) -> None:
+    import datasets
+
+    copy = pair_bitext_copy(tmp_path / "tatoeba", {"deu-eng": 3, "khm-eng": 2})
+    real = datasets.load_dataset
+    names = []
+
+    def fake_configs(path, revision=None, **kwargs):
+        assert (path, revision) == ("mteb/tatoeba-bitext-mining", BENCHMARKS["tatoeba"].revision)
+        if hub_configs is None:
+            raise ConnectionError("offline")
+        return hub_configs
+
+    def fake_load_dataset(path, name=None, **kwargs):
+        names.append(name)
+        return real(str(copy), name, split=kwargs["split"], cache_dir=str(tmp_path / "hf-cache"))
+
+    monkeypatch.setattr(datasets, "get_dataset_config_names", fake_configs)
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    monkeypatch.setattr("huggingface_hub.dataset_info", lambda *a, **k: (_ for _ in ()).throw(ConnectionError()))
+    bench = load_benchmark("tatoeba:km")
+    assert names == expect_names
+    assert [q.text for q in bench.sets[0].data.queries] == ["Sentence 1 in khm.", "Sentence 2 in khm."]

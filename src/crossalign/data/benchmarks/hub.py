@@ -21,7 +21,7 @@ from crossalign.errors import CorpusError, DataFormatError, MissingDependencyErr
 if TYPE_CHECKING:
     import datasets
 
-__all__ = ["HubSource", "iter_rows", "load_split", "local_config_names"]
+__all__ = ["HubSource", "config_names", "iter_rows", "load_split"]
 
 
 class HubSource:
@@ -83,13 +83,16 @@ class HubSource:
         return self.hub_id + (f"@{self.revision}" if self.revision else "")
 
 
-def local_config_names(source: HubSource) -> list[str] | None:
-    """The configurations of a local copy (its README ``configs:`` block; ``["default"]`` when it has none), or None
-    for a hub source."""
-    if source.path is None:
-        return None
+def config_names(source: HubSource) -> list[str] | None:
+    """The configurations of a benchmark's copy: a local copy's README ``configs:`` block (``["default"]`` when it
+    has none), or the hub repository's at the revision (None when the hub cannot be asked)."""
     import datasets
 
+    if source.path is None:
+        try:
+            return list(datasets.get_dataset_config_names(source.hub_id, revision=source.revision))
+        except Exception:  # offline or gated: let the read itself report it
+            return None
     try:
         return list(datasets.get_dataset_config_names(str(source.path)))
     except Exception:  # a directory without a README configs block: datasets infers one "default" config
@@ -131,7 +134,7 @@ def load_split(source: HubSource, config: str | None, split: str) -> datasets.Da
 def _load_split(datasets: Any, source: HubSource, config: str | None, split: str) -> datasets.Dataset:
     what = f"{source.hub_id} configuration {config!r}, split {split!r}" if config else f"{source.hub_id}, {split!r}"
     if source.path is not None:
-        configs = local_config_names(source) or ["default"]
+        configs = config_names(source) or ["default"]
         if config is not None and config not in configs:
             raise DataFormatError(
                 f"the local copy has no configuration {config!r} (it has: {', '.join(configs[:20])}"

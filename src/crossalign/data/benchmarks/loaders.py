@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from crossalign.data.benchmarks.hub import HubSource, iter_rows, load_split, local_config_names
+from crossalign.data.benchmarks.hub import HubSource, config_names, iter_rows, load_split
 from crossalign.data.benchmarks.sets import PIVOT, bitext_set, parallel_retrieval_sets
 from crossalign.data.builders.eval_sets import EvalSet
 from crossalign.errors import DataFormatError
@@ -155,15 +155,15 @@ def load_pair_bitext(source: HubSource, langs: Mapping[str, str], split: str, ta
     configuration holds every pair, each row a gold pair ``sentence1`` (the non-English side) / ``sentence2``
     (English) with its pair in ``lang`` (``deu-eng``, ``de-en``); ``langs`` maps each tag to that pair name. A local
     copy without a default configuration is read pair by pair (one configuration per pair, as the hub repositories
-    also declare them).
+    also declare them), and so is a hub revision without one.
 
     Each pair gives one bitext set ``x→en`` whose gold is row ``i`` ↔ row ``i`` (every sentence has its
     translation on the other side; no distractors, as in MTEB).
     """
     wanted = {pair: tag for tag, pair in langs.items()}
-    local = local_config_names(source)
+    configs = config_names(source)
     pair_rows: dict[str, Any] = {}
-    if local is not None and "default" not in local:
+    if configs is not None and "default" not in configs:
         for pair in wanted:
             pair_rows[pair] = load_split(source, pair, split)
     else:
