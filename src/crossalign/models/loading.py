@@ -348,6 +348,20 @@ def _offline_error(spec: str, exc: BaseException | None) -> ModelError:
     )
 
 
+def _own_module_classes(directory: str | os.PathLike[str]) -> dict[str, Any]:
+    """``{modules.json type: class}`` for the crossalign modules a model directory uses (empty when none)."""
+    path = Path(directory) / "modules.json"
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+        types = {str(entry.get("type", "")) for entry in entries}
+    except (OSError, ValueError, TypeError, AttributeError):
+        return {}
+    from crossalign.models.centering import LanguageCentering
+
+    ref = f"{LanguageCentering.__module__}.{LanguageCentering.__name__}"
+    return {ref: LanguageCentering} if ref in types else {}
+
+
 def load_model(
     spec: ModelSpec,
     *,
@@ -381,6 +395,11 @@ def load_model(
     resolved = resolve_model(spec, cache_dir=cache_dir)
     if Path(resolved).is_dir():
         try:
+            own = _own_module_classes(resolved)
+            if own and hasattr(SentenceTransformer, "_load_with_module_classes"):
+                # crossalign's own modules (LanguageCentering) are installed code, not remote code: resolve them to
+                # the imported classes instead of asking for trust_remote_code
+                return SentenceTransformer._load_with_module_classes(resolved, own, device=device, **st_kwargs)
             return SentenceTransformer(resolved, device=device, **st_kwargs)
         except CrossalignError:
             raise

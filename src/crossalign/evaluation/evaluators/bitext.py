@@ -123,8 +123,10 @@ class BitextEvaluator(CrossalignEvaluator):
         timer = _Timer()
         cache = self._encoder(encoder)
         with timer.stage("encode"):
-            x = cache.encode([q.text for q in self.data.queries], self.src_prompt)
-            y = cache.encode([d.text for d in self.data.documents], self.tgt_prompt)
+            x = cache.encode([q.text for q in self.data.queries], self.src_prompt, [q.lang for q in self.data.queries])
+            y = cache.encode(
+                [d.text for d in self.data.documents], self.tgt_prompt, [d.lang for d in self.data.documents]
+            )
         g = self.gold
         n, m = x.shape[0], y.shape[0]
         with timer.stage("search"):

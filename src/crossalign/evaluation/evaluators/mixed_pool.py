@@ -136,8 +136,12 @@ class MixedPoolEvaluator(CrossalignEvaluator):
         timer = _Timer()
         cache = self._encoder(encoder)
         with timer.stage("encode"):
-            q_all = cache.encode([x.text for x in self.data.queries], self.query_prompt)
-            d = cache.encode([x.text for x in self.data.documents], self.doc_prompt)
+            q_all = cache.encode(
+                [x.text for x in self.data.queries], self.query_prompt, [x.lang for x in self.data.queries]
+            )
+            d = cache.encode(
+                [x.text for x in self.data.documents], self.doc_prompt, [x.lang for x in self.data.documents]
+            )
         outputs: list[EvaluatorOutput] = []
         pool = self.data.pool_composition()
         for lang, rows in split_by_query_lang(self.data).items():

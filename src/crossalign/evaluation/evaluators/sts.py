@@ -144,8 +144,8 @@ class STSEvaluator(CrossalignEvaluator):
         timer = _Timer()
         cache = self._encoder(encoder)
         with timer.stage("encode"):
-            e1 = cache.encode([p.text1 for p in self.pairs], self.prompt)
-            e2 = cache.encode([p.text2 for p in self.pairs], self.prompt)
+            e1 = cache.encode([p.text1 for p in self.pairs], self.prompt, [p.lang1 for p in self.pairs])
+            e2 = cache.encode([p.text2 for p in self.pairs], self.prompt, [p.lang2 for p in self.pairs])
         groups: dict[tuple[str, str], list[int]] = {}
         for i, p in enumerate(self.pairs):
             groups.setdefault((p.lang1, p.lang2), []).append(i)
