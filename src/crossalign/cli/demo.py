@@ -70,6 +70,13 @@ def register(subparsers: Any) -> None:
         default=",".join(DEFAULT_DEMO_LANGS),
         help=f"target languages of the LibreOffice help (default: {','.join(DEFAULT_DEMO_LANGS)})",
     )
+    p.add_argument(
+        "--holdout-langs",
+        default="default",
+        metavar="LANGS",
+        help="held-out panel of untrained languages, shown next to the trained ones with the regression verdict "
+        "(default: ja,ko,ru,el,tr,id minus --langs; none: no panel and no guarded CLEAR)",
+    )
     p.add_argument("--model", default="e5-small-q4", help="base model: built-in name, directory or HF id")
     p.add_argument("--output", default=DEFAULT_OUTPUT, help=f"report directory (default: ./{DEFAULT_OUTPUT})")
     p.add_argument(
@@ -79,7 +86,7 @@ def register(subparsers: Any) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="override one budget field (rows_per_lang, max_pool, negatives, steps, batch_size, learning_rate, "
-        "max_seq_length, freeze, eval_sections, bitext_pairs, bitext_distractors); repeatable",
+        "max_seq_length, freeze, eval_sections, bitext_pairs, bitext_distractors, holdout_size, dev_size); repeatable",
     )
     p.add_argument("--seed", type=int, default=13, help="data, mining and training seed (default: 13)")
     p.add_argument("--cache-dir", default=None, help="crossalign cache root (default: $CROSSALIGN_CACHE or ~/.cache)")
@@ -103,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         cache_dir=args.cache_dir,
         redo=args.redo,
+        holdout_langs=args.holdout_langs,
     )
     result = run_demo(config)
     print()

@@ -57,6 +57,7 @@ _DIRECT = (
     "batch_sampler",
     "deepspeed",
     "base_anchor",
+    "merge_base",
     "label",
 )
 _SWITCHES = ("bf16", "fp16", "gradient_checkpointing", "cached", "gather_across_devices")
@@ -146,6 +147,14 @@ def register(subparsers: Any) -> None:
         "texts (BaseAnchorLoss; works with every method and --cached)",
     )
     h.add_argument(
+        "--merge-base",
+        default=None,
+        metavar="auto|λ",
+        help="after training, merge the model with its base model (WiSE-FT): auto chooses λ on the dev pages "
+        "(trained languages' dev x->en, held-out dev bitext; never test pages) and records the curve; a number in "
+        "[0, 1] is λ; the merged model is OUTPUT/model-merged, printed last",
+    )
+    h.add_argument(
         "--lora",
         nargs="?",
         const="",
@@ -233,5 +242,8 @@ def run(args: argparse.Namespace) -> int:
         last = result.history[-1] if result.history else {}
         parts = ", ".join(f"{k} {v:.4f}" for k, v in last.items() if k not in ("step", "epoch", "lr", "grad_norm"))
         print(f"trained {result.global_step} steps in {result.seconds:.1f} s; last logged: {parts}")
-    print(result.model_dir)
+    merged = result.summary.get("merged_model_dir") if result.summary else None
+    if merged:
+        print(f"merged with the base model at λ = {result.summary['merge_lambda']:g}: {merged}")
+    print(merged or result.model_dir)
     return 0

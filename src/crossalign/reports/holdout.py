@@ -15,9 +15,10 @@ __all__ = ["format_holdout", "plot_holdout"]
 
 
 def _pts(v: float | None, signed: bool = False) -> str:
-    if v is None:
-        return "–"
-    return f"{100 * v:+.1f}" if signed else f"{100 * v:.1f}"
+    from crossalign.evaluation.format import format_delta, format_value
+
+    # every panel metric is a 0–1 ratio shown ×100, like P@1
+    return format_delta("p@1_src2tgt", v) if signed else format_value("p@1_src2tgt", v)
 
 
 def _delta_cell(cell: dict[str, Any]) -> str:

@@ -50,6 +50,10 @@ class TrainConfig:
         base_anchor: Weight of the stay-close regulariser (:class:`~crossalign.losses.BaseAnchorLoss`): adds
             ``base_anchor · mean ‖f(x) − f_base(x)‖²`` over the batch's texts, ``f_base`` the frozen starting model
             (None or 0: off).
+        merge_base: WiSE-FT after training (:mod:`crossalign.models.merge`): ``"auto"`` chooses λ on the dev pages
+            (trained languages' dev x→en, held-out dev bitext; :mod:`crossalign.training.merge_select`), a number
+            in [0, 1] is λ itself; the merged model goes to ``output_dir/model-merged`` (``model/`` stays the
+            fine-tuned one). None: no merge.
         lora: Train LoRA adapters instead of the full weights (:mod:`crossalign.training.lora`):
             ``{r, alpha, dropout, targets}`` (missing keys: r 8, alpha 16, dropout 0, targets query+value), merged
             into plain weights when the model is saved. None: full fine-tuning.
@@ -101,8 +105,13 @@ class TrainConfig:
     label: str | None = None
     base_anchor: float | None = None
     lora: dict[str, Any] | None = None
+    merge_base: str | float | None = None
 
     def __post_init__(self) -> None:
+        if self.merge_base is not None and self.merge_base != "auto":
+            from crossalign.models.merge import check_lambda
+
+            self.merge_base = check_lambda(self.merge_base, field="merge_base")
         if isinstance(self.freeze, str):
             self.freeze = [part for part in self.freeze.split(",") if part.strip()]
         if self.batch_sampler not in BATCH_SAMPLERS:

@@ -65,6 +65,12 @@ DEFAULT_DEMO_LANGS: tuple[str, ...] = ("de", "zh-CN", "eu", "km")
 #: The methods the demo trains: always the InfoNCE baseline and CLEAR; with ``all_methods`` also these.
 CORE_METHODS: tuple[str, ...] = ("infonce", "clear")
 EXTRA_METHODS: tuple[str, ...] = ("jsd", "multiway", "en-x")
+#: The guarded CLEAR model: CLEAR merged with the base model (WiSE-FT) at the λ chosen on the dev split.
+GUARDED = "clear+merge"
+#: The λ grid the demo tries on the dev split (0 = base, 1 = CLEAR).
+MERGE_GRID: tuple[float, ...] = (0.0, 0.5, 0.75, 1.0)
+#: Done when guarded CLEAR keeps at least this share of CLEAR's mean x→en gain over the base model.
+KEEP_GAIN = 0.85
 
 Log = Callable[[str], None]
 
@@ -85,6 +91,9 @@ class DemoBudget:
         eval_sections: Test sections per language in the retrieval and mixed-pool sets.
         bitext_pairs: Gold paragraph pairs per language pair (``all_methods``).
         bitext_distractors: Distractor paragraphs per side (``all_methods``).
+        holdout_size: Test sections, gold paragraph pairs and distractors per side per held-out language.
+        dev_size: Dev sections per trained language and dev paragraph pairs per held-out language for choosing the
+            merge's λ (:mod:`crossalign.training.merge_select`).
     """
 
     rows_per_lang: int
@@ -98,6 +107,8 @@ class DemoBudget:
     eval_sections: int
     bitext_pairs: int
     bitext_distractors: int
+    holdout_size: int = 100
+    dev_size: int = 50
 
 
 #: Measured on this project's 2-core reference machine (see README "The demo"): the default fits 20 minutes,
@@ -128,6 +139,8 @@ PRESETS: dict[str, DemoBudget] = {
         eval_sections=150,
         bitext_pairs=100,
         bitext_distractors=100,
+        holdout_size=40,
+        dev_size=30,
     ),
 }
 
@@ -146,6 +159,8 @@ class DemoConfig:
         seed: Data sampling, mining and training seed.
         cache_dir: crossalign cache root (model, corpus, embeddings).
         redo: Ignore finished stages and run everything again.
+        holdout_langs: The held-out panel (None: :data:`~crossalign.evaluation.holdout.DEFAULT_HOLDOUT_LANGS`
+            without ``langs``; ``"none"``: no panel, and no guarded CLEAR).
     """
 
     output_dir: str | os.PathLike[str]
@@ -157,6 +172,7 @@ class DemoConfig:
     seed: int = 13
     cache_dir: str | os.PathLike[str] | None = None
     redo: bool = False
+    holdout_langs: str | Sequence[str] | None = None
 
     def resolved_budget(self) -> DemoBudget:
         """The preset with :attr:`budget` applied; ConfigError for unknown fields or bad values."""
@@ -187,6 +203,12 @@ class DemoConfig:
         if not langs:
             raise ConfigError("the demo needs at least one non-English language", hint="e.g. --langs de,zh-CN")
         return langs
+
+    def panel(self) -> list[str]:
+        """The held-out panel's languages (never one of :meth:`lang_list`)."""
+        from crossalign.evaluation.holdout import resolve_holdout_langs
+
+        return resolve_holdout_langs(self.holdout_langs, self.lang_list())
 
     def methods(self) -> list[str]:
         """The trained methods, in training order."""
@@ -267,6 +289,7 @@ def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log 
     budget = config.resolved_budget()
     langs = config.lang_list()
     methods = config.methods()
+    panel = config.panel()
     stages = _Stages(out, config.redo)
     seconds: dict[str, float] = {}
     started = time.perf_counter()
@@ -284,6 +307,11 @@ def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log 
     model_path = resolve_model(config.model, cache_dir=config.cache_dir)
     base_model = load_model(model_path)
     corpus = LibreOfficeCorpus.open(langs, cache_dir=config.cache_dir, show_progress=show_progress)
+    eval_corpus = (
+        LibreOfficeCorpus.open([*langs, *panel], cache_dir=config.cache_dir, show_progress=show_progress)
+        if panel
+        else corpus
+    )
     seconds["prepare"] = time.perf_counter() - t0
     say(f"[1/5] model {config.model} ({model_path}) and corpus ready in {_fmt_seconds(seconds['prepare'])}")
 
@@ -302,9 +330,11 @@ def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log 
         "bitext_distractors": budget.bitext_distractors,
         "seed": config.seed,
         "cache_dir": config.cache_dir,
-        "corpus": corpus,
+        "corpus": eval_corpus,
         "show_progress": show_progress,
         "write_trec": False,
+        "holdout_langs": ",".join(panel) if panel else "none",
+        "holdout_size": budget.holdout_size,
     }
     results: dict[str, Any] = {}
     del base_model  # evaluated from its directory, so the report names the model's path
@@ -345,14 +375,42 @@ def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log 
             say,
         )
 
+    merge_info = None
+    if panel and "clear" in results:
+        merge_info = _merge_stage(
+            config, budget, model_path, out, stages, langs, panel, eval_corpus, seconds, say, show_progress
+        )
+        results[GUARDED] = _evaluate_stage(
+            GUARDED,
+            str(out / "models" / GUARDED / "model"),
+            out,
+            stages,
+            {**common, **eval_kwargs, "trained": merge_info["key"]},
+            eval_kwargs,
+            seconds,
+            say,
+        )
+
     # 5. report
     t0 = time.perf_counter()
     summary = demo_summary(results, langs, all_methods=config.all_methods)
+    if panel:
+        _add_holdout(summary, results, merge_info, out)
     summary["budget"] = asdict(budget)
     summary["languages"] = langs
     summary["model"] = config.model
     text = format_summary(summary)
     report = _write_report(out, results, summary, text, config, budget)
+    if panel:
+        for label, res in results.items():  # each trained model's results.json carries its panel comparison
+            if label != "base" and summary["holdout"]["models"].get(label):
+                res.holdout = {
+                    "base": "base",
+                    "by_lang": summary["holdout"]["models"][label],
+                    "mean": summary["holdout"]["mean"][label],
+                    "verdict": summary["holdout"]["verdicts"][label],
+                }
+                res.save(out / "eval" / label / "results.json")
     seconds["report"] = time.perf_counter() - t0
     seconds["total"] = time.perf_counter() - started
     summary["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
@@ -464,6 +522,109 @@ def _evaluate_stage(
     stages.mark(name, key, seconds[name], [results_file])
     say(f"[eval] {label} done in {_fmt_seconds(seconds[name])}")
     return result
+
+
+def _merge_stage(
+    config: DemoConfig,
+    budget: DemoBudget,
+    model_path: str,
+    out: Path,
+    stages: _Stages,
+    langs: list[str],
+    panel: list[str],
+    corpus: Any,
+    seconds: dict[str, float],
+    say: Log,
+    show_progress: bool | None,
+) -> dict[str, Any]:
+    """Guarded CLEAR: choose WiSE-FT's λ on the dev split (trained languages' dev x→en, held-out dev bitext; never
+    the test pages), save CLEAR merged with the base model at that λ as ``models/clear+merge/model``, and record
+    the curve (``models/clear+merge/merge.json``, ``plots/merge_curve.png``)."""
+    from crossalign.models.loading import load_model
+    from crossalign.models.merge import merge_models, save_merged
+    from crossalign.training.merge_select import plot_lambda_curve, select_merge_lambda
+
+    clear_dir = out / "models" / "clear" / "model"
+    final = out / "models" / GUARDED / "model"
+    curve_file = out / "models" / GUARDED / "merge.json"
+    settings = {
+        "trained": stages.data.get("train-clear", {}).get("digest"),
+        "model": config.model,
+        "langs": langs,
+        "panel": panel,
+        "dev_size": budget.dev_size,
+        "grid": list(MERGE_GRID),
+        "seed": config.seed,
+    }
+    key = _digest(settings)
+    name = f"merge-{GUARDED}"
+    if stages.done(name, key, [final, curve_file]):
+        say(f"[merge] {GUARDED}: reusing {final}")
+        seconds[name] = 0.0
+        return {**json.loads(curve_file.read_text(encoding="utf-8")), "key": key}
+    t0 = time.perf_counter()
+    say(f"[merge] {GUARDED}: choosing λ in {{{', '.join(f'{x:g}' for x in MERGE_GRID)}}} on the dev pages")
+    base, clear = load_model(model_path, device="cpu"), load_model(str(clear_dir), device="cpu")
+    selection = select_merge_lambda(
+        base,
+        clear,
+        trained_langs=langs,
+        holdout_langs=panel,
+        grid=MERGE_GRID,
+        dev_sections=budget.dev_size,
+        dev_pairs=budget.dev_size,
+        seed=config.seed,
+        corpus=corpus,
+        cache_dir=config.cache_dir,
+        show_progress=show_progress,
+    )
+    merged = merge_models(base, clear, selection["lambda"])
+    save_merged(merged, final, base=model_path, tuned=str(clear_dir), lam=selection["lambda"], overwrite=True)
+    atomic_write_json(curve_file, selection)
+    try:
+        plot_lambda_curve(selection, out / "plots" / "merge_curve.png")
+    except Exception as exc:  # matplotlib missing: merge.json has the numbers
+        logger.warning("no λ curve plot: %s", exc)
+    seconds[name] = time.perf_counter() - t0
+    stages.mark(name, key, seconds[name], [final, curve_file])
+    say(f"[merge] {GUARDED}: λ = {selection['lambda']:g} in {_fmt_seconds(seconds[name])}")
+    return {**selection, "key": key}
+
+
+def _add_holdout(
+    summary: dict[str, Any], results: dict[str, Any], merge_info: dict[str, Any] | None, out: Path
+) -> None:
+    """The held-out panel vs the base model, the regression verdicts and the guarded-CLEAR verdict, into the
+    summary (and the panel plot)."""
+    from crossalign.evaluation.holdout import holdout_comparison
+    from crossalign.reports.holdout import plot_holdout
+
+    cmp = holdout_comparison(results["base"], {k: v for k, v in results.items() if k != "base"})
+    summary["holdout"] = cmp
+    try:
+        plot_holdout(cmp, out / "plots" / "holdout.png")
+    except Exception as exc:  # matplotlib missing
+        logger.warning("no held-out plot: %s", exc)
+    if merge_info is not None:
+        summary["merge"] = {k: v for k, v in merge_info.items() if k != "key"}
+    if merge_info is not None and GUARDED in summary["mean"] and "clear" in summary["mean"]:
+        base_x = summary["mean"]["base"]["x>en"]
+        gain_clear = _diff(summary["mean"]["clear"]["x>en"], base_x)
+        gain_guarded = _diff(summary["mean"][GUARDED]["x>en"], base_x)
+        kept = None if not gain_clear or gain_guarded is None else gain_guarded / gain_clear
+        summary["verdicts"].append(
+            {
+                "claim": f"guarded CLEAR ({GUARDED}, λ = {merge_info['lambda']:g} chosen on dev) keeps at least "
+                f"{100 * KEEP_GAIN:.0f} % of CLEAR's mean x→en gain over the base model",
+                "holds": kept is not None and kept >= KEEP_GAIN,
+                "detail": f"gain {format_delta(_NDCG, gain_guarded)} vs {format_delta(_NDCG, gain_clear)}: "
+                + ("–" if kept is None else f"{100 * kept:.0f} %"),
+            }
+        )
+    for label, v in cmp["verdicts"].items():
+        summary["verdicts"].append(
+            {"claim": f"{label}: {v['claim']}", "holds": v["holds"], "detail": v["detail"], "label": label}
+        )
 
 
 def _train_stage(
@@ -724,6 +885,24 @@ def format_summary(summary: dict[str, Any], *, markdown: bool = False) -> str:
     """The summary table (languages × models) and the verdicts, as rich-rendered text or markdown."""
     item = "- " if markdown else ""
     lines: list[str] = []
+    if summary.get("holdout"):
+        from crossalign.reports.holdout import format_holdout
+
+        text = format_holdout(summary["holdout"], markdown=markdown, trained=list(summary.get("languages", [])))
+        lines += [ln for ln in text.splitlines() if ": no held-out language" not in ln]  # the verdicts follow
+    if summary.get("merge"):
+        m = summary["merge"]
+        curve = ", ".join(
+            f"λ {p['lambda']:g}: {format_value(_NDCG, p['gain'])}"
+            + (f" / {format_value('p@1_src2tgt', min(p['holdout'].values()))}" if p["holdout"] else "")
+            for p in m["curve"]
+        )
+        lines += [
+            "",
+            f"{GUARDED}: λ = {m['lambda']:g} chosen on the dev pages (mean trained x→en nDCG@10 / worst held-out "
+            f"bitext P@1, ×100: {curve}); rule: {m['rule']}",
+            "",
+        ]
     for v in summary.get("verdicts", []):
         lines.append(f"{item}{v['claim']}: {'yes' if v['holds'] else 'NO'} ({v['detail']})")
     extra = summary.get("extra", {})
@@ -764,12 +943,38 @@ def _write_report(
         + f"; seed {config.seed}. Training data: `data/<method>/` (manifest.json says what went where); trained "
         "models: `models/<method>/model`; per-model evaluations: `eval/<label>/`.",
     ]
+    sections = []
+    if summary.get("holdout"):
+        from crossalign.reports.holdout import format_holdout
+
+        body = format_holdout(summary["holdout"], markdown=True, trained=list(summary.get("languages", [])))
+        plot = out / "plots" / "holdout.png"
+        sections.append(
+            "## Held-out languages\n\n" + body + (f"\n\n![held-out panel](plots/{plot.name})" if plot.exists() else "")
+        )
+    if summary.get("merge"):
+        m = summary["merge"]
+        rows = ["| λ | mean trained dev x→en nDCG@10 | " + " | ".join(m["holdout_langs"]) + " |"]
+        rows.append("|---:|---:|" + "---:|" * len(m["holdout_langs"]))
+        for p in m["curve"]:
+            cells = [format_value("p@1_src2tgt", p["holdout"].get(lg)) for lg in m["holdout_langs"]]
+            rows.append(f"| {p['lambda']:g} | {format_value(_NDCG, p['gain'])} | " + " | ".join(cells) + " |")
+        plot = out / "plots" / "merge_curve.png"
+        sections.append(
+            f"## Guarded CLEAR ({GUARDED}): WiSE-FT λ chosen on the dev pages\n\n"
+            "CLEAR's weights interpolated with the base model's, θ = (1 − λ)·θ_base + λ·θ_CLEAR (Wortsman et al. "
+            f"2022), λ = {m['lambda']:g}. Dev curve (held-out columns: dev bitext P@1 ×100, mean of both "
+            f"directions); rule: {m['rule']}.\n\n"
+            + "\n".join(rows)
+            + (f"\n\n![λ curve](plots/{plot.name})" if plot.exists() else "")
+        )
     path = write_report(
         list(results.values()),
         out,
         title="crossalign demo: base model vs InfoNCE vs CLEAR",
         notes=notes,
         reproduce=cmd,
+        sections=sections,
     )
     atomic_write_text(out / "summary.txt", text + "\n")
     return path

@@ -350,6 +350,7 @@ def _train(
     get_spec(cfg.method)
     loss_kwargs = _loss_kwargs(cfg)
     data = load_training_data(cfg.data, cfg.method, dataset=dataset, max_rows=cfg.max_rows)
+    merge_langs = _merge_langs(cfg, data.manifest)  # checked before the model loads
 
     device = None if torch.cuda.is_available() else "cpu"
     resolved = resolve_model(cfg.model)
@@ -474,6 +475,9 @@ def _train(
                 carry_model_kwargs(resolved, tmp)
             write_card(tmp, info)
             mark_complete(tmp, step=global_step)
+        if cfg.merge_base is not None:
+            merged_dir, lam = _merge_with_base(cfg, resolved, model_dir, out, merge_langs, show_progress)
+            summary.update(merged_model_dir=str(merged_dir), merge_lambda=lam)
         atomic_write_json(out / SUMMARY_FILE, summary)
     return TrainResult(
         model_dir=model_dir,
@@ -484,6 +488,59 @@ def _train(
         resumed_from=resumed_from,
         summary=summary,
     )
+
+
+MERGED_DIR = "model-merged"
+
+
+def _merge_langs(cfg: TrainConfig, manifest: dict[str, Any] | None) -> list[str]:
+    """The trained (non-English) languages for ``merge_base="auto"``, from the data's build manifest."""
+    if cfg.merge_base != "auto":
+        return []
+    langs = [x for x in (manifest or {}).get("languages") or [] if x != "en"]
+    if not langs:
+        raise ConfigError(
+            "merge_base='auto' chooses λ on the dev pages of the trained languages, but the training data names "
+            "no languages (no 'languages' in its manifest.json)",
+            hint="train on data from 'crossalign data build', or give λ itself: --merge-base 0.5",
+        )
+    return langs
+
+
+def _merge_with_base(
+    cfg: TrainConfig, base: str, model_dir: Path, out: Path, langs: list[str], show_progress: bool | None
+) -> tuple[Path, float]:
+    """WiSE-FT after training: choose λ on the dev pages (``auto``) or take it, save ``model-merged/``; with
+    ``auto`` also ``merge.json`` (the curve) and ``merge_curve.png``."""
+    from crossalign.models.loading import load_model
+    from crossalign.models.merge import merge_models, save_merged
+
+    base_model, tuned = load_model(base, device="cpu"), load_model(str(model_dir), device="cpu")
+    extra: dict[str, Any] = {}
+    if cfg.merge_base == "auto":
+        from crossalign.evaluation.holdout import resolve_holdout_langs
+        from crossalign.training.merge_select import plot_lambda_curve, select_merge_lambda
+
+        selection = select_merge_lambda(
+            base_model,
+            tuned,
+            trained_langs=langs,
+            holdout_langs=resolve_holdout_langs(None, langs),
+            seed=cfg.seed,
+            show_progress=show_progress,
+        )
+        atomic_write_json(out / "merge.json", selection)
+        try:
+            plot_lambda_curve(selection, out / "merge_curve.png")
+        except Exception as exc:  # matplotlib missing: merge.json has the numbers
+            logger.warning("no λ curve plot: %s", exc)
+        lam = float(selection["lambda"])
+        extra = {"chosen_on": "dev pages", "curve": "merge.json"}
+    else:
+        lam = float(cfg.merge_base)  # type: ignore[arg-type]
+    merged = merge_models(base_model, tuned, lam)
+    path = save_merged(merged, out / MERGED_DIR, base=base, tuned=str(model_dir), lam=lam, overwrite=True, extra=extra)
+    return path, lam
 
 
 __all__ = ["COMPLETE_MARKER", "TrainResult", "column_prompts", "train"]

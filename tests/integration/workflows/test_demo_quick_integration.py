@@ -21,6 +21,8 @@ TINY = [
     "batch_size=8",
     "max_seq_length=48",
     "eval_sections=40",
+    "holdout_size=20",
+    "dev_size=15",
 ]
 
 
@@ -41,6 +43,7 @@ def test_demo_quick_cli_end_to_end_and_resume(tmp_path, cache_dir, capsys):
 
     out = tmp_path / "demo"
     argv = ["--no-progress", "demo", "--quick", "--langs", "de", "--output", str(out), "--cache-dir", str(cache_dir)]
+    argv += ["--holdout-langs", "ja,ko"]
     for item in TINY:
         argv += ["--budget", item]
     assert main(argv) == 0
@@ -49,7 +52,7 @@ def test_demo_quick_cli_end_to_end_and_resume(tmp_path, cache_dir, capsys):
     assert "x→en" in printed and "infonce" in printed and "clear" in printed
 
     summary = json.loads((out / "summary.json").read_text())
-    assert set(summary["table"]) == {"base", "infonce", "clear"}
+    assert set(summary["table"]) == {"base", "infonce", "clear", "clear+merge"}
     for label, rows in summary["table"].items():
         cells = rows["de"]
         assert all(v is not None for v in cells.values()), (label, cells)
@@ -63,6 +66,15 @@ def test_demo_quick_cli_end_to_end_and_resume(tmp_path, cache_dir, capsys):
     # training changed the models (the evaluation measures the trained weights, not the base model again)
     assert summary["table"]["clear"]["de"] != summary["table"]["base"]["de"]
 
+    # the held-out panel: every trained model against the base model, with a verdict computed from the deltas
+    panel = summary["holdout"]
+    assert panel["langs"] == ["ja", "ko"] and set(panel["models"]) == {"infonce", "clear", "clear+merge"}
+    for label, verdict in panel["verdicts"].items():
+        worst = min(panel["models"][label][lg][k]["delta"] for lg in ("ja", "ko") for k in ("x>en", "bitext_p@1"))
+        assert verdict["holds"] == (worst >= -0.01 - 1e-12), (label, verdict)
+    merge = summary["merge"]
+    assert merge["split"] == "dev" and merge["lambda"] in [p["lambda"] for p in merge["curve"]]
+    assert (out / "models/clear+merge/model/crossalign_merge.json").exists()
     report = (out / "report.md").read_text()
     assert "crossalign demo" in report and "Summary" in report
     for d in (

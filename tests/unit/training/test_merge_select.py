@@ -1,0 +1,58 @@
+"""Choosing WiSE-FT's λ: the rule, and that only dev pages are ever read (a test page would fail the test)."""
+
+from __future__ import annotations
+
+import pytest
+
+from crossalign.errors import ConfigError
+from crossalign.training import merge_select
+from crossalign.training.merge_select import choose_lambda
+
+
+def _curve(points):
+    return [{"lambda": lam, "gain": g, "holdout": h} for lam, g, h in points]
+
+
+def test_rule_takes_the_best_gain_among_lambdas_that_keep_every_held_out_language():
+    curve = _curve(
+        [
+            (0.0, 0.20, {"ja": 0.90, "ko": 0.80}),
+            (0.5, 0.35, {"ja": 0.895, "ko": 0.795}),  # −0.5 point each: admissible
+            (0.75, 0.38, {"ja": 0.89, "ko": 0.78}),  # ko −2.0 points: not admissible
+            (1.0, 0.40, {"ja": 0.85, "ko": 0.79}),
+        ]
+    )
+    choice = choose_lambda(curve, threshold=0.01)
+    assert choice["lambda"] == 0.5 and choice["admissible"] == [0.0, 0.5]
+    assert choose_lambda(curve, threshold=0.10)["lambda"] == 1.0
+    tie = _curve([(0.0, 0.2, {}), (0.5, 0.3, {}), (1.0, 0.3, {})])
+    assert choose_lambda(tie)["lambda"] == 0.5  # the smaller λ on ties
+    with pytest.raises(ConfigError, match="λ = 0"):
+        choose_lambda(_curve([(0.5, 0.3, {})]))
+
+
+def test_lambda_is_chosen_on_dev_pages_only(monkeypatch):
+    """Every evaluation set the selection builds comes from the dev split; building from test pages fails here."""
+    calls: list[tuple[str, str]] = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_lo_sets(langs, **kw):
+        calls.append(("trained", kw["split_name"]))
+        from crossalign.data.builders.eval_sets import EvalSets, EvalSetsConfig
+
+        return EvalSets([], EvalSetsConfig(langs=tuple(langs)), {})
+
+    def fake_holdout_sets(langs, **kw):
+        calls.append(("holdout", kw["split_name"]))
+        raise Stop
+
+    import crossalign.data.builders.eval_sets as eval_sets
+    import crossalign.evaluation.holdout as holdout
+
+    monkeypatch.setattr(eval_sets, "build_libreoffice_eval_sets", fake_lo_sets)
+    monkeypatch.setattr(holdout, "build_holdout_sets", fake_holdout_sets)
+    with pytest.raises(Stop):
+        merge_select.select_merge_lambda(object(), object(), trained_langs=["de"], holdout_langs=["ja"])
+    assert calls == [("trained", "dev"), ("holdout", "dev")]
