@@ -134,6 +134,19 @@ def _register_build(sub: Any) -> None:
     )
     mined.add_argument("--max-pool", type=int, default=None, help="cap each candidate pool (seeded sample)")
     mined.add_argument("--batch-size", type=int, default=None, help="encoding batch size (default 64)")
+    mined.add_argument(
+        "--query-prompt",
+        default=None,
+        metavar="TEXT",
+        help="mining: prefix of queries, overriding the model's prompts ('' for none; default: the model's own, else "
+        "its family's, e.g. 'query: ' for E5; printed and recorded in manifest.json). The rows carry no prompt",
+    )
+    mined.add_argument(
+        "--passage-prompt",
+        default=None,
+        metavar="TEXT",
+        help="mining: prefix of passages ('' for none; default as for --query-prompt)",
+    )
     queries = p.add_argument_group("query formats (clear, infonce, jsd)")
     queries.add_argument(
         "--shared-headings",
@@ -269,6 +282,8 @@ _BUILD_OPTIONS: dict[str, tuple[str, frozenset[str]]] = {
     "max_score_ratio": ("max_score_ratio", frozenset({"clear", "infonce"})),
     "max_pool": ("max_pool", frozenset({"clear", "infonce"})),
     "batch_size": ("batch_size", frozenset({"clear", "infonce"})),
+    "query_prompt": ("query_prompt", frozenset({"clear", "infonce"})),
+    "passage_prompt": ("passage_prompt", frozenset({"clear", "infonce"})),
     "shared_headings": ("shared_headings", frozenset({"clear", "infonce", "jsd"})),
     "units": ("units", frozenset({"multiway", "en-x", "distill"})),
 }

@@ -59,6 +59,8 @@ _DIRECT = (
     "base_anchor",
     "merge_base",
     "label",
+    "query_prompt",
+    "passage_prompt",
 )
 _SWITCHES = ("bf16", "fp16", "gradient_checkpointing", "cached", "gather_across_devices")
 
@@ -97,6 +99,17 @@ def register(subparsers: Any) -> None:
         help="a 'crossalign data build' directory, a .jsonl/.csv/.parquet file, or a Hugging Face dataset",
     )
     g.add_argument("--output", metavar="DIR", help="output directory (checkpoints, log, final model)")
+    g.add_argument(
+        "--query-prompt",
+        metavar="TEXT",
+        help="prefix of query columns, overriding the model's prompts ('' for none; default: the model's own, else "
+        "its family's, e.g. 'query: ' for E5; printed and recorded in train_summary.json; the saved model keeps it)",
+    )
+    g.add_argument(
+        "--passage-prompt",
+        metavar="TEXT",
+        help="prefix of passage columns ('' for none; default as for --query-prompt)",
+    )
     g.add_argument(
         "--label",
         metavar="NAME",

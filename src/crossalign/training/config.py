@@ -45,6 +45,9 @@ class TrainConfig:
         max_rows: Use only the first ``max_rows`` training rows.
         batch_sampler: ``no_duplicates`` (default: no text twice in a batch, so no false in-batch negative),
             ``batch_sampler`` or ``group_by_label``.
+        query_prompt, passage_prompt: Prompts that override the model's own and its family's
+            (:mod:`crossalign.models.prompts`; None: not given, ``""``: none). With ``prompts: auto`` query columns
+            get the query prompt and passage columns the passage prompt; the saved model keeps both.
         label: The trained model's name in evaluations (tables, plots, output folders), recorded in the model's
             ``crossalign_training.json``; default: the output directory's name (``runs/clear-de`` -> ``clear-de``).
         base_anchor: Weight of the stay-close regulariser (:class:`~crossalign.losses.BaseAnchorLoss`): adds
@@ -103,6 +106,8 @@ class TrainConfig:
     max_rows: int | None = None
     batch_sampler: str = "no_duplicates"
     label: str | None = None
+    query_prompt: str | None = None
+    passage_prompt: str | None = None
     base_anchor: float | None = None
     lora: dict[str, Any] | None = None
     merge_base: str | float | None = None

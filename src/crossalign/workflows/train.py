@@ -97,7 +97,7 @@ def column_prompts(method: str, columns: list[str], model_prompts: dict[str, str
     Query-like columns get the query prompt, passages the passage prompt; parallel-sentence methods (multiway,
     en-x, distill, labse) use the query prompt for every column, as E5 recommends for symmetric tasks.
     """
-    if "query" not in model_prompts:
+    if not model_prompts.get("query") and not model_prompts.get("passage"):
         return None
     query = model_prompts["query"]
     passage = model_prompts.get("passage", query)
@@ -336,6 +336,7 @@ def _train(
     import torch
 
     from crossalign.models.loading import carry_model_kwargs, load_model, resolve_model
+    from crossalign.models.prompts import apply_prompts
     from crossalign.training.card import base_model_note, training_info, write_card
 
     out = Path(cfg.output_dir).expanduser()
@@ -355,6 +356,15 @@ def _train(
     device = None if torch.cuda.is_available() else "cpu"
     resolved = resolve_model(cfg.model)
     model = load_model(cfg.model, device=device)
+    # the model's own prompts, else its family's; --query-prompt/--passage-prompt override both. The saved model
+    # keeps them, so a plain E5 snapshot trained here is evaluated with the prompts it was trained with.
+    prompt_choice = apply_prompts(
+        model,
+        cfg.model,
+        query=cfg.query_prompt,
+        passage=cfg.passage_prompt,
+        log=None if _rank() == 0 else (lambda _line: None),
+    )
     inference_max_seq_length = model.max_seq_length
     if cfg.max_seq_length is not None:
         model.max_seq_length = cfg.max_seq_length
@@ -380,6 +390,8 @@ def _train(
         prompts = _without_prefixed_columns(prompts, train_dataset)
     if cfg.method == "distill" and "label" not in train_dataset.column_names:
         teacher = model if cfg.teacher in (None, cfg.model) else load_model(cfg.teacher, device=device)
+        if teacher is not model:
+            apply_prompts(teacher, cfg.teacher, log=None if _rank() == 0 else (lambda _line: None))
         train_dataset = _add_teacher_labels(train_dataset, teacher, prompts)
     loss = build_loss(cfg.method, model, **loss_kwargs)
     if cfg.base_anchor:  # after freezing: the frozen copy shares the frozen parameters
@@ -445,6 +457,7 @@ def _train(
         "data": data.source,
         "columns": text_columns,
         "prompts": prompts,
+        "prompt_choice": prompt_choice.to_dict(),
         "freeze": freeze.to_dict(),
         "lora": {**lora.spec.to_dict(), "layers": len(lora.layers), "trainable": lora.trainable} if lora else None,
         "world_size": _world(),

@@ -111,6 +111,32 @@ def test_label_is_recorded_in_the_model(tmp_path, tiny_model_dir, capsys, monkey
     assert model_label(out / "model") == "clear de"
 
 
+def test_prompts_of_a_snapshot_without_them_and_the_flags(tmp_path, tiny_model_dir, capsys, monkeypatch):
+    import shutil
+
+    from sentence_transformers import SentenceTransformer
+
+    monkeypatch.setenv("CROSSALIGN_NO_PROGRESS", "1")
+    snap = tmp_path / "multilingual-e5-small"  # an E5 snapshot whose configuration has no prompts
+    shutil.copytree(tiny_model_dir, snap)
+    st_config = snap / "config_sentence_transformers.json"
+    if st_config.is_file():
+        st_config.write_text(json.dumps({**json.loads(st_config.read_text()), "prompts": {}}))
+    data = write_jsonl(tmp_path / "train.jsonl", make_rows("infonce", 8))
+    argv = ["train", "--method", "infonce", "--model", str(snap), "--data", str(data), "--max-steps", "1"]
+    argv += ["--batch-size", "4"]
+    assert main([*argv, "--output", str(tmp_path / "a")]) == 0
+    assert "prompts: query 'query: ' (family e5)" in capsys.readouterr().err
+    summary = json.loads((tmp_path / "a" / "train_summary.json").read_text())
+    assert summary["prompt_choice"]["family"] == "e5"
+    assert set(summary["prompts"].values()) == {"query: ", "passage: "}
+    assert SentenceTransformer(str(tmp_path / "a" / "model"), device="cpu").prompts["query"] == "query: "
+    # the flags override the family's prompts
+    assert main([*argv, "--query-prompt", "q: ", "--passage-prompt", "", "--output", str(tmp_path / "b")]) == 0
+    summary = json.loads((tmp_path / "b" / "train_summary.json").read_text())
+    assert summary["prompt_choice"]["query_source"] == "flag" and set(summary["prompts"].values()) == {"q: ", ""}
+
+
 def test_missing_column_error_names_file(tmp_path, tiny_model_dir, capsys):
     data = write_jsonl(tmp_path / "train.jsonl", make_rows("infonce", 4))
     argv = ["train", "--method", "clear", "--model", str(tiny_model_dir), "--data", str(data)]

@@ -136,6 +136,8 @@ def test_clean_errors(help_root: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "x"
     assert main([*base(help_root, tmp_path, "jsd", out), "--negatives", "3"]) == 2
     assert "--negatives does not apply to --format jsd" in capsys.readouterr().err
+    assert main([*base(help_root, tmp_path, "jsd", out), "--query-prompt", "query: "]) == 2
+    assert "--query-prompt does not apply to --format jsd" in capsys.readouterr().err
     assert main([*base(help_root, tmp_path, "multiway", out), "--per-language"]) == 2
     assert "--per-language does not apply to multiway" in capsys.readouterr().err
     assert main([*base(help_root, tmp_path, "jsd", out), "--split", "0.8,0.3"]) == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from crossalign.models.prompts import E5_INSTRUCT_QUERY, PROMPT_FAMILIES, apply_prompts, choose_prompts, family_of
@@ -85,3 +86,22 @@ def test_e5_without_a_query_prompt_is_warned_about() -> None:
     choice = apply_prompts(Bare(), "my-model", log=lines.append)
     assert (choice.query, choice.query_source, choice.warning) == ("", "none", None)
     assert choice.to_dict()["query_source"] == "none"
+
+
+def test_mining_encoder_gets_the_family_prompts_and_the_flags(tiny_st_dir: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from crossalign.data.builders.common import resolve_encoder
+
+    snap = tmp_path / "multilingual-e5-small"  # an E5 snapshot without prompts in its configuration
+    shutil.copytree(tiny_st_dir, snap)
+    st_config = snap / "config_sentence_transformers.json"
+    st_config.write_text(json.dumps({**json.loads(st_config.read_text()), "prompts": {}}))
+    enc, info = resolve_encoder(str(snap), show_progress=False)
+    assert info["prompts"]["query"] == "query: " and info["prompt_choice"]["family"] == "e5"
+    queried = enc.encode(["w1 w2"], "query")
+    enc2, info2 = resolve_encoder(str(snap), show_progress=False, query_prompt="", passage_prompt="")
+    assert info2["prompt_choice"]["query_source"] == "flag" and info2["prompt_choice"]["warning"]
+    assert not np.allclose(queried, enc2.encode(["w1 w2"], "query"))  # the prompt reached the encoder
+    with pytest.raises(ValueError, match="need a model"):
+        resolve_encoder(lambda texts, prompt: np.zeros((len(texts), 2)), query_prompt="q: ")

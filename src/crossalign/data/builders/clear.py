@@ -120,6 +120,8 @@ def _build(
     batch_size: int,
     show_progress: bool | None,
     cache_dir: PathLike | None,
+    query_prompt: str | None = None,
+    passage_prompt: str | None = None,
 ) -> BuiltData:
     started = time.perf_counter()
     config = mining_config(
@@ -148,7 +150,12 @@ def _build(
     targets = target_languages(source, langs)
     material = query_material(source, targets, min_words=min_words, shared_headings=shared_headings)
     encoder, model_info = resolve_encoder(
-        model, batch_size=batch_size, show_progress=show_progress, cache_dir=cache_dir
+        model,
+        batch_size=batch_size,
+        show_progress=show_progress,
+        cache_dir=cache_dir,
+        query_prompt=query_prompt,
+        passage_prompt=passage_prompt,
     )
     sidx = SplitIndex(split)
     items_by: dict[str, list[QueryItem]] = {s: [] for s in BUILD_SPLITS}
@@ -374,6 +381,8 @@ def build_clear(
     batch_size: int = 64,
     show_progress: bool | None = None,
     cache_dir: PathLike | None = None,
+    query_prompt: str | None = None,
+    passage_prompt: str | None = None,
 ) -> BuiltData:
     """CLEAR training rows (see the module docstring) for the target languages ``langs``.
 
@@ -397,6 +406,8 @@ def build_clear(
         batch_size: Encoding batch size.
         show_progress: Progress bars and stage messages.
         cache_dir: crossalign cache root (corpus, built-in model).
+        query_prompt, passage_prompt: Mining prompts overriding the model's own and its family's (None: not
+            given; ``""``: none); see :func:`crossalign.models.prompts.apply_prompts`. The rows carry no prompt.
 
     Returns:
         :class:`~crossalign.data.builders.common.BuiltData` with columns ``anchor, positive, negative_1..n,
@@ -430,6 +441,8 @@ def build_clear(
         batch_size=batch_size,
         show_progress=show_progress,
         cache_dir=cache_dir,
+        query_prompt=query_prompt,
+        passage_prompt=passage_prompt,
     )
 
 
@@ -451,6 +464,8 @@ def build_infonce(
     batch_size: int = 64,
     show_progress: bool | None = None,
     cache_dir: PathLike | None = None,
+    query_prompt: str | None = None,
+    passage_prompt: str | None = None,
 ) -> BuiltData:
     """InfoNCE baseline rows ``anchor = q_x, positive = English passage, negative_1..n = mined English passages``.
 
@@ -482,6 +497,8 @@ def build_infonce(
         batch_size=batch_size,
         show_progress=show_progress,
         cache_dir=cache_dir,
+        query_prompt=query_prompt,
+        passage_prompt=passage_prompt,
     )
 
 

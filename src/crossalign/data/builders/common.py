@@ -593,6 +593,8 @@ def resolve_encoder(
     batch_size: int = 64,
     show_progress: bool | None = None,
     cache_dir: PathLike | None = None,
+    query_prompt: str | None = None,
+    passage_prompt: str | None = None,
 ) -> tuple[TextEncoder, dict[str, Any]]:
     """A :class:`~crossalign.data.mining.TextEncoder` for ``model`` and the manifest's description of it.
 
@@ -602,9 +604,12 @@ def resolve_encoder(
         batch_size: Encoding batch size.
         show_progress: Progress bars.
         cache_dir: crossalign cache root (built-in models).
+        query_prompt, passage_prompt: Prompts overriding the model's own and its family's (None: not given;
+            ``""``: none). A model given as a spec always gets :func:`~crossalign.models.prompts.apply_prompts`; a
+            loaded SentenceTransformer only when one of them is given (then its prompts change in place).
 
     Returns:
-        ``(encoder, {"spec": ..., "fingerprint": ..., "prompts": ...})``.
+        ``(encoder, {"spec": ..., "fingerprint": ..., "prompts": ..., "prompt_choice": ...})``.
     """
     import torch
 
@@ -634,8 +639,24 @@ def resolve_encoder(
             fingerprint = None
         if fingerprint is None:
             fingerprint = model_fingerprint(loaded)
+    choice = None
+    explicit = query_prompt is not None or passage_prompt is not None
+    if isinstance(loaded, torch.nn.Module) and (isinstance(model, str | os.PathLike) or explicit):
+        from crossalign.models.prompts import apply_prompts
+
+        choice = apply_prompts(
+            loaded, spec if isinstance(model, str | os.PathLike) else None, query=query_prompt, passage=passage_prompt
+        )
+    elif explicit:
+        raise ConfigError(
+            "query_prompt/passage_prompt need a model (a spec or a SentenceTransformer), not an encode function",
+            hint="prefix the texts in your encode function instead",
+        )
     prompts = dict(getattr(loaded, "prompts", {}) or {})
-    return enc, {"spec": spec, "fingerprint": fingerprint, "prompts": prompts}
+    info = {"spec": spec, "fingerprint": fingerprint, "prompts": prompts}
+    if choice is not None:
+        info["prompt_choice"] = choice.to_dict()
+    return enc, info
 
 
 # ------------------------------------------------------------------------------------------------------- output
