@@ -14,6 +14,7 @@ the same meaning; files must have the same number of lines.
     queries.jsonl   {"id": "q1", "text": "Drucken", "lang": "de"}            (extra keys -> meta)
     corpus.jsonl    {"id": "d1", "text": "Printing ...", "lang": "en", "title": "optional"}
     qrels.tsv       query_id<TAB>doc_id<TAB>relevance  (header optional; BEIR's "query-id corpus-id score" works)
+    qrels.trec      written beside it: query_id 0 doc_id relevance (trec_eval's four columns; never read)
     meta.json       optional: {"name": ..., "provenance": {...}}
 
 or a **BEIR folder** (``corpus.jsonl`` ``{"_id", "title", "text"}``, ``queries.jsonl`` ``{"_id", "text"}``,
@@ -662,8 +663,15 @@ def _check_tsv_id(value: str, field: str) -> None:
         )
 
 
+def _has_space(text: str) -> bool:
+    return any(c.isspace() for c in text)
+
+
 def write_retrieval_set(rs: RetrievalSet, directory: PathLike) -> Path:
     """Write a retrieval set as a directory in the documented format (each file atomically).
+
+    The judgments go to ``qrels.tsv`` (BEIR's three columns, with a header) and, when no id holds whitespace, also
+    to ``qrels.trec`` (TREC's four columns ``query_id 0 doc_id relevance``, what ``trec_eval`` reads next to a run).
 
     Raises:
         DataFormatError: A judged id that ``qrels.tsv`` cannot hold (a tab, a line break, surrounding whitespace);
@@ -697,5 +705,10 @@ def write_retrieval_set(rs: RetrievalSet, directory: PathLike) -> Path:
         for qid, judged in rs.qrels.items():
             for did, rel in judged.items():
                 fh.write(f"{qid}\t{did}\t{rel}\n")
+    if all(not _has_space(qid) and not any(_has_space(did) for did in judged) for qid, judged in rs.qrels.items()):
+        with atomic_open(d / "qrels.trec", "w") as fh:  # the same judgments for trec_eval: qid 0 docid rel
+            for qid, judged in rs.qrels.items():
+                for did, rel in judged.items():
+                    fh.write(f"{qid} 0 {did} {rel}\n")
     atomic_write_json(d / "meta.json", {"name": rs.name, "provenance": rs.provenance, "summary": rs.describe()})
     return d

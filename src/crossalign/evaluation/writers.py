@@ -11,7 +11,7 @@ Layout under an evaluation's output directory::
 load our files with ``mteb.TaskResult.from_disk`` when mteb is importable, and check the same fields otherwise)::
 
     {"dataset_revision": "<sha256 of the eval set content, 16 hex>", "task_name": "LibreofficeSectionsRetrieval",
-     "mteb_version": null, "evaluation_time": 1.23, "kg_co2_emissions": null, "date": <unix time>,
+     "mteb_version": "2.26.24", "evaluation_time": 1.23, "kg_co2_emissions": null, "date": <unix time>,
      "scores": {"test": [{"hf_subset": "de:de-en", "languages": ["deu-Latn", "eng-Latn"], "main_score": 0.61,
                           "ndcg_at_10": 0.61, "recall_at_100": 0.97, ...}, ...]}}
 
@@ -24,9 +24,13 @@ load our files with ``mteb.TaskResult.from_disk`` when mteb is importable, and c
   Values are raw (0–1, ranks as ranks), like MTEB's.
 - ``evaluation_time`` is the task's search and scoring seconds; the encoding, done once up front for all tasks, is
   ``timing.encode`` in ``results.json``.
-- ``mteb_version`` is null: MTEB did not compute these numbers. (A null version also keeps ``from_disk`` from
-  applying its pre-1.12.48 fixes, which look the task up in MTEB's registry.) ``model_meta.json`` carries the name
-  and revision that MTEB's result loaders read; the revision is the model fingerprint's first 16 hex digits.
+- ``main_score`` is higher-is-better, as MTEB assumes when it ranks and averages: a task whose own main score is
+  lower-is-better (the inclination suite's PivotFirst@1) gets the first of :data:`MTEB_MAIN_FALLBACKS` it has
+  (nDCG@1 there: the same-language gold document ranked first); its own main score stays among the metrics and in
+  ``results.json``.
+- ``mteb_version`` is the installed mteb's version, null only when mteb is not installed (the numbers are
+  crossalign's either way). ``model_meta.json`` carries the name and revision that MTEB's result loaders read; the
+  revision is the model fingerprint's first 16 hex digits.
 
 **TREC runs**: ``qid Q0 docid rank score tag`` in trec_eval's order (score descending, doc id descending), via
 :func:`crossalign.evaluation.metrics.retrieval.write_trec_run`; ``trec_eval qrels run`` reproduces our numbers with
@@ -46,14 +50,16 @@ from typing import Any
 from crossalign.evaluation.evaluators.base import EvaluatorOutput
 from crossalign.evaluation.format import MISSING, format_value, header_label
 from crossalign.evaluation.metrics.retrieval import write_trec_run
-from crossalign.evaluation.results import EvaluationResult, TaskScore
+from crossalign.evaluation.results import EvaluationResult, TaskScore, lower_is_better
 from crossalign.languages import mteb_code
 from crossalign.utils.atomic import atomic_write_json
 from crossalign.utils.table import Table
 
 __all__ = [
+    "MTEB_MAIN_FALLBACKS",
     "MTEB_SPLIT",
     "mteb_hf_subset",
+    "mteb_main_score",
     "mteb_metric_name",
     "mteb_task_name",
     "mteb_task_results",
@@ -144,6 +150,7 @@ def mteb_task_results(result: EvaluationResult) -> dict[str, dict[str, Any]]:
         date = datetime.fromisoformat(result.created).timestamp()
     except ValueError:
         date = None
+    version = _mteb_version()
     out: dict[str, dict[str, Any]] = {}
     for name, scores in groups.items():
         entries = []
@@ -152,7 +159,7 @@ def mteb_task_results(result: EvaluationResult) -> dict[str, dict[str, Any]]:
             entry: dict[str, Any] = {
                 "hf_subset": mteb_hf_subset(t),
                 "languages": _languages(t),
-                "main_score": float(t.scores[t.main_score]),
+                "main_score": float(t.scores[mteb_main_score(t)]),
             }
             for metric, value in t.scores.items():
                 entry[mteb_metric_name(metric)] = float(value)
@@ -163,13 +170,40 @@ def mteb_task_results(result: EvaluationResult) -> dict[str, dict[str, Any]]:
         out[name] = {
             "dataset_revision": revision,
             "task_name": name,
-            "mteb_version": None,
+            "mteb_version": version,
             "scores": {MTEB_SPLIT: entries},
             "evaluation_time": _seconds(scores),
             "kg_co2_emissions": None,
             "date": date,
         }
     return out
+
+
+#: Higher-is-better metrics that stand in as MTEB's ``main_score`` when a task's own main score is lower-is-better
+#: (MTEB ranks and averages main scores assuming higher is better), in order of preference.
+MTEB_MAIN_FALLBACKS: tuple[str, ...] = ("ndcg@1", "complete@10", "ndcg@10", "recall@10")
+
+
+def mteb_main_score(t: TaskScore) -> str:
+    """The metric written as MTEB's ``main_score`` for ``t``: its own main score when higher is better, else the first
+    of :data:`MTEB_MAIN_FALLBACKS` it has (the inclination suite's PivotFirst@1 becomes nDCG@1: the
+    same-language gold document ranked first). ``results.json`` keeps the task's own main score."""
+    if not lower_is_better(t.main_score):
+        return t.main_score
+    for metric in MTEB_MAIN_FALLBACKS:
+        if metric in t.scores and not lower_is_better(metric):
+            return metric
+    raise ValueError(f"{t.suite}/{t.task}: no higher-is-better metric for MTEB's main_score among {sorted(t.scores)}")
+
+
+def _mteb_version() -> str | None:
+    """The installed mteb's version (None when mteb is not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mteb")
+    except PackageNotFoundError:
+        return None
 
 
 def _combined_digest(digests: Sequence[str]) -> str:

@@ -127,6 +127,11 @@ def test_retrieval_set_round_trip(tmp_path: Path) -> None:
     assert back.documents == _rs().documents
     assert back.qrels == {"q1": {"d1": 1, "d2": 2}}
     assert back.provenance["built_by"] == "test"
+    # the same judgments in TREC's four columns, for trec_eval; and read back like the BEIR file
+    assert (tmp_path / "rs" / "qrels.trec").read_text().splitlines() == ["q1 0 d1 1", "q1 0 d2 2"]
+    assert read_qrels(tmp_path / "rs" / "qrels.trec") == back.qrels
+    spaced = RetrievalSet([Query("q 1", "a", "de")], [Document("d1", "b", "en")], {"q 1": {"d1": 1}}, name="s")
+    assert not (write_retrieval_set(spaced, tmp_path / "spaced") / "qrels.trec").exists()  # TREC cannot hold it
 
 
 def test_retrieval_set_errors(tmp_path: Path) -> None:

@@ -134,6 +134,29 @@ def test_mteb_files_follow_the_task_result_schema(tmp_path: Path) -> None:
     assert set(mteb_task_results(result)) == {p.stem for p in paths}
 
 
+def test_mteb_main_score_is_higher_is_better_and_the_version_recorded() -> None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from crossalign.evaluation.writers import mteb_main_score
+
+    scores = {"pivot_first@1": 0.7, "ndcg@1": 0.25, "max_rank_mean": 3.0}
+    incl = TaskScore("inclination", "lo/de", "de", None, {"de": 2, "en": 2}, 4, "pivot_first@1", scores)
+    assert mteb_main_score(incl) == "ndcg@1"
+    result = EvaluationResult(
+        model={"spec": "toy", "fingerprint": None, "label": "toy"}, data={}, config={}, tasks=[incl], languages=[]
+    )
+    [obj] = mteb_task_results(result).values()
+    [entry] = obj["scores"]["test"]
+    assert entry["main_score"] == 0.25 and entry["pivot_first_at_1"] == 0.7  # the own main score is still there
+    try:
+        installed = version("mteb")
+    except PackageNotFoundError:
+        installed = None
+    assert obj["mteb_version"] == installed
+    retrieval = TaskScore("retrieval", "lo/de", "de", "en", {"en": 2}, 4, "ndcg@10", {"ndcg@10": 0.5})
+    assert mteb_main_score(retrieval) == "ndcg@10"
+
+
 def test_mteb_task_result_loads_our_files(tmp_path: Path) -> None:
     mteb = pytest.importorskip("mteb")
     result, _, _ = _evaluate()
