@@ -77,10 +77,16 @@ def read_utf8(path: PathLike) -> str:
 # ----------------------------------------------------------------------------------------------------------- JSONL
 def iter_jsonl(path: PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line_number, object)`` for each non-blank line; a line that is not a JSON object raises
-    :class:`DataFormatError` with the file and line."""
+    :class:`DataFormatError` with the file and line.
+
+    A file that holds one JSON array of objects (a pretty-printed ``.json`` export) is read too, each object with
+    the line it starts on; a byte-order mark before the first line is ignored."""
     p = Path(path)
     if not p.is_file():
         raise DataFormatError("file not found", path=p, hint="check the path")
+    if _starts_with(p, b"["):
+        yield from _iter_json_array(p)
+        return
     with p.open("rb") as fh:
         for lineno, raw_bytes in enumerate(fh, start=1):
             try:
@@ -92,16 +98,21 @@ def iter_jsonl(path: PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
                     line=lineno,
                     hint="save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
                 ) from None
+            if lineno == 1:
+                raw = raw.removeprefix("\ufeff")  # a byte-order mark some editors write
             if not raw.strip():
                 continue
             try:
                 obj = json.loads(raw)
             except json.JSONDecodeError as exc:
+                pretty = raw.strip() in ("{", "[")
                 raise DataFormatError(
-                    f"not valid JSON ({exc.msg} at column {exc.colno})",
+                    f"not valid JSON ({exc.msg} at column {exc.colno})"
+                    + ("; the file looks pretty-printed, but JSONL expects one object per line" if pretty else ""),
                     path=p,
                     line=lineno,
-                    hint="each line must be one complete JSON object; fix or remove this line",
+                    hint="each line must be one complete JSON object; fix or remove this line"
+                    + (" (jq -c . file.json > file.jsonl writes one object per line)" if pretty else ""),
                 ) from None
             if not isinstance(obj, dict):
                 raise DataFormatError(
@@ -111,6 +122,61 @@ def iter_jsonl(path: PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
                     hint='each line must be one JSON object such as {"id": ..., "text": ...}',
                 )
             yield lineno, obj
+
+
+def _starts_with(path: Path, prefix: bytes) -> bool:
+    """Whether the file's first byte other than a byte-order mark and whitespace is ``prefix``."""
+    with path.open("rb") as fh:
+        head = fh.read(4096).removeprefix(b"\xef\xbb\xbf").lstrip()
+    return head.startswith(prefix)
+
+
+def _iter_json_array(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line, object)`` for each element of a file holding one JSON array (``[{...}, {...}]``, pretty-printed
+    or not); the line is where the element starts."""
+    text = read_utf8(path).removeprefix("\ufeff")
+    decoder = json.JSONDecoder()
+    pos = text.index("[") + 1
+
+    def skip(i: int) -> int:
+        while i < len(text) and text[i].isspace():
+            i += 1
+        return i
+
+    def fail(i: int, what: str) -> DataFormatError:
+        return DataFormatError(
+            f"not valid JSON ({what})",
+            path=path,
+            line=text.count("\n", 0, i) + 1,
+            hint="a .json file must hold one JSON array of objects, or use JSONL (one object per line)",
+        )
+
+    pos = skip(pos)
+    if pos < len(text) and text[pos] == "]":
+        return
+    while True:
+        line = text.count("\n", 0, pos) + 1
+        try:
+            obj, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise fail(exc.pos, exc.msg) from None
+        if not isinstance(obj, dict):
+            raise DataFormatError(
+                f"expected a JSON object, got {type(obj).__name__}",
+                path=path,
+                line=line,
+                hint="every element of the array must be one JSON object such as {\"id\": ..., \"text\": ...}",
+            )
+        yield line, obj
+        pos = skip(pos)
+        if pos < len(text) and text[pos] == ",":
+            pos = skip(pos + 1)
+            continue
+        if pos < len(text) and text[pos] == "]":
+            if text[skip(pos + 1) :]:
+                raise fail(skip(pos + 1), "extra data after the array")
+            return
+        raise fail(pos, "expected ',' or ']' after an element")
 
 
 def require_keys(obj: Mapping[str, Any], keys: Iterable[str], *, path: PathLike | None, line: int | None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import difflib
+import functools
 import json
 import math
 import os
@@ -145,11 +146,45 @@ class TrainConfig:
             self.lora = LoraSpec.from_mapping(self.lora, source="lora").to_dict()
         if self.fp16 and self.bf16:
             raise ConfigError("fp16 and bf16 are both set.", hint="choose one")
-        if self.max_steps == 0 or self.per_device_train_batch_size < 1:
-            raise ConfigError(
-                f"max_steps ({self.max_steps}) and per_device_train_batch_size ({self.per_device_train_batch_size}) "
-                "must be positive (max_steps -1 means: run num_train_epochs).",
+        self.validate()
+
+    def validate(self) -> None:
+        """Check every numeric field's range and the freeze specs' syntax; called on construction.
+
+        Runs before anything is loaded or written, so a run that would fail (or silently do nothing: zero epochs,
+        zero rows, a warm-up "ratio" of 5) is refused at once by the CLI and the Python API alike. A field set
+        directly after construction is checked again by :func:`crossalign.workflows.train.train`.
+
+        Raises:
+            ConfigError: The first field out of range, with its value and the accepted range.
+        """
+        from crossalign.training.freeze import parse_freeze_spec
+
+        check_number("learning_rate", self.learning_rate, above=0)
+        check_number("per_device_train_batch_size", self.per_device_train_batch_size, integer=True, at_least=1)
+        if self.max_steps != -1:
+            check_number(
+                "max_steps", self.max_steps, integer=True, at_least=1, note="-1 means: run num_train_epochs"
             )
+        check_number("num_train_epochs", self.num_train_epochs, above=0)
+        check_number("warmup_ratio", self.warmup_ratio, at_least=0, below=1, note="a fraction of the steps")
+        check_number("weight_decay", self.weight_decay, at_least=0)
+        check_number("seed", self.seed, integer=True, at_least=0, below=2**32)
+        check_number("logging_steps", self.logging_steps, integer=True, at_least=1)
+        check_number("save_steps", self.save_steps, integer=True, at_least=1)
+        check_number("gradient_accumulation_steps", self.gradient_accumulation_steps, integer=True, at_least=1)
+        check_number("max_grad_norm", self.max_grad_norm, at_least=0, note="0 turns clipping off")
+        check_number("dataloader_num_workers", self.dataloader_num_workers, integer=True, at_least=0)
+        for name in ("save_total_limit", "mini_batch_size", "max_seq_length", "max_rows"):
+            if getattr(self, name) is not None:
+                check_number(name, getattr(self, name), integer=True, at_least=1, note="or null: no limit")
+        for spec in self.freeze:
+            parse_freeze_spec(spec)
+        if self.training_args:
+            check_training_args(self.training_args)
+            own = {k: v for k, v in self.training_args.items() if k in self.keys() and k != "output_dir"}
+            if own:  # a field of this config given as a training argument gets the same range check
+                dataclasses.replace(self, training_args={}, **own)
 
     # ------------------------------------------------------------------ files
     @classmethod
@@ -240,6 +275,87 @@ class TrainConfig:
             import yaml
 
             atomic_write_text(path, yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True))
+
+
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    integer: bool = False,
+    at_least: float | None = None,
+    above: float | None = None,
+    below: float | None = None,
+    note: str = "",
+) -> None:
+    """Raise :class:`ConfigError` unless ``value`` is a finite number (an integer if ``integer``) in range.
+
+    Args:
+        name: The setting, as the message names it.
+        value: The value to check (a bool is not a number here).
+        integer: Require an integer.
+        at_least: Inclusive lower bound. above: Exclusive lower bound. below: Exclusive upper bound.
+        note: Appended to the accepted range in the message (what a special value means).
+    """
+    bounds = []
+    if at_least is not None:
+        bounds.append(f">= {at_least:g}")
+    if above is not None:
+        bounds.append(f"> {above:g}")
+    if below is not None:
+        bounds.append(f"< {below:g}")
+    kind = "an integer" if integer else "a finite number"
+    wanted = f"{kind} {' and '.join(bounds)}".strip() + (f" ({note})" if note else "")
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    ok = (
+        number
+        and math.isfinite(value)
+        and (not integer or float(value).is_integer())
+        and (at_least is None or value >= at_least)
+        and (above is None or value > above)
+        and (below is None or value < below)
+    )
+    if not ok:
+        raise ConfigError(f"{name} must be {wanted}, got {value!r}.", hint=f"set {name} to {wanted}")
+
+
+def check_training_args(values: dict[str, Any]) -> None:
+    """Check ``training_args`` keys and value types against ``SentenceTransformerTrainingArguments``.
+
+    Raises:
+        ConfigError: An unknown key (with close matches) or a value of the wrong type (``--training-arg
+            per_device_train_batch_size=abc``), named before anything is loaded.
+    """
+    from sentence_transformers import SentenceTransformerTrainingArguments
+
+    hints = _training_argument_types(SentenceTransformerTrainingArguments)
+    for key, value in values.items():
+        if key not in hints:
+            close = difflib.get_close_matches(str(key), list(hints), n=3, cutoff=0.6)
+            suggestion = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise ConfigError(
+                f"training_args: {key!r} is not a SentenceTransformerTrainingArguments field.{suggestion}",
+                hint="check the --training-arg / training_args key",
+            )
+        expected = hints[key]
+        try:
+            ok = _matches(value, expected)
+        except TypeError:  # a type isinstance cannot check (a Callable): left to transformers
+            continue
+        if not ok:
+            raise ConfigError(
+                f"training_args: {key!r} must be {_type_name(expected)}, got {type(value).__name__} {value!r}.",
+                hint=f"fix the value, e.g. --training-arg {key}=<value> (values are parsed as JSON)",
+            )
+
+
+@functools.cache
+def _training_argument_types(cls: type) -> dict[str, Any]:
+    fields = {f.name for f in dataclasses.fields(cls) if f.init}
+    try:
+        hints = typing.get_type_hints(cls)
+    except Exception:  # an unresolvable annotation: check the names only
+        hints = {}
+    return {name: hints.get(name, Any) for name in fields}
 
 
 def _is_float_field(tp: Any) -> bool:

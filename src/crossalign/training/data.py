@@ -7,6 +7,7 @@ text raises :class:`~crossalign.errors.DataFormatError` naming the file, the lin
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import os
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crossalign.data.io import iter_jsonl
+from crossalign.data.io import iter_jsonl, read_utf8
 from crossalign.data.records import check_text
 from crossalign.errors import ConfigError, DataFormatError
 from crossalign.losses._columns import LABEL_COLUMNS
@@ -97,6 +98,8 @@ def load_training_data(
         raise ConfigError("no training data given.", hint="pass --data PATH (or train(cfg, dataset=...))")
     else:
         out = _from_path(str(data), method)
+    if method == "multiway" and (out.manifest or {}).get("format") != "en-x":
+        out.dataset = _language_columns(out.dataset, source=out.source)
     out.rows_total = len(out.dataset)
     if len(out.dataset) == 0:
         raise DataFormatError("the training split has no rows.", path=out.source, hint="build or pass more data")
@@ -203,7 +206,7 @@ def _from_file(path: Path, method: str) -> TrainingData:
     elif suffix in (".csv", ".tsv"):
         rows = _read_csv(path, "\t" if suffix == ".tsv" else ",")
     elif suffix == ".parquet":
-        ds = datasets.Dataset.from_parquet(str(path))
+        ds = datasets.Dataset.from_dict(_read_parquet(path).to_pydict())
         _check_columns(ds.column_names, method, source=str(path))
         _check_dataset_texts(ds, source=str(path))
         return TrainingData(ds, str(path))
@@ -224,7 +227,7 @@ def _from_file(path: Path, method: str) -> TrainingData:
                     field=column,
                     hint="every row needs the same columns",
                 )
-            if column not in LABEL_COLUMNS:
+            if column not in LABEL_COLUMNS and not (method == "multiway" and column in META_COLUMNS):
                 check_text(obj[column], path=str(path), line=line, field=column)
         extra = set(obj) - set(columns)
         if extra:
@@ -240,12 +243,53 @@ def _from_file(path: Path, method: str) -> TrainingData:
 
 
 def _read_csv(path: Path, delimiter: str) -> list[tuple[int, dict[str, Any]]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh, delimiter=delimiter)
-        out = []
-        for row in reader:
-            out.append((reader.line_num, {k: (v if v != "" else None) for k, v in row.items() if k is not None}))
-        return out
+    """Rows of a CSV/TSV file with a header line, as ``(line, {column: text or None})``.
+
+    A byte-order mark before the header is dropped; a row with more or fewer fields than the header (an unquoted
+    delimiter inside a text) is an error naming the line, never a silently cut or padded row.
+    """
+    text = read_utf8(path).removeprefix("\ufeff")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    name = "tab" if delimiter == "\t" else repr(delimiter)
+    header: list[str] | None = None
+    out = []
+    for fields in reader:
+        if not fields or (len(fields) == 1 and not fields[0].strip()):
+            continue
+        if header is None:
+            header = [f.strip() for f in fields]
+            continue
+        if len(fields) != len(header):
+            raise DataFormatError(
+                f"{len(fields)} fields, but the header has {len(header)} ({', '.join(header)})",
+                path=path,
+                line=reader.line_num,
+                hint=f"quote every text that contains a {name} (\"like, this\"), or fix the row",
+            )
+        out.append((reader.line_num, {k: (v if v != "" else None) for k, v in zip(header, fields, strict=True)}))
+    return out
+
+
+def _read_parquet(path: Path) -> Any:
+    """The file as a ``pyarrow.Table``; a file that is not Parquet, or has no rows, is a :class:`DataFormatError`."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataFormatError(
+            f"not a readable Parquet file ({exc})",
+            path=path,
+            hint="write it with pandas.DataFrame.to_parquet / datasets.Dataset.to_parquet, or pass .jsonl or .csv",
+        ) from None
+    if table.num_rows == 0:
+        raise DataFormatError(
+            f"the file has no rows (columns: {', '.join(table.column_names) or 'none'})",
+            path=path,
+            hint="build or pass more data",
+        )
+    return table
 
 
 def _from_hub(name: str, method: str) -> TrainingData:
@@ -283,6 +327,51 @@ def _check_columns(columns: list[str], method: str, *, source: str, line: int | 
             path=None if source == "dataset" else source,
             field=spec.labels,
         )
+
+
+#: Columns of parallel data that are bookkeeping, not a language: dropped before multi-way training.
+META_COLUMNS: tuple[str, ...] = ("id", "meta")
+
+
+def _language_columns(ds: datasets.Dataset, *, source: str) -> datasets.Dataset:
+    """Multi-way rows: every text column must be a language tag (one column per language of the tuple).
+
+    The multi-way loss takes any column as a language slot, so an ``id`` or ``note`` column would be trained as a
+    language (a constant one gives a loss of 0 that learns nothing). ``id`` and ``meta`` are dropped as the
+    bookkeeping they are; any other column that is not a language tag is refused by name.
+    """
+    from crossalign.errors import UnknownLanguageError
+    from crossalign.languages import normalize_lang
+
+    path = None if source in ("dataset", "in-memory") else source
+    dropped = [c for c in ds.column_names if c in META_COLUMNS]
+    if dropped:
+        logger.info("%s: multiway trains on the language columns; ignoring %s", source, ", ".join(dropped))
+        ds = ds.remove_columns(dropped)
+    seen: dict[str, str] = {}
+    for column in ds.column_names:
+        if column in LABEL_COLUMNS:
+            continue
+        try:
+            canon = normalize_lang(column, field=f"column {column!r}")
+        except UnknownLanguageError:
+            raise DataFormatError(
+                f"multiway: column {column!r} is not a language tag; multi-way rows hold one column per language "
+                f"(found columns: {ds.column_names}), and any other column would be trained as a language.",
+                path=path,
+                field=column,
+                hint=f"drop the column {column!r} (or rename it to its language code, e.g. de or zh-CN); "
+                f"{', '.join(META_COLUMNS)} columns are ignored",
+            ) from None
+        if canon in seen:
+            raise DataFormatError(
+                f"multiway: columns {seen[canon]!r} and {column!r} are the same language ({canon}).",
+                path=path,
+                field=column,
+                hint="keep one column per language",
+            )
+        seen[canon] = column
+    return ds
 
 
 def _check_dataset_texts(ds: datasets.Dataset, *, source: str) -> None:

@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from torch import nn
+if TYPE_CHECKING:
+    from torch import nn
 
 from crossalign.errors import ConfigError
 
@@ -56,7 +58,8 @@ def _millions(n: int) -> str:
     return f"{n / 1e6:.1f}M" if n >= 100_000 else str(n)
 
 
-def _parse(spec: str) -> tuple[str, tuple[int, int] | None]:
+def parse_freeze_spec(spec: str) -> tuple[str, tuple[int, int] | None]:
+    """``(kind, (first, last) or None)`` for one spec; ConfigError for a spec that is not one of :data:`FREEZE_SPECS`."""
     spec = spec.strip()
     if spec in ("word_embeddings", "embeddings"):
         return spec, None
@@ -86,7 +89,8 @@ def apply_freeze(model: nn.Module, specs: str | Iterable[str] | None) -> FreezeR
         A :class:`FreezeReport`.
 
     Raises:
-        ConfigError: An unknown spec, or a spec that matches no parameter (the message lists sample names).
+        ConfigError: An unknown spec, a layer range beyond the model's last layer, or a spec that matches no
+            parameter (the message lists sample names).
 
     Example:
         >>> report = apply_freeze(model, ["word_embeddings"])  # doctest: +SKIP
@@ -100,8 +104,15 @@ def apply_freeze(model: nn.Module, specs: str | Iterable[str] | None) -> FreezeR
     specs = [s.strip() for s in specs]
     report = FreezeReport(specs=list(specs))
     named = list(model.named_parameters())
+    layer_ids = {int(m.group(1)) for name, _ in named if (m := _LAYER.search(name))}
     for spec in specs:
-        kind, span = _parse(spec)
+        kind, span = parse_freeze_spec(spec)
+        if span is not None and layer_ids and span[1] > max(layer_ids):
+            raise ConfigError(
+                f"freeze {spec!r}: the model has {max(layer_ids) + 1} layers (0-{max(layer_ids)}), so layer "
+                f"{span[1]} does not exist.",
+                hint=f"use a range within 0-{max(layer_ids)}, e.g. layers:0-{max(layer_ids) // 2}",
+            )
         hits = []
         for name, param in named:
             if kind == "word_embeddings":

@@ -46,6 +46,46 @@ def ensure_writable_dir(path: str | os.PathLike[str], *, what: str = "directory"
     return p
 
 
+#: Free space below which an output location is refused before any work starts (a full disk).
+MIN_FREE_BYTES = 16 * 2**20
+
+
+def check_output_location(path: str | os.PathLike[str], *, what: str = "--output") -> Path:
+    """Check, without creating anything, that a directory can be created or written at ``path``.
+
+    Called before the work starts, so a bad ``--output`` fails in a second rather than after training or encoding.
+
+    Raises:
+        ConfigError: ``path`` (or a parent of it) is a file, the nearest existing directory is not writable, or its
+            filesystem has less than :data:`MIN_FREE_BYTES` free.
+    """
+    from crossalign.errors import ConfigError
+
+    p = Path(path).expanduser()
+    if p.exists() and not p.is_dir():
+        raise ConfigError(f"{what} {p} is a file, not a directory.", hint=f"choose a directory for {what}")
+    existing = p
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ConfigError(
+            f"{what} {p} is under {existing}, which is a file, not a directory.",
+            hint=f"choose a directory for {what}",
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(
+            f"{what} {p}: cannot write to {existing} (permission denied).",
+            hint=f"choose a writable location for {what}, or fix the directory's permissions",
+        )
+    free = shutil.disk_usage(existing).free
+    if free < MIN_FREE_BYTES:
+        raise ConfigError(
+            f"{what} {p}: the disk holding {existing} is full ({free / 2**20:.1f} MiB free).",
+            hint=f"free some space, or choose another location for {what}",
+        )
+    return p
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -144,3 +144,80 @@ def test_missing_path_versus_hub_name(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="Hugging Face dataset"):
         load_training_data("someone/parallel-sentences", "multiway")
     assert seen == [("someone/parallel-sentences", "train")]
+
+
+# ---------------------------------------------------------------------------------------- issue #11 (Reliability II)
+def test_csv_row_with_more_fields_than_the_header_names_the_line(tmp_path):
+    """An unquoted comma used to cut the positive silently (the extra field was dropped)."""
+    path = tmp_path / "train.csv"
+    path.write_text("anchor,positive\nDrucken,To print\nSpeichern,To save labels, choose File.\n", encoding="utf-8")
+    with pytest.raises(DataFormatError) as info:
+        load_training_data(path, "infonce")
+    assert f"{path}:3: 3 fields, but the header has 2 (anchor, positive)" in str(info.value)
+    assert "quote every text that contains a ','" in str(info.value)
+    path.write_text("anchor,positive\nDrucken,To print\nSpeichern\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"train.csv:3: 1 fields, but the header has 2"):
+        load_training_data(path, "infonce")
+    path.write_text('anchor,positive\nDrucken,"To print, choose File."\n', encoding="utf-8")
+    assert load_training_data(path, "infonce").dataset["positive"] == ["To print, choose File."]
+
+
+def test_csv_and_jsonl_byte_order_mark_is_dropped(tmp_path):
+    csv_path = tmp_path / "train.csv"
+    csv_path.write_bytes("\ufeffanchor,positive\nDrucken,Print\nSpeichern,Save\n".encode())
+    assert load_training_data(csv_path, "infonce").dataset.column_names == ["anchor", "positive"]
+    jsonl = tmp_path / "train.jsonl"
+    jsonl.write_bytes(b"\xef\xbb\xbf" + b'{"anchor": "Drucken", "positive": "Print"}\n')
+    assert load_training_data(jsonl, "infonce").dataset.column_names == ["anchor", "positive"]
+
+
+def test_latin1_csv_names_line_and_fix(tmp_path):
+    path = tmp_path / "train.csv"
+    path.write_bytes("anchor,positive\nDrucken,Print\nCaf\xe9,Caf\xe9\n".encode("latin-1"))
+    with pytest.raises(DataFormatError) as info:
+        load_training_data(path, "infonce")
+    assert f"{path}:3: not UTF-8 (byte 0xe9 at column 4)" in str(info.value) and "iconv" in str(info.value)
+
+
+def test_pretty_printed_json_array_is_read_with_lines(tmp_path):
+    path = tmp_path / "train.json"
+    rows = [{"anchor": "Drucken", "positive": "Print"}, {"anchor": "Speichern", "positive": ""}]
+    path.write_text(json.dumps(rows, indent=2), encoding="utf-8")
+    with pytest.raises(DataFormatError) as info:
+        load_training_data(path, "infonce")
+    assert (info.value.line, info.value.field) == (6, "positive")
+    rows[1]["positive"] = "Save"
+    path.write_text(json.dumps(rows, indent=2), encoding="utf-8")
+    assert load_training_data(path, "infonce").dataset["positive"] == ["Print", "Save"]
+
+
+def test_parquet_that_is_not_parquet_or_has_no_rows(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "train.parquet"
+    path.write_text("anchor,positive\nDrucken,Print\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"train.parquet: not a readable Parquet file"):
+        load_training_data(path, "infonce")
+    pq.write_table(pa.table({"anchor": pa.array([], pa.string()), "positive": pa.array([], pa.string())}), path)
+    with pytest.raises(DataFormatError, match=r"train.parquet: the file has no rows \(columns: anchor, positive\)"):
+        load_training_data(path, "infonce")
+    pq.write_table(pa.table({"anchor": ["Drucken"], "positive": ["Print"]}), path)
+    assert load_training_data(path, "infonce").dataset["positive"] == ["Print"]
+
+
+def test_multiway_columns_must_be_language_tags(tmp_path):
+    """A junk column used to be trained as one more language (a constant one gave loss 0.0)."""
+    rows = [{"en": f"Print {i}", "de": f"Drucken {i}", "note": "x"} for i in range(4)]
+    path = write_jsonl(tmp_path / "train.jsonl", rows)
+    with pytest.raises(DataFormatError) as info:
+        load_training_data(path, "multiway")
+    assert f"{path}, field 'note': multiway: column 'note' is not a language tag" in str(info.value)
+    assert "drop the column 'note'" in str(info.value)
+    # an id (and meta) column is bookkeeping: used as such, not trained
+    rows = [{"id": i, "en": f"Print {i}", "de": f"Drucken {i}", "meta": {"page": "p"}} for i in range(4)]
+    data = load_training_data(write_jsonl(tmp_path / "ids.jsonl", rows), "multiway")
+    assert data.dataset.column_names == ["en", "de"]
+    both = [{"en": "a", "de": "b", "DE": "c"}]
+    with pytest.raises(DataFormatError, match="columns 'de' and 'DE' are the same language"):
+        load_training_data(write_jsonl(tmp_path / "dup.jsonl", both), "multiway")

@@ -37,5 +37,10 @@ def test_bad_specs(model, spec):
 
 
 def test_layer_out_of_range(model):
-    with pytest.raises(ConfigError, match="matches no parameter"):
+    layers = 1 + max(int(n.split("layer.")[1].split(".")[0]) for n, _ in model.named_parameters() if "layer." in n)
+    with pytest.raises(ConfigError, match=rf"the model has {layers} layers \(0-{layers - 1}\)"):
         apply_freeze(model, "layers:5-6")
+    # a range that overlaps the model's layers but runs past the last is refused too (was silently accepted)
+    with pytest.raises(ConfigError, match=f"layer {layers + 90} does not exist"):
+        apply_freeze(model, f"layers:0-{layers + 90}")
+    assert all(p.requires_grad for p in model.parameters())
