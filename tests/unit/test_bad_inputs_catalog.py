@@ -23,9 +23,11 @@ import numpy as np
 import pytest
 
 from crossalign.errors import (
+    ConfigError,
     CorruptFileError,
     CrossalignError,
     DataFormatError,
+    MissingDependencyError,
     ModelError,
     UnknownLanguageError,
 )
@@ -179,6 +181,112 @@ def _clear_columns(tmp: Path) -> Thunk:
     loss = build_loss("clear", torch.nn.Linear(1, 1))
     columns = ["anchor", "positive", "negative_1", "negative_2", "cross_anchor", "neg_query_1"]
     return lambda: loss.validate_columns(columns)
+
+
+def _training_file(tmp: Path, name: str, data: bytes | str, method: str = "infonce") -> Thunk:
+    from crossalign.training.data import load_training_data
+
+    path = tmp / name
+    if isinstance(data, str):
+        path.write_text(data, encoding="utf-8")
+    else:
+        path.write_bytes(data)
+    return lambda: load_training_data(path, method)
+
+
+def _empty_parquet(tmp: Path) -> Thunk:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from crossalign.training.data import load_training_data
+
+    pq.write_table(
+        pa.table({"anchor": pa.array([], pa.string()), "positive": pa.array([], pa.string())}), tmp / "t.parquet"
+    )
+    return lambda: load_training_data(tmp / "t.parquet", "infonce")
+
+
+def _train_config(**values: Any) -> Thunk:
+    from crossalign.training import TrainConfig
+
+    return lambda: TrainConfig(**values)
+
+
+def _config_file(tmp: Path, data: bytes) -> Thunk:
+    from crossalign.training import TrainConfig
+
+    (tmp / "train.yaml").write_bytes(data)
+    return lambda: TrainConfig.from_file(tmp / "train.yaml")
+
+
+def _freeze_past_last_layer(tmp: Path) -> Thunk:
+    from crossalign.training.freeze import apply_freeze
+
+    torch = pytest.importorskip("torch")
+    model = torch.nn.ModuleDict({"layer": torch.nn.ModuleList([torch.nn.Linear(2, 2) for _ in range(12)])})
+    return lambda: apply_freeze(model, "layers:0-99")
+
+
+def _deepspeed(tmp: Path) -> Thunk:
+    import importlib.util
+
+    if importlib.util.find_spec("deepspeed") is not None:
+        pytest.skip("deepspeed is installed here")
+    (tmp / "ds.json").write_text("{}", encoding="utf-8")
+    return _train_config(deepspeed=str(tmp / "ds.json"))
+
+
+def _output(tmp: Path, under_file: bool) -> Thunk:
+    from crossalign.utils.atomic import check_output_location
+
+    (tmp / "results").write_text("x", encoding="utf-8")
+    target = tmp / "results" / "run" if under_file else tmp / "results"
+    return lambda: check_output_location(target, what="--output")
+
+
+def _resume_on_corrupt_summary(tmp: Path) -> Thunk:
+    from crossalign.training import TrainConfig
+    from crossalign.training.callbacks import mark_complete
+    from crossalign.workflows.train import train
+
+    run = tmp / "run"
+    (run / "model").mkdir(parents=True)
+    mark_complete(run / "model", step=2)
+    (run / "train_summary.json").write_text('{"global_step": 2,', encoding="utf-8")
+    cfg = TrainConfig(method="infonce", model=str(tmp / "no-model"), data="x.jsonl", output_dir=str(run))
+    return lambda: train(cfg, resume=True)
+
+
+def _demo_budget(**budget: Any) -> Thunk:
+    from crossalign.workflows.demo import DemoConfig
+
+    return lambda: DemoConfig(output_dir="demo", budget=budget).resolved_budget()
+
+
+def _run_dir_as_model(tmp: Path) -> Thunk:
+    from crossalign.models import load_model
+
+    (tmp / "runs" / "base" / "model").mkdir(parents=True)
+    (tmp / "runs" / "base" / "model" / "modules.json").write_text("[]", encoding="utf-8")
+    (tmp / "runs" / "base" / "train_log.jsonl").write_text("", encoding="utf-8")
+    return lambda: load_model(tmp / "runs" / "base", device="cpu")
+
+
+def _device(name: str) -> Thunk:
+    from crossalign.models.loading import check_device
+
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    return lambda: check_device(name)
+
+
+def _multiway_without_language(tmp: Path) -> Thunk:
+    from crossalign.data.builders.multiway import build_multiway
+
+    rows = [{"id": f"t{i}", "texts": {"en": f"Print page {i}", "de": f"Seite {i} drucken"}} for i in range(6)]
+    path = _lines(tmp / "tuples.jsonl", *rows)
+    return lambda: build_multiway(path, "km")
 
 
 # -------------------------------------------------------------------------------------------------------- cases
@@ -468,6 +576,113 @@ CASES: list[Case] = [
         lambda t: _model_dir(t, weights=b"<html>404</html>", files=("config.json", "tokenizer.json")),
         CorruptFileError,
         ("my-model/model.safetensors", "not a safetensors file"),
+    ),
+    # --- issue #11 (Reliability II): training files
+    Case(
+        "csv-row-with-an-unquoted-comma",
+        lambda t: _training_file(t, "t.csv", "anchor,positive\nDrucken,To print labels, choose File.\n"),
+        DataFormatError,
+        ("t.csv:2", "3 fields, but the header has 2", "quote every text"),
+    ),
+    Case(
+        "csv-latin1",
+        lambda t: _training_file(t, "t.csv", "anchor,positive\nCaf\xe9,Caf\xe9\n".encode("latin-1")),
+        DataFormatError,
+        ("t.csv:2", "not UTF-8 (byte 0xe9", "iconv"),
+    ),
+    Case(
+        "parquet-that-is-not-parquet",
+        lambda t: _training_file(t, "t.parquet", "anchor,positive\na,b\n"),
+        DataFormatError,
+        ("t.parquet", "not a readable Parquet file"),
+    ),
+    Case("parquet-without-rows", _empty_parquet, DataFormatError, ("t.parquet", "the file has no rows")),
+    Case(
+        "json-pretty-printed-object",
+        lambda t: _training_file(t, "t.jsonl", '{\n  "anchor": "a",\n  "positive": "b"\n}\n'),
+        DataFormatError,
+        ("t.jsonl:1", "looks pretty-printed", "JSONL expects one object per line"),
+    ),
+    Case(
+        "multiway-column-that-is-not-a-language",
+        lambda t: _training_file(t, "t.jsonl", '{"en": "Print", "de": "Drucken", "note": "x"}\n', "multiway"),
+        DataFormatError,
+        ("t.jsonl", "field 'note'", "column 'note' is not a language tag"),
+    ),
+    Case(
+        "multiway-build-language-in-no-tuple",
+        _multiway_without_language,
+        ConfigError,
+        ("no tuple of the source has every language of en, km", "km 0", "drop km from --langs"),
+    ),
+    # --- training arguments: ranges checked before anything is loaded or written
+    Case("train-lr-negative", lambda t: _train_config(learning_rate=-1.0), ConfigError, ("learning_rate", "> 0")),
+    Case("train-lr-nan", lambda t: _train_config(learning_rate=float("nan")), ConfigError, ("learning_rate", "nan")),
+    Case("train-warmup-ratio-1", lambda t: _train_config(warmup_ratio=1.0), ConfigError, ("warmup_ratio", "< 1")),
+    Case("train-warmup-ratio-5", lambda t: _train_config(warmup_ratio=5.0), ConfigError, ("warmup_ratio", "< 1")),
+    Case("train-max-seq-length-0", lambda t: _train_config(max_seq_length=0), ConfigError, ("max_seq_length",)),
+    Case("train-max-seq-length-negative", lambda t: _train_config(max_seq_length=-5), ConfigError, (">= 1",)),
+    Case(
+        "train-gradient-accumulation-0",
+        lambda t: _train_config(gradient_accumulation_steps=0),
+        ConfigError,
+        ("gradient_accumulation_steps must be an integer >= 1",),
+    ),
+    Case(
+        "train-training-arg-wrong-type",
+        lambda t: _train_config(training_args={"per_device_train_batch_size": "abc"}),
+        ConfigError,
+        ("'per_device_train_batch_size' must be an integer, got str 'abc'",),
+    ),
+    Case("train-epochs-0", lambda t: _train_config(num_train_epochs=0.0), ConfigError, ("num_train_epochs",)),
+    Case("train-epochs-negative", lambda t: _train_config(num_train_epochs=-1.0), ConfigError, ("num_train_epochs",)),
+    Case("train-max-rows-0", lambda t: _train_config(max_rows=0), ConfigError, ("max_rows must be",)),
+    Case("train-max-rows-negative", lambda t: _train_config(max_rows=-1), ConfigError, ("max_rows must be",)),
+    Case("train-max-steps-minus-3", lambda t: _train_config(max_steps=-3), ConfigError, ("-1 means",)),
+    Case(
+        "train-freeze-past-the-last-layer",
+        _freeze_past_last_layer,
+        ConfigError,
+        ("the model has 12 layers (0-11)", "layer 99 does not exist"),
+    ),
+    Case("train-deepspeed-not-installed", _deepspeed, MissingDependencyError, ("deepspeed", "pip install")),
+    Case(
+        "train-config-not-utf8",
+        lambda t: _config_file(t, b"method: clear\nmodel: caf\xe9\n"),
+        DataFormatError,
+        ("train.yaml:2", "not UTF-8"),
+    ),
+    Case(
+        "train-resume-corrupt-summary",
+        _resume_on_corrupt_summary,
+        CorruptFileError,
+        ("train_summary.json", "cannot be read", "rerun with --resume"),
+    ),
+    Case("output-is-a-file", lambda t: _output(t, False), ConfigError, ("--output", "is a file, not a directory")),
+    Case("output-under-a-file", lambda t: _output(t, True), ConfigError, ("which is a file, not a directory",)),
+    # --- demo budgets: checked before the output directory is made
+    Case("demo-lr-not-a-number", lambda t: _demo_budget(learning_rate="abc"), ConfigError, ("learning_rate", "'abc'")),
+    Case("demo-lr-inf", lambda t: _demo_budget(learning_rate=float("inf")), ConfigError, ("learning_rate", "inf")),
+    Case("demo-eval-sections-0", lambda t: _demo_budget(eval_sections=0), ConfigError, ("eval_sections", ">= 1")),
+    Case("demo-freeze-bogus", lambda t: _demo_budget(freeze="bogus"), ConfigError, ("unknown freeze spec 'bogus'",)),
+    # --- evaluation
+    Case(
+        "qrels-nothing-relevant",
+        lambda t: _read_set(t, qrels="q1\td1\t0\n"),
+        DataFormatError,
+        ("qrels.tsv", "field 'relevance'", "no query has a relevant document"),
+    ),
+    Case(
+        "device-cuda-without-cuda",
+        lambda t: _device("cuda"),
+        ConfigError,
+        ("--device cuda", "cannot use a cuda device", "pass --device cpu"),
+    ),
+    Case(
+        "model-path-is-a-training-run",
+        _run_dir_as_model,
+        ModelError,
+        ("runs/base is not a model directory but a training run", "runs/base/model"),
     ),
 ]
 

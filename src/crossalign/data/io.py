@@ -165,7 +165,7 @@ def _iter_json_array(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 f"expected a JSON object, got {type(obj).__name__}",
                 path=path,
                 line=line,
-                hint="every element of the array must be one JSON object such as {\"id\": ..., \"text\": ...}",
+                hint='every element of the array must be one JSON object such as {"id": ..., "text": ...}',
             )
         yield line, obj
         pos = skip(pos)
@@ -687,7 +687,7 @@ def read_retrieval_set(
 
     Raises:
         DataFormatError: Naming the file, line and field: a record without ``lang`` and no default, missing files,
-            a missing split, bad ids, texts or judgments.
+            a missing split, bad ids, texts or judgments, or no judgment above 0 (nothing to evaluate).
     """
     d = Path(directory)
     if not d.is_dir():
@@ -710,6 +710,14 @@ def read_retrieval_set(
     queries = _read_queries(d / "queries.jsonl", default_lang=qlang, keep=keep)
     docs = _read_documents(d / "corpus.jsonl", default_lang=dlang, join_title=beir)
     qrels = read_qrels(qrels_path, query_ids={q.id for q in queries}, doc_ids={x.id for x in docs})
+    if not any(rel > 0 for judged in qrels.values() for rel in judged.values()):
+        raise DataFormatError(
+            f"no query has a relevant document ({sum(map(len, qrels.values()))} judgments, none above 0), so "
+            "there is nothing to evaluate",
+            path=qrels_path,
+            field="relevance",
+            hint="mark each query's relevant documents with relevance 1 (or higher); 0 means not relevant",
+        )
     meta = read_retrieval_meta(d / "meta.json") if (d / "meta.json").is_file() else {}
     prov: dict[str, Any] = {"source": str(d), **meta.get("provenance", {})}
     default_name = meta.get("name") or d.name

@@ -247,6 +247,12 @@ def _model_directory_kind(path: Path) -> str:
                 hint="save the tokenizer into the directory too (tokenizer.save_pretrained(path))",
             )
         return "transformers"
+    inner = path / "model"
+    if (inner / "modules.json").is_file() or (inner / "config.json").is_file():  # a crossalign train run
+        raise ModelError(
+            f"{path} is not a model directory but a training run (its model is in {inner})",
+            hint=f"pass {inner}",
+        )
     raise ModelError(
         f"{path} is not a model directory: it has neither modules.json (a sentence-transformers model) "
         "nor config.json (a transformers model)",
@@ -362,6 +368,37 @@ def _own_module_classes(directory: str | os.PathLike[str]) -> dict[str, Any]:
     return {ref: LanguageCentering} if ref in types else {}
 
 
+def check_device(device: str | None) -> None:
+    """Refuse a torch device this machine does not have, before any model is loaded.
+
+    Raises:
+        ConfigError: ``device`` is not a torch device name, or names an accelerator (``cuda``, ``mps``, ``xpu``)
+            that this torch build cannot use; the fix is the device flag, not the model.
+    """
+    if device is None:
+        return
+    import torch
+
+    from crossalign.errors import ConfigError
+
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError) as exc:
+        raise ConfigError(
+            f"--device {device!r} is not a torch device ({exc}).", hint="use cpu, cuda or cuda:0"
+        ) from None
+    backend = getattr(torch, kind, None) if kind != "cpu" else None
+    available = kind == "cpu" or bool(getattr(backend, "is_available", lambda: False)())
+    if kind == "mps":
+        available = bool(getattr(getattr(torch.backends, "mps", None), "is_available", lambda: False)())
+    if not available:
+        cuda = torch.version.cuda or "none"
+        raise ConfigError(
+            f"--device {device}: this torch ({torch.__version__}, CUDA {cuda}) cannot use a {kind} device here.",
+            hint="pass --device cpu (or leave --device out to use what is available)",
+        )
+
+
 def load_model(
     spec: ModelSpec,
     *,
@@ -381,6 +418,7 @@ def load_model(
         The model. Built-in E5 models carry the prompts ``"query"`` and ``"passage"``.
 
     Raises:
+        ConfigError: ``device`` names a device this machine's torch cannot use (:func:`check_device`).
         ModelError: The spec cannot be resolved, or a Hugging Face id cannot be fetched (offline).
         MissingDependencyError: A built-in model's package is not installed.
         CacheError: The cache directory is not writable.
@@ -392,6 +430,7 @@ def load_model(
     """
     from sentence_transformers import SentenceTransformer
 
+    check_device(device)
     resolved = resolve_model(spec, cache_dir=cache_dir)
     if Path(resolved).is_dir():
         try:

@@ -149,10 +149,15 @@ class CheckpointMarkerCallback(TrainerCallback):
     The limit is applied here rather than by Hugging Face, which deletes old checkpoints *before* the new one could
     be marked: a kill in between would leave no complete checkpoint. Here only complete checkpoints count and are
     deleted, oldest first, after the new one is marked.
+
+    With ``base_model_dir`` the base model's ``model_kwargs`` (e.g. the built-in model's ``add_pooling_layer:
+    false``) are copied into each checkpoint first: sentence-transformers does not save them, and without them the
+    checkpoint reloads with a pooler its weights do not have (resuming failed on "Unexpected key(s)").
     """
 
-    def __init__(self, save_total_limit: int | None = None) -> None:
+    def __init__(self, save_total_limit: int | None = None, *, base_model_dir: str | None = None) -> None:
         self.save_total_limit = save_total_limit
+        self.base_model_dir = base_model_dir
 
     def on_save(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
         if not state.is_world_process_zero:
@@ -160,6 +165,10 @@ class CheckpointMarkerCallback(TrainerCallback):
         directory = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         if not directory.is_dir():
             return
+        if self.base_model_dir is not None:  # so the checkpoint loads as the model it is (resume reloads it)
+            from crossalign.models.loading import carry_model_kwargs
+
+            carry_model_kwargs(self.base_model_dir, directory)
         mark_complete(directory, step=state.global_step)
         if self.save_total_limit:
             complete = [path for _, path in checkpoints(args.output_dir) if is_complete(path)]

@@ -163,9 +163,7 @@ class TrainConfig:
         check_number("learning_rate", self.learning_rate, above=0)
         check_number("per_device_train_batch_size", self.per_device_train_batch_size, integer=True, at_least=1)
         if self.max_steps != -1:
-            check_number(
-                "max_steps", self.max_steps, integer=True, at_least=1, note="-1 means: run num_train_epochs"
-            )
+            check_number("max_steps", self.max_steps, integer=True, at_least=1, note="-1 means: run num_train_epochs")
         check_number("num_train_epochs", self.num_train_epochs, above=0)
         check_number("warmup_ratio", self.warmup_ratio, at_least=0, below=1, note="a fraction of the steps")
         check_number("weight_decay", self.weight_decay, at_least=0)
@@ -180,6 +178,8 @@ class TrainConfig:
                 check_number(name, getattr(self, name), integer=True, at_least=1, note="or null: no limit")
         for spec in self.freeze:
             parse_freeze_spec(spec)
+        if self.deepspeed is not None:
+            _check_deepspeed(self.deepspeed)
         if self.training_args:
             check_training_args(self.training_args)
             own = {k: v for k, v in self.training_args.items() if k in self.keys() and k != "output_dir"}
@@ -239,6 +239,7 @@ class TrainConfig:
 
         Raises:
             ConfigError: The file is missing or unparsable, has an unknown key, or a value of the wrong type.
+            DataFormatError: The file is not UTF-8 (the line and byte are named).
 
         Example:
             >>> cfg = TrainConfig.from_file("train.yaml", max_steps=10)  # doctest: +SKIP
@@ -246,7 +247,9 @@ class TrainConfig:
         p = Path(path)
         if not p.is_file():
             raise ConfigError(f"config file {p} not found.", hint="check the path given to --config")
-        text = p.read_text(encoding="utf-8")
+        from crossalign.data.io import read_utf8
+
+        text = read_utf8(p).removeprefix("\ufeff")  # not UTF-8: an error naming the line and byte
         try:
             if p.suffix.lower() in (".yaml", ".yml"):
                 import yaml
@@ -316,6 +319,21 @@ def check_number(
     )
     if not ok:
         raise ConfigError(f"{name} must be {wanted}, got {value!r}.", hint=f"set {name} to {wanted}")
+
+
+def _check_deepspeed(value: str) -> None:
+    """``deepspeed`` must be installed and name a JSON file (or be inline JSON), checked before any work."""
+    import importlib.util
+
+    from crossalign.errors import MissingDependencyError
+
+    if importlib.util.find_spec("deepspeed") is None:
+        raise MissingDependencyError(
+            "--deepspeed / deepspeed needs the package 'deepspeed', which is not installed.",
+            hint="pip install deepspeed (on a machine with a CUDA toolkit), or drop --deepspeed",
+        )
+    if not value.lstrip().startswith("{") and not Path(value).expanduser().is_file():
+        raise ConfigError(f"deepspeed config file {value} not found.", hint="check the path given to --deepspeed")
 
 
 def check_training_args(values: dict[str, Any]) -> None:

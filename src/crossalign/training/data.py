@@ -11,9 +11,10 @@ import io
 import json
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from crossalign.data.io import iter_jsonl, read_utf8
 from crossalign.data.records import check_text
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     import datasets
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Built data formats that a method other than their own can train on (same columns).
 COMPATIBLE_FORMATS: dict[str, tuple[str, ...]] = {
@@ -55,6 +57,16 @@ class TrainingData:
     manifest: dict[str, Any] | None = None
     rows_total: int = 0
     notes: list[str] = field(default_factory=list)
+
+    def located(self, check: Callable[..., T], *args: Any) -> T:
+        """``check(*args)``, with this data's file named in a :class:`DataFormatError` that names none (the losses'
+        column checks see column names only)."""
+        try:
+            return check(*args)
+        except DataFormatError as exc:
+            if exc.path is not None or self.source in ("in-memory", "dataset"):
+                raise
+            raise DataFormatError(exc.message, path=self.source, field=exc.field, hint=exc.hint) from None
 
 
 def expected_columns(method: str) -> list[str]:
@@ -264,7 +276,7 @@ def _read_csv(path: Path, delimiter: str) -> list[tuple[int, dict[str, Any]]]:
                 f"{len(fields)} fields, but the header has {len(header)} ({', '.join(header)})",
                 path=path,
                 line=reader.line_num,
-                hint=f"quote every text that contains a {name} (\"like, this\"), or fix the row",
+                hint=f'quote every text that contains a {name} ("like, this"), or fix the row',
             )
         out.append((reader.line_num, {k: (v if v != "" else None) for k, v in zip(header, fields, strict=True)}))
     return out

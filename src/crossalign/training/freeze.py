@@ -59,7 +59,7 @@ def _millions(n: int) -> str:
 
 
 def parse_freeze_spec(spec: str) -> tuple[str, tuple[int, int] | None]:
-    """``(kind, (first, last) or None)`` for one spec; ConfigError for a spec that is not one of :data:`FREEZE_SPECS`."""
+    """``(kind, (first, last) or None)`` for one spec; ConfigError for a spec not among :data:`FREEZE_SPECS`."""
     spec = spec.strip()
     if spec in ("word_embeddings", "embeddings"):
         return spec, None

@@ -7,7 +7,7 @@ Layout of a run directory::
     train_config.json           the TrainConfig of the run
     train_summary.json          steps, seconds, final loss, trainable parameters (written last)
     model/                      the final sentence-transformers model (renamed into place when complete)
-    .crossalign-train.lock      held while a run is in progress (.holder next to it names the process)
+    .crossalign-train.lock      exists while a run is in progress (.holder next to it names the process)
 
 ``--overwrite`` removes exactly these entries (and the temporary siblings crossalign's atomic writes leave after a
 crash); it refuses a directory that holds none of them, so a mistyped ``--output`` never deletes a user's files.
@@ -103,8 +103,9 @@ def clear_run(out: Path) -> list[str]:
 def run_lock(out: str | os.PathLike[str], *, enabled: bool = True) -> Iterator[Path]:
     """Hold the run directory's lock while the block runs, so a second run into ``out`` fails at once.
 
-    ``out`` is created if needed (after :func:`~crossalign.utils.atomic.check_output_location`) and removed again
-    when it was created here and the block left nothing in it (a run refused for bad input leaves no directory).
+    ``out`` is created if needed (after :func:`~crossalign.utils.atomic.check_output_location`). The lock file is
+    removed on release, and so is a directory created here when the block wrote nothing into it (a run refused for
+    bad input leaves nothing behind).
 
     Args:
         out: The run directory.
@@ -138,10 +139,11 @@ def run_lock(out: str | os.PathLike[str], *, enabled: bool = True) -> Iterator[P
     finally:
         with contextlib.suppress(OSError):
             holder.unlink()
+        with contextlib.suppress(OSError):  # filelock re-checks the inode it locked, so unlinking is safe
+            (path / LOCK_FILE).unlink()
         lock.release()
-        if created and run_entries(path) == ([], []):  # refused before writing: leave no directory behind
+        if created and not run_entries(path)[0]:  # refused before writing: leave no directory behind
             with contextlib.suppress(OSError):
-                (path / LOCK_FILE).unlink()
                 path.rmdir()
 
 

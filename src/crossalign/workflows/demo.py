@@ -187,12 +187,29 @@ class DemoConfig:
         if "freeze" in values and isinstance(values["freeze"], str):
             values["freeze"] = tuple(x for x in values["freeze"].split(",") if x.strip())
         budget = replace(base, **values)
-        for name in ("rows_per_lang", "max_pool", "negatives", "steps", "batch_size", "max_seq_length"):
-            value = getattr(budget, name)
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"demo budget: {name} must be a positive integer, got {value!r}")
-        if not budget.learning_rate > 0:
-            raise ConfigError(f"demo budget: learning_rate must be positive, got {budget.learning_rate!r}")
+        from crossalign.training.config import check_number
+        from crossalign.training.freeze import parse_freeze_spec
+
+        try:
+            for name in (
+                "rows_per_lang",
+                "max_pool",
+                "negatives",
+                "steps",
+                "batch_size",
+                "max_seq_length",
+                "eval_sections",
+                "bitext_pairs",
+                "bitext_distractors",
+            ):
+                check_number(name, getattr(budget, name), integer=True, at_least=1)
+            check_number("learning_rate", budget.learning_rate, above=0)
+            if not isinstance(budget.freeze, tuple | list) or not all(isinstance(f, str) for f in budget.freeze):
+                raise ConfigError(f"freeze must be a comma-separated list of specs, got {budget.freeze!r}.")
+            for spec in budget.freeze:
+                parse_freeze_spec(spec)
+        except ConfigError as exc:
+            raise ConfigError(f"demo budget: {exc.message}", hint=exc.hint) from None
         return budget
 
     def lang_list(self) -> list[str]:
@@ -281,15 +298,17 @@ def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log 
         ConfigError, CorpusError, ModelError, TrainingError: Bad settings, corpus or model problems, or a training
             fault (the stages finished before it are kept and reused by the next run).
     """
+    from crossalign.utils.atomic import check_output_location
     from crossalign.utils.progress import stage_logger
 
     say = stage_logger(show_progress, log)
     out = Path(config.output_dir).expanduser().resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    budget = config.resolved_budget()
+    budget = config.resolved_budget()  # every setting is checked before the output directory is made
     langs = config.lang_list()
     methods = config.methods()
     panel = config.panel()
+    check_output_location(out, what="output directory")
+    out.mkdir(parents=True, exist_ok=True)
     stages = _Stages(out, config.redo)
     seconds: dict[str, float] = {}
     started = time.perf_counter()

@@ -670,6 +670,12 @@ def evaluate(
         >>> results = evaluate(["e5-small-q4", "runs/clear-de"], langs="de", output_dir="eval/")  # doctest: +SKIP
     """
     model_list = _as_list(models)
+    from crossalign.models.loading import check_device
+    from crossalign.utils.atomic import check_output_location
+
+    check_device(device)  # before the sets are built and anything is encoded
+    if output_dir is not None:
+        check_output_location(output_dir, what="output directory")
     if base_model is not None:
         if labels is not None and len(labels) != len(model_list):
             raise ConfigError(f"{len(labels)} labels for {len(model_list)} models")

@@ -1,19 +1,13 @@
 """The training workflow: config + data -> model -> loss -> trainer -> a saved, documented model.
 
-Layout of ``output_dir``::
-
-    checkpoints/checkpoint-N/   Hugging Face checkpoints; complete ones carry .crossalign-complete
-    train_log.jsonl             one line per logged step: step, loss, lr, loss components
-    train_config.json           the TrainConfig of the run
-    train_summary.json          steps, seconds, final loss, trainable parameters (written last)
-    model/                      the final sentence-transformers model (renamed into place when complete)
+``output_dir`` is a run directory: checkpoints, step log, config, summary and ``model/``, locked while a run is in
+progress (layout, lock and ``--overwrite``: :mod:`crossalign.training.rundir`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,15 +34,20 @@ from crossalign.training.callbacks import (
 from crossalign.training.config import TrainConfig
 from crossalign.training.data import load_training_data
 from crossalign.training.freeze import apply_freeze
+from crossalign.training.rundir import (
+    CHECKPOINT_DIR,
+    CONFIG_FILE,
+    LOG_FILE,
+    MODEL_DIR,
+    SUMMARY_FILE,
+    check_output_dir,
+    clear_run,
+    run_lock,
+)
 from crossalign.utils.atomic import atomic_directory, atomic_write_json
 
 logger = logging.getLogger(__name__)
 
-LOG_FILE = "train_log.jsonl"
-CONFIG_FILE = "train_config.json"
-SUMMARY_FILE = "train_summary.json"
-MODEL_DIR = "model"
-CHECKPOINT_DIR = "checkpoints"
 
 #: Which columns are queries (the rest are passages) for the E5-style ``query``/``passage`` prompts.
 _QUERY_COLUMNS = {
@@ -139,22 +138,6 @@ def _add_teacher_labels(dataset: Any, teacher: Any, prompts: dict[str, str] | No
     return dataset.add_column("label", labels)
 
 
-def _check_output_dir(out: Path, *, resume: bool, overwrite: bool) -> None:
-    if not out.exists() or not any(out.iterdir()):
-        return
-    if overwrite:
-        if _rank() == 0:
-            logger.warning("--overwrite: removing the previous run in %s", out)
-            shutil.rmtree(out)
-        return
-    if not resume:
-        raise ConfigError(
-            f"output directory {out} is not empty (an earlier run?).",
-            hint="add --resume to continue that run from its last checkpoint, --overwrite to delete it and start "
-            "over, or choose another --output",
-        )
-
-
 #: Fields that may change between a run and its resumption without changing what is trained.
 _RESUMABLE_CHANGES = {"max_steps", "num_train_epochs", "logging_steps", "save_steps", "save_total_limit", "output_dir"}
 
@@ -185,7 +168,18 @@ def _finished_result(out: Path) -> TrainResult | None:
         return None
     import json
 
-    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    try:
+        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+        if not isinstance(summary, dict):
+            raise ValueError(f"expected a JSON object, got {type(summary).__name__}")
+    except (OSError, ValueError) as exc:  # json.JSONDecodeError, UnicodeDecodeError are ValueErrors
+        from crossalign.errors import CorruptFileError
+
+        raise CorruptFileError(
+            f"{summary_path}: the finished run's summary cannot be read ({exc}).",
+            hint=f"the model in {out / MODEL_DIR} is complete; delete {summary_path.name} and rerun with --resume "
+            "to train again from the last checkpoint, or use --overwrite to start over",
+        ) from None
     return TrainResult(
         model_dir=out / MODEL_DIR,
         global_step=int(summary.get("global_step", 0)),
@@ -318,7 +312,9 @@ def train(
     hf_bars = transformers.utils.logging.is_progress_bar_enabled()
     transformers.utils.logging.disable_progress_bar()  # weight loading/saving bars: ours shows the steps
     try:
-        return _train(cfg, dataset, resume, show_progress, overwrite=overwrite, callbacks=callbacks)
+        cfg.validate()  # again: fields may have been set after construction
+        with run_lock(cfg.output_dir, enabled=_rank() == 0):
+            return _train(cfg, dataset, resume, show_progress, overwrite=overwrite, callbacks=callbacks)
     finally:
         if hf_bars:
             transformers.utils.logging.enable_progress_bar()
@@ -345,7 +341,7 @@ def _train(
         if finished is not None:
             logger.warning("%s: the run already finished at step %d; nothing to do", out, finished.global_step)
             return finished
-    _check_output_dir(out, resume=resume, overwrite=overwrite)
+    check_output_dir(out, resume=resume, overwrite=overwrite)  # nothing is deleted until the inputs are checked
     if resume and _rank() == 0:
         _warn_config_drift(out, cfg)
     get_spec(cfg.method)
@@ -398,7 +394,7 @@ def _train(
         from crossalign.losses.base_anchor import BaseAnchorLoss
 
         loss = BaseAnchorLoss(model, loss, weight=cfg.base_anchor)
-    train_dataset = loss.select_columns(train_dataset)
+    train_dataset = data.located(loss.select_columns, train_dataset)
     text_columns = [c for c in train_dataset.column_names if c not in ("label", "labels", "score", "scores")]
 
     args = _training_arguments(cfg, out, prompts)
@@ -408,11 +404,15 @@ def _train(
         remove_incomplete_checkpoints(checkpoint_root)
     if resume:
         resumed_from = last_complete_checkpoint(checkpoint_root)
+        if resumed_from is not None and Path(resolved).is_dir():  # checkpoints saved before they carried them
+            carry_model_kwargs(resolved, resumed_from)
         if resumed_from is None:
             logger.warning("--resume: no complete checkpoint in %s; starting from step 0", checkpoint_root)
     log_path = out / LOG_FILE
     resumed_step = int(resumed_from.name.split("-")[-1]) if resumed_from else 0
     if _rank() == 0:
+        if overwrite:
+            clear_run(out)
         out.mkdir(parents=True, exist_ok=True)
         truncate_log(log_path, resumed_step)
         atomic_write_json(out / CONFIG_FILE, cfg.to_dict())
@@ -426,7 +426,10 @@ def _train(
         loss=loss,
         callbacks=[
             log_callback,
-            CheckpointMarkerCallback(cfg.training_args.get("save_total_limit", cfg.save_total_limit)),
+            CheckpointMarkerCallback(
+                cfg.training_args.get("save_total_limit", cfg.save_total_limit),
+                base_model_dir=resolved if Path(resolved).is_dir() else None,
+            ),
             GradientGuardCallback(guard),
             ProgressCallback(show_progress),
             *(callbacks or []),

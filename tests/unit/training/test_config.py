@@ -132,7 +132,10 @@ def test_numeric_arguments_are_checked_at_the_boundary(field, value, message):
 def test_boundary_values_are_accepted():
     cfg = TrainConfig(warmup_ratio=0.0, max_steps=-1, max_seq_length=1, max_rows=1, seed=0, max_grad_norm=0.0)
     assert cfg.warmup_ratio == 0.0 and cfg.max_rows == 1
-    assert TrainConfig(warmup_ratio=0.999, freeze="word_embeddings,layers:0-1").freeze == ["word_embeddings", "layers:0-1"]
+    assert TrainConfig(warmup_ratio=0.999, freeze="word_embeddings,layers:0-1").freeze == [
+        "word_embeddings",
+        "layers:0-1",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -90,6 +90,28 @@ def test_budget_overrides_are_validated():
         DemoConfig(output_dir="x", budget={"batch_size": 0}).resolved_budget()
 
 
+@pytest.mark.parametrize(
+    ("budget", "message"),
+    [
+        ({"learning_rate": "abc"}, "demo budget: learning_rate must be a finite number > 0, got 'abc'"),
+        ({"learning_rate": float("inf")}, "demo budget: learning_rate must be a finite number > 0, got inf"),
+        ({"eval_sections": 0}, "demo budget: eval_sections must be an integer >= 1, got 0"),
+        ({"bitext_pairs": -1}, "demo budget: bitext_pairs must be an integer >= 1"),
+        ({"freeze": "bogus"}, "demo budget: unknown freeze spec 'bogus'"),
+    ],
+)
+def test_budget_values_fail_at_once_and_make_no_directory(tmp_path, budget, message):
+    """Issue #11 item 8: these passed validation and failed minutes later (learning_rate=abc with a traceback,
+    after making an empty output directory)."""
+    from crossalign.workflows.demo import run_demo
+
+    out = tmp_path / "demo"
+    with pytest.raises(ConfigError) as info:
+        run_demo(DemoConfig(output_dir=out, budget=budget))
+    assert message in str(info.value)
+    assert not out.exists()
+
+
 def test_languages_are_canonical_and_english_is_the_pivot():
     assert DemoConfig(output_dir="x", langs="en,DE,zh-cn").lang_list() == ["de", "zh-CN"]
     with pytest.raises(ConfigError, match="non-English"):

@@ -53,7 +53,7 @@ from crossalign.data.builders.common import (
     target_languages,
     tuple_group,
 )
-from crossalign.data.records import ParallelTuple
+from crossalign.data.records import ParallelCorpus, ParallelTuple
 from crossalign.data.splits import SplitSpec
 from crossalign.errors import ConfigError
 
@@ -105,6 +105,19 @@ def _complete_tuples(
         kept, removed[s] = dedupe_tuples(by_split[s], columns)
         complete[s] = len(kept)
         out[s] = sample_in_order(kept, split_cap(max_rows, s, split), seeded_rng(seed, "rows", s, "multiway"))
+    if not any(complete.values()):
+        have = {lang: _tuples_with(source, lang, units=units) for lang in columns}
+        missing = [lang for lang, n in have.items() if n == 0]
+        counts = ", ".join(f"{lang} {n if n >= 0 else '?'}" for lang, n in have.items())
+        raise ConfigError(
+            f"no tuple of the source has every language of {', '.join(columns)} "
+            f"(tuples with each: {counts}), so "
+            "the dataset would be "
+            "empty.",
+            hint=f"drop {', '.join(missing)} from --langs, or add texts in it to the source"
+            if missing
+            else "choose languages that occur in the same tuples",
+        )
     coverage = {
         "tuples_with_language": available,
         "complete_tuples": complete,
@@ -113,6 +126,16 @@ def _complete_tuples(
         "missing languages: the loss reads every column of every row)",
     }
     return out, coverage, sidx, {**full.provenance}
+
+
+def _tuples_with(source: Any, lang: str, *, units: Sequence[str]) -> int:
+    """How many tuples of ``source`` have a text in ``lang`` (for the error when no tuple has them all)."""
+    if isinstance(source, ParallelCorpus):
+        return sum(1 for t in source.tuples if lang in t.texts)
+    try:
+        return len(parallel_material(source, [lang], units=units, min_words=0, require_all=True))
+    except Exception:  # a source that cannot count one language alone: reported as unknown
+        return -1
 
 
 def _check_columns(source: Any, langs: str | Iterable[str], include_english: bool) -> tuple[list[str], list[str]]:
