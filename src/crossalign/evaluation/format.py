@@ -14,10 +14,9 @@ floats that ``f"{81.25:.1f}"`` would give.
 from __future__ import annotations
 
 import math
-import re
 from decimal import ROUND_HALF_UP, Decimal
 
-from crossalign.evaluation.results import lower_is_better
+from crossalign.evaluation.metrics import lower_is_better, score_info
 
 __all__ = [
     "MISSING",
@@ -39,21 +38,16 @@ PIVOT = "en"
 #: Placeholder for a missing value.
 MISSING = "—"
 
-# Metrics shown raw (not ×100): ranks and counts.
-_RAW_PREFIXES: tuple[str, ...] = ("max_rank", "min_rank", "pivot_above_gold", "bucc_threshold", "bucc_n_", "n_")
-
-# Metrics without a better direction (a language share is descriptive).
-_NEUTRAL_PREFIXES: tuple[str, ...] = ("lang_share@",)
-
 
 def is_neutral(metric: str) -> bool:
-    """True for descriptive metrics with no better direction (``lang_share@k:<lang>``)."""
-    return metric.startswith(_NEUTRAL_PREFIXES)
+    """True for descriptive metrics with no better direction (``lang_share@k:<lang>``); from the metric registry."""
+    return score_info(metric).neutral
 
 
 def is_ratio(metric: str) -> bool:
-    """True when the metric is a share or correlation (printed ×100); False for ranks and counts."""
-    return not metric.startswith(_RAW_PREFIXES)
+    """True when the metric is a share or correlation (printed ×100); False for ranks and counts (the registry's
+    :attr:`~crossalign.evaluation.metrics.MetricInfo.ratio`)."""
+    return score_info(metric).ratio
 
 
 def scaled(metric: str, value: float) -> float:
@@ -104,57 +98,10 @@ def unit(metric: str) -> str:
     return "points" if is_ratio(metric) else ""
 
 
-_CUT = re.compile(r"^(?P<name>[a-z_]+)@(?P<k>\d+)$")
-_PRETTY: dict[str, str] = {
-    "ndcg": "nDCG",
-    "recall": "Recall",
-    "precision": "P",
-    "mrr": "MRR",
-    "map": "MAP",
-    "success": "Success",
-    "complete": "Complete",
-}
-
-
 def metric_label(metric: str, *, pivot: str = PIVOT) -> str:
-    """Human label of a metric key: ``ndcg@10`` → ``nDCG@10``, ``max_rank_mean`` → ``Max@R mean``,
-    ``pivot_first@1`` → ``EnglishFirst@1`` (for pivot ``en``), ``xsim`` → ``xSIM error``."""
-    piv = "English" if pivot == "en" else pivot
-    fixed = {
-        "max_rank": "Max@R",
-        "max_rank_mean": "Max@R mean",
-        "max_rank_median": "Max@R median",
-        "min_rank": "Min@R",
-        "min_rank_mean": "Min@R mean",
-        "min_rank_median": "Min@R median",
-        "pivot_first@1": f"{piv}First@1",
-        "pivot_first_wrong@1": f"{piv}First wrong@1",
-        "pivot_above_gold_mean": f"{piv} above gold",
-        "pivot_above_gold": f"{piv} above gold",
-        "xsim": "xSIM error",
-        "xsim_error": "xSIM error",
-        "xsim_absolute": "xSIM error (cosine)",
-        "bucc_f1": "BUCC F1",
-        "p@1_src2tgt": "P@1 src→tgt",
-        "p@1_tgt2src": "P@1 tgt→src",
-        "bitext_p1": "P@1",
-        "spearman": "Spearman",
-        "pearson": "Pearson",
-        "cosine_spearman": "Spearman",
-        "cosine_pearson": "Pearson",
-        "map": "MAP",
-        "mrr": "MRR",
-        "ndcg": "nDCG",
-    }
-    if metric in fixed:
-        return fixed[metric]
-    if metric.startswith("lang_share@") and ":" in metric:
-        cut, lang = metric[len("lang_share@") :].split(":", 1)
-        return f"{lang} share of top {cut}"
-    m = _CUT.match(metric)
-    if m and m.group("name") in _PRETTY:
-        return f"{_PRETTY[m.group('name')]}@{m.group('k')}"
-    return metric
+    """Human label of a score key, from the metric registry: ``ndcg@10`` → ``nDCG@10``, ``max_rank_mean`` →
+    ``Max@R mean``, ``pivot_first@1`` → ``EnglishFirst@1`` (for pivot ``en``), ``xsim_error`` → ``xSIM error``."""
+    return score_info(metric).label(pivot)
 
 
 def arrow(metric: str) -> str:

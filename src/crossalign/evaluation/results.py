@@ -40,31 +40,6 @@ SUITES: dict[str, str] = {
     "sts": "semantic textual similarity (Spearman/Pearson of cosine)",
 }
 
-#: Metrics where lower is better (everything else: higher is better).
-LOWER_IS_BETTER: frozenset[str] = frozenset(
-    {
-        "max_rank_mean",
-        "max_rank_median",
-        "min_rank_mean",
-        "min_rank_median",
-        "xsim",
-        "xsim_absolute",
-        "xsim_error",
-        "pivot_above_gold_mean",
-        "pivot_first@1",
-        "pivot_first_wrong@1",
-    }
-)
-
-
-_LOWER_PREFIXES: tuple[str, ...] = ("max_rank", "min_rank", "xsim", "pivot_above_gold", "pivot_first")
-
-
-def lower_is_better(metric: str) -> bool:
-    """True for metrics where a smaller value is better: :data:`LOWER_IS_BETTER`, and the per-query names and
-    variants of the same quantities (``max_rank``, ``min_rank``, ``xsim_absolute``, ``pivot_above_gold``, ...)."""
-    return metric in LOWER_IS_BETTER or metric.startswith(_LOWER_PREFIXES)
-
 
 def _environment() -> dict[str, Any]:
     from importlib.metadata import PackageNotFoundError, version

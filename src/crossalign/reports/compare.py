@@ -42,7 +42,8 @@ from crossalign.evaluation.format import (
     is_neutral,
     metric_label,
 )
-from crossalign.evaluation.results import EvaluationResult, TaskScore, lower_is_better
+from crossalign.evaluation.metrics import lower_is_better, score_info
+from crossalign.evaluation.results import EvaluationResult, TaskScore
 from crossalign.evaluation.significance import PairedTestResult, align_per_query, holm, paired_test
 from crossalign.reports._format import short_fingerprint
 from crossalign.reports.tables import Table, model_labels
@@ -92,10 +93,6 @@ def per_query_values(task: TaskScore, metric: str) -> tuple[dict[str, float], st
     if metric == "ndcg@1" and task.suite == "mixed-pool" and "min_rank" in pq:
         return {q: float(v == 1) for q, v in pq["min_rank"].items()}, "mean"
     return None
-
-
-#: Metrics that are not a mean (or median) over queries: compared without a paired per-query test.
-_NOT_PER_QUERY: tuple[str, ...] = ("bucc_", "spearman", "pearson", "cosine_spearman", "cosine_pearson")
 
 
 def _reproduces(values: dict[str, float], statistic: str, score: float) -> bool:
@@ -635,7 +632,7 @@ def _compare_metric(
         if i == baseline:
             continue
         other_pq = per_query_values(t, metric)
-        if metric.startswith(_NOT_PER_QUERY) and (base_pq is None or other_pq is None):
+        if not score_info(metric).per_query and (base_pq is None or other_pq is None):
             notes[i] = f"{metric} is not a mean over queries (no paired per-query test)"
             continue
         if base_pq is None or other_pq is None:

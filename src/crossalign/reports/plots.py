@@ -29,7 +29,8 @@ import numpy as np
 
 from crossalign.errors import DataFormatError
 from crossalign.evaluation.format import PIVOT, is_ratio, metric_label, scaled
-from crossalign.evaluation.results import EvaluationResult, TaskScore, lower_is_better
+from crossalign.evaluation.metrics import lower_is_better
+from crossalign.evaluation.results import EvaluationResult, TaskScore
 from crossalign.reports._format import direction_class, direction_classes, row_language, slug
 from crossalign.reports.tables import model_labels
 from crossalign.utils.atomic import atomic_write_bytes

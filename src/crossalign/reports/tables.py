@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from crossalign.evaluation.format import MISSING, PIVOT, format_value, header_label, is_ratio, metric_label
-from crossalign.evaluation.results import SUITES, EvaluationResult, TaskScore, lower_is_better
+from crossalign.evaluation.metrics import lower_is_better
+from crossalign.evaluation.results import SUITES, EvaluationResult, TaskScore
 from crossalign.reports._format import direction_class, direction_classes, row_language, short_fingerprint
 from crossalign.utils.table import Table as BaseTable
 
@@ -176,13 +177,6 @@ def _value(t: TaskScore | None, metric: str) -> float | None:
     if t is None or metric not in t.scores:
         return None
     return float(t.scores[metric])
-
-
-def _first_key(t: TaskScore, candidates: Sequence[str]) -> str | None:
-    for c in candidates:
-        if c in t.scores:
-            return c
-    return None
 
 
 def _ratio_note(metrics: Iterable[str]) -> str:
@@ -360,14 +354,14 @@ def _suite_table(
     *,
     suite: str,
     task: str,
-    columns: Sequence[tuple[str, Sequence[str]]],
+    columns: Sequence[str],
     pivot: str,
     row_label: str,
     means: str,
     label_of: Any = None,
     extra_caption: Sequence[str] = (),
 ) -> Table | None:
-    """Rows = task scores (direction, model), columns = metrics (each a header and candidate keys)."""
+    """Rows = task scores (direction, model), columns = the metric keys present in any of them."""
     labels = model_labels(res)
     multi = len(res) > 1
     per_model = [[t for t in r.tasks if t.suite == suite and t.task == task] for r in res]
@@ -380,7 +374,7 @@ def _suite_table(
             if t.direction not in dirs:
                 dirs.append(t.direction)
         by_dir.append(m)
-    present = [(h, keys) for h, keys in columns if any(_first_key(t, keys) for m in by_dir for t in m.values())]
+    present = [k for k in columns if any(k in t.scores for m in by_dir for t in m.values())]
     if not present:
         return None
 
@@ -401,10 +395,9 @@ def _suite_table(
                 if multi
                 else [label_of(t) if (label_of and t) else d]
             )
-            for _, keys in present:
-                key = _first_key(t, keys) if t is not None else None
-                row.append(format_value(key or keys[0], _value(t, key) if key else None))
-                if key and t is not None:
+            for key in present:
+                row.append(format_value(key, _value(t, key)))
+                if t is not None and key in t.scores:
                     counts.add(len(rows), len(row) - 1, t.n_queries)
                     if key not in shown_metrics:
                         shown_metrics.append(key)
@@ -424,17 +417,11 @@ def _suite_table(
         for mi, m in enumerate(by_dir):
             label = f"mean {gname}→… ({len(gdirs)})" if gname else f"mean ({len(gdirs)})"
             row = [label, labels[mi]] if multi else [label]
-            for _, keys in present:
-                vals, key0 = [], keys[0]
-                for d in gdirs:
-                    t = m.get(d)
-                    key = _first_key(t, keys) if t is not None else None
-                    if t is not None and key:
-                        vals.append(float(t.scores[key]))
-                        key0 = key
+            for key in present:
+                vals = [v for d in gdirs if (v := _value(m.get(d), key)) is not None]
                 partial = bool(vals) and len(vals) < len(gdirs)
                 partial_any = partial_any or partial
-                row.append(format_value(key0, _mean(vals)) + ("*" if partial else ""))
+                row.append(format_value(key, _mean(vals)) + ("*" if partial else ""))
             rows.append(row)
     caption = [
         _ratio_note(shown_metrics),
@@ -445,7 +432,7 @@ def _suite_table(
         caption.append("* mean over the rows that have this metric")
     return Table(
         title=f"{suite} · {task}",
-        columns=lead + [h for h, _ in present],
+        columns=lead + [header_label(k, pivot=pivot) for k in present],
         rows=rows,
         caption=caption,
         suite=suite,
@@ -460,10 +447,7 @@ def mixed_pool_tables(
     """Mixed-pool tables: one row per query language and pool (``de→{de,en}``), Max@R mean/median, Complete@10,
     Complete@100 and nDCG@1, with means over the non-pivot and the pivot query languages."""
     res = _as_list(results)
-    cols = [
-        (header_label(k, pivot=pivot), (k,))
-        for k in ("max_rank_mean", "max_rank_median", "complete@10", "complete@100", "ndcg@1")
-    ]
+    cols = ("max_rank_mean", "max_rank_median", "complete@10", "complete@100", "ndcg@1")
     out = []
     for task in _tasks_in_order(res, suite):
         t = _suite_table(
@@ -494,11 +478,7 @@ def inclination_tables(
 ) -> list[Table]:
     """Pivot-language inclination: x queries over ``D_x ∪ D_en`` with only the x document relevant."""
     res = _as_list(results)
-    cols = [
-        (header_label(k, pivot=pivot), (k,))
-        for k in ("pivot_first@1", "pivot_first_wrong@1", "pivot_above_gold_mean", "ndcg@1")
-    ]
-    cols.append((metric_label(f"lang_share@10:{pivot}", pivot=pivot), (f"lang_share@10:{pivot}",)))
+    cols = ("pivot_first@1", "pivot_first_wrong@1", "pivot_above_gold_mean", "ndcg@1", f"lang_share@10:{pivot}")
     out = []
     for task in _tasks_in_order(res, suite):
         t = _suite_table(
@@ -517,13 +497,8 @@ def inclination_tables(
     return out
 
 
-#: Bitext columns: header and the score keys that may hold it (first present wins).
-BITEXT_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("P@1 src→tgt ↑", ("p@1_src2tgt", "bitext_p1_src2tgt", "bitext_p1")),
-    ("P@1 tgt→src ↑", ("p@1_tgt2src", "bitext_p1_tgt2src")),
-    ("xSIM error ↓", ("xsim", "xsim_error")),
-    ("BUCC F1 ↑", ("bucc_f1",)),
-)
+#: Bitext columns (score keys; labels and directions come from the metric registry).
+BITEXT_COLUMNS: tuple[str, ...] = ("p@1_src2tgt", "p@1_tgt2src", "xsim_error", "bucc_f1")
 
 
 def bitext_tables(
@@ -552,7 +527,7 @@ def sts_tables(
 ) -> list[Table]:
     """STS: Spearman and Pearson of cosine (×100) per language pair (first text → second text)."""
     res = _as_list(results)
-    cols = (("Spearman ↑", ("spearman", "cosine_spearman")), ("Pearson ↑", ("pearson", "cosine_pearson")))
+    cols = ("spearman", "pearson")
     out = []
     for task in _tasks_in_order(res, suite):
         t = _suite_table(res, suite=suite, task=task, columns=cols, pivot=pivot, row_label="lang pair", means="all")
@@ -578,9 +553,8 @@ def other_tables(
                         for m in [t.main_score, *t.scores]:
                             if m not in metrics:
                                 metrics.append(m)
-            cols = [(header_label(m, pivot=pivot), (m,)) for m in metrics]
             t = _suite_table(
-                res, suite=suite, task=task, columns=cols, pivot=pivot, row_label="direction", means="none"
+                res, suite=suite, task=task, columns=metrics, pivot=pivot, row_label="direction", means="none"
             )
             if t is not None:
                 out.append(t)

@@ -38,8 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from crossalign.errors import ConfigError
-from crossalign.evaluation.format import format_delta, format_value
-from crossalign.evaluation.results import lower_is_better
+from crossalign.evaluation.format import format_delta, format_value, metric_label
+from crossalign.evaluation.metrics import lower_is_better
 from crossalign.utils.atomic import atomic_write_json, atomic_write_text
 from crossalign.utils.table import Table, render_text
 
@@ -743,16 +743,44 @@ def _mean(values: Sequence[float | None]) -> float | None:
     return sum(vals) / len(vals) if vals else None
 
 
-#: The summary's columns: key -> (label, metric, getter(result, lang)); the metric decides scale and direction.
-_COLUMNS: dict[str, tuple[str, str, Callable[[Any, str], float | None]]] = {
-    "en>en": ("en→en", "ndcg@10", lambda r, x: _score(r, "retrieval", "ndcg@10", x, query_lang="en", doc_lang="en")),
-    "x>x": ("x→x", "ndcg@10", lambda r, x: _score(r, "retrieval", "ndcg@10", query_lang=x, doc_lang=x)),
-    "x>en": ("x→en", "ndcg@10", lambda r, x: _score(r, "retrieval", "ndcg@10", query_lang=x, doc_lang="en")),
-    "en>x": ("en→x", "ndcg@10", lambda r, x: _score(r, "retrieval", "ndcg@10", query_lang="en", doc_lang=x)),
-    "max_r_mean": ("Max@R mean", "max_rank_mean", lambda r, x: _mixed(r, x, "max_rank_mean")),
-    "max_r_median": ("Max@R med", "max_rank_median", lambda r, x: _mixed(r, x, "max_rank_median")),
-    "complete@10": ("Complete@10", "complete@10", lambda r, x: _mixed(r, x, "complete@10")),
+#: The summary's retrieval columns (nDCG@10): summary key -> (query_lang, doc_lang), ``x`` = the row's language.
+_DIRECTIONS: dict[str, tuple[str, str]] = {
+    "en>en": ("en", "en"),
+    "x>x": ("x", "x"),
+    "x>en": ("x", "en"),
+    "en>x": ("en", "x"),
 }
+#: The summary's mixed-pool columns (x queries over the English + x pool): summary key -> score key.
+_MIXED: dict[str, str] = {
+    "max_r_mean": "max_rank_mean",
+    "max_r_median": "max_rank_median",
+    "complete@10": "complete@10",
+}
+
+
+def _cells(result: Any, lang: str) -> dict[str, float | None]:
+    """One row of the summary table: every column's value for ``lang``."""
+    row = {}
+    for key, (q, d) in _DIRECTIONS.items():
+        row[key] = _score(
+            result, "retrieval", _NDCG, lang, query_lang=lang if q == "x" else q, doc_lang=lang if d == "x" else d
+        )
+    row.update({key: _mixed(result, lang, metric) for key, metric in _MIXED.items()})
+    return row
+
+
+def _columns() -> dict[str, dict[str, Any]]:
+    """The columns' labels and metrics (``summary.json`` ``columns``); scale and direction come from the metric."""
+    metrics = {**dict.fromkeys(_DIRECTIONS, _NDCG), **_MIXED}
+    return {
+        k: {
+            "label": f"{q}→{d}" if k in _DIRECTIONS else metric_label(metric),
+            "metric": metric,
+            "higher_is_better": not lower_is_better(metric),
+        }
+        for k, metric in metrics.items()
+        for q, d in [_DIRECTIONS.get(k, ("", ""))]
+    }
 
 
 def _n_queries(result: Any, lang: str) -> int | None:
@@ -779,13 +807,11 @@ def demo_summary(results: dict[str, Any], langs: Sequence[str], *, all_methods: 
     """
     table: dict[str, dict[str, dict[str, float | None]]] = {}
     for label, res in results.items():
-        table[label] = {lang: {k: get(res, lang) for k, (_, _, get) in _COLUMNS.items()} for lang in langs}
-    means = {label: {k: _mean([rows[lang][k] for lang in langs]) for k in _COLUMNS} for label, rows in table.items()}
+        table[label] = {lang: _cells(res, lang) for lang in langs}
+    columns = _columns()
+    means = {label: {k: _mean([rows[lang][k] for lang in langs]) for k in columns} for label, rows in table.items()}
     summary: dict[str, Any] = {
-        "columns": {
-            k: {"label": lab, "metric": metric, "higher_is_better": not lower_is_better(metric)}
-            for k, (lab, metric, _) in _COLUMNS.items()
-        },
+        "columns": columns,
         "table": table,
         "mean": means,
         "n_queries": {lang: _n_queries(results["base"], lang) for lang in langs} if "base" in results else {},

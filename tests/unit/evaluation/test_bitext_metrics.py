@@ -191,7 +191,7 @@ def test_evaluate_bitext_end_to_end() -> None:
     y = np.concatenate([x + 0.1 * rng.standard_normal(x.shape), rng.standard_normal((20, 16))]).astype(np.float32)
     out = evaluate_bitext(x, y)
     assert out["p@1_src2tgt"] == 1.0 and out["p@1_tgt2src"] == 1.0
-    assert out["xsim"] == 0.0 and out["bucc_f1"] == 1.0 and out["n_tgt"] == 80
+    assert out["xsim_error"] == 0.0 and out["bucc_f1"] == 1.0 and out["n_tgt"] == 80
 
 
 def test_input_errors() -> None:

@@ -165,7 +165,7 @@ def test_bitext_matches_the_metric_module() -> None:
     ref = evaluate_bitext(x, y, [(i, i) for i in range(40)])
     assert t.scores["p@1_src2tgt"] == pytest.approx(ref["p@1_src2tgt"])
     assert t.scores["p@1_tgt2src"] == pytest.approx(ref["p@1_tgt2src"])
-    assert t.scores["xsim_error"] == pytest.approx(ref["xsim"])
+    assert t.scores["xsim_error"] == pytest.approx(ref["xsim_error"])
     assert t.scores["bucc_f1"] == pytest.approx(ref["bucc_f1"])
     assert 0.2 < t.scores["p@1_src2tgt"] < 1.0  # not a vacuous comparison
     assert (t.query_lang, t.doc_lang, t.pool, t.n_queries) == ("de", "en", {"en": 55}, 40)
@@ -271,3 +271,27 @@ def test_trainer_logs_the_primary_metric(tiny_st_model, tmp_path: Path) -> None:
     )
     metrics = trainer.evaluate()
     assert "eval_lo_ndcg@10" in metrics and "eval_lo_mrr@10" in metrics
+
+
+def test_every_score_key_the_evaluators_write_is_in_the_metric_registry() -> None:
+    """Direction, scale, label and per-query aggregate of every reported score come from the registry: no evaluator
+    writes a key the registry cannot describe."""
+    from crossalign.evaluation.metrics import score_info
+
+    rs, model = _mixed_case()
+    scores = MixedPoolEvaluator(rs, task="toy").evaluate(model)
+    rs.qrels = {"de:1": {"de:g1": 1}, "de:2": {"de:g2": 1}}
+    scores += MixedPoolEvaluator(rs, suite="inclination").evaluate(model)
+    rs, model = _retrieval_case()
+    scores += RetrievalEvaluator(rs, task="toy").evaluate(model)
+    rs, model, _, _ = _bitext_case(40, 0, 15)
+    scores += BitextEvaluator(rs, task="toy").evaluate(model)
+    sts = [StsPair("a", "b", 5.0, "de", "en"), StsPair("a", "c", 2.5, "de", "en"), StsPair("a", "d", 0.0, "de", "en")]
+    sts_model = FakeModel({"a": [1, 0], "b": [1, 0], "c": unit(1, 1), "d": [0, 1]})
+    scores += STSEvaluator(sts, task="toy-sts").evaluate(sts_model)
+    keys = {k for t in scores for k in [*t.scores, *(t.per_query or {}), t.main_score]}
+    assert {"max_rank_median", "p@1_tgt2src", "xsim_error", "lang_share@1:en", "spearman", "ndcg@10"} <= keys
+    unknown = sorted(k for k in keys if score_info(k).info is None)
+    assert unknown == []
+    for t in scores:  # the sentence-transformers direction of the main score is the registry's
+        assert score_info(t.main_score).lower_is_better == (t.main_score in {"pivot_first@1"})

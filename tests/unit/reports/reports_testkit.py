@@ -147,7 +147,7 @@ def make_result(
             scores = {
                 "p@1_src2tgt": p_fwd,
                 "p@1_tgt2src": p_fwd - 0.03,
-                "xsim": 1 - p_fwd - 0.02,
+                "xsim_error": 1 - p_fwd - 0.02,
                 "xsim_absolute": 1 - p_fwd,
                 "bucc_f1": p_fwd - 0.05,
             }

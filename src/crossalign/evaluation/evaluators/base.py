@@ -29,7 +29,8 @@ from sentence_transformers.base.evaluation.evaluator import BaseEvaluator
 
 from crossalign.errors import ConfigError
 from crossalign.evaluation.embeddings import EmbeddingCache
-from crossalign.evaluation.results import LOWER_IS_BETTER, TaskScore
+from crossalign.evaluation.metrics import lower_is_better
+from crossalign.evaluation.results import TaskScore
 
 if TYPE_CHECKING:
     from crossalign.data.records import RetrievalSet
@@ -118,9 +119,7 @@ class CrossalignEvaluator(BaseEvaluator):
         self.long_text = long_text
         self.show_progress = show_progress
         self.primary_metric = main_score
-        self.greater_is_better = main_score not in LOWER_IS_BETTER and not main_score.startswith(
-            ("max_rank", "min_rank", "xsim", "pivot_first", "pivot_above")
-        )
+        self.greater_is_better = not lower_is_better(main_score)
 
     # -- to implement
     def requests(self) -> list[TextRequest]:

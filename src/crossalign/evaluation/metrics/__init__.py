@@ -2,7 +2,11 @@
 
 Every metric crossalign reports has one canonical name here, a kind (which module computes it), the aliases it is
 recognised by (case-insensitive, including trec_eval's spellings such as ``ndcg_cut_10``, ``P_10``, ``recip_rank``),
-whether it takes a cutoff, and the trec_eval measure it equals (used to cross-check against pytrec_eval).
+whether it takes a cutoff, and the trec_eval measure it equals (used to cross-check against pytrec_eval). The registry
+is also the one home of every fact the outputs need about a score: which direction is better, whether it is shown ×100
+(a share or correlation) or as it is (a rank or count), its label, and whether it is a mean over per-query values (so
+that a paired test applies). :func:`score_info` reads those facts for any score key an evaluator writes
+(``max_rank_median``, ``p@1_src2tgt``, ``lang_share@10:en``, ...).
 
 >>> parse_metric("nDCG@10").key
 'ndcg@10'
@@ -10,6 +14,8 @@ whether it takes a cutoff, and the trec_eval measure it equals (used to cross-ch
 ('recall@100', 'precision@5', 'mrr')
 >>> parse_metric("ndcg_cut_10").trec_measure
 'ndcg_cut_10'
+>>> i = score_info("max_rank_median"); i.label(), i.lower_is_better, i.ratio
+('Max@R median', True, False)
 
 Modules: :mod:`.retrieval` (ranked retrieval, trec_eval-exact), :mod:`.mixed_pool` (Max@R, Complete@k, pivot-language
 inclination), :mod:`.bitext` (P@1, margin scoring, xSIM, BUCC F1), :mod:`.sts` (Spearman / Pearson).
@@ -17,6 +23,7 @@ inclination), :mod:`.bitext` (P@1, margin scoring, xSIM, BUCC F1), :mod:`.sts` (
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,9 +31,20 @@ from typing import Literal
 
 from crossalign.errors import ConfigError
 
-__all__ = ["METRICS", "MetricInfo", "MetricSpec", "available_metrics", "parse_metric", "parse_metrics"]
+__all__ = [
+    "METRICS",
+    "MetricInfo",
+    "MetricSpec",
+    "ScoreInfo",
+    "available_metrics",
+    "lower_is_better",
+    "parse_metric",
+    "parse_metrics",
+    "score_info",
+]
 
 Kind = Literal["retrieval", "mixed_pool", "bitext", "sts"]
+Better = Literal["higher", "lower", "none"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +58,14 @@ class MetricInfo:
         aliases: Other spellings accepted (lower case).
         description: One line, with the formula.
         trec: trec_eval measure: a format string with ``{k}`` for the cutoff version, and the plain one.
+        label: How tables name it; ``@k`` is appended for a cutoff unless the label places ``{k}`` itself;
+            ``{pivot}`` is the pivot language ("English" for ``en``), ``{lang}`` the language of a per-language key.
+        better: ``"higher"``, ``"lower"`` or ``"none"`` (descriptive, e.g. a language share).
+        ratio: A share or correlation in [0, 1] (shown ×100) rather than a rank or count (shown as it is).
+        per_query: The score is a mean (or median) over per-query values, so a paired test applies (False for
+            BUCC F1, correlations).
+        variants: Score-key suffixes evaluators write for it and their label suffixes (``("_mean", " mean")``).
+        stem: The score-key stem when it is not the name (``"p@1"`` for ``bitext_p1``: ``p@1_src2tgt``).
     """
 
     name: str
@@ -48,6 +74,12 @@ class MetricInfo:
     aliases: tuple[str, ...]
     description: str
     trec: tuple[str | None, str | None] = (None, None)
+    label: str = ""
+    better: Better = "higher"
+    ratio: bool = True
+    per_query: bool = True
+    variants: tuple[tuple[str, str], ...] = ()
+    stem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,75 +115,110 @@ class MetricSpec:
         return self.key
 
 
+_AGGREGATES = (("_mean", " mean"), ("_median", " median"))
+
 _REGISTRY: tuple[MetricInfo, ...] = (
     MetricInfo(
         "ndcg", "retrieval", "optional", ("ndcg_cut", "ndcg_at"),
         "nDCG@k = DCG@k / IDCG@k, DCG@k = Σ_{r≤k} rel_r / log2(r+1) (linear graded gain)", ("ndcg_cut_{k}", "ndcg"),
+        label="nDCG",
     ),
     MetricInfo(
         "recall", "retrieval", "optional", ("r", "rec"),
-        "Recall@k = |relevant in top k| / |relevant|", ("recall_{k}", None),
+        "Recall@k = |relevant in top k| / |relevant|", ("recall_{k}", None), label="Recall",
     ),
     MetricInfo(
         "precision", "retrieval", "required", ("p", "prec"),
-        "P@k = |relevant in top k| / k", ("P_{k}", None),
+        "P@k = |relevant in top k| / k", ("P_{k}", None), label="P",
     ),
     MetricInfo(
         "mrr", "retrieval", "optional", ("rr", "recip_rank", "reciprocal_rank", "mrr_cut"),
         "RR@k = 1 / rank of the first relevant document within k (0 if none); mean = MRR@k", (None, "recip_rank"),
+        label="MRR",
     ),
     MetricInfo(
         "map", "retrieval", "optional", ("ap", "map_cut"),
-        "AP@k = (1/|relevant|) Σ_{r≤k, rel_r} P@r; mean = MAP@k", ("map_cut_{k}", "map"),
+        "AP@k = (1/|relevant|) Σ_{r≤k, rel_r} P@r; mean = MAP@k", ("map_cut_{k}", "map"), label="MAP",
     ),
     MetricInfo(
         "success", "retrieval", "required", ("s", "hit", "hits", "hit_rate"),
-        "Success@k = 1 if any relevant document is in the top k", ("success_{k}", None),
+        "Success@k = 1 if any relevant document is in the top k", ("success_{k}", None), label="Success",
     ),
     MetricInfo(
         "max_rank", "mixed_pool", "none", ("max@r", "maxr", "max_r", "maxrank"),
         "Max@R = max over the query's gold documents of their 1-based rank in the whole pool (lower is better)",
+        label="Max@R", better="lower", ratio=False, variants=_AGGREGATES,
     ),
     MetricInfo(
         "min_rank", "mixed_pool", "none", ("min@r", "minr", "min_r", "minrank"),
         "Min@R = min over the query's gold documents of their 1-based rank in the whole pool",
+        label="Min@R", better="lower", ratio=False, variants=_AGGREGATES,
     ),
     MetricInfo(
         "complete", "mixed_pool", "required", ("complete_at",),
-        "Complete@k = share of queries with Max@R ≤ k (every gold document within the top k)",
+        "Complete@k = share of queries with Max@R ≤ k (every gold document within the top k)", label="Complete",
     ),
     MetricInfo(
         "pivot_first@1", "mixed_pool", "none",
         ("englishfirst@1", "english_first@1", "pivotfirst@1", "englishfirst", "english_first", "pivot_first"),
         "PivotFirst@1 (EnglishFirst@1 for pivot 'en') = share of queries whose top hit is in the pivot language",
+        label="{pivot}First@1", better="lower",
+    ),
+    MetricInfo(
+        "pivot_first_wrong@1", "mixed_pool", "none", ("englishfirst_wrong@1", "english_first_wrong@1"),
+        "share of queries whose top hit is in the pivot language and not a gold document",
+        label="{pivot}First wrong@1", better="lower",
     ),
     MetricInfo(
         "lang_share", "mixed_pool", "required", ("language_share", "lang_share_at"),
-        "share of the top-k result slots held by each document language",
+        "share of the top-k result slots held by each document language (score keys lang_share@k:<lang>)",
+        label="{lang} share of top {k}", better="none",
     ),
     MetricInfo(
         "pivot_above_gold", "mixed_pool", "none", ("english_above_gold", "pivot_above", "english_above"),
         "mean number of pivot-language documents ranked above the gold document",
+        label="{pivot} above gold", better="lower", ratio=False, variants=(("_mean", ""),),
     ),
     MetricInfo(
         "bitext_p1", "bitext", "none", ("bitext_p@1", "mining_p@1", "p1_bitext"),
         "P@1 of cosine nearest-neighbour retrieval of the aligned sentence, per direction",
+        label="P@1", variants=(("_src2tgt", " src→tgt"), ("_tgt2src", " tgt→src")), stem="p@1",
     ),
     MetricInfo(
-        "xsim", "bitext", "none", ("xsim_error", "xsim_error_rate"),
+        "xsim_error", "bitext", "none", ("xsim", "xsim_error_rate"),
         "xSIM = share of source sentences whose best margin-scored target is not the gold one",
+        label="xSIM error", better="lower",
+    ),
+    MetricInfo(
+        "xsim_absolute", "bitext", "none", ("xsim_cosine",),
+        "xSIM with the plain cosine instead of the margin (= 1 − P@1 src→tgt)",
+        label="xSIM error (cosine)", better="lower",
     ),
     MetricInfo(
         "bucc_f1", "bitext", "none", ("mining_f1", "bucc"),
         "BUCC mining F1 at the threshold that maximises it over the mined candidates",
+        label="BUCC F1", per_query=False,
+    ),
+    MetricInfo(
+        "bucc_precision", "bitext", "none", ("mining_precision",),
+        "precision of the mined pairs at the BUCC F1-best threshold", label="BUCC precision", per_query=False,
+    ),
+    MetricInfo(
+        "bucc_recall", "bitext", "none", ("mining_recall",),
+        "recall of the mined pairs at the BUCC F1-best threshold", label="BUCC recall", per_query=False,
+    ),
+    MetricInfo(
+        "bucc_threshold", "bitext", "none", (),
+        "the margin-score threshold that maximises BUCC F1", label="BUCC threshold", better="none", ratio=False,
+        per_query=False,
     ),
     MetricInfo(
         "spearman", "sts", "none", ("spearmanr", "cosine_spearman"),
-        "Spearman rank correlation of cos(emb1, emb2) with the gold scores",
+        "Spearman rank correlation of cos(emb1, emb2) with the gold scores", label="Spearman", per_query=False,
     ),
     MetricInfo(
         "pearson", "sts", "none", ("pearsonr", "cosine_pearson"),
-        "Pearson correlation of cos(emb1, emb2) with the gold scores",
+        "Pearson correlation of cos(emb1, emb2) with the gold scores", label="Pearson", per_query=False,
     ),
 )  # fmt: skip
 
@@ -234,3 +301,84 @@ def parse_metrics(texts: Iterable[str | MetricSpec] | str, *, kind: Kind | None 
     if not specs:
         raise ConfigError("no metric given", hint="e.g. ndcg@10,recall@100,mrr@10")
     return specs
+
+
+# ------------------------------------------------------------------------------------------------- score keys
+@dataclass(frozen=True)
+class ScoreInfo:
+    """The registry's facts about one score key as results hold it (``ndcg@10``, ``max_rank_median``,
+    ``p@1_src2tgt``, ``lang_share@10:en``); ``info`` is None for a key the registry does not know (then: higher is
+    better, ×100, a mean over queries).
+
+    Attributes:
+        key: The score key.
+        info: Its metric.
+        cutoff: The cutoff in the key, if any.
+        variant: The label suffix of the key's variant (``" median"``, ``" src→tgt"``), or ``""``.
+        lang: The language of a per-language key (``lang_share@10:en`` → ``en``).
+    """
+
+    key: str
+    info: MetricInfo | None
+    cutoff: int | None = None
+    variant: str = ""
+    lang: str | None = None
+
+    @property
+    def lower_is_better(self) -> bool:
+        return self.info is not None and self.info.better == "lower"
+
+    @property
+    def neutral(self) -> bool:
+        """No better direction (a descriptive share)."""
+        return self.info is not None and self.info.better == "none"
+
+    @property
+    def ratio(self) -> bool:
+        """Shown ×100 (a share or correlation); False for ranks and counts."""
+        return self.info is None or self.info.ratio
+
+    @property
+    def per_query(self) -> bool:
+        """A mean (or median) over per-query values: a paired test applies."""
+        return self.info is None or self.info.per_query
+
+    def label(self, pivot: str = "en") -> str:
+        """``ndcg@10`` → ``nDCG@10``, ``max_rank_mean`` → ``Max@R mean``, ``pivot_first@1`` → ``EnglishFirst@1``
+        (for pivot ``en``), ``lang_share@10:en`` → ``en share of top 10``; an unknown key is its own label."""
+        if self.info is None or not self.info.label:
+            return self.key
+        text = self.info.label
+        fields = {"pivot": "English" if pivot == "en" else pivot, "k": self.cutoff, "lang": self.lang}
+        if self.cutoff is not None and "{k}" not in text:
+            text += "@{k}"
+        return text.format(**fields) + self.variant
+
+
+_STEMS: dict[tuple[str, str], tuple[MetricInfo, str]] = {
+    (m.stem or m.name, suffix): (m, label) for m in _REGISTRY for suffix, label in m.variants
+}
+
+
+@functools.lru_cache(maxsize=4096)
+def score_info(key: str) -> ScoreInfo:
+    """The registry's facts about a score key (see :class:`ScoreInfo`); never raises.
+
+    >>> score_info("p@1_src2tgt").label(), score_info("xsim_error").lower_is_better, score_info("bucc_f1").per_query
+    ('P@1 src→tgt', True, False)
+    """
+    base, _, lang = key.partition(":")
+    for suffix in {s for _, s in _STEMS}:
+        if base.endswith(suffix) and (base[: -len(suffix)], suffix) in _STEMS:
+            info, label = _STEMS[(base[: -len(suffix)], suffix)]
+            return ScoreInfo(key, info, None, label, lang or None)
+    try:
+        spec = parse_metric(base)
+    except ConfigError:
+        return ScoreInfo(key, None)
+    return ScoreInfo(key, spec.info, spec.cutoff, "", lang or None)
+
+
+def lower_is_better(key: str) -> bool:
+    """True for scores where a smaller value is better (Max@R, xSIM error, EnglishFirst@1, ...)."""
+    return score_info(key).lower_is_better

@@ -597,7 +597,7 @@ def evaluate_bitext(
     if g.shape[0] == n and np.array_equal(np.sort(g[:, 0]), np.arange(n)):
         gold_t = np.empty(n, dtype=np.int64)
         gold_t[g[:, 0]] = g[:, 1]
-        out["xsim"] = xsim_error(x, y, gold_t, k=k, margin=margin, candidates=cands).error_rate
+        out["xsim_error"] = xsim_error(x, y, gold_t, k=k, margin=margin, candidates=cands).error_rate
         out["xsim_absolute"] = xsim_error(x, y, gold_t, margin="absolute").error_rate
     mined = mine_bitext(x, y, k=k, margin=margin, retrieval=retrieval, candidates=cands)
     best = bucc_f1(mined, g)
