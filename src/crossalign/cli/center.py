@@ -59,7 +59,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``crossalign center``; prints the output directory as the last line."""
     from crossalign.errors import ConfigError
-    from crossalign.models.centering import centered_model
+    from crossalign.workflows.center import centered_model
 
     langs = [lang.strip() for lang in args.langs.split(",") if lang.strip()]
     if args.max_texts < 1:

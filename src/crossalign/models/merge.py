@@ -17,7 +17,7 @@ first difference, before anything is written. The merged model takes the fine-tu
 tokenizer and prompts, and is saved as a plain sentence-transformers directory (``SentenceTransformer(path)`` loads
 it; nothing crossalign-specific is needed).
 
-Which λ: :mod:`crossalign.training.merge_select` picks it on a development split (never the test pages).
+Which λ: :mod:`crossalign.workflows.merge_select` picks it on a development split (never the test pages).
 
 Example:
     >>> from crossalign.models.merge import merge_models

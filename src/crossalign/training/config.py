@@ -55,7 +55,7 @@ class TrainConfig:
             ``base_anchor · mean ‖f(x) − f_base(x)‖²`` over the batch's texts, ``f_base`` the frozen starting model
             (None or 0: off).
         merge_base: WiSE-FT after training (:mod:`crossalign.models.merge`): ``"auto"`` chooses λ on the dev pages
-            (trained languages' dev x→en, held-out dev bitext; :mod:`crossalign.training.merge_select`), a number
+            (trained languages' dev x→en, held-out dev bitext; :mod:`crossalign.workflows.merge_select`), a number
             in [0, 1] is λ itself; the merged model goes to ``output_dir/model-merged`` (``model/`` stays the
             fine-tuned one). None: no merge.
         lora: Train LoRA adapters instead of the full weights (:mod:`crossalign.training.lora`):

@@ -93,7 +93,7 @@ class DemoBudget:
         bitext_distractors: Distractor paragraphs per side (``all_methods``).
         holdout_size: Test sections, gold paragraph pairs and distractors per side per held-out language.
         dev_size: Dev sections per trained language and dev paragraph pairs per held-out language for choosing the
-            merge's λ (:mod:`crossalign.training.merge_select`).
+            merge's λ (:mod:`crossalign.workflows.merge_select`).
     """
 
     rows_per_lang: int
@@ -561,7 +561,7 @@ def _merge_stage(
     the curve (``models/clear+merge/merge.json``, ``plots/merge_curve.png``)."""
     from crossalign.models.loading import load_model
     from crossalign.models.merge import merge_models, save_merged
-    from crossalign.training.merge_select import plot_lambda_curve, select_merge_lambda
+    from crossalign.workflows.merge_select import plot_lambda_curve, select_merge_lambda
 
     clear_dir = out / "models" / "clear" / "model"
     final = out / "models" / GUARDED / "model"

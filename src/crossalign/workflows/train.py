@@ -535,7 +535,7 @@ def _merge_with_base(
     extra: dict[str, Any] = {}
     if cfg.merge_base == "auto":
         from crossalign.evaluation.holdout import resolve_holdout_langs
-        from crossalign.training.merge_select import plot_lambda_curve, select_merge_lambda
+        from crossalign.workflows.merge_select import plot_lambda_curve, select_merge_lambda
 
         selection = select_merge_lambda(
             base_model,

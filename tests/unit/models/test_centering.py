@@ -11,15 +11,9 @@ import torch
 
 from crossalign.errors import ConfigError, DataFormatError
 from crossalign.evaluation.embeddings import EmbeddingCache
-from crossalign.models.centering import (
-    LanguageCentering,
-    add_centering,
-    centered_model,
-    estimate_language_means,
-    find_centering,
-    read_text_file,
-)
+from crossalign.models.centering import LanguageCentering, add_centering, estimate_language_means, find_centering
 from crossalign.models.encoder import encode
+from crossalign.workflows.center import centered_model, read_text_file
 
 #: Two "languages" of the tiny model's alphabet, with different typical pieces (so their means differ).
 TEXTS = {

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from crossalign.errors import ConfigError
-from crossalign.training import merge_select
-from crossalign.training.merge_select import choose_lambda
+from crossalign.workflows import merge_select
+from crossalign.workflows.merge_select import choose_lambda
 
 
 def _curve(points):
