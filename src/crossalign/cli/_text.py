@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["help_text"]
+__all__ = ["CACHE_DIR_HELP", "help_text"]
+
+#: The one description of every command's ``--cache-dir`` (see :func:`crossalign.utils.cache.cache_root`).
+CACHE_DIR_HELP = (
+    "crossalign cache root: models, corpora, embeddings (default: $CROSSALIGN_CACHE, else ~/.cache/crossalign)"
+)
 
 
 def help_text(doc: str | None) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from crossalign.cli._text import help_text
+from crossalign.cli._text import CACHE_DIR_HELP, help_text
 
 
 def _text_file(text: str) -> tuple[str, str]:
@@ -51,7 +51,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--output", metavar="DIR", required=True, help="the centered model's directory")
     p.add_argument("--max-texts", type=int, default=1000, metavar="N", help="LibreOffice texts per language (1000)")
     p.add_argument("--seed", type=int, default=13, help="page split and sampling seed (13: crossalign's split)")
-    p.add_argument("--cache-dir", metavar="DIR", help="cache root (default: $CROSSALIGN_CACHE or ~/.cache/crossalign)")
+    p.add_argument("--cache-dir", metavar="DIR", help=CACHE_DIR_HELP)
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --output")
     p.set_defaults(func=run)
 

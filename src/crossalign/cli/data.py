@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from crossalign.cli._text import help_text
+from crossalign.cli._text import CACHE_DIR_HELP, help_text
 
 #: Corpora the ``--source`` option knows.
 SOURCES: tuple[str, ...] = ("libreoffice",)
@@ -32,7 +32,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         required=True,
         help="comma-separated languages, BCP-47 (de,zh-CN,pt-BR) or 'all'; English is always loaded as the reference",
     )
-    p.add_argument("--cache-dir", default=None, help="crossalign cache root (default: $CROSSALIGN_CACHE or ~/.cache)")
+    p.add_argument("--cache-dir", default=None, help=CACHE_DIR_HELP)
     p.add_argument(
         "--help-root",
         default=None,
@@ -158,7 +158,7 @@ def _register_build(sub: Any) -> None:
     par = p.add_argument_group("parallel formats (multiway, en-x, distill)")
     par.add_argument("--units", default=None, help="paragraph (default), section, heading; comma-separated")
     par.add_argument("--no-english", action="store_true", help="multiway: leave English out of the tuples")
-    p.add_argument("--cache-dir", default=None, help="crossalign cache root (default: $CROSSALIGN_CACHE or ~/.cache)")
+    p.add_argument("--cache-dir", default=None, help=CACHE_DIR_HELP)
     p.add_argument("--help-root", default=None, help="folder with installed help trees (libreoffice source)")
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing languages")
     p.set_defaults(func=run_build)

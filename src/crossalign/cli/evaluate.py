@@ -26,7 +26,7 @@ import sys
 import time
 from typing import Any
 
-from crossalign.cli._text import help_text
+from crossalign.cli._text import CACHE_DIR_HELP, help_text
 
 SUITES = ("retrieval", "mixed-pool", "bitext", "sts", "all")
 
@@ -206,7 +206,7 @@ def register(subparsers: Any) -> None:
         "truncate (default) or average windows"
     )  # fmt: skip
     p.add_argument("--device", default=None, help="torch device (default: sentence-transformers' choice)")
-    p.add_argument("--cache-dir", default=None, help="crossalign cache root (default: $CROSSALIGN_CACHE or ~/.cache)")
+    p.add_argument("--cache-dir", default=None, help=CACHE_DIR_HELP)
     p.add_argument(
         "--no-embedding-cache", action="store_true", help="do not keep embeddings on disk for later evaluations"
     )

@@ -22,7 +22,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from crossalign.cli._text import help_text
+from crossalign.cli._text import CACHE_DIR_HELP, help_text
 
 
 def register(subparsers: Any) -> None:
@@ -44,7 +44,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--output", required=True, metavar="DIR", help="where the merged model is saved")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --output")
-    p.add_argument("--cache-dir", default=None, help="crossalign cache root (default: $CROSSALIGN_CACHE or ~/.cache)")
+    p.add_argument("--cache-dir", default=None, help=CACHE_DIR_HELP)
     p.set_defaults(func=run_merge)
 
 

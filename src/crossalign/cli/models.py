@@ -12,6 +12,7 @@ import argparse
 import sys
 import time
 
+from crossalign.cli._text import CACHE_DIR_HELP
 from crossalign.errors import CrossalignError
 
 
@@ -30,9 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=lambda args: _no_action(parser))
 
     p_list = sub.add_parser("list", help="built-in models, their source, and whether they are prepared")
-    p_list.add_argument(
-        "--cache-dir", metavar="DIR", help="cache root (default: $CROSSALIGN_CACHE or ~/.cache/crossalign)"
-    )
+    p_list.add_argument("--cache-dir", metavar="DIR", help=CACHE_DIR_HELP)
     p_list.set_defaults(func=run_list)
 
     p_prep = sub.add_parser(
@@ -42,9 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "its path as the last line of standard output.",
     )
     p_prep.add_argument("name", metavar="NAME", help="a built-in model name, e.g. e5-small-q4")
-    p_prep.add_argument(
-        "--cache-dir", metavar="DIR", help="cache root (default: $CROSSALIGN_CACHE or ~/.cache/crossalign)"
-    )
+    p_prep.add_argument("--cache-dir", metavar="DIR", help=CACHE_DIR_HELP)
     p_prep.add_argument("--force", action="store_true", help="rebuild even if the model is already prepared")
     p_prep.set_defaults(func=run_prepare)
 

@@ -77,7 +77,9 @@ def _save(fig: Any, path: str | os.PathLike[str]) -> Path:
     if p.suffix.lower() != ".png":
         p = p.with_suffix(".png")
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=_DPI)
+    # "tight": the saved area grows to hold every title and label, so a figure narrowed to one language or one
+    # direction does not clip a title longer than its axes
+    fig.savefig(buf, format="png", dpi=_DPI, bbox_inches="tight", pad_inches=0.12)
     atomic_write_bytes(p, buf.getvalue())
     return p
 

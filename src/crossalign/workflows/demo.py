@@ -111,8 +111,8 @@ class DemoBudget:
     dev_size: int = 50
 
 
-#: Measured on this project's 2-core reference machine (see README "The demo"): the default fits 20 minutes,
-#: ``quick`` 5 minutes.
+#: Wall time on this project's 2-core reference machine, from README "The demo": the default 8.1 min idle (15.6 min
+#: with the cores shared; target 20), ``quick`` 2.9 min idle.
 PRESETS: dict[str, DemoBudget] = {
     "default": DemoBudget(
         rows_per_lang=300,
@@ -153,7 +153,7 @@ class DemoConfig:
         output_dir: The report directory (models, data, evaluations, ``report.md``).
         langs: Target languages (English is the pivot).
         model: The base model spec (built-in name, Hugging Face id or local path).
-        quick: Use the ``quick`` budget (about 5 minutes) instead of the default (about 20).
+        quick: Use the ``quick`` budget (2.9 min measured on 2 idle cores) instead of the default (8.1 min).
         all_methods: Also train and compare JSD+InfoNCE, multi-way and En–X.
         budget: Overrides of the chosen preset's fields (e.g. ``{"steps": 100}``).
         seed: Data sampling, mining and training seed.

@@ -114,3 +114,18 @@ def test_without_matplotlib_plots_say_how_to_install(tmp_path: Path, monkeypatch
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(MissingDependencyError, match=r"crossalign\[plots\]"):
         plot_heatmap(make_result("m", n=10), tmp_path / "h.png")
+
+
+def test_one_direction_plots_do_not_clip_their_titles(tmp_path: Path) -> None:
+    import matplotlib.image
+
+    base, tuned = make_result("base", n=40, langs=("de",)), make_result("tuned", n=40, langs=("de",), seed=2)
+    for r in (base, tuned):  # one language, one direction: the narrowest figures
+        r.tasks = [t for t in r.tasks if t.suite == "retrieval" and (t.query_lang, t.doc_lang) == ("de", "en")]
+    paths = [plot_heatmap(tuned, tmp_path / "heat.png"), plot_delta_heatmap([base, tuned], tmp_path / "delta.png")]
+    for p in paths:
+        img = matplotlib.image.imread(p)[..., :3]
+        w = img.shape[1]
+        # a title wider than the axes used to run off both edges; now the image holds it with a white margin
+        for edge in (img[:, :3], img[:, w - 3 :], img[:3, :]):
+            assert float(edge.min()) > 0.95, p
