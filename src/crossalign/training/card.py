@@ -33,6 +33,82 @@ def base_model_note(base_dir: str | os.PathLike[str] | None) -> str | None:
     return None
 
 
+def _front_matter(readme: Path) -> dict[str, Any]:
+    """The YAML front matter of a model card (``{}`` when it has none or it does not parse)."""
+    import yaml
+
+    try:
+        text = readme.read_text(encoding="utf-8")
+    except OSError:
+        return {}
+    match = re.match(r"^---\s*\n(.*?)\n---\s*\n", text, re.DOTALL)
+    if not match:
+        return {}
+    try:
+        data = yaml.safe_load(match.group(1))
+    except yaml.YAMLError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def card_metadata(
+    spec: str, resolved: str | os.PathLike[str] | None, manifest: dict[str, Any] | None
+) -> dict[str, Any]:
+    """What the trained model's card says about its origin: ``base_model`` (a Hugging Face id), ``language``
+    (ISO 639-1 codes of the training data's languages) and ``license`` (the base model's).
+
+    Sources: a built-in model's registry entry (``upstream``, ``license``); a Hugging Face id itself; a model
+    directory's card front matter (``base_model``, ``license``) and ``config.json``'s ``_name_or_path``; the data's
+    build manifest (``languages``). Unknown values are None (the card then omits them).
+    """
+    from crossalign.models.loading import looks_like_hf_id
+    from crossalign.models.registry import get_builtin, is_builtin
+
+    base: str | None = None
+    license_: str | None = None
+    if is_builtin(spec):
+        entry = get_builtin(spec)
+        base, license_ = entry.upstream, entry.license
+    directory = Path(resolved) if resolved is not None and Path(resolved).is_dir() else None
+    if directory is not None:
+        front = _front_matter(directory / "README.md")
+        card_base = front.get("base_model")
+        if isinstance(card_base, list) and card_base:
+            card_base = card_base[0]
+        if isinstance(card_base, str) and card_base.strip() and base is None:
+            base = card_base.strip()
+        if isinstance(front.get("license"), str) and license_ is None:
+            license_ = front["license"]
+        if base is None:
+            try:
+                name = json.loads((directory / "config.json").read_text(encoding="utf-8")).get("_name_or_path")
+            except (OSError, ValueError, AttributeError):
+                name = None
+            if isinstance(name, str) and looks_like_hf_id(name) and not Path(name).exists():
+                base = name
+    elif base is None and looks_like_hf_id(spec):
+        base = spec
+    languages: list[str] = []
+    for lang in (manifest or {}).get("languages") or []:
+        code = str(lang).split("-")[0].lower()
+        if code and code not in languages:
+            languages.append(code)
+    return {"base_model": base, "language": languages or None, "license": license_}
+
+
+def apply_card_metadata(model: Any, metadata: dict[str, Any]) -> None:
+    """Put :func:`card_metadata`'s values into ``model.model_card_data`` (what sentence-transformers' card shows)."""
+    card = getattr(model, "model_card_data", None)
+    if card is None:
+        return
+    if metadata.get("base_model"):
+        card.base_model = metadata["base_model"]  # set directly: set_base_model asks the Hub, which may be offline
+    if metadata.get("language"):
+        card.set_language(list(metadata["language"]))
+    if metadata.get("license"):
+        card.set_license(metadata["license"])
+
+
 def training_info(
     *,
     method: str,
@@ -44,6 +120,7 @@ def training_info(
     freeze: dict[str, Any] | None,
     global_step: int,
     label: str | None = None,
+    card: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The JSON record of a run: method, loss class and config, citation, data provenance, versions."""
     from crossalign import __version__
@@ -61,6 +138,9 @@ def training_info(
         "loss_config": json.loads(json.dumps(loss_config, default=str)),
         "citation": getattr(loss, "citation", None),
         "base_model": base_model,
+        "base_model_id": (card or {}).get("base_model"),
+        "languages": (card or {}).get("language"),
+        "license": (card or {}).get("license"),
         "base_model_note": base_note,
         "freeze": freeze,
         "global_step": global_step,
@@ -79,8 +159,13 @@ def write_card(model_dir: str | os.PathLike[str], info: dict[str, Any]) -> None:
         "",
         f"- method: `{info['method']}` (loss `{info['loss']}`), {info['global_step']} steps, "
         f"crossalign {info['crossalign_version']}",
-        f"- base model: `{info['base_model']}`",
+        f"- base model: `{info['base_model']}`"
+        + (f" ({info['base_model_id']})" if info.get("base_model_id") not in (None, info["base_model"]) else ""),
     ]
+    if info.get("languages"):
+        lines.append(f"- training languages: {', '.join(info['languages'])}")
+    if info.get("license"):
+        lines.append(f"- licence (of the base model's weights): {info['license']}")
     if info.get("base_model_note"):
         lines.append(f"- note carried over from the base model: {info['base_model_note']}")
     if info.get("freeze") and info["freeze"].get("specs"):

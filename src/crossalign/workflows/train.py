@@ -333,7 +333,13 @@ def _train(
 
     from crossalign.models.loading import carry_model_kwargs, load_model, resolve_model
     from crossalign.models.prompts import apply_prompts
-    from crossalign.training.card import base_model_note, training_info, write_card
+    from crossalign.training.card import (
+        apply_card_metadata,
+        base_model_note,
+        card_metadata,
+        training_info,
+        write_card,
+    )
 
     out = Path(cfg.output_dir).expanduser()
     if resume:
@@ -467,6 +473,7 @@ def _train(
         "model_dir": str(model_dir),
     }
     if trainer.args.should_save:
+        card = card_metadata(cfg.model, resolved, data.manifest)
         info = training_info(
             method=cfg.method,
             loss=loss,
@@ -477,7 +484,9 @@ def _train(
             freeze=freeze.to_dict(),
             global_step=global_step,
             label=summary["label"],
+            card=card,
         )
+        apply_card_metadata(trainer.model, card)
         # max_seq_length bounds the training inputs only: the saved model reads as far as the base model did, so
         # a trained model and its base are evaluated on the same text
         trainer.model.max_seq_length = inference_max_seq_length

@@ -158,7 +158,8 @@ def test_build_directory_manifest_goes_into_the_card(tmp_path, tiny_model_dir):
 
     rows = make_dataset("clear", 16).to_list()
     meta = [{"lang": "de"}] * len(rows)
-    manifest = {"format": "clear", "columns": list(rows[0]), "row_languages": ["de"], "seed": 3}
+    manifest = {"format": "clear", "columns": list(rows[0]), "languages": ["en", "de"], "row_languages": ["de"]}
+    manifest["seed"] = 3
     built = BuiltData("clear", list(rows[0]), {"train": rows, "dev": []}, {"train": meta, "dev": []}, manifest)
     directory = built.write(tmp_path / "built")
     cfg = tiny_config(tiny_model_dir, tmp_path / "run", data=str(directory), max_steps=2)
@@ -167,6 +168,9 @@ def test_build_directory_manifest_goes_into_the_card(tmp_path, tiny_model_dir):
     assert info["data_manifest"]["format"] == "clear" and info["data_manifest"]["seed"] == 3
     assert info["data_manifest"]["counts"]["train"]["total"] == 16
     assert result.summary["data"].endswith("train.jsonl")
+    # the sentence-transformers card names the languages instead of "Unknown"
+    readme = (result.model_dir / "README.md").read_text()
+    assert info["languages"] == ["en", "de"] and "**Language" in readme and "en, de" in readme
 
 
 def test_progress_bar_shows_components(capsys):
