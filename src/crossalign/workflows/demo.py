@@ -71,6 +71,8 @@ GUARDED = "clear+merge"
 MERGE_GRID: tuple[float, ...] = (0.0, 0.5, 0.75, 1.0)
 #: Done when guarded CLEAR keeps at least this share of CLEAR's mean x→en gain over the base model.
 KEEP_GAIN = 0.85
+#: Budget fields that only size evaluations (not part of a training stage's digest).
+_EVAL_ONLY_BUDGET: frozenset[str] = frozenset({"holdout_size", "dev_size"})
 
 Log = Callable[[str], None]
 
@@ -671,7 +673,8 @@ def _train_stage(
         "method": method,
         "model": config.model,
         "data": data_key,  # the data stage's settings, not its path: a moved report directory is reused
-        "budget": asdict(budget),
+        # the panel's sizes do not change training: a run trained before they existed is reused
+        "budget": {k: v for k, v in asdict(budget).items() if k not in _EVAL_ONLY_BUDGET},
         "seed": config.seed,
     }
     key = _digest(settings)
