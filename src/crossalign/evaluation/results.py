@@ -27,6 +27,7 @@ from typing import Any
 
 from crossalign import __version__
 from crossalign.errors import DataFormatError
+from crossalign.evaluation.metrics import lower_is_better as lower_is_better  # the long-standing import path
 from crossalign.utils.atomic import atomic_write_json
 
 SCHEMA_VERSION = "1.0"

@@ -49,8 +49,9 @@ from typing import Any
 
 from crossalign.evaluation.evaluators.base import EvaluatorOutput
 from crossalign.evaluation.format import MISSING, format_value, header_label
+from crossalign.evaluation.metrics import lower_is_better
 from crossalign.evaluation.metrics.retrieval import write_trec_run
-from crossalign.evaluation.results import EvaluationResult, TaskScore, lower_is_better
+from crossalign.evaluation.results import EvaluationResult, TaskScore
 from crossalign.languages import mteb_code
 from crossalign.utils.atomic import atomic_write_json
 from crossalign.utils.table import Table
