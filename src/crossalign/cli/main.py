@@ -8,6 +8,7 @@ Each sub-command lives in its own module ``crossalign.cli.<name>`` exposing ``re
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import os
@@ -66,12 +67,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(args.verbose)
     if args.no_progress:
         os.environ["CROSSALIGN_NO_PROGRESS"] = "1"
+    if os.environ.get("CROSSALIGN_NO_PROGRESS"):
+        from crossalign.utils.progress import silence_library_progress
+
+        silence_library_progress()
     try:
         return int(args.func(args) or 0)
     except CrossalignError as exc:
         print(f"crossalign {args.command}: error: {exc}", file=sys.stderr)
         if args.verbose:
             raise
+        return 2
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        print(  # the disk filled up during the work (a full disk at the start is refused before it)
+            f"crossalign {args.command}: error: no space left on the device ({exc.filename or exc})\n"
+            "  fix: free some space or choose another --output / --cache-dir, then rerun (atomic writes left no "
+            "half-written file; a training run continues from its last checkpoint with --resume)",
+            file=sys.stderr,
+        )
         return 2
     except KeyboardInterrupt:
         print(f"crossalign {args.command}: interrupted", file=sys.stderr)

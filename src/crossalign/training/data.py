@@ -341,6 +341,34 @@ def _check_columns(columns: list[str], method: str, *, source: str, line: int | 
         )
 
 
+def degenerate_data_problem(ds: datasets.Dataset) -> str | None:
+    """Why contrastive training on ``ds`` cannot learn anything, or None.
+
+    With fewer than two distinct rows, every batch holds one distinct row (the ``no_duplicates`` sampler drops the
+    repeats; other samplers batch copies of one row as each other's negatives), so the in-batch loss is constant
+    (0 for one candidate) and its gradient is 0. A text column with one value everywhere gives every row the same
+    positive (or anchor), which no in-batch loss can tell apart.
+    """
+    columns = [c for c in ds.column_names if c not in LABEL_COLUMNS]
+    if not columns or len(ds) < 2:
+        return None
+    sample = ds.select(range(min(len(ds), 100_000)))
+    values = {c: sample[c] for c in columns}
+    distinct = len(set(zip(*values.values(), strict=True)))
+    if distinct < 2:
+        return (
+            f"all {len(sample)} training rows are the same row: every batch holds one distinct row, so the in-batch "
+            "loss is constant (0.0) with zero gradient and nothing is learned"
+        )
+    constant = [c for c, v in values.items() if len(set(v)) == 1]
+    if constant:
+        return (
+            f"column(s) {', '.join(constant)} hold one text in every row: the rows cannot be told apart by them, so "
+            "the in-batch loss learns nothing from them"
+        )
+    return None
+
+
 #: Columns of parallel data that are bookkeeping, not a language: dropped before multi-way training.
 META_COLUMNS: tuple[str, ...] = ("id", "meta")
 

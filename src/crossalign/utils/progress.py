@@ -19,6 +19,36 @@ def progress_enabled(show: bool | None = None) -> bool:
     return not os.environ.get("CROSSALIGN_NO_PROGRESS")
 
 
+#: Environment switches of the libraries crossalign runs on, read when each is first imported.
+LIBRARY_PROGRESS_SWITCHES: dict[str, str] = {
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",  # huggingface_hub downloads, and transformers' "Loading weights"
+    "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",  # datasets' "Map", "Filter", "Generating train split"
+}
+
+
+def silence_library_progress() -> None:
+    """Turn off the progress bars of the libraries underneath, not only crossalign's (``--no-progress``).
+
+    Sets :data:`LIBRARY_PROGRESS_SWITCHES` for libraries not yet imported, switches off those already imported
+    (transformers, datasets, huggingface_hub), and makes ``disable=True`` the default of every tqdm bar, so bars
+    created directly with tqdm (sentence-transformers' "Computing widget examples") stay quiet too; a bar that
+    passes ``disable`` itself keeps its own choice.
+    """
+    import functools
+
+    import tqdm.std
+
+    os.environ.update(LIBRARY_PROGRESS_SWITCHES)
+    if "transformers" in sys.modules:
+        sys.modules["transformers"].utils.logging.disable_progress_bar()
+    if "datasets" in sys.modules:
+        sys.modules["datasets"].disable_progress_bars()
+    if "huggingface_hub" in sys.modules:
+        sys.modules["huggingface_hub"].utils.disable_progress_bars()
+    if not isinstance(tqdm.std.tqdm.__init__, functools.partialmethod):
+        tqdm.std.tqdm.__init__ = functools.partialmethod(tqdm.std.tqdm.__init__, disable=True)  # type: ignore[method-assign]
+
+
 def _to_stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 

@@ -32,7 +32,7 @@ from crossalign.training.callbacks import (
     truncate_log,
 )
 from crossalign.training.config import TrainConfig
-from crossalign.training.data import load_training_data
+from crossalign.training.data import degenerate_data_problem, load_training_data
 from crossalign.training.freeze import apply_freeze
 from crossalign.training.rundir import (
     CHECKPOINT_DIR,
@@ -401,6 +401,9 @@ def _train(
 
         loss = BaseAnchorLoss(model, loss, weight=cfg.base_anchor)
     train_dataset = data.located(loss.select_columns, train_dataset)
+    degenerate = degenerate_data_problem(train_dataset) if cfg.method != "distill" else None
+    if degenerate and _rank() == 0:
+        logger.warning("%s: %s; check the data (de-duplicate it, or drop the constant column)", data.source, degenerate)
     text_columns = [c for c in train_dataset.column_names if c not in ("label", "labels", "score", "scores")]
 
     args = _training_arguments(cfg, out, prompts)
@@ -469,6 +472,7 @@ def _train(
         "prompt_choice": prompt_choice.to_dict(),
         "freeze": freeze.to_dict(),
         "lora": {**lora.spec.to_dict(), "layers": len(lora.layers), "trainable": lora.trainable} if lora else None,
+        "warnings": [degenerate] if degenerate else [],
         "world_size": _world(),
         "model_dir": str(model_dir),
     }

@@ -150,3 +150,20 @@ def test_output_is_required(tmp_path, capsys):
     path.write_text("method: clear\ndata: d.jsonl\n")
     assert main(["train", "--config", str(path)]) == 2
     assert "no output directory" in capsys.readouterr().err
+
+
+def test_disk_full_during_the_run_is_one_clear_error(tmp_path, monkeypatch, capsys):
+    """A disk that fills up mid-run gave a traceback (issue #11 item 9); a full disk at the start is refused before
+    the work (tests/unit/workflows/test_train_rundir.py)."""
+    import errno
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "run" / "model.safetensors"))
+
+    monkeypatch.setattr("crossalign.workflows.train.train", full)
+    rows = write_jsonl(tmp_path / "train.jsonl", make_rows("infonce", 4))
+    argv = ["train", "--method", "infonce", "--data", str(rows), "--output", str(tmp_path / "run")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"crossalign train: error: no space left on the device ({tmp_path / 'run' / 'model.safetensors'})" in err
+    assert "fix: free some space" in err and "Traceback" not in err

@@ -227,3 +227,27 @@ def test_a_column_the_loss_does_not_read_names_the_file(tmp_path, tiny_model_dir
         train(tiny_config(tiny_model_dir, tmp_path / "run", method="infonce", data=str(path)))
     assert str(info.value).startswith(f"{path}, field 'notes': ")
     assert not (tmp_path / "run").exists()
+
+
+# ----------------------------------------------------------------------------------------- runs that learn nothing
+def test_identical_rows_train_with_a_loud_warning_naming_the_cause(tmp_path, tiny_model_dir, caplog):
+    """8 identical rows trained with loss 0.0 and gradient 0 without a word (issue #11 item 10)."""
+    rows = write_jsonl(tmp_path / "train.jsonl", [{"anchor": "Drucken", "positive": "Print"}] * 8)
+    cfg = tiny_config(tiny_model_dir, tmp_path / "run", method="infonce", data=str(rows), max_steps=2)
+    with caplog.at_level("WARNING", logger="crossalign.workflows.train"):
+        result = train(cfg)
+    warned = [r.getMessage() for r in caplog.records if "nothing is learned" in r.getMessage()]
+    assert len(warned) == 1 and warned[0].startswith(f"{rows}: all 8 training rows are the same row")
+    assert result.summary["warnings"] and "zero gradient" in result.summary["warnings"][0]
+    assert all(e["loss"] == pytest.approx(0.0, abs=1e-6) for e in result.history)  # the cause it names
+
+
+def test_degenerate_data_problem_names_constant_columns():
+    from datasets import Dataset
+
+    from crossalign.training.data import degenerate_data_problem
+
+    rows = make_rows("infonce", 6)
+    assert degenerate_data_problem(Dataset.from_list(rows)) is None
+    constant = Dataset.from_list([{**r, "positive": "Print"} for r in rows])
+    assert degenerate_data_problem(constant).startswith("column(s) positive hold one text in every row")
