@@ -708,6 +708,11 @@ def test_case_ids_are_unique() -> None:
     assert len({c.id for c in CASES}) == len(CASES)
 
 
+def test_readme_quotes_the_number_of_cases() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert readme.count(f"**{len(CASES)} bad inputs**") == 2
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_gives_one_clear_error(case: Case, tmp_path: Path) -> None:
     call = case.make(tmp_path)

@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"crossalign {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
     parser.add_argument(
-        "--no-progress", action="store_true", help="hide progress bars (also: CROSSALIGN_NO_PROGRESS=1)"
+        "--no-progress",
+        action="store_true",
+        help="hide progress bars, the libraries' too (also: CROSSALIGN_NO_PROGRESS=1)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for name in COMMANDS:

@@ -196,7 +196,12 @@ def register(subparsers: Any) -> None:
     r.add_argument("--save-steps", type=int, metavar="N", help="checkpoint every N steps (default 500)")
     r.add_argument("--save-total-limit", type=int, metavar="N", help="keep only the N newest checkpoints")
     r.add_argument("--resume", action="store_true", help="continue from the last complete checkpoint in --output")
-    r.add_argument("--overwrite", action="store_true", help="delete an earlier run in --output and start over")
+    r.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="delete an earlier run in --output and start over (after checking the inputs; removes only what a run "
+        "wrote, refuses a directory that holds no run)",
+    )
     p.set_defaults(func=run)
 
 
