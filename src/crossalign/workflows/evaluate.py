@@ -216,6 +216,11 @@ def prepare_evaluation(
         skipped["sts"] = "no STS data given (--data FILE.jsonl)"
         run_suites = [s for s in run_suites if s != "sts"]
     lo_suites = libreoffice_suites(run_suites)
+    holdout_list: list[str] = []
+    if holdout_langs is not None and lang_list and lo_suites:  # checked before any set is built
+        from crossalign.evaluation.holdout import resolve_holdout_langs
+
+        holdout_list = resolve_holdout_langs(holdout_langs, lang_list)
     sets = None
     if lang_list and lo_suites:
         sets = build_libreoffice_eval_sets(
@@ -229,12 +234,9 @@ def prepare_evaluation(
             cache_dir=cache_dir,
             show_progress=show_progress,
         )
-    holdout_list: list[str] = []
-    if holdout_langs is not None and lang_list and lo_suites:
-        from crossalign.evaluation.holdout import build_holdout_sets, resolve_holdout_langs
-
-        holdout_list = resolve_holdout_langs(holdout_langs, lang_list)
     if holdout_list and sets is not None:
+        from crossalign.evaluation.holdout import build_holdout_sets
+
         panel = build_holdout_sets(
             holdout_list,
             size=holdout_size,

@@ -95,6 +95,12 @@ def test_bad_options_give_clear_errors(model_dir: Path, user_data, tmp_path: Pat
     assert "unknown metric" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main([*base, "--max-sections", "0"])
+    # the held-out panel never holds a trained language; refused before any set is built or file written
+    assert main([*base, "--langs", "de", "--holdout-langs", "ko,de"]) == 2
+    assert "--holdout-langs names de, which is trained" in capsys.readouterr().err
+    assert main([*base, "--langs", "de", "--holdout-langs", "xx-nope"]) == 2
+    assert "xx-nope" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
 
 
 def test_evaluate_beir_folder_with_default_languages(model_dir: Path, tmp_path: Path, capsys) -> None:
