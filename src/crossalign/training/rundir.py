@@ -7,6 +7,8 @@ Layout of a run directory::
     train_config.json           the TrainConfig of the run
     train_summary.json          steps, seconds, final loss, trainable parameters (written last)
     model/                      the final sentence-transformers model (renamed into place when complete)
+    model-merged/               --merge-base: the fine-tuned model interpolated with its base (merge.json and
+                                merge_curve.png: the λ chosen on dev pages, with --merge-base auto)
     .crossalign-train.lock      exists while a run is in progress (.holder next to it names the process)
 
 ``--overwrite`` removes exactly these entries (and the temporary siblings crossalign's atomic writes leave after a
@@ -35,11 +37,23 @@ CONFIG_FILE = "train_config.json"
 SUMMARY_FILE = "train_summary.json"
 MODEL_DIR = "model"
 CHECKPOINT_DIR = "checkpoints"
+MERGED_DIR = "model-merged"
+MERGE_FILE = "merge.json"
+MERGE_PLOT = "merge_curve.png"
 LOCK_FILE = ".crossalign-train.lock"
 HOLDER_FILE = LOCK_FILE + ".holder"
 
 #: What a run writes into its directory.
-RUN_ENTRIES: tuple[str, ...] = (CHECKPOINT_DIR, LOG_FILE, CONFIG_FILE, SUMMARY_FILE, MODEL_DIR)
+RUN_ENTRIES: tuple[str, ...] = (
+    CHECKPOINT_DIR,
+    LOG_FILE,
+    CONFIG_FILE,
+    SUMMARY_FILE,
+    MODEL_DIR,
+    MERGED_DIR,
+    MERGE_FILE,
+    MERGE_PLOT,
+)
 
 
 def _ours(name: str) -> bool:

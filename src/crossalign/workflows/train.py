@@ -38,6 +38,9 @@ from crossalign.training.rundir import (
     CHECKPOINT_DIR,
     CONFIG_FILE,
     LOG_FILE,
+    MERGE_FILE,
+    MERGE_PLOT,
+    MERGED_DIR,
     MODEL_DIR,
     SUMMARY_FILE,
     check_output_dir,
@@ -519,9 +522,6 @@ def _train(
     )
 
 
-MERGED_DIR = "model-merged"
-
-
 def _merge_langs(cfg: TrainConfig, manifest: dict[str, Any] | None) -> list[str]:
     """The trained (non-English) languages for ``merge_base="auto"``, from the data's build manifest."""
     if cfg.merge_base != "auto":
@@ -558,13 +558,13 @@ def _merge_with_base(
             seed=cfg.seed,
             show_progress=show_progress,
         )
-        atomic_write_json(out / "merge.json", selection)
+        atomic_write_json(out / MERGE_FILE, selection)
         try:
-            plot_lambda_curve(selection, out / "merge_curve.png")
+            plot_lambda_curve(selection, out / MERGE_PLOT)
         except Exception as exc:  # matplotlib missing: merge.json has the numbers
             logger.warning("no λ curve plot: %s", exc)
         lam = float(selection["lambda"])
-        extra = {"chosen_on": "dev pages", "curve": "merge.json"}
+        extra = {"chosen_on": "dev pages", "curve": MERGE_FILE}
     else:
         lam = float(cfg.merge_base)  # type: ignore[arg-type]
     merged = merge_models(base_model, tuned, lam)

@@ -144,12 +144,15 @@ def test_overwrite_removes_only_what_a_run_wrote(tmp_path, tiny_model_dir, finis
     out = _copy(finished_run, tmp_path / "run")
     (out / "notes.md").write_text("my notes", encoding="utf-8")
     (out / "checkpoints" / "checkpoint-1" / "stale.bin").write_bytes(b"x")
+    (out / "model-merged").mkdir()  # an earlier --merge-base run's merged model and curve: not this run's
+    (out / "merge.json").write_text("{}", encoding="utf-8")
     rows = write_jsonl(tmp_path / "train.jsonl", make_rows("infonce", 8))
     result = train(
         tiny_config(tiny_model_dir, out, method="infonce", data=str(rows), max_steps=1, save_steps=5), overwrite=True
     )
     assert result.global_step == 1
     assert (out / "notes.md").read_text(encoding="utf-8") == "my notes"
+    assert not (out / "model-merged").exists() and not (out / "merge.json").exists()
     assert not (out / "checkpoints" / "checkpoint-1" / "stale.bin").exists()  # the old run's checkpoints went
     assert [e["step"] for e in result.history] == [1]
 
