@@ -292,6 +292,8 @@ def regression_verdict(rows: Mapping[str, Mapping[str, Mapping[str, Any]]], *, t
         ``{"claim", "holds", "failing": [{"lang", "metric", "delta"}], "missing": [...], "detail"}``; a language
         whose metric could not be measured is listed under ``missing`` and makes the verdict not hold.
     """
+    from crossalign.evaluation.format import format_delta
+
     points = 100 * threshold
     failing, missing = [], []
     for lang, cells in rows.items():
@@ -307,7 +309,7 @@ def regression_verdict(rows: Mapping[str, Mapping[str, Mapping[str, Any]]], *, t
     )
     if failing:
         detail = "loses more: " + ", ".join(
-            f"{f['lang']} {HOLDOUT_METRICS[f['metric']][0]} {100 * f['delta']:+.1f}" for f in failing
+            f"{f['lang']} {HOLDOUT_METRICS[f['metric']][0]} {format_delta('p@1_src2tgt', f['delta'])}" for f in failing
         )
     else:
         worst = [
@@ -317,7 +319,9 @@ def regression_verdict(rows: Mapping[str, Mapping[str, Mapping[str, Any]]], *, t
             if cells[k]["delta"] is not None
         ]
         detail = "worst: " + (
-            f"{min(worst)[1]} {HOLDOUT_METRICS[min(worst)[2]][0]} {100 * min(worst)[0]:+.1f}" if worst else "–"
+            f"{min(worst)[1]} {HOLDOUT_METRICS[min(worst)[2]][0]} {format_delta('p@1_src2tgt', min(worst)[0])}"
+            if worst
+            else "–"
         )
     if missing:
         detail += "; not measured: " + ", ".join(f"{m['lang']} {HOLDOUT_METRICS[m['metric']][0]}" for m in missing)

@@ -11,7 +11,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-__all__ = ["format_holdout", "plot_holdout"]
+from crossalign.utils.table import Table, render_text
+
+__all__ = ["format_holdout", "holdout_table", "plot_holdout", "verdict_lines"]
 
 
 def _pts(v: float | None, signed: bool = False) -> str:
@@ -30,11 +32,11 @@ def _delta_cell(cell: dict[str, Any]) -> str:
     return text
 
 
-def format_holdout(comparison: dict[str, Any], *, markdown: bool = False, trained: list[str] | None = None) -> str:
-    """The panel table (language × model: base value, delta [95 % CI] per metric) and one verdict line per model."""
+def holdout_table(comparison: dict[str, Any], *, trained: list[str] | None = None) -> Table:
+    """The panel as one :class:`~crossalign.utils.table.Table`: per language the base model's values (×100), then
+    each model's change in points with its 95 % paired bootstrap interval; the mean change last."""
     metrics = comparison["metrics"]
     labels = list(comparison["models"])
-    header = ["lang", "model", *(metrics[k]["label"] for k in metrics)]
     rows: list[list[str]] = []
     for lang in comparison["langs"]:
         first = comparison["models"][labels[0]][lang] if labels else {}
@@ -47,27 +49,34 @@ def format_holdout(comparison: dict[str, Any], *, markdown: bool = False, traine
         rows.append(
             ["mean" if label == labels[0] else "", label, *(_pts(mean.get(k, {}).get("delta"), True) for k in metrics)]
         )
-    lines: list[str] = []
-    if markdown:
-        lines.append("| " + " | ".join(header) + " |")
-        lines.append("|" + "|".join(["---", "---", *["---:"] * len(metrics)]) + "|")
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-    else:
-        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-        for r in [header, *rows]:
-            cells = [r[0].ljust(widths[0]), r[1].ljust(widths[1])] + [c.rjust(w) for c, w in zip(r[2:], widths[2:])]
-            lines.append("  ".join(cells).rstrip())
-    lines.append("")
-    what = "Held-out languages (never trained"
-    what += f"; trained: {', '.join(trained)})" if trained else ")"
-    lines.append(
-        f"{what}: base values ×100, then each model's change in points [95 % paired bootstrap CI]; "
-        "bitext P@1 = mean of both directions; xSIM error lower is better."
+    what = "held-out languages (never trained" + (f"; trained: {', '.join(trained)})" if trained else ")")
+    return Table(
+        what,
+        ["lang", "model", *(metrics[k]["label"] for k in metrics)],
+        rows,
+        caption=[
+            "base values ×100, then each model's change in points [95 % paired bootstrap CI]; bitext P@1 = mean of "
+            "both directions; xSIM error lower is better"
+        ],
+        label_columns=2,
     )
-    for label, v in comparison["verdicts"].items():
-        mark = "yes" if v["holds"] else "NO"
-        lines.append(f"{'- ' if markdown else ''}{label}: {v['claim']}: {mark} ({v['detail']})")
-    return "\n".join(lines)
+
+
+def verdict_lines(comparison: dict[str, Any], *, markdown: bool = False) -> list[str]:
+    """One line per model: the regression verdict and its detail."""
+    return [
+        f"{'- ' if markdown else ''}{label}: {v['claim']}: {'yes' if v['holds'] else 'NO'} ({v['detail']})"
+        for label, v in comparison["verdicts"].items()
+    ]
+
+
+def format_holdout(comparison: dict[str, Any], *, markdown: bool = False, trained: list[str] | None = None) -> str:
+    """The panel table and the verdicts, as rich-rendered text or markdown."""
+    table = holdout_table(comparison, trained=trained)
+    lines = verdict_lines(comparison, markdown=markdown)
+    if markdown:
+        return table.to_markdown(heading=None) + "\n" + "\n".join(lines)
+    return render_text([table, *lines]).rstrip("\n")
 
 
 def plot_holdout(comparison: dict[str, Any], path: str | os.PathLike[str]) -> Path:

@@ -933,11 +933,11 @@ def format_summary(summary: dict[str, Any], *, markdown: bool = False) -> str:
     """The summary table (languages × models) and the verdicts, as rich-rendered text or markdown."""
     item = "- " if markdown else ""
     lines: list[str] = []
+    panel_table = None
     if summary.get("holdout"):
-        from crossalign.reports.holdout import format_holdout
+        from crossalign.reports.holdout import holdout_table
 
-        text = format_holdout(summary["holdout"], markdown=markdown, trained=list(summary.get("languages", [])))
-        lines += [ln for ln in text.splitlines() if ": no held-out language" not in ln]  # the verdicts follow
+        panel_table = holdout_table(summary["holdout"], trained=list(summary.get("languages", [])))
     if summary.get("merge"):
         m = summary["merge"]
         curve = ", ".join(
@@ -973,8 +973,9 @@ def format_summary(summary: dict[str, Any], *, markdown: bool = False) -> str:
             lines.append(f"{item or '  '}{pair}: " + "; ".join(parts))
     table = summary_table(summary)
     if markdown:
-        return table.to_markdown(heading=None) + "\n" + "\n".join(lines)
-    return render_text([table, *lines]).rstrip("\n")
+        panel = "" if panel_table is None else panel_table.to_markdown(heading=None) + "\n"
+        return table.to_markdown(heading=None) + "\n" + panel + "\n".join(lines)
+    return render_text([table, *([panel_table] if panel_table is not None else []), *lines]).rstrip("\n")
 
 
 def _write_report(
