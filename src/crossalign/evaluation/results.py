@@ -42,6 +42,11 @@ SUITES: dict[str, str] = {
 }
 
 
+def suite_table() -> str:
+    """:data:`SUITES` as a markdown table (README "Evaluate" holds it; a test keeps the two equal)."""
+    return "\n".join(["| suite | what it measures |", "|---|---|", *(f"| `{s}` | {d} |" for s, d in SUITES.items())])
+
+
 def _environment() -> dict[str, Any]:
     from importlib.metadata import PackageNotFoundError, version
 

@@ -207,6 +207,17 @@ LOSSES: dict[str, LossSpec] = {
 }
 
 
+def columns_table() -> str:
+    """The columns each method reads, as a markdown table (README "Bring your own data and model" holds it; a test
+    keeps the two equal). Columns are matched by name and passed to the loss in this order."""
+    lines = ["| `--method` | required columns | optional columns | label column |", "|---|---|---|---|"]
+    for spec in LOSSES.values():
+        required = ", ".join(f"`{c}`" for c in spec.required_columns)
+        optional = ", ".join(f"`{c}`" for c in spec.optional_columns) or "—"
+        lines.append(f"| `{spec.name}` | {required} | {optional} | {f'`{spec.labels}`' if spec.labels else '—'} |")
+    return "\n".join(lines)
+
+
 def get_spec(method: str) -> LossSpec:
     """The :class:`LossSpec` of ``method``; ConfigError listing the valid names if unknown."""
     try:

@@ -161,7 +161,8 @@ _REGISTRY: tuple[MetricInfo, ...] = (
     MetricInfo(
         "pivot_first@1", "mixed_pool", "none",
         ("englishfirst@1", "english_first@1", "pivotfirst@1", "englishfirst", "english_first", "pivot_first"),
-        "PivotFirst@1 (EnglishFirst@1 for pivot 'en') = share of queries whose top hit is in the pivot language",
+        "PivotFirst@1 (EnglishFirst@1 for pivot 'en') = share of queries whose top hit is in the pivot language "
+        "(inclination suite: lower is better, the gold document is the query's own language)",
         label="{pivot}First@1", better="lower",
     ),
     MetricInfo(
@@ -239,6 +240,26 @@ def available_metrics(kind: Kind | None = None) -> list[str]:
         if kind is None or m.kind == kind:
             out.append(m.name + ("@k" if m.cutoff == "required" else "[@k]" if m.cutoff == "optional" else ""))
     return out
+
+
+#: How each kind of metric is reported in ``results.json`` and tables.
+_KIND_TEXT: dict[str, str] = {
+    "retrieval": "retrieval",
+    "mixed_pool": "mixed-pool / inclination",
+    "bitext": "bitext",
+    "sts": "sts",
+}
+
+
+def metric_table() -> str:
+    """The metrics as a markdown table (name as typed in ``--metrics``, suite, definition), rendered from the
+    registry; README "Evaluate" holds this table and a test keeps the two equal."""
+    lines = ["| metric | suite | definition |", "|---|---|---|"]
+    for m in _REGISTRY:
+        name = m.name + ("@k" if m.cutoff == "required" else "[@k]" if m.cutoff == "optional" else "")
+        definition = m.description.replace("|", "\\|")
+        lines.append(f"| `{name}` | {_KIND_TEXT[m.kind]} | {definition} |")
+    return "\n".join(lines)
 
 
 def _unknown(text: str, kind: Kind | None) -> ConfigError:
