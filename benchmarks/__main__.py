@@ -1,7 +1,8 @@
 """``python -m benchmarks [--quick | --tiny] [--only SECTIONS] [--output DIR] [--repeats N]``.
 
 Runs the benchmark suite of issue #6 and writes ``<timestamp>.json``, ``.md`` and ``.png`` (scaling plot) into the
-output directory, atomically, plus copies as ``latest.*``. Sections: training, memory, encoding, search, scaling.
+output directory, atomically, plus copies as ``latest.*``. Sections: training, memory, encoding, search, scaling,
+profile.
 
 - default (full): the sizes of the README table, under 15 minutes on 2 shared cores;
 - ``--quick``: smaller sizes, under 3 minutes;
@@ -20,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SECTIONS = ("training", "memory", "encoding", "search", "scaling")
+SECTIONS = ("training", "memory", "encoding", "search", "scaling", "profile")
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Profile:
     scale_batches: list[int]
     scale_repeats: int
     notes: list[str] = field(default_factory=list)
+    profile_texts: int = 200
 
 
 PROFILES = {
@@ -92,6 +94,7 @@ PROFILES = {
         eval_repeats=1,
         scale_batches=[2, 4, 8],
         scale_repeats=3,
+        profile_texts=100,
         notes=["quick mode: smaller batches, sequences and text counts than the issue's sizes"],
     ),
     "tiny": Profile(
@@ -113,6 +116,7 @@ PROFILES = {
         eval_repeats=1,
         scale_batches=[2, 4],
         scale_repeats=2,
+        profile_texts=40,
         notes=["tiny mode: a randomly initialised 2-layer BERT and synthetic text; a smoke test, not a benchmark"],
     ),
 }
@@ -185,8 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.models import bench_model, freeze_word_embeddings
 
     model = None
-    if {"training", "encoding", "scaling"} & set(only):
+    native_max_seq_length = None
+    if {"training", "encoding", "scaling", "profile"} & set(only):
         model = bench_model(tiny=args.tiny)
+        native_max_seq_length = model.max_seq_length
 
     def timed(name: str, fn: Any) -> None:
         t0 = time.perf_counter()
@@ -212,6 +218,18 @@ def main(argv: list[str] | None = None) -> int:
         cfg = training_step.TrainingConfig(prof.train_batch, prof.train_seq, prof.train_steps, repeats)
         model.max_seq_length = prof.train_seq
         timed("training", lambda: training_step.run(model, pool, cfg))
+    if "profile" in only:
+        from benchmarks import profile
+
+        assert model is not None
+        freeze_word_embeddings(model)  # as in the training benchmark
+        model.max_seq_length = native_max_seq_length  # encoding as in the encoding benchmark
+        timed(
+            "profile",
+            lambda: profile.run(
+                model, pool, n_texts=prof.profile_texts, train_batch=prof.train_batch, max_seq_length=prof.train_seq
+            ),
+        )
     if "memory" in only:
         from benchmarks import gradcache_memory
 

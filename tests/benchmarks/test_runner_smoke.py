@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SECTIONS = ("training", "memory", "encoding", "search", "scaling")
+SECTIONS = ("training", "memory", "encoding", "search", "scaling", "profile")
 
 
 def _numbers(obj: Any) -> list[float]:
@@ -71,6 +71,13 @@ def test_runner_tiny(tmp_path: Path) -> None:
         section = results["sections"][name]
         numbers = _numbers(section)
         assert numbers and all(math.isfinite(x) for x in numbers), name
+        if name == "profile":  # shares of wall time, not ratios: every block's categories add up to its wall time
+            for block in ("encode", "training_step"):
+                shares = section[block]["share_of_wall"]
+                assert sum(shares.values()) == pytest.approx(1.0, abs=0.02) or shares["python_and_framework"] == 0
+                assert shares["matmul"] > 0 and section[block]["top_ops"], block
+            assert "Where the time goes" in md
+            continue
         ratios = _ratios(section)
         assert ratios, f"{name} has no ratio"
         assert all(math.isfinite(r["median"]) and r["median"] > 0 for r in ratios), name

