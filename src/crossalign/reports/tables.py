@@ -30,7 +30,7 @@ from typing import Any
 
 from crossalign.evaluation.format import MISSING, PIVOT, format_value, header_label, is_ratio, metric_label
 from crossalign.evaluation.metrics import lower_is_better
-from crossalign.evaluation.results import SUITES, EvaluationResult, TaskScore
+from crossalign.evaluation.results import SUITES, EvaluationResult, TaskScore, unique_labels
 from crossalign.reports._format import direction_class, direction_classes, row_language, short_fingerprint
 from crossalign.utils.table import Table as BaseTable
 
@@ -117,13 +117,9 @@ def _as_list(results: EvaluationResult | Sequence[EvaluationResult]) -> list[Eva
 
 
 def model_labels(results: Sequence[EvaluationResult]) -> list[str]:
-    """Distinct labels for the results' models (``label``, then ``label (2)`` for repeats)."""
-    seen: Counter[str] = Counter()
-    labels = []
-    for r in results:
-        seen[r.label] += 1
-        labels.append(r.label if seen[r.label] == 1 else f"{r.label} ({seen[r.label]})")
-    return labels
+    """Distinct labels for the results' models (``label``, then ``label-2`` for repeats; see
+    :func:`~crossalign.evaluation.results.unique_labels`)."""
+    return unique_labels([r.label for r in results])
 
 
 def _tasks_in_order(results: Sequence[EvaluationResult], suite: str) -> list[str]:

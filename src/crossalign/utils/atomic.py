@@ -86,7 +86,8 @@ def check_output_location(path: str | os.PathLike[str], *, what: str = "--output
     return p
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process's umask (read by setting it and restoring it at once)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -114,7 +115,7 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w", encoding: str | N
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, 0o666 & ~current_umask())
         os.replace(tmp, target)
         _fsync_dir(target.parent)
     except BaseException:
@@ -171,7 +172,7 @@ def atomic_directory(path: str | os.PathLike[str], *, overwrite: bool = False) -
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
     try:
         yield tmp
-        tmp.chmod(0o777 & ~_umask())
+        tmp.chmod(0o777 & ~current_umask())
         if target.exists():
             old = target.with_name(f".{target.name}.old-{os.getpid()}")
             os.replace(target, old)

@@ -36,3 +36,18 @@ def is_available(module: str) -> bool:
     except ImportError:
         return False
     return True
+
+
+def package_versions(names: tuple[str, ...]) -> dict[str, str | None]:
+    """Installed versions read from the packages' metadata (importing torch just for its version costs seconds):
+    ``{name: version or None}``, keyed by the names as given (``sentence_transformers`` and ``sentence-transformers``
+    both find the distribution ``sentence-transformers``)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str | None] = {}
+    for name in names:
+        try:
+            out[name] = version(name.replace("_", "-"))
+        except PackageNotFoundError:
+            out[name] = None
+    return out

@@ -44,7 +44,7 @@ from typing import Any
 from crossalign.errors import ConfigError
 from crossalign.evaluation.embeddings import EmbeddingCache
 from crossalign.evaluation.evaluators import DEFAULT_RETRIEVAL_METRICS, CrossalignEvaluator, EvaluatorOutput
-from crossalign.evaluation.results import EvaluationResult, TaskScore
+from crossalign.evaluation.results import EvaluationResult, TaskScore, unique_labels
 from crossalign.utils.progress import progress, progress_enabled, stage_logger
 
 logger = logging.getLogger(__name__)
@@ -350,15 +350,6 @@ def _trained_label(path: Path) -> str | None:
     except (ValueError, OSError, AttributeError):
         return None
     return label.strip() if isinstance(label, str) and label.strip() else None
-
-
-def _unique_labels(labels: Sequence[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for label in labels:
-        seen[label] = seen.get(label, 0) + 1
-        out.append(label if seen[label] == 1 else f"{label}-{seen[label]}")
-    return out
 
 
 def _encode_all(cache: EmbeddingCache, evaluators: Sequence[CrossalignEvaluator], log: Log) -> dict[str, Any]:
@@ -823,7 +814,7 @@ def check_output(
             f"{len(labels)} labels for {len(model_list)} models",
             hint="give one --label per --model, in the same order (or none)",
         )
-    names = _unique_labels(list(labels) if labels is not None else [model_label(m) for m in model_list])
+    names = unique_labels(list(labels) if labels is not None else [model_label(m) for m in model_list])
     bad = [n for n in names if not n.strip()]
     if bad:
         raise ConfigError("a model label is empty", hint="give every model a non-empty --label")

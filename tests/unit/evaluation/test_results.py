@@ -94,3 +94,10 @@ def test_mixed_pools_of_different_languages_are_different_units() -> None:
     r = _result()
     r.tasks = [a, b]
     assert len(merge_results([r])) == 2
+
+
+def test_unique_labels_number_repeats_folder_safely() -> None:
+    from crossalign.evaluation.results import unique_labels
+
+    assert unique_labels(["base", "clear", "base", "base"]) == ["base", "clear", "base-2", "base-3"]
+    assert unique_labels([]) == []

@@ -155,3 +155,37 @@ def test_holm_against_hand_computation() -> None:
     assert holm([]) == []
     with pytest.raises(ValueError):
         holm([1.5])
+
+
+@pytest.mark.parametrize("statistic", ["mean", "median"])
+def test_randomization_equals_scipy_permutation_test(statistic: str) -> None:
+    """The sign-flip test is scipy's paired permutation test (``permutation_type="samples"``): identical exact
+    p-values over random cases with ties, and Monte Carlo estimates of the same p-value."""
+    from scipy.stats import permutation_test
+
+    f = np.mean if statistic == "mean" else np.median
+
+    def scipy_p(a: np.ndarray, b: np.ndarray, n_resamples: float) -> float:
+        res = permutation_test(
+            (a, b),
+            lambda x, y, axis: f(y, axis=axis) - f(x, axis=axis),
+            permutation_type="samples",
+            vectorized=True,
+            n_resamples=n_resamples,
+            rng=np.random.default_rng(0),
+        )
+        return float(res.pvalue)
+
+    rng = np.random.default_rng(2)
+    for _ in range(60):
+        n = int(rng.integers(2, 12))
+        a = rng.uniform(0, 1, n).round(int(rng.integers(1, 3)))  # coarse values: ties in the null distribution
+        b = (a + rng.normal(rng.uniform(-0.2, 0.2), 0.2, n)).round(2)
+        ours = paired_randomization(a, b, exact=True, statistic=statistic)
+        assert ours.p_value == pytest.approx(scipy_p(a, b, np.inf), abs=1e-12), (a, b)
+    a = rng.uniform(0, 1, 200)
+    b = a + rng.normal(0.015, 0.2, 200)
+    mc = paired_randomization(a, b, n_resamples=20_000, seed=3, statistic=statistic).p_value
+    ref = scipy_p(a, b, 20_000)
+    assert 0.05 < ref < 0.95  # a p-value that Monte Carlo error could move
+    assert abs(mc - ref) < 4 * math.sqrt(2 * ref * (1 - ref) / 20_000) + 2 / 20_000

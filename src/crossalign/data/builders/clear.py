@@ -50,13 +50,13 @@ from crossalign.data.builders.common import (
     seeded_rng,
     shuffle_rows,
     split_cap,
-    stage,
     target_languages,
 )
 from crossalign.data.mining import DEFAULT_NUM_NEGATIVES, DEFAULT_RANK_RANGE, DEFAULT_REFERENCE_POOL, MinedNegatives
 from crossalign.data.splits import SplitSpec
 from crossalign.errors import ConfigError
 from crossalign.models.registry import DEFAULT_MODEL
+from crossalign.utils.progress import stage
 
 __all__ = ["build_clear", "build_infonce", "clear_columns", "infonce_columns", "infonce_from_clear"]
 

@@ -53,7 +53,6 @@ import json
 import math
 import os
 import platform
-import re
 import sys
 import time
 from collections import Counter
@@ -65,12 +64,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from crossalign.data.libreoffice.parse import normalize_space
 from crossalign.data.records import ParallelCorpus, ParallelTuple, RetrievalSet
 from crossalign.data.splits import SplitSpec, assign_split
 from crossalign.errors import ConfigError, DataFormatError, ModelError
 from crossalign.languages import parse_lang_list
 from crossalign.utils.atomic import atomic_directory, atomic_write_json, ensure_writable_dir
-from crossalign.utils.progress import progress_enabled
+from crossalign.utils.deps import package_versions
+
+# workflows/train.py imports stage from here
+from crossalign.utils.progress import stage as stage
 from crossalign.utils.table import Table
 
 if TYPE_CHECKING:
@@ -107,8 +110,6 @@ DEFAULT_SPLIT = SplitSpec()
 #: Manifest schema version.
 MANIFEST_VERSION = 1
 
-_WS = re.compile(r"\s+")
-
 
 # ------------------------------------------------------------------------------------------------------- headings
 def disambiguate_heading(heading: str, title: str | None, shared: int, rule: str = "title") -> str | None:
@@ -137,12 +138,12 @@ def disambiguate_heading(heading: str, title: str | None, shared: int, rule: str
         raise ConfigError(
             f"unknown shared-heading rule {rule!r}", hint=f"choose one of {', '.join(SHARED_HEADING_RULES)}"
         )
-    heading = _WS.sub(" ", heading).strip()
+    heading = normalize_space(heading)
     if shared <= 1 or rule == "keep":
         return heading
     if rule == "skip":
         return None
-    title = _WS.sub(" ", title or "").strip()
+    title = normalize_space(title or "")
     if not title:
         return None
     if _norm(title).rstrip(":") == _norm(heading).rstrip(":"):
@@ -151,8 +152,8 @@ def disambiguate_heading(heading: str, title: str | None, shared: int, rule: str
 
 
 def _norm(text: str) -> str:
-    """Comparison key of a text: whitespace collapsed, case folded."""
-    return _WS.sub(" ", text).strip().casefold()
+    """Comparison key of a text: :func:`normalize_space`, case folded."""
+    return normalize_space(text).casefold()
 
 
 # ------------------------------------------------------------------------------------------------------- material
@@ -661,17 +662,10 @@ def resolve_encoder(
 
 # ------------------------------------------------------------------------------------------------------- output
 def _versions() -> dict[str, str | None]:
-    import importlib.metadata as md
-
     from crossalign import __version__
 
-    out: dict[str, str | None] = {"crossalign": __version__, "python": platform.python_version()}
-    for pkg in ("numpy", "torch", "sentence-transformers", "transformers", "datasets"):
-        try:
-            out[pkg] = md.version(pkg)
-        except md.PackageNotFoundError:
-            out[pkg] = None
-    return out
+    packages = package_versions(("numpy", "torch", "sentence-transformers", "transformers", "datasets"))
+    return {"crossalign": __version__, "python": platform.python_version(), **packages}
 
 
 def groups_hash(groups: Iterable[str]) -> str:
@@ -867,12 +861,6 @@ def shuffle_rows(
     """Shuffle rows and their provenance together (seeded per split): languages and pages mix in every batch."""
     order = seeded_rng(seed, "shuffle", split).permutation(len(rows))
     return [rows[i] for i in order], [meta[i] for i in order]
-
-
-def stage(message: str, show_progress: bool | None) -> None:
-    """A one-line progress message on stderr (silenced like the bars)."""
-    if progress_enabled(show_progress):
-        print(message, file=sys.stderr, flush=True)
 
 
 def mining_config(

@@ -74,6 +74,7 @@ from crossalign.data.builders.common import disambiguate_heading
 from crossalign.data.libreoffice.align import SectionRecord
 from crossalign.data.libreoffice.corpus import DEFAULT_MIN_WORDS
 from crossalign.data.libreoffice.langs import SOURCE_LANGUAGE
+from crossalign.data.libreoffice.parse import normalize_space
 from crossalign.data.records import Document, ParallelTuple, Query, RetrievalSet
 from crossalign.data.splits import SplitSpec, assign_split, hash_unit
 from crossalign.errors import ConfigError
@@ -112,7 +113,6 @@ PARAGRAPHS_TASK = "libreoffice-paragraphs"
 EVAL_SUITES: tuple[str, ...] = ("retrieval", "mixed-pool", "inclination", "bitext")
 
 PIVOT = SOURCE_LANGUAGE
-_WS = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -276,10 +276,6 @@ class EvalSets:
 
 
 # ----------------------------------------------------------------------------------------------------- sections
-def _norm(text: str) -> str:
-    return _WS.sub(" ", text).strip()
-
-
 def _query_text(section: SectionRecord, lang: str, mode: str) -> str | None:
     # The same rule the training-data builders use, so queries look alike in training and in evaluation.
     rule = "skip" if mode == "drop" else "title"
@@ -337,7 +333,7 @@ def select_sections(
         if any(queries[lg] in seen_q[lg] for lg in langs):
             counts["duplicate_query"] += 1
             continue
-        bodies = {lg: _norm(s.bodies[lg]) for lg in langs}
+        bodies = {lg: normalize_space(s.bodies[lg]) for lg in langs}
         if any(bodies[lg] in seen_b[lg] for lg in langs):
             counts["duplicate_body"] += 1
             continue
@@ -481,7 +477,7 @@ def build_bitext_set(
     for _, t in gold:
         if len(chosen) >= config.max_bitext_pairs:
             break
-        a, b = _norm(t.texts[src]), _norm(t.texts[tgt])
+        a, b = normalize_space(t.texts[src]), normalize_space(t.texts[tgt])
         if a in seen[src] or b in seen[tgt]:
             counts["duplicate_text"] += 1
             continue
@@ -497,7 +493,7 @@ def build_bitext_set(
         bucket = src_distractors if side == src else tgt_distractors
         if len(bucket) >= config.bitext_distractors or side not in t.texts:
             continue
-        text = _norm(t.texts[side])
+        text = normalize_space(t.texts[side])
         if text in seen[side]:
             counts["duplicate_distractor"] += 1
             continue

@@ -49,13 +49,13 @@ from crossalign.data.builders.common import (
     seeded_rng,
     shuffle_rows,
     split_cap,
-    stage,
     target_languages,
     tuple_group,
 )
 from crossalign.data.records import ParallelCorpus, ParallelTuple
 from crossalign.data.splits import SplitSpec
 from crossalign.errors import ConfigError
+from crossalign.utils.progress import stage
 
 __all__ = ["build_distill", "build_enx", "build_multiway", "enx_pairs_per_tuple"]
 
