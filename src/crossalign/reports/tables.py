@@ -437,60 +437,54 @@ def _suite_table(
     )
 
 
-def mixed_pool_tables(
-    results: EvaluationResult | Sequence[EvaluationResult], *, pivot: str = PIVOT, suite: str = "mixed-pool"
-) -> list[Table]:
-    """Mixed-pool tables: one row per query language and pool (``de→{de,en}``), Max@R mean/median, Complete@10,
-    Complete@100 and nDCG@1, with means over the non-pivot and the pivot query languages."""
-    res = _as_list(results)
-    cols = ("max_rank_mean", "max_rank_median", "complete@10", "complete@100", "ndcg@1")
-    out = []
-    for task in _tasks_in_order(res, suite):
-        t = _suite_table(
-            res,
-            suite=suite,
-            task=task,
-            columns=cols,
-            pivot=pivot,
-            row_label="query_lang→pool",
-            means="pivot",
-            label_of=lambda t: f"{t.direction} ({_pool_text(t)})",
-            extra_caption=[
-                "Max@R = depth needed to retrieve every parallel document of a query; Complete@k = share "
-                "of queries with Max@R ≤ k"
-            ],
-        )
-        if t is not None:
-            out.append(t)
-    return out
+def _per_task(res: list[EvaluationResult], suite: str, **layout: Any) -> list[Table]:
+    """One :func:`_suite_table` per task of ``suite`` (tasks without any of the columns give none)."""
+    tables = [_suite_table(res, suite=suite, task=task, **layout) for task in _tasks_in_order(res, suite)]
+    return [t for t in tables if t is not None]
 
 
 def _pool_text(t: TaskScore) -> str:
     return " + ".join(f"{n} {lang}" for lang, n in sorted(t.pool.items()))
 
 
+def _pool_label(t: TaskScore) -> str:
+    return f"{t.direction} ({_pool_text(t)})"
+
+
+def mixed_pool_tables(
+    results: EvaluationResult | Sequence[EvaluationResult], *, pivot: str = PIVOT, suite: str = "mixed-pool"
+) -> list[Table]:
+    """Mixed-pool tables: one row per query language and pool (``de→{de,en}``), Max@R mean/median, Complete@10,
+    Complete@100 and nDCG@1, with means over the non-pivot and the pivot query languages."""
+    return _per_task(
+        _as_list(results),
+        suite,
+        columns=("max_rank_mean", "max_rank_median", "complete@10", "complete@100", "ndcg@1"),
+        pivot=pivot,
+        row_label="query_lang→pool",
+        means="pivot",
+        label_of=_pool_label,
+        extra_caption=[
+            "Max@R = depth needed to retrieve every parallel document of a query; Complete@k = share "
+            "of queries with Max@R ≤ k"
+        ],
+    )
+
+
 def inclination_tables(
     results: EvaluationResult | Sequence[EvaluationResult], *, pivot: str = PIVOT, suite: str = "inclination"
 ) -> list[Table]:
     """Pivot-language inclination: x queries over ``D_x ∪ D_en`` with only the x document relevant."""
-    res = _as_list(results)
-    cols = ("pivot_first@1", "pivot_first_wrong@1", "pivot_above_gold_mean", "ndcg@1", f"lang_share@10:{pivot}")
-    out = []
-    for task in _tasks_in_order(res, suite):
-        t = _suite_table(
-            res,
-            suite=suite,
-            task=task,
-            columns=cols,
-            pivot=pivot,
-            row_label="query_lang→pool",
-            means="pivot",
-            label_of=lambda t: f"{t.direction} ({_pool_text(t)})",
-            extra_caption=[f"only the query-language document is relevant; {pivot} documents are distractors"],
-        )
-        if t is not None:
-            out.append(t)
-    return out
+    return _per_task(
+        _as_list(results),
+        suite,
+        columns=("pivot_first@1", "pivot_first_wrong@1", "pivot_above_gold_mean", "ndcg@1", f"lang_share@10:{pivot}"),
+        pivot=pivot,
+        row_label="query_lang→pool",
+        means="pivot",
+        label_of=_pool_label,
+        extra_caption=[f"only the query-language document is relevant; {pivot} documents are distractors"],
+    )
 
 
 #: Bitext columns (score keys; labels and directions come from the metric registry).
@@ -501,35 +495,16 @@ def bitext_tables(
     results: EvaluationResult | Sequence[EvaluationResult], *, pivot: str = PIVOT, suite: str = "bitext"
 ) -> list[Table]:
     """Bitext mining: rows ``src→tgt`` (query_lang = source, doc_lang = target), P@1 both ways, xSIM, BUCC F1."""
-    res = _as_list(results)
-    out = []
-    for task in _tasks_in_order(res, suite):
-        t = _suite_table(
-            res,
-            suite=suite,
-            task=task,
-            columns=BITEXT_COLUMNS,
-            pivot=pivot,
-            row_label="src→tgt",
-            means="all",
-        )
-        if t is not None:
-            out.append(t)
-    return out
+    return _per_task(_as_list(results), suite, columns=BITEXT_COLUMNS, pivot=pivot, row_label="src→tgt", means="all")
 
 
 def sts_tables(
     results: EvaluationResult | Sequence[EvaluationResult], *, pivot: str = PIVOT, suite: str = "sts"
 ) -> list[Table]:
     """STS: Spearman and Pearson of cosine (×100) per language pair (first text → second text)."""
-    res = _as_list(results)
-    cols = ("spearman", "pearson")
-    out = []
-    for task in _tasks_in_order(res, suite):
-        t = _suite_table(res, suite=suite, task=task, columns=cols, pivot=pivot, row_label="lang pair", means="all")
-        if t is not None:
-            out.append(t)
-    return out
+    return _per_task(
+        _as_list(results), suite, columns=("spearman", "pearson"), pivot=pivot, row_label="lang pair", means="all"
+    )
 
 
 def other_tables(
