@@ -205,6 +205,20 @@ def register(subparsers: Any) -> None:
         "--long-text", choices=("truncate", "window"), default="truncate", help="texts longer than the model: "
         "truncate (default) or average windows"
     )  # fmt: skip
+    p.add_argument(
+        "--precision",
+        choices=("fp32", "bf16", "auto"),
+        default="fp32",
+        help="encoder arithmetic: fp32 (default), bf16, or auto (bf16 with --backend openvino on a CPU with "
+        "avx512_bf16/amx_bf16, else fp32); recorded in the results",
+    )
+    p.add_argument(
+        "--backend",
+        choices=("torch", "openvino", "auto"),
+        default="torch",
+        help="encoder runtime: torch (default), openvino (the transformer compiled by OpenVINO, exported once per "
+        "model fingerprint; needs crossalign[openvino]) or auto (openvino when installed); recorded in the results",
+    )
     p.add_argument("--device", default=None, help="torch device (default: sentence-transformers' choice)")
     p.add_argument("--cache-dir", default=None, help=CACHE_DIR_HELP)
     p.add_argument(
@@ -259,6 +273,10 @@ def _command_line(args: argparse.Namespace) -> str:
         parts.append("--faiss")
     if args.long_text != "truncate":
         parts += ["--long-text", args.long_text]
+    if args.precision != "fp32":
+        parts += ["--precision", args.precision]
+    if args.backend != "torch":
+        parts += ["--backend", args.backend]
     parts += ["--output", args.output]
     return " ".join(shlex.quote(p) for p in parts)
 
@@ -371,6 +389,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         metrics=metrics,
         use_faiss=args.faiss,
         long_text=args.long_text,
+        precision=args.precision,
+        backend=args.backend,
         cache_dir=args.cache_dir,
         persist_embeddings=not args.no_embedding_cache,
         device=args.device,

@@ -20,6 +20,9 @@ vector::
   was specified. (The two schemes give different values for the same weights, so mixing them would only miss.)
 - The **prompt text** (``"query: "``), not its name, so two prompt names with the same text share vectors (e5's
   ``"passage"`` and ``"document"``).
+- The **encoding path**: ``"backend"`` and ``"precision"`` (:mod:`crossalign.models.backends`) join the namespace
+  when they are anything but torch fp32, so bf16 or OpenVINO vectors never answer for fp32 ones (and the keys of
+  fp32 torch vectors stay as they were).
 
 On disk (``persist=True``) — ``<cache root>/embeddings/<namespace[:32]>/``:
 
@@ -178,7 +181,11 @@ class EmbeddingCache:
         show_progress: Progress bars of the encoder (None: on for long jobs unless ``CROSSALIGN_NO_PROGRESS``).
         encode_fn: The encoding function (default :func:`crossalign.models.encode`), called as
             ``encode_fn(model, texts, prompt_name=..., batch_size=..., long_text=..., normalize=True,
-            show_progress=...)``.
+            show_progress=...)``, plus ``backend=..., precision=..., fingerprint=..., cache_dir=...`` on a non-default
+            path.
+        precision: ``"fp32"``, ``"bf16"`` or ``"auto"`` (:mod:`crossalign.models.backends`); resolved once here.
+        backend: ``"torch"``, ``"openvino"`` or ``"auto"``; resolved once here. A path other than fp32 torch is
+            part of the key (its vectors differ in the last digits).
 
     Raises:
         ConfigError: ``persist=True`` without a fingerprint for a model that cannot be fingerprinted, a bad
@@ -202,6 +209,8 @@ class EmbeddingCache:
         max_memory_bytes: int = DEFAULT_MAX_MEMORY_BYTES,
         show_progress: bool | None = None,
         encode_fn: EncodeFn | None = None,
+        precision: str = "fp32",
+        backend: str = "torch",
     ) -> None:
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"batch_size must be a positive integer, not {batch_size!r}")
@@ -209,7 +218,13 @@ class EmbeddingCache:
             raise ConfigError(f"max_memory_bytes must be a non-negative integer, not {max_memory_bytes!r}")
         if long_text not in ("truncate", "window"):
             raise ConfigError(f"long_text must be 'truncate' or 'window', not {long_text!r}")
+        from crossalign.models.backends import check_backend, resolve_backend, resolve_precision
+
+        check_backend(backend, precision)
+        self.backend = resolve_backend(backend)
+        self.precision = resolve_precision(precision, self.backend)
         self.model = model
+        self._cache_dir = cache_dir
         self.batch_size = batch_size
         self.long_text = long_text
         self.persist = persist
@@ -277,7 +292,13 @@ class EmbeddingCache:
             "long_text": self.long_text,
             "max_seq_length": self.max_seq_length,
             "normalize": True,
+            # Only a non-default path changes the key, so fp32 torch vectors cached before these options still match.
+            **({} if self._default_path else {"backend": self.backend, "precision": self.precision}),
         }
+
+    @property
+    def _default_path(self) -> bool:
+        return (self.backend, self.precision) == ("torch", "fp32")
 
     def _disk_namespace(self, ns: str, prompt_name: str | None) -> _DiskNamespace | None:
         if self._root is None:
@@ -408,6 +429,16 @@ class EmbeddingCache:
             long_text=self.long_text,
             normalize=True,
             show_progress=self.show_progress,
+            **(
+                {}
+                if self._default_path
+                else {
+                    "backend": self.backend,
+                    "precision": self.precision,
+                    "fingerprint": None if self.fingerprint.startswith("transient-") else self.fingerprint,
+                    "cache_dir": self._cache_dir,
+                }
+            ),
         )
         self.stats.encode_seconds += time.perf_counter() - t0
         arr = np.asarray(vecs, dtype=np.float32)
@@ -428,6 +459,8 @@ class EmbeddingCache:
             "long_text": self.long_text,
             "max_seq_length": self.max_seq_length,
             "batch_size": self.batch_size,
+            "backend": self.backend,
+            "precision": self.precision,
             "persist": self.persist,
             "directory": None if self._root is None else str(self._root),
             "stats": self.stats.to_dict(),

@@ -13,6 +13,7 @@ runs the matmuls in bf16 when asked (``INFERENCE_PRECISION_HINT``), accumulating
   ``<cache root>/openvino/<model fingerprint[:32]>/`` and compiled for the CPU at the requested precision; pooling and
   normalisation stay the model's own torch modules. The IR is keyed by :func:`crossalign.models.model_fingerprint`
   (weights, configuration, tokenizer), so a fine-tuned model gets its own export.
+- ``backend="auto"``: OpenVINO when the ``openvino`` package is installed, else torch (:func:`resolve_backend`).
 - ``precision="auto"``: ``bf16`` for the OpenVINO backend on a CPU with native bf16 (:func:`cpu_has_bf16`), else
   ``fp32``. The torch backend resolves ``auto`` to ``fp32``: autocast measured no faster than fp32 on the built-in
   model (``python -m benchmarks --only encoding`` reports both).
@@ -39,7 +40,7 @@ from crossalign.errors import ConfigError, ModelError
 logger = logging.getLogger(__name__)
 
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "auto")
-BACKENDS: tuple[str, ...] = ("torch", "openvino")
+BACKENDS: tuple[str, ...] = ("torch", "openvino", "auto")
 BF16_CPU_FLAGS: tuple[str, ...] = ("avx512_bf16", "amx_bf16")
 """x86 CPU flags (``/proc/cpuinfo``) of native bf16 arithmetic."""
 OPENVINO_HINTS = {"fp32": "f32", "bf16": "bf16"}
@@ -88,6 +89,18 @@ def check_backend(backend: str, precision: str) -> None:
             "backend 'openvino' needs the openvino runtime, which is not installed",
             hint="pip install 'crossalign[openvino]', or use backend 'torch'",
         )
+
+
+def resolve_backend(backend: str) -> str:
+    """``torch`` or ``openvino`` for a requested ``backend`` (``auto``: OpenVINO when installed).
+
+    Raises:
+        ConfigError: As :func:`check_backend`.
+    """
+    check_backend(backend, "auto")
+    if backend != "auto":
+        return backend
+    return "openvino" if openvino_available() else "torch"
 
 
 def resolve_precision(precision: str, backend: str, *, cpuinfo: str | os.PathLike[str] = "/proc/cpuinfo") -> str:
@@ -234,5 +247,6 @@ __all__ = [
     "export_directory",
     "openvino_available",
     "openvino_transformer",
+    "resolve_backend",
     "resolve_precision",
 ]

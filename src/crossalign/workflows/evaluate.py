@@ -382,6 +382,8 @@ def evaluate_model(
     label: str | None = None,
     batch_size: int = 32,
     long_text: str = "truncate",
+    precision: str = "fp32",
+    backend: str = "torch",
     persist_embeddings: bool = True,
     cache_dir: str | os.PathLike[str] | None = None,
     device: str | None = None,
@@ -401,6 +403,8 @@ def evaluate_model(
         output_dir: Where to write (None: write nothing).
         label: Short name of the model in tables and file names.
         batch_size, long_text: Encoding options.
+        precision, backend: The encoding path (:mod:`crossalign.models.backends`); the resolved values are recorded
+            in ``config.encoding_path``.
         persist_embeddings: Keep the vectors on disk (keyed by the weights' fingerprint) for later runs.
         cache_dir: crossalign cache root (models, embeddings).
         device: Torch device for a spec (default: sentence-transformers' choice).
@@ -459,6 +463,8 @@ def evaluate_model(
             output_dir=output_dir,
             batch_size=batch_size,
             long_text=long_text,
+            precision=precision,
+            backend=backend,
             persist_embeddings=persist_embeddings,
             cache_dir=cache_dir,
             write_trec=write_trec,
@@ -486,6 +492,8 @@ def _evaluate_loaded(
     output_dir: str | os.PathLike[str] | None,
     batch_size: int,
     long_text: str,
+    precision: str,
+    backend: str,
     persist_embeddings: bool,
     cache_dir: str | os.PathLike[str] | None,
     write_trec: bool,
@@ -504,6 +512,8 @@ def _evaluate_loaded(
         persist=persist_embeddings and fingerprint is not None,
         cache_dir=cache_dir,
         show_progress=show_progress,
+        precision=precision,
+        backend=backend,
     )
     t0 = time.perf_counter()
     encode_summary = _encode_all(cache, plan.evaluators, say)
@@ -532,6 +542,7 @@ def _evaluate_loaded(
     }
     config = {**plan.config, "batch_size": batch_size, "long_text": long_text, "embedding_cache": cache.describe()}
     config["encode"] = encode_summary
+    config["encoding_path"] = {"backend": cache.backend, "precision": cache.precision}
     result = EvaluationResult(
         model=model_info, data=plan.data, config=config, tasks=tasks, languages=list(plan.languages)
     )
@@ -591,6 +602,8 @@ def evaluate(
     metrics: Sequence[str] = DEFAULT_RETRIEVAL_METRICS,
     use_faiss: bool = False,
     long_text: str = "truncate",
+    precision: str = "fp32",
+    backend: str = "torch",
     labels: Sequence[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     persist_embeddings: bool = True,
@@ -630,6 +643,8 @@ def evaluate(
         metrics: Retrieval metrics (the first is the main score).
         use_faiss: Search retrieval pools with faiss.
         long_text: ``"truncate"`` or ``"window"``.
+        precision, backend: The encoding path: ``fp32``/``bf16``/``auto`` and ``torch``/``openvino``/``auto``
+            (:mod:`crossalign.models.backends`); checked before any work.
         labels: Names of the models, one per model (default: :func:`model_label`); a label's folder name keeps
             letters, digits and ``_.+-``.
         cache_dir: crossalign cache root.
@@ -667,6 +682,9 @@ def evaluate(
     from crossalign.utils.atomic import check_output_location
 
     check_device(device)  # before the sets are built and anything is encoded
+    from crossalign.models.backends import check_backend
+
+    check_backend(backend, precision)
     if output_dir is not None:
         check_output_location(output_dir, what="output directory")
     if base_model is not None:
@@ -715,6 +733,8 @@ def evaluate(
             label=name,
             batch_size=batch_size,
             long_text=long_text,
+            precision=precision,
+            backend=backend,
             persist_embeddings=persist_embeddings,
             cache_dir=cache_dir,
             device=device,

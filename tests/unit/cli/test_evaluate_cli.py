@@ -237,3 +237,26 @@ def test_prompts_of_a_snapshot_without_them(model_dir: Path, user_data, tmp_path
     assert choice["warning"]
     # other prompt texts: nothing comes from the vectors the first run cached
     assert load_results(tmp_path / "b").config["embedding_cache"]["stats"]["disk_hits"] == 0
+
+
+def test_encoding_path_is_an_option_and_recorded(model_dir: Path, user_data, tmp_path: Path, capsys) -> None:
+    from crossalign.models.backends import openvino_available
+
+    set_dir, _ = user_data
+    base = ["--no-progress", "evaluate", "--model", str(model_dir), "--data", str(set_dir), "--batch-size", "4"]
+    base += ["--cache-dir", str(tmp_path / "cache")]
+    assert main([*base, "--output", str(tmp_path / "fp32")]) == 0
+    ref = load_results(tmp_path / "fp32" / "tiny")
+    assert ref.config["encoding_path"] == {"backend": "torch", "precision": "fp32"}
+    with pytest.raises(SystemExit):
+        main([*base, "--output", str(tmp_path / "bad"), "--backend", "onnx"])
+    if not openvino_available():
+        pytest.skip("openvino is not installed (extra crossalign[openvino])")
+    assert main([*base, "--output", str(tmp_path / "ov"), "--backend", "openvino", "--precision", "fp32"]) == 0
+    got = load_results(tmp_path / "ov" / "tiny")
+    assert got.config["encoding_path"] == {"backend": "openvino", "precision": "fp32"}
+    assert got.config["embedding_cache"]["stats"]["encoded"] > 0  # its own key: fp32 torch vectors not reused
+    assert list((tmp_path / "cache" / "openvino").glob("*/model.xml"))  # the export lives under --cache-dir
+    [a], [b] = ref.find("retrieval"), got.find("retrieval")
+    assert b.scores == pytest.approx(a.scores, abs=1e-6)
+    capsys.readouterr()

@@ -151,3 +151,25 @@ def test_real_tiny_model_fingerprint_and_vectors(tiny_st_model) -> None:
     want = encode(tiny_st_model, texts, prompt_name="query", batch_size=4)
     np.testing.assert_allclose(got, want, atol=1e-6)
     assert cache.stats.encoded == 2
+
+
+def test_encoding_path_joins_the_key_and_reaches_the_encoder_only_when_not_fp32_torch() -> None:
+    calls: list[dict] = []
+
+    def spy(model, texts, **kwargs):
+        calls.append(kwargs)
+        return np.tile(np.eye(4, dtype=np.float32)[0], (len(texts), 1))
+
+    plain = EmbeddingCache(FakeModel(), fingerprint="m", encode_fn=spy)
+    bf16 = EmbeddingCache(FakeModel(), fingerprint="m", encode_fn=spy, precision="bf16")
+    assert (plain.backend, plain.precision) == ("torch", "fp32")
+    assert plain.namespace("query") != bf16.namespace("query")
+    assert "backend" not in plain._namespace_inputs("query")  # fp32 torch keys stay as they were
+    plain.encode(["a"], "query")
+    bf16.encode(["a"], "query")
+    assert "backend" not in calls[0] and "precision" not in calls[0]
+    assert calls[1]["backend"] == "torch" and calls[1]["precision"] == "bf16" and calls[1]["fingerprint"] == "m"
+    assert calls[1]["cache_dir"] is None
+    assert bf16.describe()["precision"] == "bf16"
+    with pytest.raises(ConfigError, match="precision must be one of"):
+        EmbeddingCache(FakeModel(), fingerprint="m", precision="fp8")
