@@ -20,7 +20,10 @@ from crossalign.evaluation.metrics import lower_is_better, score_info
 
 __all__ = [
     "MISSING",
+    "PIVOT",
     "arrow",
+    "direction_class",
+    "direction_classes",
     "format_delta",
     "format_p",
     "format_value",
@@ -28,6 +31,7 @@ __all__ = [
     "is_neutral",
     "is_ratio",
     "metric_label",
+    "row_language",
     "scaled",
     "unit",
 ]
@@ -115,3 +119,35 @@ def header_label(metric: str, *, pivot: str = PIVOT) -> str:
     """Column header: label plus direction arrow (``nDCG@10 ↑``, ``Max@R mean ↓``)."""
     a = arrow(metric)
     return f"{metric_label(metric, pivot=pivot)} {a}".rstrip()
+
+
+def direction_classes(pivot: str = PIVOT) -> tuple[str, ...]:
+    """Direction classes of single-language pools, in table order: ``en→en``, ``x→x``, ``x→en``, ``en→x``."""
+    return (f"{pivot}→{pivot}", "x→x", f"x→{pivot}", f"{pivot}→x")
+
+
+def direction_class(query_lang: str | None, doc_lang: str | None, *, pivot: str = PIVOT) -> str:
+    """Classify a direction by ``query_lang``/``doc_lang`` (never by a name): ``en→en``, ``x→x``, ``x→en``, ``en→x``,
+    ``x→y`` (two different non-pivot languages) or ``mixed`` (a pool of several languages). ``en`` stands for the
+    pivot language."""
+    p = pivot
+    if doc_lang is None:
+        return "mixed"
+    if query_lang == pivot and doc_lang == pivot:
+        return f"{p}→{p}"
+    if query_lang == doc_lang:
+        return "x→x"
+    if doc_lang == pivot:
+        return f"x→{p}"
+    if query_lang == pivot:
+        return f"{p}→x"
+    return "x→y"
+
+
+def row_language(query_lang: str | None, doc_lang: str | None, *, pivot: str = PIVOT) -> str:
+    """The non-pivot language a cell belongs to (the pivot itself for pivot→pivot)."""
+    if query_lang is not None and query_lang != pivot:
+        return query_lang
+    if doc_lang is not None and doc_lang != pivot:
+        return doc_lang
+    return pivot

@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from crossalign.evaluation.evaluators.base import EvaluatorOutput
-from crossalign.evaluation.format import MISSING, format_value, header_label
+from crossalign.evaluation.format import MISSING, PIVOT, direction_class, direction_classes, format_value, header_label
 from crossalign.evaluation.metrics import lower_is_better
 from crossalign.evaluation.metrics.retrieval import write_trec_run
 from crossalign.evaluation.results import EvaluationResult, TaskScore
@@ -284,21 +284,20 @@ def write_trec_runs(
 
 
 # ------------------------------------------------------------------------------------------------------- summary
+_CLASS_ORDER = (*direction_classes(), "x→y", "mixed")
+
+
+def _direction_class(t: TaskScore) -> str:
+    """The retrieval column of a score: a direction class, or the direction itself between two non-pivot
+    languages, or ``<query_lang>→mixed``."""
+    cls = direction_class(t.query_lang, t.doc_lang)
+    return {"x→y": t.direction, "mixed": f"{t.query_lang}→mixed"}.get(cls, cls)
+
+
 def _direction_order(t: TaskScore) -> tuple[int, str]:
-    pivot = "en"
-    q, d = t.query_lang, t.doc_lang
-    order = {(pivot, pivot): 0}
-    if d is None:
-        return (5 if q != pivot else 6, t.direction)
-    if (q, d) in order:
-        return (0, t.direction)
-    if q == d:
-        return (1, t.direction)
-    if d == pivot:
-        return (2, t.direction)
-    if q == pivot:
-        return (3, t.direction)
-    return (4, t.direction)
+    """Direction classes in table order, pivot-language queries over a mixed pool last."""
+    cls = direction_class(t.query_lang, t.doc_lang)
+    return (_CLASS_ORDER.index(cls) + (cls == "mixed" and t.query_lang == PIVOT), t.direction)
 
 
 #: The short tables' columns (metric keys) per suite; retrieval shows its main score per direction class.
@@ -327,19 +326,7 @@ def summary_tables(result: EvaluationResult) -> list[Table]:
         classes: list[str] = []
         rows_by_task: dict[str, dict[str, TaskScore]] = {}
         for t in sorted(retrieval, key=_direction_order):
-            q, d = t.query_lang, t.doc_lang
-            if d is None:
-                cls = f"{q}→mixed"
-            elif q == "en" and d == "en":
-                cls = "en→en"
-            elif q == d:
-                cls = "x→x"
-            elif d == "en":
-                cls = "x→en"
-            elif q == "en":
-                cls = "en→x"
-            else:
-                cls = f"{q}→{d}"
+            cls = _direction_class(t)
             if cls not in classes:
                 classes.append(cls)
             rows_by_task.setdefault(t.task, {})[cls] = t

@@ -28,10 +28,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from crossalign.errors import DataFormatError
-from crossalign.evaluation.format import PIVOT, is_ratio, metric_label, scaled
+from crossalign.evaluation.format import (
+    PIVOT,
+    direction_class,
+    direction_classes,
+    is_ratio,
+    metric_label,
+    row_language,
+    scaled,
+)
 from crossalign.evaluation.metrics import lower_is_better
 from crossalign.evaluation.results import EvaluationResult, TaskScore
-from crossalign.reports._format import direction_class, direction_classes, row_language, slug
+from crossalign.reports._format import slug
 from crossalign.reports.tables import model_labels
 from crossalign.utils.atomic import atomic_write_bytes
 from crossalign.utils.deps import require

@@ -28,10 +28,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from crossalign.evaluation.format import MISSING, PIVOT, format_value, header_label, is_ratio, metric_label
+from crossalign.evaluation.format import (
+    MISSING,
+    PIVOT,
+    direction_class,
+    direction_classes,
+    format_value,
+    header_label,
+    is_ratio,
+    metric_label,
+    row_language,
+)
 from crossalign.evaluation.metrics import lower_is_better
 from crossalign.evaluation.results import SUITES, EvaluationResult, TaskScore, unique_labels
-from crossalign.reports._format import direction_class, direction_classes, row_language, short_fingerprint
+from crossalign.reports._format import short_fingerprint
 from crossalign.utils.table import Table as BaseTable
 
 __all__ = [

@@ -207,3 +207,22 @@ def test_summary_tables_and_their_renderings() -> None:
     md = summary_text(result, markdown=True)
     assert md.startswith(f"### {retrieval.title}\n\n| task | x→en | n |\n|---|---:|---:|\n")
     assert "| " + " | ".join(mixed.rows[0]) + " |" in md
+
+
+def test_summary_retrieval_columns_follow_the_direction_classes() -> None:
+    def score(q: str, d: str | None, v: float) -> TaskScore:
+        pool = {d: 10} if d else {"de": 10, "en": 10}
+        return TaskScore("retrieval", "set", q, d, pool, 10, "ndcg@10", {"ndcg@10": v})
+
+    tasks = [
+        score("en", None, 0.1),
+        score("de", "fr", 0.2),
+        score("en", "de", 0.3),
+        score("de", None, 0.4),
+        score("de", "en", 0.5),
+        score("de", "de", 0.6),
+        score("en", "en", 0.8125),
+    ]
+    [table] = summary_tables(EvaluationResult(model={"label": "m"}, data={}, config={}, tasks=tasks))
+    assert table.columns == ["task", "en→en", "x→x", "x→en", "en→x", "de→fr", "de→mixed", "en→mixed", "n"]
+    assert table.rows == [["set", "81.3", "60.0", "50.0", "30.0", "20.0", "40.0", "10.0", "10"]]

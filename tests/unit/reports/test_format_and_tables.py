@@ -5,9 +5,15 @@ from __future__ import annotations
 import pytest
 from reports_testkit import make_result, result, task
 
-from crossalign.evaluation.format import format_delta, format_p, format_value, header_label, metric_label
+from crossalign.evaluation.format import (
+    direction_class,
+    format_delta,
+    format_p,
+    format_value,
+    header_label,
+    metric_label,
+)
 from crossalign.evaluation.metrics import lower_is_better
-from crossalign.reports._format import direction_class
 from crossalign.reports.tables import (
     bitext_tables,
     build_tables,
