@@ -36,7 +36,7 @@ controls the family-wise error rate under any dependence between the tests.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from itertools import product
 from typing import Any, Literal
@@ -305,37 +305,17 @@ def paired_randomization(
     sa, sb = float(_stat(va, statistic)), float(_stat(vb, statistic))
     delta = sb - sa
     use_exact = (2**n <= n_resamples) if exact is None else exact
-    if use_exact:
-        if n > 24:
-            raise ValueError(f"exact enumeration of 2^{n} sign vectors is too large; use exact=False")
-        count = 0
-        total = 2**n
-        rows = np.array(list(product((1.0, -1.0), repeat=n)), dtype=np.float64) if n <= 16 else None
-        if rows is not None:
-            count = _at_least(np.abs(_swapped_stats(va, vb, rows, statistic)), abs(delta))
-        else:  # pragma: no cover - 2^17..2^24 rows, built in blocks to bound memory
-            head = n - 16
-            tail = np.array(list(product((1.0, -1.0), repeat=16)), dtype=np.float64)
-            for h in product((1.0, -1.0), repeat=head):
-                block = np.hstack([np.tile(np.array(h), (tail.shape[0], 1)), tail])
-                count += _at_least(np.abs(_swapped_stats(va, vb, block, statistic)), abs(delta))
-        return PairedTestResult(
-            test="randomization",
-            statistic=statistic,
-            n=n,
-            value_a=sa,
-            value_b=sb,
-            difference=delta,
-            p_value=count / total,
-            n_resamples=total,
-            exact=True,
-            seed=None,
-        )
-    rng = np.random.default_rng(seed)
-    extreme = 0
-    for size in _chunks(n_resamples, n):
-        signs = np.where(rng.random((size, n)) < 0.5, -1.0, 1.0)
-        extreme += _at_least(np.abs(_swapped_stats(va, vb, signs, statistic)), abs(delta))
+    if use_exact and n > 24:
+        raise ValueError(f"exact enumeration of 2^{n} sign vectors is too large; use exact=False")
+    if use_exact:  # all 2^n sign vectors, in blocks of at most 2^16 rows to bound memory
+        tail = np.array(list(product((1.0, -1.0), repeat=min(n, 16))), dtype=np.float64)
+        heads = product((1.0, -1.0), repeat=n - tail.shape[1])
+        blocks: Iterable[np.ndarray] = (np.hstack([np.tile(np.array(h), (len(tail), 1)), tail]) for h in heads)
+    else:
+        rng = np.random.default_rng(seed)
+        blocks = (np.where(rng.random((size, n)) < 0.5, -1.0, 1.0) for size in _chunks(n_resamples, n))
+    extreme = sum(_at_least(np.abs(_swapped_stats(va, vb, signs, statistic)), abs(delta)) for signs in blocks)
+    total = 2**n if use_exact else n_resamples
     return PairedTestResult(
         test="randomization",
         statistic=statistic,
@@ -343,10 +323,10 @@ def paired_randomization(
         value_a=sa,
         value_b=sb,
         difference=delta,
-        p_value=min(1.0, (1 + extreme) / (n_resamples + 1)),
-        n_resamples=n_resamples,
-        exact=False,
-        seed=seed,
+        p_value=extreme / total if use_exact else min(1.0, (1 + extreme) / (n_resamples + 1)),
+        n_resamples=total,
+        exact=use_exact,
+        seed=None if use_exact else seed,
     )
 
 

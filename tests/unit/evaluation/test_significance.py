@@ -189,3 +189,14 @@ def test_randomization_equals_scipy_permutation_test(statistic: str) -> None:
     ref = scipy_p(a, b, 20_000)
     assert 0.05 < ref < 0.95  # a p-value that Monte Carlo error could move
     assert abs(mc - ref) < 4 * math.sqrt(2 * ref * (1 - ref) / 20_000) + 2 / 20_000
+
+
+def test_exact_enumeration_beyond_one_block_of_sign_vectors() -> None:
+    """n = 18: 2^18 sign vectors in four blocks of 2^16 agree with a Monte Carlo estimate of the same p-value."""
+    rng = np.random.default_rng(0)
+    a = rng.uniform(0, 1, 18)
+    b = a + rng.normal(0.05, 0.2, 18)
+    ex = paired_randomization(a, b, exact=True)
+    assert ex.exact and ex.n_resamples == 2**18 and 0.01 < ex.p_value < 0.5
+    mc = paired_randomization(a, b, exact=False, n_resamples=100_000, seed=1)
+    assert abs(mc.p_value - ex.p_value) < 4 * math.sqrt(ex.p_value * (1 - ex.p_value) / 100_000) + 1e-5
