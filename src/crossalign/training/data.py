@@ -124,7 +124,7 @@ def load_training_data(
 def _from_object(obj: Any, method: str) -> TrainingData:
     import datasets
 
-    from crossalign.data.builders.common import BuiltData
+    from crossalign.data.builders.output import BuiltData
 
     manifest = None
     if isinstance(obj, BuiltData):

@@ -85,7 +85,8 @@ def test_build_jsd_and_multiway_from_the_help(help_root: Path, tmp_path: Path, c
     assert lines[0].startswith("jsd: ") and " train and " in lines[0]
     assert lines[1] == "columns: query, positive, query_en, positive_x"
     assert lines[2].split() == ["split", "de", "total"]
-    assert lines[3].split()[0] == "train" and lines[4].split()[0] == "dev"
+    assert set(lines[3]) == {"─"}  # the header rule
+    assert lines[4].split()[0] == "train" and lines[5].split()[0] == "dev"
     assert lines[-1] == f"wrote {out} (manifest.json describes it)"
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["source"]["corpus"] == "libreoffice-help" and "packages" in manifest["source"]

@@ -13,8 +13,8 @@ from builders_fixtures import FakeEncoder, paragraph_corpus, sections
 
 from crossalign import __version__
 from crossalign.data.builders.clear import build_clear
-from crossalign.data.builders.common import BuiltData
 from crossalign.data.builders.multiway import build_enx
+from crossalign.data.builders.output import BuiltData
 from crossalign.data.splits import SplitSpec, assign_split
 from crossalign.losses.registry import build_loss
 

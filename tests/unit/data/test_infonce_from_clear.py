@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crossalign.data.builders.clear import clear_columns, infonce_from_clear
-from crossalign.data.builders.common import BuiltData
+from crossalign.data.builders.output import BuiltData
 from crossalign.errors import ConfigError
 
 

@@ -67,7 +67,7 @@ def test_in_memory_dataset_row_errors():
 
 
 def _build_dir(tmp_path, fmt, rows, columns):
-    from crossalign.data.builders.common import BuiltData
+    from crossalign.data.builders.output import BuiltData
 
     built = BuiltData(
         fmt,
@@ -117,7 +117,7 @@ def test_saved_hf_dataset_directory(tmp_path):
 
 
 def test_per_language_build_points_at_a_language(tmp_path):
-    from crossalign.data.builders.common import BuiltData
+    from crossalign.data.builders.output import BuiltData
 
     rows = make_rows("clear", 4)
     meta = [{"lang": "de"}, {"lang": "km"}] * 2

@@ -154,7 +154,7 @@ def test_unknown_loss_argument_fails_before_training(tmp_path, tiny_model_dir):
 
 
 def test_build_directory_manifest_goes_into_the_card(tmp_path, tiny_model_dir):
-    from crossalign.data.builders.common import BuiltData
+    from crossalign.data.builders.output import BuiltData
 
     rows = make_dataset("clear", 16).to_list()
     meta = [{"lang": "de"}] * len(rows)

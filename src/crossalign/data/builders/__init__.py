@@ -2,7 +2,8 @@
 
 - Training data: :func:`crossalign.data.builders.training.build_training_data` (``clear``, ``jsd``, ``multiway``,
   ``en-x``, ``infonce``, ``distill``; per-format builders in :mod:`.clear`, :mod:`.jsd`, :mod:`.multiway`); shared
-  rules (splits, heading disambiguation, output directories) in :mod:`.common`.
+  rules (sources, splits, heading disambiguation, caps) in :mod:`.common`, the output directory and manifest
+  (:class:`~.output.BuiltData`) in :mod:`.output`.
 - Evaluation data: :mod:`.eval_sets` — retrieval in four directions, mixed and inclination pools and bitext mining,
   from the page-disjoint test split.
 """

@@ -17,7 +17,7 @@ so the two methods train on exactly the same sections and negatives (the query n
 only so that the same rows survive).
 
 Several target languages go into one file, shuffled together (seeded); the CLEAR paper trains one model per
-language — :meth:`~crossalign.data.builders.common.BuiltData.write` with ``per_language=True`` (CLI
+language — :meth:`~crossalign.data.builders.output.BuiltData.write` with ``per_language=True`` (CLI
 ``--per-language``) writes one dataset directory per language instead.
 
 Example:
@@ -36,11 +36,9 @@ from crossalign.data.builders.common import (
     BUILD_SPLITS,
     DEFAULT_SPLIT,
     ENGLISH,
-    BuiltData,
     PathLike,
     QueryItem,
     SplitIndex,
-    base_manifest,
     dedupe_queries,
     load_source,
     mining_config,
@@ -52,6 +50,7 @@ from crossalign.data.builders.common import (
     split_cap,
     target_languages,
 )
+from crossalign.data.builders.output import BuiltData, base_manifest
 from crossalign.data.mining import DEFAULT_NUM_NEGATIVES, DEFAULT_RANK_RANGE, DEFAULT_REFERENCE_POOL, MinedNegatives
 from crossalign.data.splits import SplitSpec
 from crossalign.errors import ConfigError
@@ -410,7 +409,7 @@ def build_clear(
             given; ``""``: none); see :func:`crossalign.models.prompts.apply_prompts`. The rows carry no prompt.
 
     Returns:
-        :class:`~crossalign.data.builders.common.BuiltData` with columns ``anchor, positive, negative_1..n,
+        :class:`~crossalign.data.builders.output.BuiltData` with columns ``anchor, positive, negative_1..n,
         cross_anchor, neg_query_1..n``.
 
     Raises:
@@ -473,7 +472,7 @@ def build_infonce(
     :func:`build_clear` for the arguments.
 
     Returns:
-        :class:`~crossalign.data.builders.common.BuiltData` with columns ``anchor, positive, negative_1..n``.
+        :class:`~crossalign.data.builders.output.BuiltData` with columns ``anchor, positive, negative_1..n``.
 
     Example:
         >>> data = build_infonce("libreoffice", "de,km", max_rows=100)  # doctest: +SKIP
@@ -510,7 +509,7 @@ def infonce_from_clear(clear: BuiltData) -> BuiltData:
     order, at no encoding cost.
 
     Args:
-        clear: :class:`~crossalign.data.builders.common.BuiltData` of format ``clear``.
+        clear: :class:`~crossalign.data.builders.output.BuiltData` of format ``clear``.
 
     Returns:
         BuiltData of format ``infonce`` (columns ``anchor, positive, negative_1..n``; provenance and manifest kept,

@@ -24,11 +24,9 @@ from crossalign.data.builders.common import (
     BUILD_SPLITS,
     DEFAULT_SPLIT,
     ENGLISH,
-    BuiltData,
     PathLike,
     QueryItem,
     SplitIndex,
-    base_manifest,
     dedupe_queries,
     load_source,
     query_material,
@@ -38,6 +36,7 @@ from crossalign.data.builders.common import (
     split_cap,
     target_languages,
 )
+from crossalign.data.builders.output import BuiltData, base_manifest
 from crossalign.data.splits import SplitSpec
 
 __all__ = ["build_jsd", "jsd_columns"]
@@ -76,7 +75,7 @@ def build_jsd(
         cache_dir: crossalign cache root.
 
     Returns:
-        :class:`~crossalign.data.builders.common.BuiltData` with columns ``query, positive, query_en[, positive_x]``.
+        :class:`~crossalign.data.builders.output.BuiltData` with columns ``query, positive, query_en[, positive_x]``.
 
     Raises:
         ConfigError, DataFormatError, UnknownLanguageError: As for :func:`~.clear.build_clear`.

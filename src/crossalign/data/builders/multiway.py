@@ -38,10 +38,8 @@ from crossalign.data.builders.common import (
     BUILD_SPLITS,
     DEFAULT_SPLIT,
     ENGLISH,
-    BuiltData,
     PathLike,
     SplitIndex,
-    base_manifest,
     dedupe_tuples,
     load_source,
     parallel_material,
@@ -52,6 +50,7 @@ from crossalign.data.builders.common import (
     target_languages,
     tuple_group,
 )
+from crossalign.data.builders.output import BuiltData, base_manifest
 from crossalign.data.records import ParallelCorpus, ParallelTuple
 from crossalign.data.splits import SplitSpec
 from crossalign.errors import ConfigError
@@ -177,7 +176,7 @@ def build_multiway(
         cache_dir: crossalign cache root.
 
     Returns:
-        :class:`~crossalign.data.builders.common.BuiltData`, columns = language codes; the manifest's ``coverage``
+        :class:`~crossalign.data.builders.output.BuiltData`, columns = language codes; the manifest's ``coverage``
         says how many tuples each language has and how many are complete; ``budget`` the text counts.
 
     Raises:
@@ -279,7 +278,7 @@ def build_enx(
             :func:`build_multiway` (``max_rows`` caps the *tuples*, so both builds draw on the same ones).
 
     Returns:
-        :class:`~crossalign.data.builders.common.BuiltData` with columns ``en, x``; the manifest's ``budget`` block
+        :class:`~crossalign.data.builders.output.BuiltData` with columns ``en, x``; the manifest's ``budget`` block
         has, per split, the En–X and multi-way rows and texts and the batch-size ratio.
 
     Raises:
@@ -366,7 +365,7 @@ def build_distill(
         max_rows: Train rows per target language (dev: proportional); None = all.
 
     Returns:
-        :class:`~crossalign.data.builders.common.BuiltData` with columns ``source, target``; add the teacher's
+        :class:`~crossalign.data.builders.output.BuiltData` with columns ``source, target``; add the teacher's
         ``label`` column before training (:func:`crossalign.losses.distillation.add_teacher_embeddings`).
 
     Raises:

@@ -24,9 +24,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from crossalign.data.builders.clear import build_clear, build_infonce
-from crossalign.data.builders.common import BuiltData
 from crossalign.data.builders.jsd import build_jsd
 from crossalign.data.builders.multiway import build_distill, build_enx, build_multiway
+from crossalign.data.builders.output import BuiltData
 from crossalign.errors import ConfigError
 
 __all__ = ["FORMATS", "MINED_FORMATS", "QUERY_FORMATS", "build_training_data", "format_parameters"]
@@ -74,7 +74,7 @@ def build_training_data(fmt: str, source: Any, langs: str | Iterable[str], **kwa
             ``min_words``, and for the mined formats ``model``, ``negatives``, ``rank_range``, ...).
 
     Returns:
-        The :class:`~crossalign.data.builders.common.BuiltData`.
+        The :class:`~crossalign.data.builders.output.BuiltData`.
 
     Raises:
         ConfigError: Unknown format, or an option the format does not take (the message lists the valid ones).
