@@ -664,3 +664,12 @@ def mining_config(
         seed=seed,
         batch_size=batch_size,
     )
+
+
+def __getattr__(name: str) -> Any:
+    """Names that moved to :mod:`crossalign.data.builders.output`, for code that imports them from here."""
+    if name in {"BuiltData", "MANIFEST_VERSION", "base_manifest", "groups_hash", "json_safe"}:
+        from crossalign.data.builders import output
+
+        return getattr(output, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
