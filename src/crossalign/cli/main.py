@@ -67,12 +67,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     _configure_logging(args.verbose)
+    saved_no_progress = os.environ.get("CROSSALIGN_NO_PROGRESS")
     if args.no_progress:
         os.environ["CROSSALIGN_NO_PROGRESS"] = "1"
+    restore_progress = None
     if os.environ.get("CROSSALIGN_NO_PROGRESS"):
         from crossalign.utils.progress import silence_library_progress
 
-        silence_library_progress()
+        restore_progress = silence_library_progress()
     try:
         return int(args.func(args) or 0)
     except CrossalignError as exc:
@@ -93,6 +95,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"crossalign {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:  # an in-process caller (a notebook, a test) gets its process back as it was
+        if restore_progress is not None:
+            restore_progress()
+        if args.no_progress:
+            if saved_no_progress is None:
+                os.environ.pop("CROSSALIGN_NO_PROGRESS", None)
+            else:
+                os.environ["CROSSALIGN_NO_PROGRESS"] = saved_no_progress
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,27 +26,59 @@ LIBRARY_PROGRESS_SWITCHES: dict[str, str] = {
 }
 
 
-def silence_library_progress() -> None:
+def silence_library_progress() -> Callable[[], None]:
     """Turn off the progress bars of the libraries underneath, not only crossalign's (``--no-progress``).
 
     Sets :data:`LIBRARY_PROGRESS_SWITCHES` for libraries not yet imported, switches off those already imported
     (transformers, datasets, huggingface_hub), and makes ``disable=True`` the default of every tqdm bar, so bars
     created directly with tqdm (sentence-transformers' "Computing widget examples") stay quiet too; a bar that
     passes ``disable`` itself keeps its own choice.
+
+    Returns:
+        A function that undoes all of it (environment, the libraries' switches, tqdm's default), so that a caller
+        running a command in-process (``crossalign.cli.main.main`` from a notebook or a test) leaves the process
+        as it found it.
     """
     import functools
 
     import tqdm.std
 
+    saved_env = {key: os.environ.get(key) for key in LIBRARY_PROGRESS_SWITCHES}
+    undo: list[Callable[[], None]] = []
     os.environ.update(LIBRARY_PROGRESS_SWITCHES)
     if "transformers" in sys.modules:
-        sys.modules["transformers"].utils.logging.disable_progress_bar()
+        tf_logging = sys.modules["transformers"].utils.logging
+        if tf_logging.is_progress_bar_enabled():
+            undo.append(tf_logging.enable_progress_bar)
+        tf_logging.disable_progress_bar()
     if "datasets" in sys.modules:
-        sys.modules["datasets"].disable_progress_bars()
+        ds = sys.modules["datasets"]
+        if ds.is_progress_bar_enabled():
+            undo.append(ds.enable_progress_bars)
+        ds.disable_progress_bars()
     if "huggingface_hub" in sys.modules:
-        sys.modules["huggingface_hub"].utils.disable_progress_bars()
-    if not isinstance(tqdm.std.tqdm.__init__, functools.partialmethod):
-        tqdm.std.tqdm.__init__ = functools.partialmethod(tqdm.std.tqdm.__init__, disable=True)  # type: ignore[method-assign]
+        hub_utils = sys.modules["huggingface_hub"].utils
+        if not hub_utils.are_progress_bars_disabled():
+            undo.append(hub_utils.enable_progress_bars)
+        hub_utils.disable_progress_bars()
+    # The raw attribute: tqdm's own __init__ is already a partialmethod (its env-var wrapper), so ours is marked.
+    original_init = tqdm.std.tqdm.__dict__["__init__"]
+    if not getattr(original_init, "_crossalign_silenced", False):
+        silenced = functools.partialmethod(original_init, disable=True)
+        silenced._crossalign_silenced = True  # type: ignore[attr-defined]
+        tqdm.std.tqdm.__init__ = silenced  # type: ignore[method-assign]
+
+    def restore() -> None:
+        tqdm.std.tqdm.__init__ = original_init  # type: ignore[method-assign]
+        for fn in undo:
+            fn()
+        for key, value in saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    return restore
 
 
 def _to_stderr(message: str) -> None:

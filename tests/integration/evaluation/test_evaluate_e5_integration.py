@@ -108,8 +108,8 @@ def test_the_model_beats_a_shuffled_control(evaluated, model, corpus, cache_dir:
     class Shuffled(EmbeddingCache):
         """Document (passage) vectors permuted among the documents of each call."""
 
-        def encode(self, texts, prompt_name):
-            vecs = super().encode(texts, prompt_name)
+        def encode(self, texts, prompt_name, langs=None):
+            vecs = super().encode(texts, prompt_name, langs)
             if prompt_name == "passage":
                 vecs = vecs[np.random.default_rng(0).permutation(len(vecs))]
             return vecs

@@ -46,3 +46,40 @@ def test_no_progress_silences_library_bars(tmp_path):
     assert "Loading weights" in shown  # the library bar this test is about (transformers)
     quiet = _evaluate(tmp_path, "--no-progress", env_progress=None)  # CROSSALIGN_NO_PROGRESS=1 takes the same path
     assert "Loading weights" not in quiet and "it/s]" not in quiet and "%|" not in quiet, quiet[-2000:]
+
+
+def test_in_process_no_progress_leaves_the_process_as_it_was(monkeypatch, capsys):
+    """``main(["--no-progress", ...])`` run in-process (notebook, test) must not silence bars after it returns."""
+    import tqdm.std
+    import transformers
+
+    from crossalign.cli.main import main
+
+    monkeypatch.delenv("CROSSALIGN_NO_PROGRESS", raising=False)
+    for key in ("HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS"):
+        monkeypatch.delenv(key, raising=False)
+    transformers.utils.logging.enable_progress_bar()
+    before = tqdm.std.tqdm.__dict__["__init__"]
+    assert main(["--no-progress", "models", "list"]) == 0
+    after = tqdm.std.tqdm.__dict__["__init__"]
+    assert after is before and not getattr(after, "_crossalign_silenced", False)
+    assert transformers.utils.logging.is_progress_bar_enabled()
+    assert "CROSSALIGN_NO_PROGRESS" not in os.environ and "HF_HUB_DISABLE_PROGRESS_BARS" not in os.environ
+    capsys.readouterr()
+
+
+def test_silence_library_progress_quiets_direct_tqdm_bars_and_undoes_it(capsys):
+    from tqdm import tqdm
+
+    from crossalign.utils.progress import silence_library_progress
+
+    restore = silence_library_progress()
+    try:
+        list(tqdm(range(3), desc="direct-bar"))
+        assert "direct-bar" not in capsys.readouterr().err
+        list(tqdm(range(3), desc="asked-for", disable=False))  # a bar that chooses for itself keeps its choice
+        assert "asked-for" in capsys.readouterr().err
+    finally:
+        restore()
+    list(tqdm(range(3), desc="after-restore"))
+    assert "after-restore" in capsys.readouterr().err

@@ -98,6 +98,8 @@ def retrieval_sets(draw: st.DrawFn) -> RetrievalSet:
         q: draw(st.dictionaries(st.sampled_from(dids), st.integers(-1, 3), max_size=len(dids)))
         for q in draw(st.lists(st.sampled_from(qids), unique=True))
     }
+    # A set with no relevant judgment at all is refused on reading (nothing to evaluate): keep one relevant pair.
+    qrels.setdefault(qids[0], {})[draw(st.sampled_from(dids))] = draw(st.integers(1, 3))
     return RetrievalSet(queries, docs, qrels, name="random", provenance={"seed": draw(st.integers(0, 9))})
 
 
