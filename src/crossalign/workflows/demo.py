@@ -113,8 +113,7 @@ class DemoBudget:
     dev_size: int = 50
 
 
-#: Wall time on this project's 2-core reference machine, from README "The demo": the default 8.1 min idle (15.6 min
-#: with the cores shared; target 20), ``quick`` 2.9 min idle.
+#: Budgets by name; README "The demo" gives their measured wall times (target: the default within 20 minutes on 2 cores).
 PRESETS: dict[str, DemoBudget] = {
     "default": DemoBudget(
         rows_per_lang=300,
@@ -155,7 +154,8 @@ class DemoConfig:
         output_dir: The report directory (models, data, evaluations, ``report.md``).
         langs: Target languages (English is the pivot).
         model: The base model spec (built-in name, Hugging Face id or local path).
-        quick: Use the ``quick`` budget (2.9 min measured on 2 idle cores) instead of the default (8.1 min).
+        quick: Use the ``quick`` budget instead of the default (smaller sets, fewer steps; README "The demo" gives
+            the measured wall times).
         all_methods: Also train and compare JSD+InfoNCE, multi-way and En–X.
         budget: Overrides of the chosen preset's fields (e.g. ``{"steps": 100}``).
         seed: Data sampling, mining and training seed.
