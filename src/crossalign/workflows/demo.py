@@ -113,7 +113,7 @@ class DemoBudget:
     dev_size: int = 50
 
 
-#: Budgets by name; README "The demo" gives their measured wall times (target: the default within 20 minutes on 2 cores).
+#: Budgets by name; README "The demo" gives their measured wall times (target: the default within 20 min on 2 cores).
 PRESETS: dict[str, DemoBudget] = {
     "default": DemoBudget(
         rows_per_lang=300,
