@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crossalign.errors import ConfigError
+from crossalign.evaluation.metrics import lower_is_better
 
 __all__ = [
     "DEFAULT_HOLDOUT_LANGS",
@@ -56,12 +57,12 @@ HOLDOUT_PREFIX = "holdout/"
 #: A held-out language "regresses" when it loses more than this (1.0 point = 0.01 on the 0–1 scale).
 REGRESSION_THRESHOLD = 0.01
 
-#: The panel's metrics: key -> (label, higher is better).
-HOLDOUT_METRICS: dict[str, tuple[str, bool]] = {
-    "x>en": ("x→en nDCG@10", True),
-    "en>en": ("en→en nDCG@10", True),
-    "bitext_p@1": ("bitext P@1", True),
-    "xsim_error": ("xSIM error", False),
+#: The panel's metrics: key -> (label, the score key whose registry entry gives its direction and scale).
+HOLDOUT_METRICS: dict[str, tuple[str, str]] = {
+    "x>en": ("x→en nDCG@10", "ndcg@10"),
+    "en>en": ("en→en nDCG@10", "ndcg@10"),
+    "bitext_p@1": ("bitext P@1", "p@1_src2tgt"),
+    "xsim_error": ("xSIM error", "xsim_error"),
 }
 #: The metrics the regression verdict checks.
 VERDICT_METRICS: tuple[str, ...] = ("bitext_p@1", "x>en")
@@ -275,7 +276,9 @@ def holdout_comparison(
         verdicts[label] = regression_verdict(rows, threshold=threshold)
     return {
         "langs": panel,
-        "metrics": {k: {"label": lab, "higher_is_better": hib} for k, (lab, hib) in HOLDOUT_METRICS.items()},
+        "metrics": {
+            k: {"label": lab, "higher_is_better": not lower_is_better(key)} for k, (lab, key) in HOLDOUT_METRICS.items()
+        },
         "threshold_points": round(100 * threshold, 6),
         "confidence": 0.95,
         "test": f"paired bootstrap, {n_resamples} resamples, seed {seed}",
