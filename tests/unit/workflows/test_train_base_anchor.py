@@ -12,17 +12,12 @@ import pytest
 TRAINING_TESTS = Path(__file__).resolve().parents[1] / "training"
 sys.path.insert(0, str(TRAINING_TESTS))
 
-from training_testkit import COLUMNS, make_dataset, save_tiny_model, tiny_config  # noqa: E402
+from training_testkit import COLUMNS, make_dataset, tiny_config  # noqa: E402
 
 from crossalign.errors import ConfigError  # noqa: E402
 from crossalign.losses import LOSSES  # noqa: E402
 from crossalign.training import TrainConfig  # noqa: E402
 from crossalign.workflows.train import train  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def tiny_model_dir(tmp_path_factory):
-    return save_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
 
 
 @pytest.fixture(autouse=True)

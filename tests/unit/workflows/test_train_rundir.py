@@ -15,7 +15,7 @@ import pytest
 TRAINING_TESTS = Path(__file__).resolve().parents[1] / "training"
 sys.path.insert(0, str(TRAINING_TESTS))
 
-from training_testkit import make_rows, save_tiny_model, tiny_config, write_jsonl  # noqa: E402
+from training_testkit import make_rows, tiny_config, write_jsonl  # noqa: E402
 
 from crossalign.cli.main import main  # noqa: E402
 from crossalign.errors import ConfigError, CorruptFileError, DataFormatError  # noqa: E402
@@ -23,11 +23,6 @@ from crossalign.training.rundir import HOLDER_FILE, LOCK_FILE, run_entries  # no
 from crossalign.workflows.train import train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture(scope="module")
-def tiny_model_dir(tmp_path_factory):
-    return save_tiny_model(tmp_path_factory.mktemp("tiny") / "model")
 
 
 @pytest.fixture(autouse=True)
