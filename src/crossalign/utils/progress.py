@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -12,11 +14,36 @@ from tqdm.auto import tqdm
 T = TypeVar("T")
 
 
+#: The one progress switch below the public entry points (set by :func:`progress_scope`; None: the environment).
+_SHOW: contextvars.ContextVar[bool | None] = contextvars.ContextVar("crossalign_show_progress", default=None)
+
+
 def progress_enabled(show: bool | None = None) -> bool:
-    """Bars are on unless ``show`` is False or ``CROSSALIGN_NO_PROGRESS`` is set; forced on with ``show=True``."""
+    """Whether bars and stage lines show: ``show`` if given, else the innermost :func:`progress_scope`, else on
+    unless ``CROSSALIGN_NO_PROGRESS`` is set."""
     if show is not None:
         return show
+    scoped = _SHOW.get()
+    if scoped is not None:
+        return scoped
     return not os.environ.get("CROSSALIGN_NO_PROGRESS")
+
+
+@contextlib.contextmanager
+def progress_scope(show: bool | None) -> Iterator[None]:
+    """Set the progress switch for everything called inside (``None`` keeps the enclosing setting).
+
+    The public entry points (``evaluate``, ``train``, ``run_demo``, the CLI) take ``show_progress`` once and open a
+    scope; the code below them asks :func:`progress_enabled` instead of passing the flag down.
+    """
+    if show is None:
+        yield
+        return
+    token = _SHOW.set(show)
+    try:
+        yield
+    finally:
+        _SHOW.reset(token)
 
 
 #: Environment switches of the libraries crossalign runs on, read when each is first imported.
