@@ -45,34 +45,38 @@ class LossSpec:
     Attributes:
         name: The method name (``clear``, ``jsd``, ...).
         factory: ``factory(model, **kwargs)`` builds the loss.
-        required_columns: The text columns every dataset needs, in order (``negative_1..n`` for a numbered group).
+        required_columns: The text columns every dataset needs, in order (``negative_1..n`` for a numbered group;
+            ``<lang_1>`` for a column named by the data).
         optional_columns: Columns the dataset may add (numbered groups written ``prefix_1..n``).
-        labels: The label column, if the loss needs one.
         description: One line for ``--help`` and reports.
         citation: BibTeX.
+        labels: The label column, if the loss needs one.
+        data_formats: The ``crossalign data build --format`` values it trains on (same columns).
+        query_columns: Columns (``prefix_`` for a numbered group) that get the ``query`` prompt of an E5-style
+            model, the others the ``passage`` prompt; None: every column is a query (parallel sentences).
     """
 
     name: str
     factory: Callable[..., nn.Module]
     required_columns: tuple[str, ...]
     optional_columns: tuple[str, ...]
-    labels: str | None
     description: str
     citation: str
+    labels: str | None = None
+    data_formats: tuple[str, ...] = ()
+    query_columns: tuple[str, ...] | None = None
 
     @property
     def parameters(self) -> tuple[str, ...]:
         """The keyword arguments :func:`build_loss` accepts for this method."""
-        return tuple(_parameters(self.factory))
+        kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        params = list(inspect.signature(self.factory).parameters.values())[1:]
+        return tuple(p.name for p in params if p.kind in kinds)
 
-
-def _parameters(factory: Callable[..., Any]) -> list[str]:
-    signature = inspect.signature(factory)
-    return [
-        name
-        for name, parameter in list(signature.parameters.items())[1:]
-        if parameter.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-    ]
+    @property
+    def fixed_columns(self) -> list[str]:
+        """The required columns that have fixed names (multiway's per-language columns have none)."""
+        return [c for c in self.required_columns if not c.startswith("<")]
 
 
 def _build_clear(
@@ -128,82 +132,89 @@ def _build_en_x(
 
 
 LOSSES: dict[str, LossSpec] = {
-    "clear": LossSpec(
-        name="clear",
-        factory=_build_clear,
-        required_columns=("anchor", "positive", "cross_anchor"),
-        optional_columns=("negative_1..n", "neg_query_1..n"),
-        labels=None,
-        description="CLEAR (Lee et al. 2026): forward q_en→d+, reverse d+→q_x, KL(P_rev‖P_fwd); column order "
-        "anchor, positive, negative_1..n, cross_anchor, neg_query_1..n; mini_batch_size selects the cached variant.",
-        citation=CLEAR_CITATION,
-    ),
-    "jsd": LossSpec(
-        name="jsd",
-        factory=JSDAlignmentLoss,
-        required_columns=("query", "positive", "query_en"),
-        optional_columns=("positive_x",),
-        labels=None,
-        description="InfoNCE + λ·JSD between the q_x and q_en retrieval distributions "
-        "(Hong et al. 2026; defaults ours).",
-        citation=JSD_CITATION,
-    ),
-    "multiway": LossSpec(
-        name="multiway",
-        factory=MultiWayContrastiveLoss,
-        required_columns=("<lang_1>", "<lang_2>"),
-        optional_columns=("<lang_3>..<lang_k>",),
-        labels=None,
-        description="Multi-way parallel contrastive loss, every language an anchor (Fazili & Goswami 2026; "
-        "pairwise or supcon, ours); one column per language.",
-        citation=MULTIWAY_CITATION,
-    ),
-    "en-x": LossSpec(
-        name="en-x",
-        factory=_build_en_x,
-        required_columns=("en", "x"),
-        optional_columns=(),
-        labels=None,
-        description="English-centric En–X baseline: symmetric InfoNCE on (en, x) pairs, x from several languages.",
-        citation=MULTIWAY_CITATION,
-    ),
-    "infonce": LossSpec(
-        name="infonce",
-        factory=InfoNCELoss,
-        required_columns=("anchor", "positive"),
-        optional_columns=("negative_1..n",),
-        labels=None,
-        description="InfoNCE / MultipleNegativesRankingLoss (baseline: q_x → English passage, hard negatives).",
-        citation=INFONCE_CITATION,
-    ),
-    "symmetric": LossSpec(
-        name="symmetric",
-        factory=SymmetricInfoNCELoss,
-        required_columns=("anchor", "positive"),
-        optional_columns=("negative_1..n",),
-        labels=None,
-        description="Symmetric InfoNCE: anchor→positive and positive→anchor, one softmax each, averaged.",
-        citation=INFONCE_CITATION,
-    ),
-    "distill": LossSpec(
-        name="distill",
-        factory=MultilingualDistillationLoss,
-        required_columns=("source", "target"),
-        optional_columns=(),
-        labels="label",
-        description="Multilingual knowledge distillation (Reimers & Gurevych 2020): MSE of student(source) and "
-        "student(target) to teacher(source); add the label with add_teacher_embeddings.",
-        citation=DISTILLATION_CITATION,
-    ),
-    "labse": LossSpec(
-        name="labse",
-        factory=AdditiveMarginRankingLoss,
-        required_columns=("source", "target"),
-        optional_columns=(),
-        labels=None,
-        description="Bidirectional translation ranking with additive margin 0.3 (LaBSE).",
-        citation=LABSE_CITATION,
-    ),
+    spec.name: spec
+    for spec in (
+        LossSpec(
+            "clear",
+            _build_clear,
+            ("anchor", "positive", "cross_anchor"),
+            ("negative_1..n", "neg_query_1..n"),
+            "CLEAR (Lee et al. 2026): forward q_en→d+, reverse d+→q_x, KL(P_rev‖P_fwd); column order anchor, "
+            "positive, negative_1..n, cross_anchor, neg_query_1..n; mini_batch_size selects the cached variant.",
+            CLEAR_CITATION,
+            data_formats=("clear",),
+            query_columns=("anchor", "cross_anchor", "neg_query_"),
+        ),
+        LossSpec(
+            "jsd",
+            JSDAlignmentLoss,
+            ("query", "positive", "query_en"),
+            ("positive_x",),
+            "InfoNCE + λ·JSD between the q_x and q_en retrieval distributions (Hong et al. 2026; defaults ours).",
+            JSD_CITATION,
+            data_formats=("jsd",),
+            query_columns=("query", "query_en"),
+        ),
+        LossSpec(
+            "multiway",
+            MultiWayContrastiveLoss,
+            ("<lang_1>", "<lang_2>"),
+            ("<lang_3>..<lang_k>",),
+            "Multi-way parallel contrastive loss, every language an anchor (Fazili & Goswami 2026; pairwise or "
+            "supcon, ours); one column per language.",
+            MULTIWAY_CITATION,
+            data_formats=("multiway", "en-x"),
+        ),
+        LossSpec(
+            "en-x",
+            _build_en_x,
+            ("en", "x"),
+            (),
+            "English-centric En–X baseline: symmetric InfoNCE on (en, x) pairs, x from several languages.",
+            MULTIWAY_CITATION,
+            data_formats=("en-x",),
+        ),
+        LossSpec(
+            "infonce",
+            InfoNCELoss,
+            ("anchor", "positive"),
+            ("negative_1..n",),
+            "InfoNCE / MultipleNegativesRankingLoss (baseline: q_x → English passage, hard negatives).",
+            INFONCE_CITATION,
+            data_formats=("infonce",),
+            query_columns=("anchor",),
+        ),
+        LossSpec(
+            "symmetric",
+            SymmetricInfoNCELoss,
+            ("anchor", "positive"),
+            ("negative_1..n",),
+            "Symmetric InfoNCE: anchor→positive and positive→anchor, one softmax each, averaged.",
+            INFONCE_CITATION,
+            data_formats=("infonce",),
+            query_columns=("anchor",),
+        ),
+        LossSpec(
+            "distill",
+            MultilingualDistillationLoss,
+            ("source", "target"),
+            (),
+            "Multilingual knowledge distillation (Reimers & Gurevych 2020): MSE of student(source) and "
+            "student(target) to teacher(source); add the label with add_teacher_embeddings.",
+            DISTILLATION_CITATION,
+            labels="label",
+            data_formats=("distill",),
+        ),
+        LossSpec(
+            "labse",
+            AdditiveMarginRankingLoss,
+            ("source", "target"),
+            (),
+            "Bidirectional translation ranking with additive margin 0.3 (LaBSE).",
+            LABSE_CITATION,
+            data_formats=("distill",),
+        ),
+    )
 }
 
 
@@ -218,23 +229,23 @@ def columns_table() -> str:
     return "\n".join(lines)
 
 
-def get_spec(method: str) -> LossSpec:
-    """The :class:`LossSpec` of ``method``; ConfigError listing the valid names if unknown."""
+def get_spec(method: str | LossSpec) -> LossSpec:
+    """The :class:`LossSpec` of ``method`` (a spec is returned as is); ConfigError listing the valid names if
+    unknown."""
+    if isinstance(method, LossSpec):
+        return method
     try:
         return LOSSES[method]
     except (KeyError, TypeError):
-        raise ConfigError(
-            f"unknown training method {method!r}.",
-            hint=f"choose one of: {', '.join(LOSSES)}",
-        ) from None
+        raise ConfigError(f"unknown training method {method!r}.", hint=f"choose one of: {', '.join(LOSSES)}") from None
 
 
-def build_loss(method: str, model: nn.Module, **kwargs: Any) -> nn.Module:
+def build_loss(method: str | LossSpec, model: nn.Module, **kwargs: Any) -> nn.Module:
     """Build the loss of ``method`` for ``model``.
 
     Args:
         method: One of :data:`LOSSES` (``clear``, ``jsd``, ``multiway``, ``en-x``, ``infonce``, ``symmetric``,
-            ``distill``, ``labse``).
+            ``distill``, ``labse``), or its :class:`LossSpec`.
         model: The SentenceTransformer to train.
         **kwargs: The loss's parameters (see ``LOSSES[method].parameters``).
 
@@ -242,11 +253,15 @@ def build_loss(method: str, model: nn.Module, **kwargs: Any) -> nn.Module:
         ConfigError: Unknown method, unknown parameter (the message lists the valid ones), or an invalid value.
     """
     spec = get_spec(method)
-    valid = spec.parameters
-    unknown = sorted(set(kwargs) - set(valid))
+    check_parameters(spec, kwargs)
+    return spec.factory(model, **kwargs)
+
+
+def check_parameters(spec: LossSpec, kwargs: dict[str, Any]) -> None:
+    """ConfigError naming the parameters in ``kwargs`` that ``spec``'s loss does not take, and the valid ones."""
+    unknown = sorted(set(kwargs) - set(spec.parameters))
     if unknown:
         raise ConfigError(
-            f"{method}: unknown parameter(s) {', '.join(unknown)}.",
-            hint=f"valid parameters for {method}: {', '.join(valid)}",
+            f"{spec.name}: unknown parameter(s) {', '.join(unknown)}.",
+            hint=f"valid parameters for {spec.name}: {', '.join(spec.parameters)}",
         )
-    return spec.factory(model, **kwargs)

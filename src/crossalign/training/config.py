@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pydantic
+
 from crossalign.errors import ConfigError
 
 #: Batch samplers accepted by ``batch_sampler`` (sentence-transformers' ``BatchSamplers`` values).
@@ -377,33 +379,26 @@ def _training_argument_types(cls: type) -> dict[str, Any]:
 
 
 def _is_float_field(tp: Any) -> bool:
-    return tp is float or (typing.get_origin(tp) in (typing.Union, types.UnionType) and float in typing.get_args(tp))
+    return tp is float or float in typing.get_args(tp)
+
+
+@functools.cache
+def _adapter(tp: Any) -> pydantic.TypeAdapter[Any]:
+    return pydantic.TypeAdapter(tp)
 
 
 def _matches(value: Any, tp: Any) -> bool:
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, arg) for arg in typing.get_args(tp))
-    if tp is Any:
+    """Whether ``value`` is of type ``tp``, strictly (pydantic strict mode: no bool as int, no "1" as int); a text
+    is accepted for a list of texts (``freeze: a,b``). TypeError for a type pydantic cannot check."""
+    if isinstance(value, str) and list[str] in (tp, *typing.get_args(tp)):
         return True
-    if tp is type(None):
-        return value is None
-    if tp is bool:
-        return isinstance(value, bool)
-    if tp is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if tp is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if tp is str:
-        return isinstance(value, str)
-    if origin is list:
-        (item,) = typing.get_args(tp) or (Any,)
-        return (isinstance(value, list) and all(_matches(v, item) for v in value)) or (
-            isinstance(value, str) and item is str
-        )
-    if origin is dict:
-        return isinstance(value, dict)
-    return isinstance(value, tp)
+    try:
+        _adapter(tp).validate_python(value, strict=True)
+    except pydantic.ValidationError:
+        return False
+    except pydantic.PydanticSchemaGenerationError as exc:
+        raise TypeError(str(exc)) from None
+    return True
 
 
 def _type_name(tp: Any) -> str:

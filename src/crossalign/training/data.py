@@ -20,25 +20,13 @@ from crossalign.data.io import iter_jsonl, read_utf8
 from crossalign.data.records import check_text
 from crossalign.errors import ConfigError, DataFormatError
 from crossalign.losses._columns import LABEL_COLUMNS
-from crossalign.losses.registry import get_spec
+from crossalign.losses.registry import LossSpec, get_spec
 
 if TYPE_CHECKING:
     import datasets
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
-
-#: Built data formats that a method other than their own can train on (same columns).
-COMPATIBLE_FORMATS: dict[str, tuple[str, ...]] = {
-    "clear": ("clear",),
-    "jsd": ("jsd",),
-    "multiway": ("multiway", "en-x"),
-    "en-x": ("en-x",),
-    "infonce": ("infonce",),
-    "symmetric": ("infonce",),
-    "distill": ("distill",),
-    "labse": ("distill",),
-}
 
 
 @dataclass
@@ -69,14 +57,9 @@ class TrainingData:
             raise DataFormatError(exc.message, path=self.source, field=exc.field, hint=exc.hint) from None
 
 
-def expected_columns(method: str) -> list[str]:
-    """The required columns of ``method`` that have fixed names (multiway's per-language columns have none)."""
-    return [c for c in get_spec(method).required_columns if not c.startswith("<")]
-
-
 def load_training_data(
     data: str | os.PathLike[str] | None,
-    method: str,
+    method: str | LossSpec,
     *,
     dataset: Any = None,
     max_rows: int | None = None,
@@ -86,7 +69,7 @@ def load_training_data(
     Args:
         data: A build directory (``manifest.json`` + ``train.jsonl``), a ``.jsonl``/``.json``/``.csv``/``.parquet``
             file, a ``datasets.save_to_disk`` directory, or a Hugging Face dataset name.
-        method: The training method (checks the columns it needs).
+        method: The training method or its :class:`LossSpec` (checks the columns it needs).
         dataset: Instead of ``data``: a ``datasets.Dataset``, a ``DatasetDict`` (its ``train`` split) or a
             crossalign ``BuiltData``.
         max_rows: Keep the first ``max_rows`` rows.
@@ -103,14 +86,14 @@ def load_training_data(
         >>> td.dataset.column_names  # doctest: +SKIP
         ['anchor', 'positive', 'negative_1', 'cross_anchor', 'neg_query_1']
     """
-    get_spec(method)
+    spec = get_spec(method)
     if dataset is not None:
-        out = _from_object(dataset, method)
+        out = _from_object(dataset, spec)
     elif data is None:
         raise ConfigError("no training data given.", hint="pass --data PATH (or train(cfg, dataset=...))")
     else:
-        out = _from_path(str(data), method)
-    if method == "multiway" and (out.manifest or {}).get("format") != "en-x":
+        out = _from_path(str(data), spec)
+    if spec.name == "multiway" and (out.manifest or {}).get("format") != "en-x":
         out.dataset = _language_columns(out.dataset, source=out.source)
     out.rows_total = len(out.dataset)
     if len(out.dataset) == 0:
@@ -121,7 +104,7 @@ def load_training_data(
 
 
 # ------------------------------------------------------------------------------------------------------ objects
-def _from_object(obj: Any, method: str) -> TrainingData:
+def _from_object(obj: Any, spec: LossSpec) -> TrainingData:
     import datasets
 
     from crossalign.data.builders.output import BuiltData
@@ -129,7 +112,7 @@ def _from_object(obj: Any, method: str) -> TrainingData:
     manifest = None
     if isinstance(obj, BuiltData):
         manifest = dict(obj.manifest, format=obj.format, columns=list(obj.columns))
-        _check_format(manifest, method, "BuiltData")
+        _check_format(manifest, spec, "BuiltData")
         obj = obj.to_datasets()
     if isinstance(obj, datasets.DatasetDict):
         if "train" not in obj:
@@ -140,39 +123,39 @@ def _from_object(obj: Any, method: str) -> TrainingData:
             f"dataset must be a datasets.Dataset, DatasetDict or BuiltData, got {type(obj).__name__}.",
             hint="convert it with datasets.Dataset.from_list(rows)",
         )
-    _check_columns(obj.column_names, method, source="dataset")
+    _check_columns(obj.column_names, spec, source="dataset")
     _check_dataset_texts(obj, source="dataset")
     return TrainingData(obj, "in-memory", manifest)
 
 
 # -------------------------------------------------------------------------------------------------------- paths
-def _from_path(data: str, method: str) -> TrainingData:
+def _from_path(data: str, spec: LossSpec) -> TrainingData:
     path = Path(data).expanduser()
     if path.is_dir():
         if (path / "manifest.json").is_file():
-            return _from_build_dir(path, method)
+            return _from_build_dir(path, spec)
         if (path / "dataset_info.json").is_file() or (path / "dataset_dict.json").is_file():
             import datasets
 
             loaded = datasets.load_from_disk(str(path))
-            out = _from_object(loaded, method)
+            out = _from_object(loaded, spec)
             out.source = str(path)
             return out
         if (path / "train.jsonl").is_file():
-            return _from_file(path / "train.jsonl", method)
+            return _from_file(path / "train.jsonl", spec)
         raise ConfigError(
             f"{path} is neither a crossalign data build directory (manifest.json), a saved Hugging Face dataset, "
             "nor a directory with train.jsonl.",
-            hint=f"build one with: crossalign data build --format {method} ... --output {path}",
+            hint=f"build one with: crossalign data build --format {spec.name} ... --output {path}",
         )
     if path.is_file():
-        return _from_file(path, method)
+        return _from_file(path, spec)
     if data.startswith((".", "/", "~")) or data.endswith((".jsonl", ".json", ".csv", ".tsv", ".parquet")):
         raise DataFormatError("file not found", path=path, hint="check the --data path")
-    return _from_hub(data, method)
+    return _from_hub(data, spec)
 
 
-def _from_build_dir(path: Path, method: str) -> TrainingData:
+def _from_build_dir(path: Path, spec: LossSpec) -> TrainingData:
     try:
         manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:
@@ -185,9 +168,9 @@ def _from_build_dir(path: Path, method: str) -> TrainingData:
             f"{path} holds one dataset per language ({langs}).",
             hint=f"train one model per language: --data {path}/<lang>",
         )
-    _check_format(manifest, method, str(path / "manifest.json"))
+    _check_format(manifest, spec, str(path / "manifest.json"))
     train_file = path / (manifest.get("files", {}).get("train") or "train.jsonl")
-    out = _from_file(train_file, method)
+    out = _from_file(train_file, spec)
     columns = manifest.get("columns")
     if columns and list(columns) != [c for c in out.dataset.column_names if c not in LABEL_COLUMNS]:
         logger.warning("%s: columns %s differ from the manifest's %s", train_file, out.dataset.column_names, columns)
@@ -195,21 +178,22 @@ def _from_build_dir(path: Path, method: str) -> TrainingData:
     return out
 
 
-def _check_format(manifest: dict[str, Any], method: str, source: str) -> None:
+def _check_format(manifest: dict[str, Any], spec: LossSpec, source: str) -> None:
     fmt = manifest.get("format")
-    if fmt is None or fmt == method:
+    if fmt is None or fmt == spec.name:
         return
-    if fmt in COMPATIBLE_FORMATS.get(method, ()):
-        logger.warning("%s: data built for %r, training %r on it (same columns)", source, fmt, method)
+    if fmt in spec.data_formats:
+        logger.warning("%s: data built for %r, training %r on it (same columns)", source, fmt, spec.name)
         return
     raise ConfigError(
-        f"{source}: the data was built for method {fmt!r}, not {method!r} (its columns {manifest.get('columns')} "
-        f"do not fit {method}, which needs {expected_columns(method) or get_spec(method).required_columns}).",
-        hint=f"train with --method {fmt}, or build data with: crossalign data build --format {method} ...",
+        f"{source}: the data was built for method {fmt!r}, not {spec.name!r} (its columns "
+        f"{manifest.get('columns')} do not fit {spec.name}, which needs "
+        f"{spec.fixed_columns or spec.required_columns}).",
+        hint=f"train with --method {fmt}, or build data with: crossalign data build --format {spec.name} ...",
     )
 
 
-def _from_file(path: Path, method: str) -> TrainingData:
+def _from_file(path: Path, spec: LossSpec) -> TrainingData:
     import datasets
 
     suffix = path.suffix.lower()
@@ -219,7 +203,7 @@ def _from_file(path: Path, method: str) -> TrainingData:
         rows = _read_csv(path, "\t" if suffix == ".tsv" else ",")
     elif suffix == ".parquet":
         ds = datasets.Dataset.from_dict(_read_parquet(path).to_pydict())
-        _check_columns(ds.column_names, method, source=str(path))
+        _check_columns(ds.column_names, spec, source=str(path))
         _check_dataset_texts(ds, source=str(path))
         return TrainingData(ds, str(path))
     else:
@@ -228,7 +212,7 @@ def _from_file(path: Path, method: str) -> TrainingData:
         raise DataFormatError("the file has no rows.", path=path, hint="build or pass more data")
     first_line, first = rows[0]
     columns = list(first)
-    _check_columns(columns, method, source=str(path), line=first_line)
+    _check_columns(columns, spec, source=str(path), line=first_line)
     for line, obj in rows:
         for column in columns:
             if column not in obj:
@@ -239,7 +223,7 @@ def _from_file(path: Path, method: str) -> TrainingData:
                     field=column,
                     hint="every row needs the same columns",
                 )
-            if column not in LABEL_COLUMNS and not (method == "multiway" and column in META_COLUMNS):
+            if column not in LABEL_COLUMNS and not (spec.name == "multiway" and column in META_COLUMNS):
                 check_text(obj[column], path=str(path), line=line, field=column)
         extra = set(obj) - set(columns)
         if extra:
@@ -304,7 +288,7 @@ def _read_parquet(path: Path) -> Any:
     return table
 
 
-def _from_hub(name: str, method: str) -> TrainingData:
+def _from_hub(name: str, spec: LossSpec) -> TrainingData:
     import datasets
 
     try:
@@ -314,16 +298,15 @@ def _from_hub(name: str, method: str) -> TrainingData:
             f"cannot load {name!r}: it is not a local file or directory, and as a Hugging Face dataset: {exc}",
             hint="check the path, or the dataset name (hub datasets need a network)",
         ) from exc
-    _check_columns(ds.column_names, method, source=name)
+    _check_columns(ds.column_names, spec, source=name)
     _check_dataset_texts(ds, source=name)
     return TrainingData(ds, name)
 
 
 # ------------------------------------------------------------------------------------------------------- checks
-def _check_columns(columns: list[str], method: str, *, source: str, line: int | None = None) -> None:
-    spec = get_spec(method)
-    needed = expected_columns(method)
-    for column in needed:
+def _check_columns(columns: list[str], spec: LossSpec, *, source: str, line: int | None = None) -> None:
+    method = spec.name
+    for column in spec.fixed_columns:
         if column not in columns:
             raise DataFormatError(
                 f"missing column {column!r}, needed by method {method!r}. Found columns: {columns}; "
@@ -331,7 +314,7 @@ def _check_columns(columns: list[str], method: str, *, source: str, line: int | 
                 path=None if source in ("dataset",) else source,
                 line=line,
                 field=column,
-                hint=f"rename or add the column, or build the data with: crossalign data build --format {method}",
+                hint=f"rename or add the column, or build the data with: crossalign data build --format {spec.name}",
             )
     if spec.labels and spec.labels not in columns and method != "distill":
         raise DataFormatError(

@@ -15,7 +15,7 @@ from typing import Any
 
 from crossalign.data.builders.common import stage
 from crossalign.errors import ConfigError
-from crossalign.losses.registry import LOSSES, build_loss, get_spec
+from crossalign.losses.registry import LOSSES, LossSpec, build_loss, check_parameters, get_spec
 from crossalign.training.callbacks import (
     COMPLETE_MARKER,
     CheckpointMarkerCallback,
@@ -52,15 +52,6 @@ from crossalign.utils.atomic import atomic_directory, atomic_write_json
 logger = logging.getLogger(__name__)
 
 
-#: Which columns are queries (the rest are passages) for the E5-style ``query``/``passage`` prompts.
-_QUERY_COLUMNS = {
-    "clear": ("anchor", "cross_anchor", "neg_query_"),
-    "jsd": ("query", "query_en"),
-    "infonce": ("anchor",),
-    "symmetric": ("anchor",),
-}
-
-
 @dataclass
 class TrainResult:
     """What :func:`train` produced.
@@ -93,24 +84,24 @@ def _world() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
 
 
-def column_prompts(method: str, columns: list[str], model_prompts: dict[str, str]) -> dict[str, str] | None:
+def column_prompts(method: str | LossSpec, columns: list[str], model_prompts: dict[str, str]) -> dict[str, str] | None:
     """``{column: prompt text}`` for E5-style models (``query``/``passage`` prompts); None for other models.
 
-    Query-like columns get the query prompt, passages the passage prompt; parallel-sentence methods (multiway,
-    en-x, distill, labse) use the query prompt for every column, as E5 recommends for symmetric tasks.
+    Query-like columns (:attr:`LossSpec.query_columns`) get the query prompt, passages the passage prompt;
+    parallel-sentence methods (multiway, en-x, distill, labse) use the query prompt for every column, as E5
+    recommends for symmetric tasks.
     """
     if not model_prompts.get("query") and not model_prompts.get("passage"):
         return None
     query = model_prompts["query"]
     passage = model_prompts.get("passage", query)
-    roles = _QUERY_COLUMNS.get(method)
-    out = {}
-    for column in columns:
-        if roles is None or any(column == r or (r.endswith("_") and column.startswith(r)) for r in roles):
-            out[column] = query
-        else:
-            out[column] = passage
-    return out
+    roles = get_spec(method).query_columns
+    return {
+        column: query
+        if roles is None or any(column == r or (r.endswith("_") and column.startswith(r)) for r in roles)
+        else passage
+        for column in columns
+    }
 
 
 def _without_prefixed_columns(prompts: dict[str, str] | None, dataset: Any) -> dict[str, str] | None:
@@ -194,15 +185,9 @@ def _finished_result(out: Path) -> TrainResult | None:
     )
 
 
-def _loss_kwargs(cfg: TrainConfig) -> dict[str, Any]:
-    spec = get_spec(cfg.method)
+def _loss_kwargs(cfg: TrainConfig, spec: LossSpec) -> dict[str, Any]:
     kwargs = dict(cfg.loss_kwargs)
-    unknown = sorted(set(kwargs) - set(spec.parameters))
-    if unknown:  # checked here too, so the mistake is reported before the model loads
-        raise ConfigError(
-            f"{cfg.method}: unknown loss parameter(s) {', '.join(unknown)}.",
-            hint=f"valid parameters for {cfg.method}: {', '.join(spec.parameters)}",
-        )
+    check_parameters(spec, kwargs)  # here too, so the mistake is reported before the model loads
     if cfg.cached or cfg.mini_batch_size is not None:
         if "mini_batch_size" not in spec.parameters:
             raise ConfigError(
@@ -353,9 +338,9 @@ def _train(
     check_output_dir(out, resume=resume, overwrite=overwrite)  # nothing is deleted until the inputs are checked
     if resume and _rank() == 0:
         _warn_config_drift(out, cfg)
-    get_spec(cfg.method)
-    loss_kwargs = _loss_kwargs(cfg)
-    data = load_training_data(cfg.data, cfg.method, dataset=dataset, max_rows=cfg.max_rows)
+    spec = get_spec(cfg.method)  # the one lookup of the method: the spec goes down from here
+    loss_kwargs = _loss_kwargs(cfg, spec)
+    data = load_training_data(cfg.data, spec, dataset=dataset, max_rows=cfg.max_rows)
     merge_langs = _merge_langs(cfg, data.manifest)  # checked before the model loads
 
     device = None if torch.cuda.is_available() else "cpu"
@@ -391,14 +376,14 @@ def _train(
     elif cfg.prompts == "none":
         prompts = None
     else:
-        prompts = column_prompts(cfg.method, text_columns, dict(getattr(model, "prompts", {}) or {}))
+        prompts = column_prompts(spec, text_columns, dict(getattr(model, "prompts", {}) or {}))
         prompts = _without_prefixed_columns(prompts, train_dataset)
     if cfg.method == "distill" and "label" not in train_dataset.column_names:
         teacher = model if cfg.teacher in (None, cfg.model) else load_model(cfg.teacher, device=device)
         if teacher is not model:
             apply_prompts(teacher, cfg.teacher, log=None if _rank() == 0 else (lambda _line: None))
         train_dataset = _add_teacher_labels(train_dataset, teacher, prompts)
-    loss = build_loss(cfg.method, model, **loss_kwargs)
+    loss = build_loss(spec, model, **loss_kwargs)
     if cfg.base_anchor:  # after freezing: the frozen copy shares the frozen parameters
         from crossalign.losses.base_anchor import BaseAnchorLoss
 
