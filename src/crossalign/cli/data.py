@@ -306,7 +306,6 @@ def _split_spec(text: str, seed: int) -> Any:
 
 def run_build(args: argparse.Namespace) -> int:
     """``crossalign data build``: build the rows, write the directory, print the rows per split and language."""
-    from crossalign.data.builders.common import load_source
     from crossalign.data.builders.training import build_training_data
     from crossalign.errors import ConfigError
 
@@ -317,6 +316,8 @@ def run_build(args: argparse.Namespace) -> int:
         "min_words": args.min_words,
         "split": _split_spec(args.split, args.split_seed),
         "cache_dir": args.cache_dir,
+        "help_root": args.help_root,
+        "download": not args.no_download,
     }
     for option, (keyword, formats) in _BUILD_OPTIONS.items():
         value = getattr(args, option)
@@ -349,10 +350,7 @@ def run_build(args: argparse.Namespace) -> int:
         raise ConfigError(f"{output} already exists", hint="choose another --output or pass --overwrite")
 
     t0 = time.perf_counter()
-    source = load_source(
-        args.source, args.langs, cache_dir=args.cache_dir, help_root=args.help_root, download=not args.no_download
-    )
-    data = build_training_data(fmt, source, args.langs, **kwargs)
+    data = build_training_data(fmt, args.source, args.langs, **kwargs)
     written = data.write(output, overwrite=args.overwrite, per_language=args.per_language)
     seconds = time.perf_counter() - t0
     print(f"{fmt}: {len(data.rows['train'])} train and {len(data.rows['dev'])} dev rows in {seconds:.1f} s")

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import sys
 from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -60,7 +61,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from crossalign.errors import ConfigError, DataFormatError
+from crossalign.errors import ConfigError, DataFormatError, ModelError
 from crossalign.search import exact_topk
 from crossalign.utils.progress import progress_enabled
 
@@ -80,6 +81,7 @@ __all__ = [
     "mine_from_embeddings",
     "mine_hard_negatives",
     "parse_rank_range",
+    "resolve_encoder",
 ]
 
 #: Negatives per row (CLEAR's reference data has 5).
@@ -408,7 +410,6 @@ class TextEncoder:
         model: A SentenceTransformer (encoded with :func:`crossalign.models.encode`, token-length batching), or an
             :data:`EncodeFn` ``fn(texts, prompt_name) -> array`` (tests use one with controlled vectors).
         batch_size: Texts per forward pass.
-        show_progress: Progress bars (default: on unless ``CROSSALIGN_NO_PROGRESS``).
         normalize: L2-normalise the vectors (cosine scores).
 
     Example:
@@ -422,12 +423,10 @@ class TextEncoder:
         model: SentenceTransformer | EncodeFn,
         *,
         batch_size: int = 64,
-        show_progress: bool | None = None,
         normalize: bool = True,
     ) -> None:
         self.model = model
         self.batch_size = batch_size
-        self.show_progress = show_progress
         self.normalize = normalize
         self._store: dict[tuple[str | None, str], np.ndarray] = {}
         self.n_encoded = 0
@@ -439,13 +438,7 @@ class TextEncoder:
         if isinstance(self.model, torch.nn.Module):
             from crossalign.models.encoder import encode
 
-            return encode(
-                self.model,
-                texts,
-                prompt_name=prompt_name,
-                batch_size=self.batch_size,
-                show_progress=self.show_progress,
-            )
+            return encode(self.model, texts, prompt_name=prompt_name, batch_size=self.batch_size)
         if not callable(self.model):
             raise ConfigError(
                 f"cannot encode with an object of type {type(self.model).__name__}",
@@ -473,7 +466,7 @@ class TextEncoder:
 
         missing = list(dict.fromkeys(t for t in texts if (prompt_name, t) not in self._store))
         if missing:
-            if progress_enabled(self.show_progress):
+            if progress_enabled():
                 label = what or "texts"
                 print(f"mining: encoding {len(missing):,} {label} ({prompt_name or 'no'} prompt)", file=sys.stderr)
             t0 = time.perf_counter()
@@ -607,3 +600,69 @@ def mine_hard_negatives(
     )
     result.candidates = pool
     return result
+
+
+def resolve_encoder(
+    model: Any,
+    *,
+    batch_size: int = 64,
+    cache_dir: str | os.PathLike[str] | None = None,
+    query_prompt: str | None = None,
+    passage_prompt: str | None = None,
+) -> tuple[TextEncoder, dict[str, Any]]:
+    """A :class:`TextEncoder` for ``model`` and the manifest's description of it.
+
+    Args:
+        model: A model spec (built-in name, directory, Hugging Face id), a loaded SentenceTransformer, an encode
+            function ``fn(texts, prompt_name)``, or a TextEncoder.
+        batch_size: Encoding batch size.
+        cache_dir: crossalign cache root (built-in models).
+        query_prompt, passage_prompt: Prompts overriding the model's own and its family's (None: not given;
+            ``""``: none). A model given as a spec always gets :func:`~crossalign.models.prompts.apply_prompts`; a
+            loaded SentenceTransformer only when one of them is given (then its prompts change in place).
+
+    Returns:
+        ``(encoder, {"spec": ..., "fingerprint": ..., "prompts": ..., "prompt_choice": ...})``.
+    """
+    import torch
+
+    by_spec = isinstance(model, str | os.PathLike)
+    if isinstance(model, TextEncoder):
+        enc = model
+        spec: Any = getattr(model, "spec", None) or type(model.model).__name__
+        loaded = model.model
+    else:
+        if by_spec:
+            from crossalign.models import load_model
+
+            spec = os.fspath(model)
+            loaded = load_model(spec, cache_dir=cache_dir)
+        else:
+            spec = getattr(model, "__name__", None) or type(model).__name__
+            loaded = model
+        enc = TextEncoder(loaded, batch_size=batch_size)
+    fingerprint: str | None = None
+    if isinstance(loaded, torch.nn.Module):
+        from crossalign.models import model_fingerprint
+
+        try:
+            fingerprint = model_fingerprint(spec) if by_spec else None
+        except ModelError:  # an HF id is not a directory: hash the loaded weights instead
+            fingerprint = None
+        if fingerprint is None:
+            fingerprint = model_fingerprint(loaded)
+    choice = None
+    explicit = query_prompt is not None or passage_prompt is not None
+    if isinstance(loaded, torch.nn.Module) and (by_spec or explicit):
+        from crossalign.models.prompts import apply_prompts
+
+        choice = apply_prompts(loaded, spec if by_spec else None, query=query_prompt, passage=passage_prompt)
+    elif explicit:
+        raise ConfigError(
+            "query_prompt/passage_prompt need a model (a spec or a SentenceTransformer), not an encode function",
+            hint="prefix the texts in your encode function instead",
+        )
+    info = {"spec": spec, "fingerprint": fingerprint, "prompts": dict(getattr(loaded, "prompts", {}) or {})}
+    if choice is not None:
+        info["prompt_choice"] = choice.to_dict()
+    return enc, info

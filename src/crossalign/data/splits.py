@@ -7,20 +7,28 @@ page lands in the same split, in every language.
 The split of a group is a pure function of ``(seed, group key)`` — a SHA-256 hash mapped to [0, 1) — so it does not
 depend on which languages are loaded, on the order of the data, or on which other pages exist: the test pages for
 German are the test pages for Khmer, and adding a language never moves a page between splits.
+
+A training build reads only the ``train`` and ``dev`` groups (:data:`BUILD_SPLITS`); its seeded samples
+(:func:`seeded_rng`) draw one stream per label, so a cap on one language never changes another's rows.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
+
+import numpy as np
 
 from crossalign.data.records import ParallelCorpus, ParallelTuple
 from crossalign.errors import ConfigError, DataFormatError
 
 SPLITS: tuple[str, str, str] = ("train", "dev", "test")
+#: The splits a training build writes (the test split is never read).
+BUILD_SPLITS: tuple[str, str] = ("train", "dev")
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,10 @@ class SplitSpec:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for manifests."""
         return asdict(self)
+
+
+#: The default page split, 0.8/0.1/0.1, seed 13; evaluation sets must be built with the same spec.
+DEFAULT_SPLIT = SplitSpec()
 
 
 def hash_unit(key: str, seed: int) -> float:
@@ -141,3 +153,65 @@ def split_manifest(
             "groups": groups,
         }
     return out
+
+
+class SplitIndex:
+    """Split of each group under a spec (memoised), and the groups seen per split (for the manifest)."""
+
+    def __init__(self, spec: SplitSpec) -> None:
+        self.spec = spec
+        self._cache: dict[str, str] = {}
+        self.seen: dict[str, set[str]] = {s: set() for s in SPLITS}
+
+    def __call__(self, group: str) -> str:
+        s = self._cache.get(group)
+        if s is None:
+            s = self._cache[group] = assign_split(group, self.spec)
+            self.seen[s].add(group)
+        return s
+
+    def partition(self, items: Sequence[Any], group: Callable[[Any], str]) -> dict[str, list[Any]]:
+        """``items`` of the :data:`BUILD_SPLITS` groups, per split, in their order (test items are left out)."""
+        out: dict[str, list[Any]] = {s: [] for s in BUILD_SPLITS}
+        for it in items:
+            s = self(group(it))
+            if s in out:
+                out[s].append(it)
+        return out
+
+
+def split_cap(max_rows: int | None, split: str, spec: SplitSpec) -> int | None:
+    """Rows allowed in ``split`` for a train cap of ``max_rows``: dev gets ``ceil(max_rows · dev / train)``.
+
+    Example:
+        >>> spec = SplitSpec()
+        >>> split_cap(500, "train", spec), split_cap(500, "dev", spec), split_cap(None, "dev", spec)
+        (500, 63, None)
+    """
+    if max_rows is None:
+        return None
+    if not isinstance(max_rows, int) or max_rows < 1:
+        raise ConfigError(f"max_rows must be a positive integer, got {max_rows!r}")
+    if split == "train" or spec.train <= 0:
+        return max_rows
+    return max(1, math.ceil(max_rows * getattr(spec, split) / spec.train - 1e-9))
+
+
+def seeded_rng(seed: int, *parts: str) -> np.random.Generator:
+    """A generator seeded by ``seed`` and some labels (so each split/language draws its own stream)."""
+    h = int.from_bytes(hashlib.sha256("\x00".join(parts).encode("utf-8")).digest()[:8], "big")
+    return np.random.default_rng([int(seed) & 0xFFFFFFFF, h])
+
+
+def sample_in_order(items: Sequence[Any], cap: int | None, rng: np.random.Generator) -> list[Any]:
+    """A uniform sample of at most ``cap`` items, kept in their original order (all of them when ``cap`` is None)."""
+    if cap is None or len(items) <= cap:
+        return list(items)
+    keep = np.sort(rng.choice(len(items), size=cap, replace=False))
+    return [items[i] for i in keep]
+
+
+def shuffle_rows(rows: list[Any], meta: list[Any], seed: int, split: str) -> tuple[list[Any], list[Any]]:
+    """Shuffle rows and their provenance together (seeded per split): languages and pages mix in every batch."""
+    order = seeded_rng(seed, "shuffle", split).permutation(len(rows))
+    return [rows[i] for i in order], [meta[i] for i in order]

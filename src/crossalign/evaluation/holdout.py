@@ -125,9 +125,9 @@ def build_holdout_sets(
         cache_dir, show_progress: Corpus options.
 
     Returns:
-        An :class:`~crossalign.data.builders.eval_sets.EvalSets` whose task names start with :data:`HOLDOUT_PREFIX`.
+        An :class:`~crossalign.data.eval_sets.EvalSets` whose task names start with :data:`HOLDOUT_PREFIX`.
     """
-    from crossalign.data.builders.eval_sets import EvalSet, build_libreoffice_eval_sets
+    from crossalign.data.eval_sets import EvalSet, build_libreoffice_eval_sets
 
     if not langs:
         raise ConfigError("the held-out panel has no language", hint="e.g. --holdout-langs ja,ko,ru,el,tr,id")

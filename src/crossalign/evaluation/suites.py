@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crossalign.data.builders.eval_sets import EvalSet, EvalSets
+from crossalign.data.eval_sets import EvalSet, EvalSets
 from crossalign.data.records import RetrievalSet
 from crossalign.errors import ConfigError, DataFormatError
 from crossalign.evaluation.evaluators import (
@@ -182,7 +182,7 @@ def load_user_data(
         DataFormatError: The path does not exist, or is neither a retrieval-set directory nor a JSONL file (the
             readers name the file, line and field of any error inside).
     """
-    from crossalign.data.builders.eval_sets import retrieval_set_digest
+    from crossalign.data.eval_sets import retrieval_set_digest
     from crossalign.data.io import read_retrieval_set
 
     p = Path(path).expanduser()

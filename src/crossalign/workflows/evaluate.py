@@ -78,7 +78,7 @@ class EvaluationPlan:
         skipped: Suite -> why it does not run.
         langs: LibreOffice languages (non-English; ``en`` is the pivot).
         evaluators: The evaluators, in run order.
-        sets: The LibreOffice :class:`~crossalign.data.builders.eval_sets.EvalSets` (None without languages).
+        sets: The LibreOffice :class:`~crossalign.data.eval_sets.EvalSets` (None without languages).
         user_data: The ``--data`` datasets.
         config: The configuration recorded in every result.
         data: The data description recorded in every result.
@@ -186,7 +186,7 @@ def prepare_evaluation(
         ConfigError: Unknown suite, ``sts`` asked for without STS data, or nothing to evaluate.
         UnknownLanguageError, CorpusError, DataFormatError: From the languages, the corpus and the user data.
     """
-    from crossalign.data.builders.eval_sets import build_libreoffice_eval_sets
+    from crossalign.data.eval_sets import build_libreoffice_eval_sets
     from crossalign.evaluation.suites import (
         UserData,
         build_evaluators,

@@ -58,7 +58,7 @@ def _dev_sets(
     cache_dir: str | os.PathLike[str] | None,
     show_progress: bool | None,
 ) -> Any:
-    from crossalign.data.builders.eval_sets import build_libreoffice_eval_sets
+    from crossalign.data.eval_sets import build_libreoffice_eval_sets
     from crossalign.evaluation.holdout import build_holdout_sets
 
     sets = build_libreoffice_eval_sets(

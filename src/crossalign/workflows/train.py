@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crossalign.data.builders.common import stage
 from crossalign.errors import ConfigError
 from crossalign.losses.registry import LOSSES, LossSpec, build_loss, check_parameters, get_spec
 from crossalign.training.callbacks import (
@@ -48,6 +47,7 @@ from crossalign.training.rundir import (
     run_lock,
 )
 from crossalign.utils.atomic import atomic_directory, atomic_write_json
+from crossalign.utils.progress import stage
 
 logger = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ import pytest
 import torch
 
 from crossalign.data.builders.clear import build_clear
-from crossalign.data.builders.common import disambiguate_heading
 from crossalign.data.libreoffice.corpus import LibreOfficeCorpus
 from crossalign.data.libreoffice.fetch import INSTALLED_HELP_ROOT
 from crossalign.data.splits import SplitSpec, assign_split
+from crossalign.data.text_rules import disambiguate_heading
 from crossalign.losses.registry import build_loss
 
 pytestmark = pytest.mark.integration

@@ -100,7 +100,7 @@ def test_every_suite_and_direction_with_values_in_range(evaluated) -> None:
 
 
 def test_the_model_beats_a_shuffled_control(evaluated, model, corpus, cache_dir: Path) -> None:
-    from crossalign.data.builders.eval_sets import build_libreoffice_eval_sets
+    from crossalign.data.eval_sets import build_libreoffice_eval_sets
     from crossalign.evaluation.evaluators import RetrievalEvaluator
 
     result, _ = evaluated
@@ -132,7 +132,7 @@ def test_the_model_beats_a_shuffled_control(evaluated, model, corpus, cache_dir:
 
 
 def test_deterministic_sets(corpus) -> None:
-    from crossalign.data.builders.eval_sets import build_libreoffice_eval_sets
+    from crossalign.data.eval_sets import build_libreoffice_eval_sets
 
     kw = dict(max_sections=CAP, max_bitext_pairs=BITEXT, bitext_distractors=BITEXT, corpus=corpus)
     a = build_libreoffice_eval_sets("de", **kw)

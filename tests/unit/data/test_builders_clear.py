@@ -10,11 +10,11 @@ import torch
 from builders_fixtures import FakeEncoder, page, section_corpus, sections
 
 from crossalign.data.builders.clear import build_clear, build_infonce, clear_columns
-from crossalign.data.builders.common import disambiguate_heading, split_cap
 from crossalign.data.builders.training import build_training_data
 from crossalign.data.mining import TextEncoder
 from crossalign.data.records import Document, ParallelCorpus, ParallelTuple, Query, RetrievalSet
-from crossalign.data.splits import SplitSpec, assign_split
+from crossalign.data.splits import SplitSpec, assign_split, split_cap
+from crossalign.data.text_rules import disambiguate_heading
 from crossalign.errors import ConfigError, DataFormatError
 from crossalign.losses.registry import build_loss
 

@@ -12,10 +12,10 @@ from builders_fixtures import FakeEncoder, section_corpus
 from crossalign.cli import data as cli_data
 from crossalign.cli.main import main
 from crossalign.data import write_parallel_jsonl
-from crossalign.data.builders.common import SHARED_HEADING_RULES
 from crossalign.data.libreoffice import fetch
 from crossalign.data.mining import DEFAULT_NUM_NEGATIVES, DEFAULT_RANK_RANGE, DEFAULT_REFERENCE_POOL
 from crossalign.data.splits import SplitSpec, assign_split
+from crossalign.data.text_rules import SHARED_HEADING_RULES
 from crossalign.losses.registry import build_loss
 
 PAGE = """<html><head><title>{title}</title></head><body>

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from crossalign.data.builders.eval_sets import (
+from crossalign.data.eval_sets import (
     PARAGRAPHS_TASK,
     SECTIONS_TASK,
     EvalSetsConfig,

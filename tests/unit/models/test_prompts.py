@@ -91,16 +91,16 @@ def test_e5_without_a_query_prompt_is_warned_about() -> None:
 def test_mining_encoder_gets_the_family_prompts_and_the_flags(tiny_st_dir: Path, tmp_path: Path) -> None:
     import shutil
 
-    from crossalign.data.builders.common import resolve_encoder
+    from crossalign.data.mining import resolve_encoder
 
     snap = tmp_path / "multilingual-e5-small"  # an E5 snapshot without prompts in its configuration
     shutil.copytree(tiny_st_dir, snap)
     st_config = snap / "config_sentence_transformers.json"
     st_config.write_text(json.dumps({**json.loads(st_config.read_text()), "prompts": {}}))
-    enc, info = resolve_encoder(str(snap), show_progress=False)
+    enc, info = resolve_encoder(str(snap))
     assert info["prompts"]["query"] == "query: " and info["prompt_choice"]["family"] == "e5"
     queried = enc.encode(["w1 w2"], "query")
-    enc2, info2 = resolve_encoder(str(snap), show_progress=False, query_prompt="", passage_prompt="")
+    enc2, info2 = resolve_encoder(str(snap), query_prompt="", passage_prompt="")
     assert info2["prompt_choice"]["query_source"] == "flag" and info2["prompt_choice"]["warning"]
     assert not np.allclose(queried, enc2.encode(["w1 w2"], "query"))  # the prompt reached the encoder
     with pytest.raises(ValueError, match="need a model"):

@@ -40,7 +40,7 @@ def test_lambda_is_chosen_on_dev_pages_only(monkeypatch):
 
     def fake_lo_sets(langs, **kw):
         calls.append(("trained", kw["split_name"]))
-        from crossalign.data.builders.eval_sets import EvalSets, EvalSetsConfig
+        from crossalign.data.eval_sets import EvalSets, EvalSetsConfig
 
         return EvalSets([], EvalSetsConfig(langs=tuple(langs)), {})
 
@@ -48,7 +48,7 @@ def test_lambda_is_chosen_on_dev_pages_only(monkeypatch):
         calls.append(("holdout", kw["split_name"]))
         raise Stop
 
-    import crossalign.data.builders.eval_sets as eval_sets
+    import crossalign.data.eval_sets as eval_sets
     import crossalign.evaluation.holdout as holdout
 
     monkeypatch.setattr(eval_sets, "build_libreoffice_eval_sets", fake_lo_sets)

@@ -2,7 +2,7 @@
 
 ``load_benchmark("belebele", langs="de,zh-CN")`` reads the benchmark from the Hugging Face hub (``datasets.
 load_dataset`` with the registry's hub id and revision) or from a local copy in the hub's layout (``path=``), and
-turns it into :class:`~crossalign.data.builders.eval_sets.EvalSet` objects that the existing evaluators run on:
+turns it into :class:`~crossalign.data.eval_sets.EvalSet` objects that the existing evaluators run on:
 ``retrieval`` sets with explicit ``query_lang``/``doc_lang`` (and ``mixed-pool`` sets) for question → passage
 benchmarks, ``bitext`` sets for sentence-alignment benchmarks. ``crossalign evaluate --benchmark NAME[:LANGS]`` is
 the same from the command line.
@@ -30,7 +30,7 @@ from typing import Any
 
 from crossalign.data.benchmarks import loaders
 from crossalign.data.benchmarks.hub import HubSource
-from crossalign.data.builders.eval_sets import EvalSet
+from crossalign.data.eval_sets import EvalSet
 from crossalign.errors import ConfigError, UnknownLanguageError
 from crossalign.languages import from_iso639_3, get_language, normalize_lang
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from crossalign.data.benchmarks.hub import HubSource, config_names, iter_rows, load_split
 from crossalign.data.benchmarks.sets import PIVOT, bitext_set, parallel_retrieval_sets
-from crossalign.data.builders.eval_sets import EvalSet
+from crossalign.data.eval_sets import EvalSet
 from crossalign.errors import DataFormatError
 
 __all__ = ["load_belebele", "load_flores", "load_mlqa", "load_pair_bitext", "load_xquad_r"]

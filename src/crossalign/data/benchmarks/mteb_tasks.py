@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from crossalign.data.benchmarks.sets import bitext_set, record_id
-from crossalign.data.builders.eval_sets import EvalSet, retrieval_set_digest
+from crossalign.data.eval_sets import EvalSet, retrieval_set_digest
 from crossalign.data.records import Document, Query, RetrievalSet
 from crossalign.errors import ConfigError, CorpusError, DataFormatError, MissingDependencyError, UnknownLanguageError
 from crossalign.languages import from_iso639_3

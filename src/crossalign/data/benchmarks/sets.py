@@ -1,10 +1,10 @@
-"""Benchmark data as crossalign's canonical evaluation sets (:class:`~crossalign.data.builders.eval_sets.EvalSet`).
+"""Benchmark data as crossalign's canonical evaluation sets (:class:`~crossalign.data.eval_sets.EvalSet`).
 
 Two shapes cover the standard cross-lingual benchmarks:
 
 - **parallel retrieval** (:func:`parallel_retrieval_sets`; Belebele, XQuAD-R): the same questions and passages exist
   in every language, and a question's relevant passage is known by a language-independent key. For a language
-  ``x`` this gives what the LibreOffice sets give (:mod:`crossalign.data.builders.eval_sets`): retrieval sets in the
+  ``x`` this gives what the LibreOffice sets give (:mod:`crossalign.data.eval_sets`): retrieval sets in the
   four directions ``en→en``, ``x→x``, ``x→en``, ``en→x`` over the same questions, and the mixed pool ``D_en ∪ D_x``
   where ``x`` and ``en`` questions have both parallel passages relevant (Max@R, Complete@k).
 - **bitext** (:func:`bitext_set`; Tatoeba, BUCC, FLORES): source sentences (queries) and target sentences
@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from crossalign.data.builders.eval_sets import EvalSet, retrieval_set_digest
+from crossalign.data.eval_sets import EvalSet, retrieval_set_digest
 from crossalign.data.records import Document, Query, RetrievalSet
 
 __all__ = ["PIVOT", "bitext_set", "parallel_retrieval_sets", "record_id"]

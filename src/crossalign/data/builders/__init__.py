@@ -1,11 +1,11 @@
-"""Data builders: training rows for every method and evaluation sets, from the LibreOffice help or user corpora.
+"""Training-data builders: rows for every method from the LibreOffice help or user corpora.
 
-- Training data: :func:`crossalign.data.builders.training.build_training_data` (``clear``, ``jsd``, ``multiway``,
-  ``en-x``, ``infonce``, ``distill``; per-format builders in :mod:`.clear`, :mod:`.jsd`, :mod:`.multiway`); shared
-  rules (sources, splits, heading disambiguation, caps) in :mod:`.common`, the output directory and manifest
-  (:class:`~.output.BuiltData`) in :mod:`.output`.
-- Evaluation data: :mod:`.eval_sets` — retrieval in four directions, mixed and inclination pools and bitext mining,
-  from the page-disjoint test split.
+:func:`~.training.build_training_data` dispatches by format (``clear``, ``infonce`` in :mod:`.clear`; ``jsd`` in
+:mod:`.jsd`; ``multiway``, ``en-x``, ``distill`` in :mod:`.multiway`); every builder takes one
+:class:`~.options.BuildOptions`; :class:`~.output.BuiltData` is the output directory and its manifest. Sources:
+:mod:`crossalign.data.sources`; heading and de-duplication rules: :mod:`crossalign.data.text_rules`; splits and
+seeded sampling: :mod:`crossalign.data.splits`; hard-negative mining: :mod:`crossalign.data.mining`. Evaluation sets
+are built by :mod:`crossalign.data.eval_sets`.
 """
 
 from __future__ import annotations

@@ -22,8 +22,8 @@ language it has (tuples need not be complete). The training side adds the teache
 ``label`` column (:func:`crossalign.losses.distillation.add_teacher_embeddings`).
 
 Example:
-    >>> mw = build_multiway("libreoffice", "de,zh-CN,hi,km")  # doctest: +SKIP
-    >>> enx = build_enx("libreoffice", "de,zh-CN,hi,km")  # doctest: +SKIP
+    >>> mw = build_multiway("libreoffice", ["de", "zh-CN", "hi", "km"])  # doctest: +SKIP
+    >>> enx = build_enx("libreoffice", ["de", "zh-CN", "hi", "km"])  # doctest: +SKIP
     >>> enx.manifest["budget"]["train"]["texts"] == mw.manifest["budget"]["train"]["texts"]  # doctest: +SKIP
     True
 """
@@ -34,85 +34,71 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from crossalign.data.builders.common import (
-    BUILD_SPLITS,
-    DEFAULT_SPLIT,
-    ENGLISH,
-    PathLike,
-    SplitIndex,
-    dedupe_tuples,
-    load_source,
-    parallel_material,
-    sample_in_order,
-    seeded_rng,
-    shuffle_rows,
-    split_cap,
-    target_languages,
-    tuple_group,
-)
+from crossalign.data.builders.options import BuildOptions, open_build
 from crossalign.data.builders.output import BuiltData, base_manifest
 from crossalign.data.records import ParallelCorpus, ParallelTuple
-from crossalign.data.splits import SplitSpec
+from crossalign.data.sources import ENGLISH, parallel_material, tuple_group
+from crossalign.data.splits import BUILD_SPLITS, SplitIndex, sample_in_order, seeded_rng, shuffle_rows, split_cap
+from crossalign.data.text_rules import dedupe_tuples
 from crossalign.errors import ConfigError
-from crossalign.utils.progress import stage
+from crossalign.utils.progress import progress_scope, stage
 
 __all__ = ["build_distill", "build_enx", "build_multiway", "enx_pairs_per_tuple"]
 
-DEFAULT_UNITS: tuple[str, ...] = ("paragraph",)
+_BUDGET_DEFINITION = (
+    "same number of texts per step and same number of steps as the multiway build with the same arguments: "
+    "en-x rows R = floor(T*N/2) for T multiway rows of N languages; train en-x with a batch of N/2 x the multiway "
+    "batch (in rows), e.g. multiway 32 rows x 5 texts = en-x 80 rows x 2 texts = 160 texts per step"
+)
 
 
-def _units(units: str | Sequence[str]) -> list[str]:
-    chosen = [u.strip() for u in (units.split(",") if isinstance(units, str) else units) if u and u.strip()]
-    bad = [u for u in chosen if u not in ("paragraph", "section", "heading")]
-    if bad or not chosen:
+def _columns(targets: list[str], include_english: bool) -> list[str]:
+    columns = [ENGLISH, *targets] if include_english else targets
+    if len(columns) < 2:
         raise ConfigError(
-            f"unknown unit(s) {bad or chosen}", hint="choose paragraph, section or heading (comma-separated)"
+            f"multi-way rows need at least two languages, got {columns}",
+            hint="add target languages or keep English (include_english=True)",
         )
-    return chosen
+    return columns
+
+
+def _selection(opts: BuildOptions) -> dict[str, Any]:
+    return {
+        "units": list(opts.units),
+        "min_words": opts.min_words,
+        "dedupe": "a text (case/space-insensitive) is used once per language per split; a tuple repeating any of "
+        "its texts is dropped",
+        "max_rows": {s: split_cap(opts.max_rows, s, opts.split) for s in BUILD_SPLITS},
+    }
 
 
 def _complete_tuples(
-    source: Any,
-    columns: Sequence[str],
-    *,
-    units: Sequence[str],
-    min_words: int,
-    max_rows: int | None,
-    seed: int,
-    split: SplitSpec,
-) -> tuple[dict[str, list[ParallelTuple]], dict[str, Any], SplitIndex, dict[str, Any]]:
-    """Complete tuples per split (de-duplicated, capped), coverage stats, the split index and provenance."""
-    full = parallel_material(source, columns, units=units, min_words=min_words, require_all=True)
-    partial = parallel_material(source, columns, units=units, min_words=min_words, require_all=False)
-    sidx = SplitIndex(split)
-    by_split: dict[str, list[ParallelTuple]] = {s: [] for s in BUILD_SPLITS}
-    for t in full:
-        s = sidx(tuple_group(t))
-        if s in by_split:
-            by_split[s].append(t)
+    source: Any, columns: Sequence[str], opts: BuildOptions, sidx: SplitIndex
+) -> tuple[dict[str, list[ParallelTuple]], dict[str, Any], dict[str, Any]]:
+    """Complete tuples per split (de-duplicated, capped), the coverage block and the provenance."""
+    kw = {"units": opts.units, "min_words": opts.min_words}
+    full = parallel_material(source, columns, require_all=True, **kw)
+    by_split = sidx.partition(full, tuple_group)
     available: dict[str, dict[str, int]] = {s: dict.fromkeys(columns, 0) for s in BUILD_SPLITS}
-    for t in partial:
-        s = sidx(tuple_group(t))
-        if s in available:
+    for s, ts in sidx.partition(parallel_material(source, columns, require_all=False, **kw), tuple_group).items():
+        for t in ts:
             for lang in columns:
-                if lang in t.texts:
-                    available[s][lang] += 1
+                available[s][lang] += lang in t.texts
     out: dict[str, list[ParallelTuple]] = {}
     removed: dict[str, dict[str, int]] = {}
     complete: dict[str, int] = {}
     for s in BUILD_SPLITS:
         kept, removed[s] = dedupe_tuples(by_split[s], columns)
         complete[s] = len(kept)
-        out[s] = sample_in_order(kept, split_cap(max_rows, s, split), seeded_rng(seed, "rows", s, "multiway"))
+        cap = split_cap(opts.max_rows, s, opts.split)
+        out[s] = sample_in_order(kept, cap, seeded_rng(opts.seed, "rows", s, "multiway"))
     if not any(complete.values()):
-        have = {lang: _tuples_with(source, lang, units=units) for lang in columns}
+        have = {lang: _tuples_with(source, lang, opts.units) for lang in columns}
         missing = [lang for lang, n in have.items() if n == 0]
         counts = ", ".join(f"{lang} {n if n >= 0 else '?'}" for lang, n in have.items())
         raise ConfigError(
-            f"no tuple of the source has every language of {', '.join(columns)} "
-            f"(tuples with each: {counts}), so "
-            "the dataset would be "
-            "empty.",
+            f"no tuple of the source has every language of {', '.join(columns)} (tuples with each: {counts}), so "
+            "the dataset would be empty.",
             hint=f"drop {', '.join(missing)} from --langs, or add texts in it to the source"
             if missing
             else "choose languages that occur in the same tuples",
@@ -124,10 +110,10 @@ def _complete_tuples(
         "rule": "rows must be complete: a tuple missing any requested language is dropped (no option to allow "
         "missing languages: the loss reads every column of every row)",
     }
-    return out, coverage, sidx, {**full.provenance}
+    return out, coverage, {**full.provenance}
 
 
-def _tuples_with(source: Any, lang: str, *, units: Sequence[str]) -> int:
+def _tuples_with(source: Any, lang: str, units: Sequence[str]) -> int:
     """How many tuples of ``source`` have a text in ``lang`` (for the error when no tuple has them all)."""
     if isinstance(source, ParallelCorpus):
         return sum(1 for t in source.tuples if lang in t.texts)
@@ -135,112 +121,6 @@ def _tuples_with(source: Any, lang: str, *, units: Sequence[str]) -> int:
         return len(parallel_material(source, [lang], units=units, min_words=0, require_all=True))
     except Exception:  # a source that cannot count one language alone: reported as unknown
         return -1
-
-
-def _check_columns(source: Any, langs: str | Iterable[str], include_english: bool) -> tuple[list[str], list[str]]:
-    targets = target_languages(source, langs)
-    columns = [ENGLISH, *targets] if include_english else targets
-    if len(columns) < 2:
-        raise ConfigError(
-            f"multi-way rows need at least two languages, got {columns}",
-            hint="add target languages or keep English (include_english=True)",
-        )
-    return targets, columns
-
-
-def build_multiway(
-    source: Any,
-    langs: str | Iterable[str],
-    *,
-    include_english: bool = True,
-    units: str | Sequence[str] = DEFAULT_UNITS,
-    min_words: int = 4,
-    max_rows: int | None = None,
-    seed: int = 13,
-    split: SplitSpec = DEFAULT_SPLIT,
-    show_progress: bool | None = None,
-    cache_dir: PathLike | None = None,
-) -> BuiltData:
-    """Multi-way parallel rows: one column per language (English first), complete rows only.
-
-    Args:
-        source: ``"libreoffice"``, a LibreOfficeCorpus, a ParallelCorpus or a parallel JSONL path.
-        langs: Target languages.
-        include_english: Add English as the first column (the paper's tuples include the English source).
-        units: For the help: ``"paragraph"`` (default), ``"section"`` (section texts), ``"heading"``, or several.
-        min_words: Minimum words of the English text.
-        max_rows: Train tuples (dev: proportional); None = all.
-        seed: Tuple sampling and shuffling.
-        split: Page-disjoint split.
-        show_progress: Progress bars (corpus loading).
-        cache_dir: crossalign cache root.
-
-    Returns:
-        :class:`~crossalign.data.builders.output.BuiltData`, columns = language codes; the manifest's ``coverage``
-        says how many tuples each language has and how many are complete; ``budget`` the text counts.
-
-    Raises:
-        ConfigError: Fewer than two languages, unknown units.
-        DataFormatError: A source without parallel text (a retrieval set).
-
-    Example:
-        >>> build_multiway("libreoffice", "de,km").columns  # doctest: +SKIP
-        ['en', 'de', 'km']
-    """
-    started = time.perf_counter()
-    chosen_units = _units(units)
-    source = load_source(source, langs, cache_dir=cache_dir, show_progress=show_progress)
-    _, columns = _check_columns(source, langs, include_english)
-    stage(f"multiway: complete tuples over {', '.join(columns)}", show_progress)
-    tuples, coverage, sidx, prov = _complete_tuples(
-        source, columns, units=chosen_units, min_words=min_words, max_rows=max_rows, seed=seed, split=split
-    )
-    key = "+".join(columns)
-    rows: dict[str, list[dict[str, str]]] = {}
-    meta: dict[str, list[dict[str, Any]]] = {}
-    for s in BUILD_SPLITS:
-        r = [{lang: t.texts[lang] for lang in columns} for t in tuples[s]]
-        m = [{"lang": key, "id": t.id, "group": tuple_group(t)} for t in tuples[s]]
-        rows[s], meta[s] = shuffle_rows(r, m, seed, s)
-    manifest, groups = base_manifest(
-        fmt="multiway",
-        columns=columns,
-        row_languages=[key],
-        languages=columns,
-        spec=split,
-        split_index=sidx,
-        source_provenance=prov,
-        seed=seed,
-        started=started,
-        selection=_selection(chosen_units, min_words, max_rows, split),
-        column_languages={c: c for c in columns},
-    )
-    manifest["coverage"] = coverage
-    manifest["budget"] = {
-        s: {"rows": len(rows[s]), "texts_per_row": len(columns), "texts": len(rows[s]) * len(columns)}
-        for s in BUILD_SPLITS
-    }
-    manifest["budget"]["definition"] = _BUDGET_DEFINITION
-    manifest["mining"] = None
-    manifest["model"] = None
-    return BuiltData("multiway", columns, rows, meta, manifest, groups)
-
-
-_BUDGET_DEFINITION = (
-    "same number of texts per step and same number of steps as the multiway build with the same arguments: "
-    "en-x rows R = floor(T*N/2) for T multiway rows of N languages; train en-x with a batch of N/2 x the multiway "
-    "batch (in rows), e.g. multiway 32 rows x 5 texts = en-x 80 rows x 2 texts = 160 texts per step"
-)
-
-
-def _selection(units: Sequence[str], min_words: int, max_rows: int | None, split: SplitSpec) -> dict[str, Any]:
-    return {
-        "units": list(units),
-        "min_words": min_words,
-        "dedupe": "a text (case/space-insensitive) is used once per language per split; a tuple repeating any of "
-        "its texts is dropped",
-        "max_rows": {s: split_cap(max_rows, s, split) for s in BUILD_SPLITS},
-    }
 
 
 def enx_pairs_per_tuple(n_tuples: int, n_languages: int) -> list[int]:
@@ -256,26 +136,77 @@ def enx_pairs_per_tuple(n_tuples: int, n_languages: int) -> list[int]:
     return [(i + 1) * total // n_tuples - i * total // n_tuples for i in range(n_tuples)]
 
 
+def build_multiway(
+    source: Any,
+    langs: str | Iterable[str],
+    options: BuildOptions | None = None,
+    *,
+    show_progress: bool | None = None,
+    **overrides: Any,
+) -> BuiltData:
+    """Multi-way parallel rows: one column per language (English first), complete rows only.
+
+    Args:
+        source: ``"libreoffice"``, a LibreOfficeCorpus, a ParallelCorpus or a parallel JSONL path.
+        langs, options, show_progress: As for :func:`~crossalign.data.builders.clear.build_clear`.
+        **overrides: :class:`~crossalign.data.builders.options.BuildOptions` fields: ``include_english``,
+            ``units``, ``min_words``, ``max_rows`` (train tuples), ``seed``, ``split``, ``cache_dir``,
+            ``help_root``, ``download``.
+
+    Returns:
+        :class:`~crossalign.data.builders.output.BuiltData`, columns = language codes; the manifest's ``coverage``
+        says how many tuples each language has and how many are complete; ``budget`` the text counts.
+
+    Raises:
+        ConfigError: Fewer than two languages, unknown units.
+        DataFormatError: A source without parallel text (a retrieval set).
+
+    Example:
+        >>> build_multiway("libreoffice", ["de", "km"]).columns  # doctest: +SKIP
+        ['en', 'de', 'km']
+    """
+    with progress_scope(show_progress):
+        started = time.perf_counter()
+        opts, source, targets = open_build("multiway", source, langs, options, overrides)
+        columns = _columns(targets, opts.include_english)
+        stage(f"multiway: complete tuples over {', '.join(columns)}")
+        sidx = SplitIndex(opts.split)
+        tuples, coverage, prov = _complete_tuples(source, columns, opts, sidx)
+        key = "+".join(columns)
+        rows: dict[str, list[dict[str, str]]] = {}
+        meta: dict[str, list[dict[str, Any]]] = {}
+        for s in BUILD_SPLITS:
+            r = [{lang: t.texts[lang] for lang in columns} for t in tuples[s]]
+            m = [{"lang": key, "id": t.id, "group": tuple_group(t)} for t in tuples[s]]
+            rows[s], meta[s] = shuffle_rows(r, m, opts.seed, s)
+        manifest, groups = base_manifest(
+            "multiway", columns, [key], columns, opts, sidx, prov, started, _selection(opts), {c: c for c in columns}
+        )
+        manifest["coverage"] = coverage
+        manifest["budget"] = {
+            s: {"rows": len(rows[s]), "texts_per_row": len(columns), "texts": len(rows[s]) * len(columns)}
+            for s in BUILD_SPLITS
+        }
+        manifest["budget"]["definition"] = _BUDGET_DEFINITION
+        return BuiltData("multiway", columns, rows, meta, manifest, groups)
+
+
 def build_enx(
     source: Any,
     langs: str | Iterable[str],
+    options: BuildOptions | None = None,
     *,
-    units: str | Sequence[str] = DEFAULT_UNITS,
-    min_words: int = 4,
-    max_rows: int | None = None,
-    seed: int = 13,
-    split: SplitSpec = DEFAULT_SPLIT,
     show_progress: bool | None = None,
-    cache_dir: PathLike | None = None,
+    **overrides: Any,
 ) -> BuiltData:
     """English-centric ``(en, x)`` rows from the same tuples as :func:`build_multiway`, with the same text budget.
 
-    Takes the tuples :func:`build_multiway` keeps for the same arguments (English included) and turns ``T`` tuples
+    Takes the tuples :func:`build_multiway` keeps for the same options (English included) and turns ``T`` tuples
     of ``N`` languages into ``⌊T·N/2⌋`` pairs (see the module docstring for the budget and the construction).
 
     Args:
-        source, langs, units, min_words, max_rows, seed, split, show_progress, cache_dir: As for
-            :func:`build_multiway` (``max_rows`` caps the *tuples*, so both builds draw on the same ones).
+        source, langs, options, show_progress, **overrides: As for :func:`build_multiway` (without
+            ``include_english``; ``max_rows`` caps the *tuples*, so both builds draw on the same ones).
 
     Returns:
         :class:`~crossalign.data.builders.output.BuiltData` with columns ``en, x``; the manifest's ``budget`` block
@@ -283,86 +214,65 @@ def build_enx(
 
     Raises:
         ConfigError, DataFormatError: As for :func:`build_multiway`.
-
-    Example:
-        >>> enx = build_enx("libreoffice", "de,zh-CN,hi,km")  # doctest: +SKIP
-        >>> enx.manifest["budget"]["batch_size_ratio"]  # doctest: +SKIP
-        2.5
     """
-    started = time.perf_counter()
-    chosen_units = _units(units)
-    source = load_source(source, langs, cache_dir=cache_dir, show_progress=show_progress)
-    targets, columns = _check_columns(source, langs, True)
-    tuples, coverage, sidx, prov = _complete_tuples(
-        source, columns, units=chosen_units, min_words=min_words, max_rows=max_rows, seed=seed, split=split
-    )
-    n_lang = len(columns)
-    rows: dict[str, list[dict[str, str]]] = {}
-    meta: dict[str, list[dict[str, Any]]] = {}
-    budget: dict[str, Any] = {}
-    for s in BUILD_SPLITS:
-        ts = tuples[s]
-        order = seeded_rng(seed, "enx-order", s).permutation(len(ts))
-        cycle = [targets[i] for i in seeded_rng(seed, "enx-langs", s).permutation(len(targets))]
-        pointer = 0
-        r: list[dict[str, str]] = []
-        m: list[dict[str, Any]] = []
-        for count, ti in zip(enx_pairs_per_tuple(len(ts), n_lang), order):
-            t = ts[int(ti)]
-            for _ in range(count):
-                x = cycle[pointer % len(cycle)]
-                pointer += 1
-                r.append({"en": t.texts[ENGLISH], "x": t.texts[x]})
-                m.append({"lang": x, "id": t.id, "group": tuple_group(t)})
-        rows[s], meta[s] = shuffle_rows(r, m, seed, s)
-        budget[s] = {
-            "en_x": {"rows": len(r), "texts_per_row": 2, "texts": 2 * len(r)},
-            "multiway": {"rows": len(ts), "texts_per_row": n_lang, "texts": len(ts) * n_lang},
-            "distinct_english_texts": len(ts),
-        }
-    budget["batch_size_ratio"] = n_lang / 2
-    budget["definition"] = _BUDGET_DEFINITION
-    manifest, groups = base_manifest(
-        fmt="en-x",
-        columns=["en", "x"],
-        row_languages=targets,
-        languages=columns,
-        spec=split,
-        split_index=sidx,
-        source_provenance=prov,
-        seed=seed,
-        started=started,
-        selection=_selection(chosen_units, min_words, max_rows, split),
-        column_languages={"en": "en", "x": "x (one of the target languages, per row)"},
-    )
-    manifest["coverage"] = coverage
-    manifest["budget"] = budget
-    manifest["mining"] = None
-    manifest["model"] = None
-    manifest["notes"] = [
-        "Drawn from the same complete tuples as 'multiway' with the same arguments; each tuple's English appears in "
-        "2-3 rows (use the no-duplicates batch sampler)."
-    ]
-    return BuiltData("en-x", ["en", "x"], rows, meta, manifest, groups)
+    with progress_scope(show_progress):
+        started = time.perf_counter()
+        opts, source, targets = open_build("en-x", source, langs, options, overrides)
+        columns = _columns(targets, True)
+        sidx = SplitIndex(opts.split)
+        tuples, coverage, prov = _complete_tuples(source, columns, opts, sidx)
+        n_lang = len(columns)
+        rows: dict[str, list[dict[str, str]]] = {}
+        meta: dict[str, list[dict[str, Any]]] = {}
+        budget: dict[str, Any] = {}
+        for s in BUILD_SPLITS:
+            ts = tuples[s]
+            order = seeded_rng(opts.seed, "enx-order", s).permutation(len(ts))
+            cycle = [targets[i] for i in seeded_rng(opts.seed, "enx-langs", s).permutation(len(targets))]
+            pointer = 0
+            r: list[dict[str, str]] = []
+            m: list[dict[str, Any]] = []
+            for count, ti in zip(enx_pairs_per_tuple(len(ts), n_lang), order):
+                t = ts[int(ti)]
+                for _ in range(count):
+                    x = cycle[pointer % len(cycle)]
+                    pointer += 1
+                    r.append({"en": t.texts[ENGLISH], "x": t.texts[x]})
+                    m.append({"lang": x, "id": t.id, "group": tuple_group(t)})
+            rows[s], meta[s] = shuffle_rows(r, m, opts.seed, s)
+            budget[s] = {
+                "en_x": {"rows": len(r), "texts_per_row": 2, "texts": 2 * len(r)},
+                "multiway": {"rows": len(ts), "texts_per_row": n_lang, "texts": len(ts) * n_lang},
+                "distinct_english_texts": len(ts),
+            }
+        budget["batch_size_ratio"] = n_lang / 2
+        budget["definition"] = _BUDGET_DEFINITION
+        col_langs = {"en": "en", "x": "x (one of the target languages, per row)"}
+        manifest, groups = base_manifest(
+            "en-x", ["en", "x"], targets, columns, opts, sidx, prov, started, _selection(opts), col_langs
+        )
+        manifest["coverage"] = coverage
+        manifest["budget"] = budget
+        manifest["notes"] = [
+            "Drawn from the same complete tuples as 'multiway' with the same arguments; each tuple's English appears "
+            "in 2-3 rows (use the no-duplicates batch sampler)."
+        ]
+        return BuiltData("en-x", ["en", "x"], rows, meta, manifest, groups)
 
 
 def build_distill(
     source: Any,
     langs: str | Iterable[str],
+    options: BuildOptions | None = None,
     *,
-    units: str | Sequence[str] = DEFAULT_UNITS,
-    min_words: int = 4,
-    max_rows: int | None = None,
-    seed: int = 13,
-    split: SplitSpec = DEFAULT_SPLIT,
     show_progress: bool | None = None,
-    cache_dir: PathLike | None = None,
+    **overrides: Any,
 ) -> BuiltData:
     """Distillation rows ``(source = English text, target = its translation in x)``.
 
     Args:
-        source, langs, units, min_words, seed, split, show_progress, cache_dir: As for :func:`build_multiway`.
-        max_rows: Train rows per target language (dev: proportional); None = all.
+        source, langs, options, show_progress, **overrides: As for :func:`build_enx`; ``max_rows`` caps the train
+            rows per target language (dev: proportional).
 
     Returns:
         :class:`~crossalign.data.builders.output.BuiltData` with columns ``source, target``; add the teacher's
@@ -370,61 +280,52 @@ def build_distill(
 
     Raises:
         ConfigError, DataFormatError: As for :func:`build_multiway`.
-
-    Example:
-        >>> build_distill("libreoffice", "km", max_rows=1000).columns  # doctest: +SKIP
-        ['source', 'target']
     """
-    started = time.perf_counter()
-    chosen_units = _units(units)
-    source = load_source(source, langs, cache_dir=cache_dir, show_progress=show_progress)
-    targets, columns = _check_columns(source, langs, True)
-    pc = parallel_material(source, columns, units=chosen_units, min_words=min_words, require_all=False)
-    sidx = SplitIndex(split)
-    by_split: dict[str, list[ParallelTuple]] = {s: [] for s in BUILD_SPLITS}
-    for t in pc:
-        s = sidx(tuple_group(t))
-        if s in by_split and ENGLISH in t.texts:
-            by_split[s].append(t)
-    rows: dict[str, list[dict[str, str]]] = {}
-    meta: dict[str, list[dict[str, Any]]] = {}
-    eligible: dict[str, dict[str, int]] = {}
-    removed: dict[str, dict[str, int]] = {}
-    for s in BUILD_SPLITS:
-        r: list[dict[str, str]] = []
-        m: list[dict[str, Any]] = []
-        eligible[s], removed[s] = {}, {}
-        for x in targets:
-            have = [t for t in by_split[s] if x in t.texts]
-            kept, rem = dedupe_tuples(have, [ENGLISH, x])
-            eligible[s][x] = len(kept)
-            removed[s][x] = sum(rem.values())
-            for t in sample_in_order(kept, split_cap(max_rows, s, split), seeded_rng(seed, "rows", s, x)):
-                r.append({"source": t.texts[ENGLISH], "target": t.texts[x]})
-                m.append({"lang": x, "id": t.id, "group": tuple_group(t)})
-        rows[s], meta[s] = shuffle_rows(r, m, seed, s)
-    selection = _selection(chosen_units, min_words, max_rows, split)
-    selection["max_rows"] = {s: split_cap(max_rows, s, split) for s in BUILD_SPLITS}
-    selection["max_rows_per"] = "target language"
-    selection["eligible"] = eligible
-    selection["removed_as_repeats"] = removed
-    manifest, groups = base_manifest(
-        fmt="distill",
-        columns=["source", "target"],
-        row_languages=targets,
-        languages=columns,
-        spec=split,
-        split_index=sidx,
-        source_provenance={**pc.provenance},
-        seed=seed,
-        started=started,
-        selection=selection,
-        column_languages={"source": "en", "target": "x"},
-    )
-    manifest["mining"] = None
-    manifest["model"] = None
-    manifest["notes"] = [
-        "Add the teacher's embedding of 'source' as the 'label' column before training: "
-        "crossalign.losses.distillation.add_teacher_embeddings(dataset, teacher)."
-    ]
-    return BuiltData("distill", ["source", "target"], rows, meta, manifest, groups)
+    with progress_scope(show_progress):
+        started = time.perf_counter()
+        opts, source, targets = open_build("distill", source, langs, options, overrides)
+        columns = _columns(targets, True)
+        pc = parallel_material(source, columns, units=opts.units, min_words=opts.min_words, require_all=False)
+        sidx = SplitIndex(opts.split)
+        by_split = sidx.partition(pc, tuple_group)
+        rows: dict[str, list[dict[str, str]]] = {}
+        meta: dict[str, list[dict[str, Any]]] = {}
+        eligible: dict[str, dict[str, int]] = {}
+        removed: dict[str, dict[str, int]] = {}
+        for s in BUILD_SPLITS:
+            r: list[dict[str, str]] = []
+            m: list[dict[str, Any]] = []
+            eligible[s], removed[s] = {}, {}
+            for x in targets:
+                kept, rem = dedupe_tuples([t for t in by_split[s] if ENGLISH in t.texts and x in t.texts], [ENGLISH, x])
+                eligible[s][x] = len(kept)
+                removed[s][x] = sum(rem.values())
+                cap = split_cap(opts.max_rows, s, opts.split)
+                for t in sample_in_order(kept, cap, seeded_rng(opts.seed, "rows", s, x)):
+                    r.append({"source": t.texts[ENGLISH], "target": t.texts[x]})
+                    m.append({"lang": x, "id": t.id, "group": tuple_group(t)})
+            rows[s], meta[s] = shuffle_rows(r, m, opts.seed, s)
+        selection = {
+            **_selection(opts),
+            "max_rows_per": "target language",
+            "eligible": eligible,
+            "removed_as_repeats": removed,
+        }
+        col_langs = {"source": "en", "target": "x"}
+        manifest, groups = base_manifest(
+            "distill",
+            ["source", "target"],
+            targets,
+            columns,
+            opts,
+            sidx,
+            {**pc.provenance},
+            started,
+            selection,
+            col_langs,
+        )
+        manifest["notes"] = [
+            "Add the teacher's embedding of 'source' as the 'label' column before training: "
+            "crossalign.losses.distillation.add_teacher_embeddings(dataset, teacher)."
+        ]
+        return BuiltData("distill", ["source", "target"], rows, meta, manifest, groups)

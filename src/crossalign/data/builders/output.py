@@ -17,7 +17,6 @@ Load it with ``datasets.load_dataset("json", data_files={"train": "DIR/train.jso
 from __future__ import annotations
 
 import hashlib
-import json
 import platform
 import sys
 import time
@@ -28,8 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crossalign.data.builders.common import BUILD_SPLITS, ENGLISH, PathLike, SplitIndex
-from crossalign.data.splits import SplitSpec
+from crossalign.data.sources import ENGLISH, PathLike
+from crossalign.data.splits import BUILD_SPLITS, SplitIndex
 from crossalign.errors import ConfigError, DataFormatError
 from crossalign.utils.atomic import atomic_directory, atomic_write_json, ensure_writable_dir
 from crossalign.utils.deps import package_versions
@@ -38,7 +37,9 @@ from crossalign.utils.table import Table
 if TYPE_CHECKING:
     import datasets
 
-__all__ = ["MANIFEST_VERSION", "BuiltData", "base_manifest", "groups_hash", "json_safe"]
+    from crossalign.data.builders.options import BuildOptions
+
+__all__ = ["MANIFEST_VERSION", "BuiltData", "base_manifest", "groups_hash"]
 
 #: Manifest schema version.
 MANIFEST_VERSION = 1
@@ -188,20 +189,18 @@ class BuiltData:
 
 
 def base_manifest(
-    *,
     fmt: str,
     columns: Sequence[str],
     row_languages: Sequence[str],
     languages: Sequence[str],
-    spec: SplitSpec,
+    opts: BuildOptions,
     split_index: SplitIndex,
     source_provenance: Mapping[str, Any],
-    seed: int,
     started: float,
     selection: Mapping[str, Any],
     column_languages: Mapping[str, str],
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """The fields every manifest has, and the per-split group lists.
+    """The fields every manifest has (``mining`` and ``model`` None), and the per-split group lists.
 
     Returns:
         ``(manifest, groups)``; builders add ``mining``, ``model``, ``budget`` and notes.
@@ -220,7 +219,7 @@ def base_manifest(
         "languages": list(languages),
         "row_languages": list(row_languages),
         "split": {
-            "spec": spec.to_dict(),
+            "spec": opts.split.to_dict(),
             "unit": "page (group key)",
             "rule": "crossalign.data.splits.assign_split(group, spec); rows and their negatives of a split come only "
             "from that split's groups; test groups are never read",
@@ -229,15 +228,12 @@ def base_manifest(
         },
         "selection": dict(selection),
         "source": dict(source_provenance),
-        "seed": seed,
+        "seed": opts.seed,
         "versions": _versions(),
         "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "build_seconds": round(time.perf_counter() - started, 2),
         "command": " ".join(sys.argv) if sys.argv and sys.argv[0] else None,
+        "mining": None,
+        "model": None,
     }
     return manifest, groups
-
-
-def json_safe(obj: Any) -> Any:
-    """Round-trip through JSON (tuples -> lists), for provenance entries."""
-    return json.loads(json.dumps(obj, ensure_ascii=False))

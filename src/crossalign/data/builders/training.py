@@ -10,22 +10,23 @@
 | ``distill``  | source, target (+ the teacher's ``label``, added at training time)    | parallel text      | no     |
 
 "queries + passages": the LibreOffice help, a parallel JSONL of *sections* (``meta.headings``) or a retrieval-set
-directory; "parallel text": the LibreOffice help or any parallel JSONL (see :mod:`crossalign.data.builders.common`).
+directory; "parallel text": the LibreOffice help or any parallel JSONL (see :mod:`crossalign.data.sources`).
+Every builder takes one :class:`~crossalign.data.builders.options.BuildOptions` and/or its fields as keywords.
 
 Example:
-    >>> data = build_training_data("clear", "libreoffice", "de,zh-CN,hi,km", max_rows=500)  # doctest: +SKIP
+    >>> data = build_training_data("clear", "libreoffice", ["de", "zh-CN"], max_rows=500)  # doctest: +SKIP
     >>> data.write("runs/data/clear")  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from crossalign.data.builders.clear import build_clear, build_infonce
 from crossalign.data.builders.jsd import build_jsd
 from crossalign.data.builders.multiway import build_distill, build_enx, build_multiway
+from crossalign.data.builders.options import FORMAT_OPTIONS, BuildOptions
 from crossalign.data.builders.output import BuiltData
 from crossalign.errors import ConfigError
 
@@ -46,14 +47,6 @@ MINED_FORMATS: frozenset[str] = frozenset({"clear", "infonce"})
 QUERY_FORMATS: frozenset[str] = frozenset({"clear", "infonce", "jsd"})
 
 
-def format_parameters(fmt: str) -> list[str]:
-    """The keyword arguments the builder of ``fmt`` accepts."""
-    builder = _builder(fmt)
-    return [
-        name for name, p in inspect.signature(builder).parameters.items() if p.kind == inspect.Parameter.KEYWORD_ONLY
-    ]
-
-
 def _builder(fmt: str) -> Callable[..., BuiltData]:
     try:
         return FORMATS[fmt]
@@ -63,33 +56,36 @@ def _builder(fmt: str) -> Callable[..., BuiltData]:
         ) from None
 
 
-def build_training_data(fmt: str, source: Any, langs: str | Iterable[str], **kwargs: Any) -> BuiltData:
+def format_parameters(fmt: str) -> list[str]:
+    """The :class:`~crossalign.data.builders.options.BuildOptions` fields the builder of ``fmt`` reads, sorted."""
+    _builder(fmt)
+    return sorted(FORMAT_OPTIONS[fmt])
+
+
+def build_training_data(
+    fmt: str,
+    source: Any,
+    langs: str | Iterable[str],
+    options: BuildOptions | None = None,
+    *,
+    show_progress: bool | None = None,
+    **overrides: Any,
+) -> BuiltData:
     """Build training rows of format ``fmt`` (see the table in the module docstring).
 
     Args:
         fmt: ``clear``, ``jsd``, ``multiway``, ``en-x``, ``infonce`` or ``distill``.
         source: ``"libreoffice"``, a path (parallel JSONL / retrieval-set directory) or a loaded corpus.
         langs: Target languages.
-        **kwargs: The builder's options (``format_parameters(fmt)`` lists them: ``max_rows``, ``seed``, ``split``,
-            ``min_words``, and for the mined formats ``model``, ``negatives``, ``rank_range``, ...).
+        options: A :class:`~crossalign.data.builders.options.BuildOptions`; fields the format does not read are
+            ignored.
+        show_progress: Progress bars and stage messages (None: the enclosing setting).
+        **overrides: Fields of ``options`` to replace; only those ``format_parameters(fmt)`` lists.
 
     Returns:
         The :class:`~crossalign.data.builders.output.BuiltData`.
 
     Raises:
-        ConfigError: Unknown format, or an option the format does not take (the message lists the valid ones).
-
-    Example:
-        >>> build_training_data("jsd", "libreoffice", "de", negatives=5)  # doctest: +SKIP
-        Traceback (most recent call last):
-        ConfigError: jsd: unknown option(s) negatives ...
+        ConfigError: Unknown format, or an override the format does not read (the message lists the valid ones).
     """
-    builder = _builder(fmt)
-    valid = format_parameters(fmt)
-    unknown = sorted(set(kwargs) - set(valid))
-    if unknown:
-        raise ConfigError(
-            f"{fmt}: unknown option(s) {', '.join(unknown)}",
-            hint=f"{fmt} takes: {', '.join(valid)}",
-        )
-    return builder(source, langs, **kwargs)
+    return _builder(fmt)(source, langs, options, show_progress=show_progress, **overrides)

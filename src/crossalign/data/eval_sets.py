@@ -70,13 +70,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from crossalign import __version__
-from crossalign.data.builders.common import disambiguate_heading
 from crossalign.data.libreoffice.align import SectionRecord
 from crossalign.data.libreoffice.corpus import DEFAULT_MIN_WORDS
 from crossalign.data.libreoffice.langs import SOURCE_LANGUAGE
 from crossalign.data.libreoffice.parse import normalize_space
 from crossalign.data.records import Document, ParallelTuple, Query, RetrievalSet
 from crossalign.data.splits import SplitSpec, assign_split, hash_unit
+from crossalign.data.text_rules import disambiguate_heading
 from crossalign.errors import ConfigError
 from crossalign.utils.atomic import atomic_write_json
 
@@ -393,7 +393,7 @@ def build_section_sets(
         ``D_x(S1) ∪ D_en(S2)``, only ``d_x`` relevant) — each when its suite is requested and there is data for it.
     """
     task = f"{SECTIONS_TASK}/{lang}"
-    base = {"builder": "crossalign.data.builders.eval_sets", "builder_version": BUILDER_VERSION, **(provenance or {})}
+    base = {"builder": "crossalign.data.eval_sets", "builder_version": BUILDER_VERSION, **(provenance or {})}
     out: list[EvalSet] = []
     if not selected:
         return out
@@ -511,7 +511,7 @@ def build_bitext_set(
     qrels = {_sid(src, t.id): {_sid(tgt, t.id): 1} for t in chosen}
     rs = RetrievalSet(queries, docs, qrels, name=f"{PARAGRAPHS_TASK}/{src}-{tgt}", validate=False)
     extra = {
-        "builder": "crossalign.data.builders.eval_sets",
+        "builder": "crossalign.data.eval_sets",
         "builder_version": BUILDER_VERSION,
         "kind": "bitext",
         "gold": f"aligned paragraphs of {config.split_name} pages",
@@ -567,7 +567,7 @@ def build_eval_sets(
             else:
                 sets.append(bset)
     prov = {
-        "builder": "crossalign.data.builders.eval_sets",
+        "builder": "crossalign.data.eval_sets",
         "builder_version": BUILDER_VERSION,
         "crossalign_version": __version__,
         "split": config.split_name,
