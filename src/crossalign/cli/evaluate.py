@@ -215,9 +215,10 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--backend",
         choices=("torch", "openvino", "auto"),
-        default="torch",
-        help="encoder runtime: torch (default), openvino (the transformer compiled by OpenVINO, exported once per "
-        "model fingerprint; needs crossalign[openvino]) or auto (openvino when installed); recorded in the results",
+        default="auto",
+        help="encoder runtime: auto (default: openvino when installed and the model converts, else torch; "
+        "$CROSSALIGN_BACKEND overrides), torch, or openvino (the transformer compiled by OpenVINO, exported once per "
+        "model fingerprint; needs crossalign[openvino]); recorded in the results",
     )
     p.add_argument("--device", default=None, help="torch device (default: sentence-transformers' choice)")
     p.add_argument("--cache-dir", default=None, help=CACHE_DIR_HELP)
@@ -275,7 +276,7 @@ def _command_line(args: argparse.Namespace) -> str:
         parts += ["--long-text", args.long_text]
     if args.precision != "fp32":
         parts += ["--precision", args.precision]
-    if args.backend != "torch":
+    if args.backend != "auto":
         parts += ["--backend", args.backend]
     parts += ["--output", args.output]
     return " ".join(shlex.quote(p) for p in parts)

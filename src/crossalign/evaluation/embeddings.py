@@ -21,8 +21,9 @@ vector::
 - The **prompt text** (``"query: "``), not its name, so two prompt names with the same text share vectors (e5's
   ``"passage"`` and ``"document"``).
 - The **encoding path**: ``"backend"`` and ``"precision"`` (:mod:`crossalign.models.backends`) join the namespace
-  when they are anything but torch fp32, so bf16 or OpenVINO vectors never answer for fp32 ones (and the keys of
-  fp32 torch vectors stay as they were).
+  when they are anything but torch fp32, so OpenVINO (the default where it is installed) or bf16 vectors never
+  answer for torch fp32 ones, nor the other way round (and the keys of torch fp32 vectors stay as they were before
+  these options).
 
 On disk (``persist=True``) — ``<cache root>/embeddings/<namespace[:32]>/``:
 
@@ -184,8 +185,11 @@ class EmbeddingCache:
             show_progress=...)``, plus ``backend=..., precision=..., fingerprint=..., cache_dir=...`` on a non-default
             path.
         precision: ``"fp32"``, ``"bf16"`` or ``"auto"`` (:mod:`crossalign.models.backends`); resolved once here.
-        backend: ``"torch"``, ``"openvino"`` or ``"auto"``; resolved once here. A path other than fp32 torch is
-            part of the key (its vectors differ in the last digits).
+        backend: ``"torch"``, ``"openvino"`` or ``"auto"`` (default: OpenVINO when installed and the model can be
+            converted, else torch; see :func:`crossalign.models.backends.resolve_backend`); resolved here, and
+            ``auto`` falls back to torch (one log line) if the conversion fails at the first encode. A path other
+            than fp32 torch is part of the key (its vectors differ in the last digits). :meth:`transient` caches
+            default to torch.
 
     Raises:
         ConfigError: ``persist=True`` without a fingerprint for a model that cannot be fingerprinted, a bad
@@ -210,7 +214,7 @@ class EmbeddingCache:
         show_progress: bool | None = None,
         encode_fn: EncodeFn | None = None,
         precision: str = "fp32",
-        backend: str = "torch",
+        backend: str = "auto",
     ) -> None:
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ConfigError(f"batch_size must be a positive integer, not {batch_size!r}")
@@ -221,7 +225,8 @@ class EmbeddingCache:
         from crossalign.models.backends import check_backend, resolve_backend, resolve_precision
 
         check_backend(backend, precision)
-        self.backend = resolve_backend(backend)
+        self._requested = (backend, precision)
+        self.backend = resolve_backend(backend, model)
         self.precision = resolve_precision(precision, self.backend)
         self.model = model
         self._cache_dir = cache_dir
@@ -253,10 +258,13 @@ class EmbeddingCache:
 
         Args:
             model: The model.
-            **kwargs: Other :class:`EmbeddingCache` arguments (``persist`` and ``fingerprint`` are fixed).
+            **kwargs: Other :class:`EmbeddingCache` arguments (``persist`` and ``fingerprint`` are fixed;
+                ``backend`` defaults to ``"torch"``: with weights that change between calls, an OpenVINO
+                conversion per call would cost more than it saves on a dev set).
         """
         kwargs.pop("persist", None)
         kwargs.pop("fingerprint", None)
+        kwargs.setdefault("backend", "torch")
         return cls(model, fingerprint=f"transient-{id(model):x}", persist=False, **kwargs)
 
     @staticmethod
@@ -390,6 +398,9 @@ class EmbeddingCache:
                 missing.append(d)
         if missing:
             new = self._run_model([items[unique[d]] for d in missing], prompt_name)
+            if self.namespace(prompt_name) != ns:  # auto fell back to torch: store under the path that encoded
+                ns = self.namespace(prompt_name)
+                disk = self._disk_namespace(ns, prompt_name)
             for d, vec in zip(missing, new):
                 found[d] = vec
                 self._remember((ns, d), vec)
@@ -421,6 +432,17 @@ class EmbeddingCache:
         if fn is None:
             from crossalign.models.encoder import encode as fn
         t0 = time.perf_counter()
+        if self._requested[0] == "auto" and self.backend == "openvino" and self._encode_fn is None:
+            from crossalign.models.backends import auto_openvino_transformer, resolve_precision
+
+            fingerprint = None if self.fingerprint.startswith("transient-") else self.fingerprint
+            if (
+                auto_openvino_transformer(
+                    self.model, self.precision, fingerprint=fingerprint, cache_dir=self._cache_dir
+                )
+                is None
+            ):
+                self.backend, self.precision = "torch", resolve_precision(self._requested[1], "torch")
         vecs = fn(
             self.model,
             texts,

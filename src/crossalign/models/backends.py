@@ -12,8 +12,16 @@ runs the matmuls in bf16 when asked (``INFERENCE_PRECISION_HINT``), accumulating
   with ``openvino.convert_model`` (dynamic batch and sequence axes), saved as OpenVINO IR (fp32 weights) under
   ``<cache root>/openvino/<model fingerprint[:32]>/`` and compiled for the CPU at the requested precision; pooling and
   normalisation stay the model's own torch modules. The IR is keyed by :func:`crossalign.models.model_fingerprint`
-  (weights, configuration, tokenizer), so a fine-tuned model gets its own export.
-- ``backend="auto"``: OpenVINO when the ``openvino`` package is installed, else torch (:func:`resolve_backend`).
+  (weights, configuration, tokenizer), so a fine-tuned model gets its own export. At most :data:`MAX_EXPORTS`
+  exports are kept (least recently used are deleted: each is about the size of the fp32 weights, and every
+  fine-tuned or merged model makes one).
+- ``backend="auto"`` (the default of every encode-only stage: evaluation, mining, centering statistics): OpenVINO
+  when the ``openvino`` package is installed and the model converts, else torch with one log line
+  (:func:`resolve_backend`, :func:`auto_openvino_transformer`). The environment variable ``CROSSALIGN_BACKEND``
+  (``torch`` or ``openvino``) chooses what ``auto`` means for a whole process (the test suite sets ``torch``). In
+  fp32 the OpenVINO graph gives the same vectors as torch up to float rounding (cosine ≥ 0.999999 on the built-in
+  model) and encodes several times faster on CPU; bf16 only on request (``precision="bf16"`` or ``"auto"``), since
+  it moves rankings by near-ties (README "Performance").
 - ``precision="auto"``: ``bf16`` for the OpenVINO backend on a CPU with native bf16 (:func:`cpu_has_bf16`), else
   ``fp32``. The torch backend resolves ``auto`` to ``fp32``: autocast measured no faster than fp32 on the built-in
   model (``python -m benchmarks --only encoding`` reports both).
@@ -46,6 +54,10 @@ BF16_CPU_FLAGS: tuple[str, ...] = ("avx512_bf16", "amx_bf16")
 OPENVINO_HINTS = {"fp32": "f32", "bf16": "bf16"}
 EXPORT_SCHEME = 1
 """Version of the export layout (part of the cache directory's key)."""
+MAX_EXPORTS = 4
+"""OpenVINO exports kept in the cache (least recently used beyond this are deleted after a new export)."""
+BACKEND_ENV = "CROSSALIGN_BACKEND"
+"""Environment variable: what ``backend="auto"`` resolves to (``torch``, ``openvino`` or ``auto``; unset = auto)."""
 
 
 def cpu_flags(cpuinfo: str | os.PathLike[str] = "/proc/cpuinfo") -> set[str]:
@@ -91,16 +103,66 @@ def check_backend(backend: str, precision: str) -> None:
         )
 
 
-def resolve_backend(backend: str) -> str:
-    """``torch`` or ``openvino`` for a requested ``backend`` (``auto``: OpenVINO when installed).
+def resolve_backend(backend: str, model: Any = None) -> str:
+    """``torch`` or ``openvino`` for a requested ``backend``.
+
+    ``auto`` resolves to ``$CROSSALIGN_BACKEND`` when that is ``torch`` or ``openvino``; otherwise to OpenVINO when
+    it is installed and (given ``model``) the model can be driven by it (:func:`openvino_problem`), else torch.
+    Explicit choices are returned as they are.
 
     Raises:
-        ConfigError: As :func:`check_backend`.
+        ConfigError: As :func:`check_backend`, or ``$CROSSALIGN_BACKEND`` holds something else.
     """
     check_backend(backend, "auto")
     if backend != "auto":
         return backend
-    return "openvino" if openvino_available() else "torch"
+    env = os.environ.get(BACKEND_ENV, "").strip().lower()
+    if env not in ("", "auto", "torch", "openvino"):
+        raise ConfigError(
+            f"{BACKEND_ENV} must be 'torch', 'openvino' or 'auto', not {os.environ[BACKEND_ENV]!r}",
+            hint=f"unset {BACKEND_ENV} or set it to one of those",
+        )
+    if env in ("torch", "openvino"):
+        check_backend(env, "auto")
+        return env
+    if not openvino_available():
+        return "torch"
+    if model is not None:
+        problem = openvino_problem(model)
+        if problem is not None:
+            _fall_back(model, problem)
+            return "torch"
+    return "openvino"
+
+
+def openvino_problem(model: Any) -> str | None:
+    """Why the OpenVINO path cannot encode with ``model`` (None when it can, as far as is known before converting):
+    the model is not driven token by token (see :func:`crossalign.models.encode`), or its conversion failed
+    earlier in this process."""
+    failed = _FAILED.get(model) if _weakrefable(model) else None
+    if failed is not None:
+        return failed
+    from crossalign.models.encoder import _token_path_problem
+
+    return _token_path_problem(model)
+
+
+def _weakrefable(obj: Any) -> bool:
+    try:
+        weakref.ref(obj)
+    except TypeError:
+        return False
+    return True
+
+
+def _fall_back(model: Any, reason: str) -> None:
+    """One log line per model object: ``backend="auto"`` uses torch for it."""
+    if not _weakrefable(model):
+        logger.info("backend 'auto': torch for this model (%s)", reason)
+        return
+    if model not in _FELL_BACK:
+        _FELL_BACK[model] = reason
+        logger.warning("backend 'auto': encoding with torch instead of OpenVINO (%s)", reason)
 
 
 def resolve_precision(precision: str, backend: str, *, cpuinfo: str | os.PathLike[str] = "/proc/cpuinfo") -> str:
@@ -121,7 +183,12 @@ def resolve_precision(precision: str, backend: str, *, cpuinfo: str | os.PathLik
 
 # ---------------------------------------------------------------------------------------------------------- OpenVINO
 TransformerFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
-_COMPILED: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], TransformerFn]] = weakref.WeakKeyDictionary()
+_COMPILED: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+"""model -> {"stamp", "fingerprint", "fns": {precision: TransformerFn}}."""
+_FAILED: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+"""model -> why its OpenVINO conversion failed (``auto`` does not try again)."""
+_FELL_BACK: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+"""models ``auto`` already logged a torch fallback for."""
 
 
 def export_directory(fingerprint: str, cache_dir: str | os.PathLike[str] | None = None) -> Path:
@@ -132,7 +199,10 @@ def export_directory(fingerprint: str, cache_dir: str | os.PathLike[str] | None 
 
 
 def _export(auto_model: Any, directory: Path) -> Path:
-    """Convert ``auto_model`` to OpenVINO IR in ``directory`` (once; concurrent processes wait on a file lock)."""
+    """Convert ``auto_model`` to OpenVINO IR in ``directory`` (once; concurrent processes wait on a file lock), then
+    delete the least recently used exports beyond :data:`MAX_EXPORTS`."""
+    import shutil
+
     import openvino as ov
     import torch
     from filelock import FileLock
@@ -141,6 +211,7 @@ def _export(auto_model: Any, directory: Path) -> Path:
     directory.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(directory) + ".lock"):
         if xml.is_file() and (directory / "model.bin").is_file():
+            os.utime(directory)  # recently used: pruning keeps it
             return xml
         tmp = directory.with_name(directory.name + f".tmp-{os.getpid()}")
         tmp.mkdir(parents=True, exist_ok=True)
@@ -153,20 +224,49 @@ def _export(auto_model: Any, directory: Path) -> Path:
         try:
             with torch.no_grad():
                 ov_model = ov.convert_model(auto_model, example_input=example)
+            ov.save_model(ov_model, tmp / "model.xml", compress_to_fp16=False)
         except Exception as exc:  # tracing failures come in many types
+            shutil.rmtree(tmp, ignore_errors=True)
             raise ModelError(
                 f"the OpenVINO backend could not convert this model ({type(exc).__name__}: {exc})",
                 hint="use backend 'torch'",
             ) from exc
         finally:
             auto_model.train(was_training)
-        ov.save_model(ov_model, tmp / "model.xml", compress_to_fp16=False)
         if directory.exists():  # a stale partial export
-            import shutil
-
             shutil.rmtree(directory)
         os.replace(tmp, directory)
+    prune_exports(directory.parent, keep=MAX_EXPORTS)
     return xml
+
+
+def prune_exports(root: str | os.PathLike[str], keep: int = MAX_EXPORTS) -> list[Path]:
+    """Delete all but the ``keep`` most recently used exports under ``root`` (``<cache>/openvino``).
+
+    Only complete export directories (``v<scheme>-<key>`` with a ``model.xml``) count; a process still reading a
+    deleted export is unaffected (its weights are already mapped). Returns the deleted directories.
+    """
+    import shutil
+
+    base = Path(root)
+    if not base.is_dir():
+        return []
+    exports = [d for d in base.iterdir() if d.is_dir() and ".tmp-" not in d.name and (d / "model.xml").is_file()]
+    exports.sort(key=lambda d: d.stat().st_mtime, reverse=True)
+    removed = []
+    for d in exports[max(keep, 1) :]:
+        shutil.rmtree(d, ignore_errors=True)
+        Path(str(d) + ".lock").unlink(missing_ok=True)
+        removed.append(d)
+    if removed:
+        logger.info("OpenVINO cache: removed %d least recently used export(s)", len(removed))
+    return removed
+
+
+def _weights_stamp(module: Any) -> tuple[tuple[int, int], ...]:
+    """Identity and in-place version of every parameter and buffer: changes whenever the weights do (optimizer
+    steps and ``load_state_dict`` bump ``_version``; assigning ``.data`` changes the pointer), at no hashing cost."""
+    return tuple((t.data_ptr(), t._version) for t in (*module.parameters(), *module.buffers()))
 
 
 def openvino_transformer(
@@ -182,13 +282,15 @@ def openvino_transformer(
     Args:
         model: A SentenceTransformer whose first module is a transformers ``Transformer``.
         precision: ``"fp32"`` or ``"bf16"`` (resolved, see :func:`resolve_precision`).
-        fingerprint: The model's :func:`crossalign.models.model_fingerprint` (computed when None).
+        fingerprint: The model's :func:`crossalign.models.model_fingerprint` (computed when None and the model has
+            no compiled transformer for its current weights yet).
         cache_dir: The crossalign cache root.
         threads: CPU threads for inference (default: torch's thread count).
 
     Returns:
-        A function of int64 ``[batch, seq]`` arrays returning float32 ``[batch, seq, hidden]``. Compiled models
-        are kept per (model object, fingerprint, precision) for the life of the model object.
+        A function of int64 ``[batch, seq]`` arrays returning float32 ``[batch, seq, hidden]``. Compiled models are
+        kept per (model object, precision) for the life of the model object and reused while its weights are
+        unchanged (parameter identity and in-place versions, see :func:`_weights_stamp`).
 
     Raises:
         ConfigError: ``openvino`` is not installed or ``precision`` is not resolved.
@@ -202,17 +304,20 @@ def openvino_transformer(
     auto_model = getattr(model[0], "auto_model", None) if hasattr(model, "__getitem__") else None
     if auto_model is None:
         raise ModelError("the OpenVINO backend needs a model whose first module is a transformers Transformer")
-    if fingerprint is None:
-        from crossalign.models.loading import model_fingerprint
+    stamp = _weights_stamp(auto_model)
+    entry = _COMPILED.get(model)
+    if entry is None or entry["stamp"] != stamp or (fingerprint is not None and fingerprint != entry["fingerprint"]):
+        if fingerprint is None:
+            from crossalign.models.loading import model_fingerprint
 
-        fingerprint = model_fingerprint(model)
-    per_model = _COMPILED.setdefault(model, {})
-    key = (fingerprint, precision)
-    if key in per_model:
-        return per_model[key]
+            fingerprint = model_fingerprint(model)
+        entry = {"stamp": stamp, "fingerprint": fingerprint, "fns": {}}  # older weights' compiled models are stale
+        _COMPILED[model] = entry
+    if precision in entry["fns"]:
+        return entry["fns"][precision]
     import openvino as ov
 
-    xml = _export(auto_model, export_directory(fingerprint, cache_dir))
+    xml = _export(auto_model, export_directory(entry["fingerprint"], cache_dir))
     core = ov.Core()
     config = {
         "INFERENCE_PRECISION_HINT": OPENVINO_HINTS[precision],
@@ -231,22 +336,47 @@ def openvino_transformer(
         result = request.infer(inputs)
         return np.asarray(result[compiled.outputs[0]], dtype=np.float32)
 
-    per_model.clear()  # an older fingerprint of the same object (weights changed since) is stale
-    per_model[key] = run
+    entry["fns"][precision] = run
     logger.info("OpenVINO %s encoder compiled from %s", precision, xml)
     return run
 
 
+def auto_openvino_transformer(
+    model: Any,
+    precision: str,
+    *,
+    fingerprint: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> TransformerFn | None:
+    """:func:`openvino_transformer` for ``backend="auto"``: None (after one log line, and without trying again for
+    this model object) when the model cannot be converted, so the caller encodes with torch instead."""
+    problem = openvino_problem(model)
+    if problem is None:
+        try:
+            return openvino_transformer(model, precision, fingerprint=fingerprint, cache_dir=cache_dir)
+        except ModelError as exc:
+            problem = str(exc)
+            if _weakrefable(model):
+                _FAILED[model] = problem
+    _fall_back(model, problem)
+    return None
+
+
 __all__ = [
     "BACKENDS",
+    "BACKEND_ENV",
     "BF16_CPU_FLAGS",
+    "MAX_EXPORTS",
     "PRECISIONS",
+    "auto_openvino_transformer",
     "check_backend",
     "cpu_flags",
     "cpu_has_bf16",
     "export_directory",
     "openvino_available",
+    "openvino_problem",
     "openvino_transformer",
+    "prune_exports",
     "resolve_backend",
     "resolve_precision",
 ]

@@ -272,7 +272,7 @@ def encode(
     show_progress: bool | None = None,
     lang: str | Sequence[str] | None = None,
     precision: str = "fp32",
-    backend: str = "torch",
+    backend: str = "auto",
     fingerprint: str | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
 ) -> np.ndarray:
@@ -292,8 +292,10 @@ def encode(
             language's mean (for ``prompt_name``) after normalisation; None leaves them uncentered.
         precision: ``"fp32"``, ``"bf16"`` or ``"auto"`` (see :mod:`crossalign.models.backends`).
         backend: ``"torch"`` (the model's own modules), ``"openvino"`` (the transformer compiled by OpenVINO,
-            exported once per model fingerprint; needs ``crossalign[openvino]``) or ``"auto"`` (OpenVINO when
-            installed).
+            exported once per model fingerprint; needs ``crossalign[openvino]``) or ``"auto"`` (default: OpenVINO
+            when installed and the model converts, else torch with one log line; ``$CROSSALIGN_BACKEND``
+            overrides). With the default ``precision="fp32"`` both backends give the same vectors up to float
+            rounding.
         fingerprint: The model's :func:`~crossalign.models.model_fingerprint` for the OpenVINO export cache
             (computed when None and needed).
         cache_dir: The crossalign cache root holding the OpenVINO export (default ``$CROSSALIGN_CACHE``).
@@ -321,7 +323,8 @@ def encode(
     from crossalign.models.backends import check_backend, resolve_backend, resolve_precision
 
     check_backend(backend, precision)
-    backend = resolve_backend(backend)
+    requested = (backend, precision)
+    backend = resolve_backend(backend, model)
     precision = resolve_precision(precision, backend)
     single = isinstance(texts, str)
     items = _check_texts([texts] if single else list(texts))
@@ -373,7 +376,13 @@ def encode(
     show = progress_enabled(show_progress) and (show_progress is True or len(batches) >= _PROGRESS_MIN_BATCHES)
 
     ov_transformer = None
-    if backend == "openvino":
+    if backend == "openvino" and requested[0] == "auto":
+        from crossalign.models.backends import auto_openvino_transformer
+
+        ov_transformer = auto_openvino_transformer(model, precision, fingerprint=fingerprint, cache_dir=cache_dir)
+        if ov_transformer is None:  # did not convert: torch (logged once)
+            backend, precision = "torch", resolve_precision(requested[1], "torch")
+    elif backend == "openvino":
         from crossalign.models.backends import openvino_transformer
 
         ov_transformer = openvino_transformer(model, precision, fingerprint=fingerprint, cache_dir=cache_dir)

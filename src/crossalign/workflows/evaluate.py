@@ -383,7 +383,7 @@ def evaluate_model(
     batch_size: int = 32,
     long_text: str = "truncate",
     precision: str = "fp32",
-    backend: str = "torch",
+    backend: str = "auto",
     persist_embeddings: bool = True,
     cache_dir: str | os.PathLike[str] | None = None,
     device: str | None = None,
@@ -603,7 +603,7 @@ def evaluate(
     use_faiss: bool = False,
     long_text: str = "truncate",
     precision: str = "fp32",
-    backend: str = "torch",
+    backend: str = "auto",
     labels: Sequence[str] | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
     persist_embeddings: bool = True,
@@ -644,7 +644,8 @@ def evaluate(
         use_faiss: Search retrieval pools with faiss.
         long_text: ``"truncate"`` or ``"window"``.
         precision, backend: The encoding path: ``fp32``/``bf16``/``auto`` and ``torch``/``openvino``/``auto``
-            (:mod:`crossalign.models.backends`); checked before any work.
+            (:mod:`crossalign.models.backends`; default fp32 on OpenVINO when installed, else torch); checked
+            before any work.
         labels: Names of the models, one per model (default: :func:`model_label`); a label's folder name keeps
             letters, digits and ``_.+-``.
         cache_dir: crossalign cache root.

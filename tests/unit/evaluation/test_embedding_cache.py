@@ -173,3 +173,36 @@ def test_encoding_path_joins_the_key_and_reaches_the_encoder_only_when_not_fp32_
     assert bf16.describe()["precision"] == "bf16"
     with pytest.raises(ConfigError, match="precision must be one of"):
         EmbeddingCache(FakeModel(), fingerprint="m", precision="fp8")
+
+
+def test_auto_path_is_openvino_fp32_with_its_own_key_and_falls_back_to_torch(tiny_st_dir, tmp_path, monkeypatch):
+    from sentence_transformers import SentenceTransformer
+
+    import crossalign.models.backends as backends
+    from crossalign.errors import ModelError
+    from crossalign.models import encode
+
+    if not backends.openvino_available():
+        pytest.skip("openvino is not installed (extra crossalign[openvino])")
+    monkeypatch.delenv(backends.BACKEND_ENV)
+    monkeypatch.setenv("CROSSALIGN_CACHE", str(tmp_path))
+    texts = ["w1 w2 w3", "w4 w5"]
+    model = SentenceTransformer(str(tiny_st_dir), device="cpu")
+    torch_cache = EmbeddingCache(model, backend="torch", persist=True)
+    auto = EmbeddingCache(model, persist=True)  # the default
+    assert (auto.backend, auto.precision) == ("openvino", "fp32")
+    assert auto.namespace("query") != torch_cache.namespace("query")  # torch vectors never answer for OpenVINO's
+    np.testing.assert_allclose(auto.encode(texts, "query"), torch_cache.encode(texts, "query"), atol=1e-5)
+    assert EmbeddingCache.transient(model).backend == "torch"  # weights change between calls there
+
+    other = SentenceTransformer(str(tiny_st_dir), device="cpu")
+    monkeypatch.setattr(backends, "_export", lambda *a: (_ for _ in ()).throw(ModelError("could not convert")))
+    falling = EmbeddingCache(other, persist=True, fingerprint="other")
+    assert falling.backend == "openvino"  # known only when the first encode converts
+    got = falling.encode(texts, "passage")
+    assert (falling.backend, falling.precision) == ("torch", "fp32")
+    np.testing.assert_allclose(got, encode(other, texts, prompt_name="passage", backend="torch"), atol=1e-6)
+    # the vectors went under the torch key: a plain torch cache finds them without encoding
+    again = EmbeddingCache(other, backend="torch", persist=True, fingerprint="other")
+    again.encode(texts, "passage")
+    assert again.stats.encoded == 0 and again.stats.disk_hits == 2

@@ -96,3 +96,110 @@ def test_openvino_refuses_a_model_it_cannot_drive():
 
     with pytest.raises(ModelError, match="backend='openvino' cannot be used"):
         encode(Plain(), ["x"], backend="openvino")
+
+
+def test_auto_backend_follows_the_environment_switch(monkeypatch):
+    from crossalign.models.backends import BACKEND_ENV, resolve_backend
+
+    monkeypatch.setenv(BACKEND_ENV, "torch")
+    assert resolve_backend("auto") == "torch"
+    assert resolve_backend("openvino" if openvino_available() else "torch") in ("openvino", "torch")  # explicit wins
+    monkeypatch.setenv(BACKEND_ENV, "onnx")
+    with pytest.raises(ConfigError, match="CROSSALIGN_BACKEND must be"):
+        resolve_backend("auto")
+    monkeypatch.delenv(BACKEND_ENV)
+    assert resolve_backend("auto") == ("openvino" if openvino_available() else "torch")
+    assert resolve_backend("torch") == "torch"
+
+
+@pytest.mark.skipif(not openvino_available(), reason="openvino is not installed (extra crossalign[openvino])")
+def test_auto_uses_openvino_fp32_and_follows_weight_changes(tiny_st_dir, tmp_path, monkeypatch):
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    import crossalign.models.loading as loading
+    from crossalign.models.backends import BACKEND_ENV
+
+    monkeypatch.setenv("CROSSALIGN_CACHE", str(tmp_path))
+    model = SentenceTransformer(str(tiny_st_dir), device="cpu")  # its own object: the test changes its weights
+    ref = encode(model, TEXTS, prompt_name="query", backend="torch")
+    monkeypatch.delenv(BACKEND_ENV)
+    calls = []
+    real = loading.model_fingerprint
+    monkeypatch.setattr(loading, "model_fingerprint", lambda m: calls.append(1) or real(m))
+    got = encode(model, TEXTS, prompt_name="query")  # the default: auto -> OpenVINO fp32
+    np.testing.assert_allclose(got, ref, atol=1e-5)
+    assert len(list((tmp_path / "openvino").glob("v*/model.xml"))) == 1  # it did go through OpenVINO
+    encode(model, TEXTS, prompt_name="query")
+    assert len(calls) == 1  # compiled once for these weights: no second fingerprint, no second export
+    weight = next(p for n, p in model[0].auto_model.named_parameters() if n.endswith("dense.weight"))
+    with torch.no_grad():
+        weight.add_(torch.randn(weight.shape, generator=torch.Generator().manual_seed(0)))  # like an optimizer step
+    ref2 = encode(model, TEXTS, prompt_name="query", backend="torch")
+    got2 = encode(model, TEXTS, prompt_name="query")
+    assert not np.allclose(ref2, ref, atol=1e-3)
+    np.testing.assert_allclose(got2, ref2, atol=1e-5)  # not the stale compiled model
+    assert len(list((tmp_path / "openvino").glob("v*/model.xml"))) == 2
+
+
+@pytest.mark.skipif(not openvino_available(), reason="openvino is not installed (extra crossalign[openvino])")
+def test_auto_falls_back_to_torch_once_when_conversion_fails(tiny_st_dir, tmp_path, monkeypatch, caplog):
+    from sentence_transformers import SentenceTransformer
+
+    import crossalign.models.backends as backends
+
+    monkeypatch.setenv("CROSSALIGN_CACHE", str(tmp_path))
+    monkeypatch.delenv(backends.BACKEND_ENV)
+    model = SentenceTransformer(str(tiny_st_dir), device="cpu")
+    ref = encode(model, TEXTS, prompt_name="passage", backend="torch")
+    tries = []
+
+    def broken(auto_model, directory):
+        tries.append(directory)
+        raise ModelError("the OpenVINO backend could not convert this model (TracingError: unsupported op)")
+
+    monkeypatch.setattr(backends, "_export", broken)
+    with caplog.at_level("WARNING", logger="crossalign.models.backends"):
+        got = encode(model, TEXTS, prompt_name="passage")
+        again = encode(model, TEXTS, prompt_name="passage")
+    np.testing.assert_array_equal(got, ref)  # torch's own vectors
+    np.testing.assert_array_equal(again, ref)
+    assert len(tries) == 1  # not tried again for the same model
+    lines = [r.getMessage() for r in caplog.records if "instead of OpenVINO" in r.getMessage()]
+    assert len(lines) == 1 and "unsupported op" in lines[0]
+    with pytest.raises(ModelError, match="could not convert"):  # an explicit request still fails loudly
+        encode(model, TEXTS, backend="openvino")
+
+
+def test_auto_uses_torch_for_a_model_openvino_cannot_drive(monkeypatch):
+    from crossalign.models.backends import BACKEND_ENV, resolve_backend
+
+    class Plain:
+        prompts = None
+
+        def children(self):
+            return iter(())
+
+    monkeypatch.delenv(BACKEND_ENV)
+    assert resolve_backend("auto", Plain()) == "torch"
+
+
+def test_prune_exports_keeps_the_most_recently_used(tmp_path):
+    import os
+
+    from crossalign.models.backends import prune_exports
+
+    for i in range(6):
+        d = tmp_path / f"v1-{i:032d}"
+        d.mkdir()
+        (d / "model.xml").write_text("<xml/>")
+        (tmp_path / f"v1-{i:032d}.lock").touch()
+        os.utime(d, (1000 + i, 1000 + i))
+    (tmp_path / "v1-partial.tmp-123").mkdir()  # an export in progress: never counted or removed
+    removed = prune_exports(tmp_path, keep=4)
+    assert sorted(d.name for d in removed) == [f"v1-{i:032d}" for i in (0, 1)]
+    assert sorted(d.name for d in tmp_path.iterdir() if d.is_dir()) == [
+        *(f"v1-{i:032d}" for i in (2, 3, 4, 5)),
+        "v1-partial.tmp-123",
+    ]
+    assert not (tmp_path / f"v1-{0:032d}.lock").exists()
