@@ -65,7 +65,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -589,42 +589,25 @@ def build_eval_sets(
 def build_libreoffice_eval_sets(
     langs: str | Iterable[str],
     *,
-    suites: Iterable[str] = EVAL_SUITES,
-    max_sections: int = DEFAULT_MAX_SECTIONS,
-    max_bitext_pairs: int = DEFAULT_MAX_BITEXT_PAIRS,
-    bitext_distractors: int = DEFAULT_BITEXT_DISTRACTORS,
-    seed: int = DEFAULT_SEED,
-    split: SplitSpec | None = None,
-    split_name: Literal["test", "dev"] = "test",
-    shared_headings: Literal["title", "drop"] = "title",
-    non_english_pair: tuple[str, str] | Literal["auto"] | None = "auto",
     corpus: Any = None,
     cache_dir: str | os.PathLike[str] | None = None,
     download: bool = True,
     show_progress: bool | None = None,
+    **config: Any,
 ) -> EvalSets:
     """Open the LibreOffice help in ``langs`` (+ English) and build the evaluation sets from its test split.
 
     Args:
         langs: Target languages (``"de,zh-CN,hi,km"`` or a list; ``en`` may be included and is the pivot anyway).
-        suites: Which of :data:`EVAL_SUITES` to build.
-        max_sections: Sections per language.
-        max_bitext_pairs: Gold pairs per bitext set.
-        bitext_distractors: Distractors per side of a bitext set.
-        seed: Sampling seed.
-        split: The page-disjoint split (default :class:`~crossalign.data.splits.SplitSpec()`).
-        split_name: ``"test"`` (default) or ``"dev"`` (model selection during training).
-        shared_headings: ``"title"`` or ``"drop"`` (see the module docs).
-        non_english_pair: ``"auto"``, None, or an explicit ``(src, tgt)``.
         corpus: An opened :class:`~crossalign.data.libreoffice.LibreOfficeCorpus` to reuse (it must hold ``langs``).
-        cache_dir: crossalign cache root.
-        download: Allow downloading missing languages with apt.
-        show_progress: Progress bars.
+        cache_dir, download, show_progress: For opening the help (:meth:`LibreOfficeCorpus.open`).
+        **config: :class:`EvalSetsConfig` fields (``suites``, ``max_sections``, ``seed``, ``split_name``, ...).
 
     Returns:
         The :class:`EvalSets` (provenance: package names and versions, split spec, caps, counts).
 
     Raises:
+        ConfigError: An unknown or invalid ``config`` field.
         UnknownLanguageError: A language is not a LibreOffice help language.
         CorpusError: A language cannot be obtained.
     """
@@ -632,28 +615,22 @@ def build_libreoffice_eval_sets(
     from crossalign.data.libreoffice.langs import lo_lang_list
 
     wanted = lo_lang_list(langs)
-    config = EvalSetsConfig(
-        langs=tuple(wanted),
-        suites=tuple(suites),
-        max_sections=max_sections,
-        max_bitext_pairs=max_bitext_pairs,
-        bitext_distractors=bitext_distractors,
-        seed=seed,
-        split=split or SplitSpec(),
-        split_name=split_name,
-        shared_headings=shared_headings,
-        non_english_pair=non_english_pair,
-    )
+    unknown = sorted(set(config) - {f.name for f in fields(EvalSetsConfig)} | ({"langs"} & set(config)))
+    if unknown:
+        raise ConfigError(f"unknown eval-set option(s) {', '.join(unknown)}", hint="see EvalSetsConfig")
+    if "suites" in config:
+        config["suites"] = tuple(config["suites"])
+    cfg = EvalSetsConfig(langs=tuple(wanted), **{k: v for k, v in config.items() if v is not None or k != "split"})
     lo = corpus
     if lo is None:
         lo = LibreOfficeCorpus.open(wanted, cache_dir=cache_dir, download=download, show_progress=show_progress)
-    all_langs = [PIVOT, *config.targets]
+    all_langs = [PIVOT, *cfg.targets]
     sections: list[SectionRecord] = []
-    if {"retrieval", "mixed-pool", "inclination"} & set(config.suites):
-        sections = lo.sections(all_langs, min_words=config.min_words)
+    if {"retrieval", "mixed-pool", "inclination"} & set(cfg.suites):
+        sections = lo.sections(all_langs, min_words=cfg.min_words)
     paragraphs: list[ParallelTuple] = []
-    if "bitext" in config.suites and config.targets:
-        paragraphs = lo.parallel("paragraph", langs=all_langs, min_words=config.min_words).tuples
+    if "bitext" in cfg.suites and cfg.targets:
+        paragraphs = lo.parallel("paragraph", langs=all_langs, min_words=cfg.min_words).tuples
     prov = lo.provenance()
     corpus_prov = {
         "corpus": prov.get("corpus"),
@@ -665,4 +642,4 @@ def build_libreoffice_eval_sets(
         "parser_version": prov.get("parser_version"),
         "rules": prov.get("rules"),
     }
-    return build_eval_sets(sections, paragraphs, config, provenance=corpus_prov)
+    return build_eval_sets(sections, paragraphs, cfg, provenance=corpus_prov)

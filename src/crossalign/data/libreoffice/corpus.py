@@ -1,8 +1,7 @@
 """The LibreOffice help as an aligned multi-way corpus: obtain, parse (cached), align, and hand out tuples.
 
-Parsing a language's 2,560 pages takes ~10 s; the result is cached per (package version, language, parser version)
-as JSONL next to the tree (``<cache>/corpora/libreoffice/<version>/parsed/<FOLDER>.p<N>.jsonl``, written atomically
-under a file lock), so the next load reads it back in about half a second per language.
+The parsed pages are cached per (package version, language, parser version) as JSONL next to the tree
+(``<cache>/corpora/libreoffice/<version>/parsed/<FOLDER>.p<N>.jsonl``, written atomically under a file lock).
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ from crossalign.data.libreoffice.parse import PARSER_VERSION, Page, iter_page_fi
 from crossalign.data.records import ParallelCorpus, ParallelTuple
 from crossalign.errors import ConfigError, CorruptFileError
 from crossalign.utils.atomic import file_lock
-from crossalign.utils.progress import progress
+from crossalign.utils.progress import progress, progress_scope
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +51,9 @@ def parse_cache_path(tree: HelpTree, cache_dir: PathLike | None = None) -> Path:
     return corpus_root(cache_dir) / version_key(tree.version) / "parsed" / f"{tree.folder}.p{PARSER_VERSION}.jsonl"
 
 
-def parse_tree(tree: HelpTree, *, show_progress: bool | None = None) -> list[Page]:
+def parse_tree(tree: HelpTree) -> list[Page]:
     """Parse every ``text/**.html`` page of a help tree (sorted by path)."""
-    files = iter_page_files(tree.path)
-    return [parse_file(f, tree.path) for f in progress(files, desc=f"parse {tree.lang}", show=show_progress)]
+    return [parse_file(f, tree.path) for f in progress(iter_page_files(tree.path), desc=f"parse {tree.lang}")]
 
 
 def _write_parse_cache(path: Path, tree: HelpTree, pages: Sequence[Page]) -> None:
@@ -94,9 +92,7 @@ def _read_parse_cache(path: Path) -> list[Page]:
     return pages
 
 
-def load_pages(
-    tree: HelpTree, *, cache_dir: PathLike | None = None, show_progress: bool | None = None
-) -> dict[str, Page]:
+def load_pages(tree: HelpTree, *, cache_dir: PathLike | None = None) -> dict[str, Page]:
     """The parsed pages of ``tree`` (page path -> :class:`Page`), from the parse cache or parsed now and cached.
 
     A corrupt cache file is reparsed and replaced (with a warning).
@@ -113,14 +109,15 @@ def load_pages(
                 return {p.path: p for p in _read_parse_cache(path)}
             except CorruptFileError:
                 pass
-        pages = parse_tree(tree, show_progress=show_progress)
+        pages = parse_tree(tree)
         _write_parse_cache(path, tree, pages)
     return {p.path: p for p in pages}
 
 
 def _parse_worker(tree: HelpTree, cache_dir: str | None) -> float:
     t0 = time.perf_counter()
-    load_pages(tree, cache_dir=cache_dir, show_progress=False)
+    with progress_scope(False):
+        load_pages(tree, cache_dir=cache_dir)
     return time.perf_counter() - t0
 
 
@@ -156,29 +153,16 @@ def fetch_languages(
 
     Args:
         langs: Languages (``"de,zh-CN"`` or a list; ``"all"``).
-        cache_dir: crossalign cache root.
-        help_root: Folder of installed help trees.
         refresh: Download the archive's current version even if a tree is cached.
         workers: Processes parsing in parallel (default: CPU count).
-        show_progress: Force progress bars on/off.
-
-    Returns:
-        One :class:`FetchResult` per language.
+        cache_dir, help_root, show_progress: As for :meth:`LibreOfficeCorpus.open`.
 
     Raises:
         UnknownLanguageError: A language is not one of the 33.
         CorpusError: A tree cannot be obtained.
     """
-    wanted = lo_lang_list(langs)
-    all_langs = [SOURCE_LANGUAGE, *(lang for lang in wanted if lang != SOURCE_LANGUAGE)]
-    trees: dict[str, HelpTree] = {}
-    seconds: dict[str, float] = {}
-    for lang in progress(all_langs, desc="obtain help", show=show_progress):
-        t0 = time.perf_counter()
-        trees[lang] = obtain_help_tree(lang, cache_dir=cache_dir, help_root=help_root, refresh=refresh)
-        seconds[lang] = time.perf_counter() - t0
-    todo = [t for t in trees.values() if not parse_cache_path(t, cache_dir).is_file()]
-    _parse_many(todo, cache_dir=cache_dir, workers=workers, show_progress=show_progress, seconds=seconds)
+    with progress_scope(show_progress):
+        _, trees, seconds, todo = _obtain(langs, cache_dir, help_root, True, refresh, workers)
     out = []
     for lang, tree in trees.items():
         path = parse_cache_path(tree, cache_dir)
@@ -188,28 +172,42 @@ def fetch_languages(
     return out
 
 
-def _parse_many(
-    todo: Sequence[HelpTree],
-    *,
+def _obtain(
+    langs: str | Iterable[str],
     cache_dir: PathLike | None,
+    help_root: PathLike | None,
+    download: bool,
+    refresh: bool,
     workers: int | None,
-    show_progress: bool | None,
-    seconds: dict[str, float] | None = None,
-) -> None:
-    """Fill the parse cache for ``todo``, in parallel processes when there are several."""
+) -> tuple[list[str], dict[str, HelpTree], dict[str, float], list[HelpTree]]:
+    """Obtain English and ``langs`` and fill their parse caches (in parallel processes when there are several).
+
+    Returns:
+        ``(canonical langs, lang -> tree, lang -> seconds, the trees parsed now)``.
+    """
+    wanted = lo_lang_list(langs)
+    trees: dict[str, HelpTree] = {}
+    times: dict[str, float] = {}
+    for lang in progress([SOURCE_LANGUAGE, *(x for x in wanted if x != SOURCE_LANGUAGE)], desc="obtain help"):
+        t0 = time.perf_counter()
+        trees[lang] = obtain_help_tree(
+            lang, cache_dir=cache_dir, help_root=help_root, download=download, refresh=refresh
+        )
+        times[lang] = time.perf_counter() - t0
+    todo = [t for t in trees.values() if not parse_cache_path(t, cache_dir).is_file()]
     n_workers = max(1, min(workers or os.cpu_count() or 1, len(todo)))
-    times = seconds if seconds is not None else {}
     if len(todo) > 1 and n_workers > 1:
         cd = None if cache_dir is None else str(cache_dir)
         with ProcessPoolExecutor(max_workers=n_workers) as pool:
             futures = [pool.submit(_parse_worker, t, cd) for t in todo]
-            for t, fut in zip(todo, progress(futures, desc=f"parse {len(todo)} languages", show=show_progress)):
-                times[t.lang] = times.get(t.lang, 0.0) + fut.result()
+            for t, fut in zip(todo, progress(futures, desc=f"parse {len(todo)} languages")):
+                times[t.lang] += fut.result()
     else:
         for t in todo:
             t0 = time.perf_counter()
-            load_pages(t, cache_dir=cache_dir, show_progress=show_progress)
-            times[t.lang] = times.get(t.lang, 0.0) + time.perf_counter() - t0
+            load_pages(t, cache_dir=cache_dir)
+            times[t.lang] += time.perf_counter() - t0
+    return wanted, trees, times, todo
 
 
 # ------------------------------------------------------------------------------------------------------- summaries
@@ -338,22 +336,11 @@ class LibreOfficeCorpus:
             UnknownLanguageError: A language is not one of the 33.
             CorpusError: A tree cannot be obtained (the message says how to fix it).
         """
-        wanted = lo_lang_list(langs)
-        all_langs = [SOURCE_LANGUAGE, *(lang for lang in wanted if lang != SOURCE_LANGUAGE)]
-        trees: dict[str, HelpTree] = {}
-        for lang in progress(all_langs, desc="obtain help", show=show_progress):
-            trees[lang] = obtain_help_tree(
-                lang, cache_dir=cache_dir, help_root=help_root, download=download, refresh=refresh
-            )
-        todo = [t for t in trees.values() if not parse_cache_path(t, cache_dir).is_file()]
-        _parse_many(todo, cache_dir=cache_dir, workers=workers, show_progress=show_progress)
-        pages: dict[str, dict[str, Page]] = {}
-        summaries: dict[str, LanguageSummary] = {}
-        for lang, tree in trees.items():
-            pages[lang] = load_pages(tree, cache_dir=cache_dir, show_progress=show_progress)
-            summaries[lang] = summarize_pages(lang, pages[lang])
-        alignment = align_pages(pages)
-        return cls(wanted, trees, alignment, summaries)
+        with progress_scope(show_progress):
+            wanted, trees, _, _ = _obtain(langs, cache_dir, help_root, download, refresh, workers)
+            pages = {lang: load_pages(tree, cache_dir=cache_dir) for lang, tree in trees.items()}
+        summaries = {lang: summarize_pages(lang, p) for lang, p in pages.items()}
+        return cls(wanted, trees, align_pages(pages), summaries)
 
     # -- provenance
     def provenance(self) -> dict[str, Any]:
