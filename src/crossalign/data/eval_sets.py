@@ -1,59 +1,38 @@
 """The LibreOffice evaluation sets, built from the page-disjoint test split only.
 
-For every requested language ``x`` (English is the pivot ``en``) the builder makes, from the *same* sampled sections:
+For every requested language ``x`` (English is the pivot ``en``), from the *same* sampled sections:
 
-- **retrieval** (suite ``retrieval``, task ``libreoffice-sections/<x>``): queries are section headings, documents are
-  section bodies; four :class:`~crossalign.data.records.RetrievalSet` objects, one per direction ``en→en``, ``x→x``,
-  ``x→en``, ``en→x`` (query language → document language). Each query has exactly one relevant document: the body
-  of its own section in the document language. All four directions use the same sections, so they differ only in
-  the languages.
-- **mixed pool** (suite ``mixed-pool``, same task): the pool ``D_en ∪ D_x`` of those sections; the ``x`` headings and,
-  as a reference point, the ``en`` headings are the queries; both parallel bodies of a query's section are relevant
-  (multi-reference, Max@R; METHODS.md §2).
-- **inclination pool** (suite ``inclination``, same task): the sections are split into two halves ``S1``/``S2``
-  (alternating in the sampled order); ``x`` queries of ``S1`` search ``D_x(S1) ∪ D_en(S2)`` — no English parallel
-  of any ``x`` document is present — and only the ``x`` body is relevant (EnglishFirst@1, English above gold).
-- **bitext** (suite ``bitext``, task ``libreoffice-paragraphs``): aligned paragraphs ``(x, en)`` of test pages are
-  the gold pairs, plus distractor paragraphs of train pages on both sides. Represented as a retrieval set whose
-  queries are the source side (``x``) and documents the target side (``en``); qrels name the gold pairs, distractor
-  sources have none. With two or more non-English languages, one pair without English is added (the first two
-  requested, e.g. ``de→zh-CN``).
+- **retrieval** (task ``libreoffice-sections/<x>``): headings are the queries, section bodies the documents; four
+  :class:`~crossalign.data.records.RetrievalSet` objects, ``en→en``, ``x→x``, ``x→en``, ``en→x``; each query has
+  one relevant document, its own section's body in the document language.
+- **mixed pool**: the pool ``D_en ∪ D_x``; ``x`` and (as a reference) ``en`` headings query it; both parallel bodies
+  of a query's section are relevant (multi-reference, Max@R; METHODS.md §2).
+- **inclination pool**: the sections alternate into halves ``S1``/``S2``; ``x`` queries of ``S1`` search
+  ``D_x(S1) ∪ D_en(S2)`` (no English parallel of any ``x`` document) and only the ``x`` body is relevant
+  (EnglishFirst@1).
+- **bitext** (task ``libreoffice-paragraphs``): aligned test-page paragraphs ``(x, en)`` are the gold pairs, plus
+  train-page distractors on both sides; queries are the source side. With two or more non-English languages one pair
+  without English is added (the first two requested).
 
-Decisions (not from a paper; ours):
+Rules (ours, not from a paper):
 
-- **Sampling.** A section's place in the sample is ``hash_unit(section id, seed)`` — independent of the language —
-  and each language takes the first ``max_sections`` eligible sections in that order. The sets of different
-  languages therefore share most of their English sections (encoded once by the embedding cache), and adding a
-  language never changes another's set. Languages with fewer eligible sections use all of them (Hindi has ~16 test
-  sections): the counts are in the provenance and in ``n_queries``; nothing is padded.
-- **Eligible section**: on a test page (:func:`~crossalign.data.splits.assign_split` with the given
-  :class:`~crossalign.data.splits.SplitSpec`; a dev page with ``split_name="dev"``, for model selection in
-  training), with heading and complete body in both ``en`` and ``x``, at least ``min_words`` English body words,
-  not a repeated (embedded) copy.
-- **Non-unique headings** (``heading_shared > 1``: "Syntax", "Example", "Parameters" head hundreds of sections) are
-  disambiguated by the page title in the query's language: ``"<page title>: <heading>"`` (``shared_headings=
-  "title"``, default) — the question a user would ask ("SUM: Syntax"). A section whose title is not translated into
-  ``x`` is dropped (an English title in an ``x`` query would favour English documents). ``shared_headings="drop"``
-  drops them all instead. A heading equal to its page title is kept as it is. After that, a section whose query
-  text (in ``en`` or ``x``) or body text repeats one already taken is skipped, so every query has exactly one
-  plausible answer. The counts of what was dropped and why
-  are recorded.
-- **Bitext distractors** come from train pages (never gold, never test or dev). They are split in two
-  disjoint halves by ``hash_unit(tuple id, seed + 1)``: source distractors from one half, target distractors from
-  the other, so no distractor has its translation on the other side. A distractor whose text equals a gold text on
-  its side, and repeated texts within a side, are skipped. The target (English) distractors are the same for every
-  language.
-- Document titles are kept in :attr:`Document.title` for inspection; evaluators encode the body only.
+- **Sampling.** A section's place is ``hash_unit(section id, seed)``, independent of the language; each language
+  takes the first ``max_sections`` eligible sections in that order (fewer when fewer are eligible; nothing is
+  padded), so languages share most English sections and adding a language never changes another's set.
+- **Eligible**: on a page of ``split_name`` (test; ``"dev"`` for model selection), heading and complete body in
+  ``en`` and ``x``, at least ``min_words`` English words, not an embedded copy.
+- **Shared headings** get the page title in the query's language (:func:`~crossalign.data.text_rules.
+  disambiguate_heading`, the rule training uses); no translated title drops the section (``"drop"`` drops them
+  all). Then a section repeating a taken query or body text is skipped. What was dropped is counted.
+- **Bitext distractors** come from train pages, split in halves by ``hash_unit(tuple id, seed + 1)`` (sources from
+  one, targets from the other, so no distractor's translation is on the other side); texts equal to a gold text or
+  repeated are skipped.
 
-Everything is deterministic given (languages, seed, caps, split spec, corpus version). Ids: queries and documents are
-``<lang>:<section or paragraph id>`` without the corpus ids' constant ``text/`` prefix and ``/section`` suffix
-(``de:shared/01/about.html#hd_id3``; no whitespace, so they go into TREC run files as they are); ``meta.xling_id``
-links the parallel records with the full corpus id.
+Deterministic given (languages, seed, caps, split spec, corpus version). Ids are ``<lang>:<corpus id>`` without the
+constant ``text/`` and ``/section`` (``de:shared/01/about.html#hd_id3``); ``meta.xling_id`` keeps the corpus id.
 
 Example:
     >>> sets = build_libreoffice_eval_sets(["de", "zh-CN"], max_sections=200)  # doctest: +SKIP
-    >>> [s.name for s in sets.select("retrieval")][:2]  # doctest: +SKIP
-    ['libreoffice-sections/de/en-en', 'libreoffice-sections/de/de-de']
     >>> sets.write("eval-sets/")  # doctest: +SKIP
 """
 
@@ -64,7 +43,7 @@ import json
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -95,6 +74,8 @@ __all__ = [
     "build_eval_sets",
     "build_libreoffice_eval_sets",
     "build_section_sets",
+    "finish_set",
+    "record_id",
     "retrieval_set_digest",
     "select_sections",
 ]
@@ -345,18 +326,14 @@ def select_sections(
     return out, dict(counts)
 
 
-def _sid(lang: str, record_id: str) -> str:
-    """``<lang>:<record id>`` without the corpus id's constant parts (``text/`` and ``/section``), whitespace-free.
+def record_id(lang: str, key: str) -> str:
+    """``<lang>:<key>`` with whitespace replaced (ids go into TREC run files as they are)."""
+    return re.sub(r"\s", "_", f"{lang}:{key}")
 
-    ``de:shared/01/about.html#hd_id3`` for the section ``text/shared/01/about.html#hd_id3/section``: every id is
-    written into every line of a TREC run, so the constant parts are left out there (``meta.xling_id`` keeps the full
-    corpus id).
-    """
-    rid = record_id.removeprefix("text/").removesuffix("/section")
-    rid = f"{lang}:{rid}"
-    if any(c.isspace() for c in rid):
-        rid = re.sub(r"\s", "_", rid)
-    return rid
+
+def _sid(lang: str, corpus_id: str) -> str:
+    """:func:`record_id` of a help record without its id's constant ``text/`` and ``/section`` parts."""
+    return record_id(lang, corpus_id.removeprefix("text/").removesuffix("/section"))
 
 
 def _query(sel: SelectedSection, lang: str) -> Query:
@@ -369,8 +346,9 @@ def _doc(sel: SelectedSection, lang: str) -> Document:
     return Document(_sid(lang, s.id), s.bodies[lang], lang, s.titles.get(lang), {"xling_id": s.id, "page": s.page})
 
 
-def _finish(rs: RetrievalSet, extra: dict[str, Any]) -> RetrievalSet:
-    rs.provenance.update(extra)
+def finish_set(rs: RetrievalSet, provenance: Mapping[str, Any]) -> RetrievalSet:
+    """Add ``provenance``, validate, and record the content digest (:func:`retrieval_set_digest`)."""
+    rs.provenance.update(provenance)
     rs.validate()
     rs.provenance["digest"] = retrieval_set_digest(rs)
     return rs
@@ -404,7 +382,7 @@ def build_section_sets(
             docs = [_doc(s, d) for s in selected]
             qrels = {qq.id: {dd.id: 1} for qq, dd in zip(queries, docs)}
             rs = RetrievalSet(queries, docs, qrels, name=f"{task}/{q}-{d}", validate=False)
-            out.append(EvalSet("retrieval", task, _finish(rs, {**base, "kind": "section-retrieval"})))
+            out.append(EvalSet("retrieval", task, finish_set(rs, {**base, "kind": "section-retrieval"})))
     if lang == PIVOT:
         return out
     if "mixed-pool" in config.suites:
@@ -417,7 +395,7 @@ def build_section_sets(
             qrels[_sid(PIVOT, s.record.id)] = dict(rel)
         rs = RetrievalSet(queries, docs, qrels, name=f"{task}/mixed", validate=False)
         out.append(
-            EvalSet("mixed-pool", task, _finish(rs, {**base, "kind": "mixed-pool", "relevant": "both parallel"}))
+            EvalSet("mixed-pool", task, finish_set(rs, {**base, "kind": "mixed-pool", "relevant": "both parallel"}))
         )
     if "inclination" in config.suites and len(selected) >= 2:
         s1, s2 = list(selected[0::2]), list(selected[1::2])
@@ -431,7 +409,7 @@ def build_section_sets(
             "halves": "S1 = sections 1, 3, 5, ... of the sample (queries and x documents), S2 = 2, 4, 6, ... "
             "(English documents): no English parallel of an x document is in the pool",
         }
-        out.append(EvalSet("inclination", task, _finish(rs, {**base, **extra})))
+        out.append(EvalSet("inclination", task, finish_set(rs, {**base, **extra})))
     return out
 
 
@@ -519,7 +497,7 @@ def build_bitext_set(
         "counts": dict(counts),
         **(provenance or {}),
     }
-    return EvalSet("bitext", PARAGRAPHS_TASK, _finish(rs, extra)), dict(counts)
+    return EvalSet("bitext", PARAGRAPHS_TASK, finish_set(rs, extra)), dict(counts)
 
 
 # ------------------------------------------------------------------------------------------------------ together

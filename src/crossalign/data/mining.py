@@ -1,8 +1,7 @@
 """Hard-negative mining with an encoder: rank a candidate pool for every anchor and sample from a rank window.
 
 For each anchor (a query) the candidates (passages, or other queries) are ranked by inner product of their embeddings
-(cosine for normalised vectors) with :func:`crossalign.search.exact_topk` (chunked, bounded memory, one
-matrix product per block — no Python loop over pairs). Then, per anchor:
+(cosine for normalised vectors) with :func:`crossalign.search.exact_topk`. Then, per anchor:
 
 1. **Exclusions.** A candidate is *not eligible* when it shares a group with the anchor (the same help page: sections
    of one page overlap in content, so they are likely false negatives), when it is one of the anchor's excluded
@@ -23,20 +22,13 @@ matrix product per block — no Python loop over pairs). Then, per anchor:
    likely false negatives). An anchor that still has fewer than ``n`` gets none (``ok`` is False) and its row should be
    dropped: a training row needs exactly ``n`` negatives (CLEAR's KL needs equal widths).
 
-**Pool-size scaling (not from a paper; ours).** The rank window is meant for a pool of at least
-``reference_pool = 1000`` candidates (the LibreOffice train split has ~8,000 English sections). A pool of ``N`` smaller
-candidates scales both ends by ``N / reference_pool``: ``lo' = max(1, round(lo·f))``, ``hi' = max(lo' + n − 1,
-round(hi·f))``. The Hindi train split (~200 headings) thus samples query negatives from ranks 6–20 instead of
-30–100 (which would be the bottom half of its pool). ``reference_pool=None`` turns the scaling off.
+**Pool-size scaling (ours).** The window is meant for pools of at least ``reference_pool = 1000`` candidates; a pool
+of ``N`` smaller scales both ends by ``f = N / reference_pool``: ``lo' = max(1, round(lo·f))``,
+``hi' = max(lo' + n − 1, round(hi·f))`` (200 candidates: ranks 6–20). ``reference_pool=None`` turns it off.
 
-**Determinism.** The sample of an anchor depends only on ``(seed, anchor key, its ranked list)``: each anchor has its
-own random stream seeded by SHA-256 of its key, so adding or removing other anchors (``--max-rows``) never changes it.
-
-Each text is encoded once: :class:`TextEncoder` keeps the vectors by ``(prompt, text)``, so the English headings,
-bodies and target headings of a multi-language build are encoded a single time however many languages use them.
-
-**Cost.** Encoding dominates (every distinct text once); ranking is one exact top-k per pool. ``max_pool`` (CLI
-``--max-pool``) caps each candidate pool to bound it; the window scales with the pool.
+**Determinism.** An anchor's sample depends only on ``(seed, anchor key, its ranked list)`` (its own stream, seeded
+by SHA-256 of its key), so adding or removing other anchors never changes it. :class:`TextEncoder` encodes each
+``(prompt, text)`` once per build.
 
 Example:
     >>> import numpy as np
@@ -51,7 +43,6 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import sys
@@ -61,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from crossalign.data.splits import seeded_rng
 from crossalign.errors import ConfigError, DataFormatError, ModelError
 from crossalign.search import exact_topk
 from crossalign.utils.progress import progress_enabled
@@ -217,6 +209,20 @@ class MinedNegatives:
 
 
 # ----------------------------------------------------------------------------------------------------------- core
+def _nothing_mined(nq: int, nc: int, config: MiningConfig) -> MinedNegatives:
+    """The result for an empty anchor list or pool: every anchor failed."""
+    n = config.num_negatives
+    return MinedNegatives(
+        np.full((nq, n), -1, dtype=np.int64),
+        np.full((nq, n), np.nan, dtype=np.float32),
+        np.zeros((nq, n), dtype=np.int64),
+        np.zeros(nq, dtype=bool),
+        config.effective_range(nc),
+        nc,
+        stats={"anchors": nq, "ok": 0, "failed": nq, "extended": 0, "threshold_dropped": 0, "depth": 0},
+    )
+
+
 def _group_ids(
     anchor_groups: Sequence[Hashable], candidate_groups: Sequence[Hashable | Collection[Hashable]]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -250,11 +256,7 @@ def _exclusions(exclude: Sequence[Collection[int]] | None, nq: int) -> np.ndarra
 
 def _row_keys(keys: Sequence[str], seed: int, width: int) -> np.ndarray:
     """One independent uniform stream per anchor: ``[nq, width]`` random numbers seeded by (seed, key)."""
-    out = np.empty((len(keys), width), dtype=np.float64)
-    for i, key in enumerate(keys):
-        h = int.from_bytes(hashlib.sha256(str(key).encode("utf-8")).digest()[:8], "big")
-        out[i] = np.random.default_rng([int(seed) & 0xFFFFFFFF, h]).random(width)
-    return out
+    return np.stack([seeded_rng(seed, str(key)).random(width) for key in keys]) if keys else np.empty((0, width))
 
 
 def _select(
@@ -364,17 +366,8 @@ def mine_from_embeddings(
             raise DataFormatError(f"positive_scores has shape {pos.shape}, expected ({nq},)", field="positive_scores")
     n = config.num_negatives
     lo, hi = config.effective_range(nc)
-    empty = MinedNegatives(
-        np.full((nq, n), -1, dtype=np.int64),
-        np.full((nq, n), np.nan, dtype=np.float32),
-        np.zeros((nq, n), dtype=np.int64),
-        np.zeros(nq, dtype=bool),
-        (lo, hi),
-        nc,
-        stats={"anchors": nq, "ok": 0, "failed": nq, "extended": 0, "threshold_dropped": 0, "depth": 0},
-    )
     if nq == 0 or nc == 0:
-        return empty
+        return _nothing_mined(nq, nc, config)
     a_groups, c_groups = _group_ids(anchor_groups, candidate_groups)
     excl = _exclusions(exclude, nq)
     # depth: enough for the window after the worst case of exclusions, plus as much again for extensions
@@ -554,20 +547,10 @@ def mine_hard_negatives(
     groups: list[Hashable | tuple[Hashable, ...]] = [
         gs[0] if len(gs) == 1 else tuple(gs) for gs in text_groups.values()
     ]
-    n = config.num_negatives
     if not pool or not anchors:
-        lo_hi = config.effective_range(len(pool))
-        return MinedNegatives(
-            np.full((len(anchors), n), -1, dtype=np.int64),
-            np.full((len(anchors), n), np.nan, dtype=np.float32),
-            np.zeros((len(anchors), n), dtype=np.int64),
-            np.zeros(len(anchors), dtype=bool),
-            lo_hi,
-            len(pool),
-            candidates=pool,
-            stats={"anchors": len(anchors), "ok": 0, "failed": len(anchors), "extended": 0, "threshold_dropped": 0,
-                   "depth": 0},
-        )  # fmt: skip
+        out = _nothing_mined(len(anchors), len(pool), config)
+        out.candidates = pool
+        return out
     c_emb = enc.encode(pool, candidate_prompt, what=labels.get("candidates", "candidates"))
     a_emb = enc.encode(list(anchors), anchor_prompt, what=labels.get("anchors", "anchors"))
     exclude: list[list[int]] = []

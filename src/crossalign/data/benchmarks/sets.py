@@ -15,29 +15,16 @@ Ids are ``<lang>:<key>`` (whitespace replaced by ``_``); ``meta.xling_id`` is th
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from crossalign.data.eval_sets import EvalSet, retrieval_set_digest
+from crossalign.data.eval_sets import EvalSet, finish_set, record_id
 from crossalign.data.records import Document, Query, RetrievalSet
 
 __all__ = ["PIVOT", "bitext_set", "parallel_retrieval_sets", "record_id"]
 
 #: The pivot language of the cross-lingual directions.
 PIVOT = "en"
-
-
-def record_id(lang: str, key: str) -> str:
-    """``<lang>:<key>`` with whitespace replaced (ids go into TREC run files as they are)."""
-    return re.sub(r"\s", "_", f"{lang}:{key}")
-
-
-def _finish(rs: RetrievalSet, provenance: Mapping[str, Any]) -> RetrievalSet:
-    rs.provenance.update(provenance)
-    rs.validate()
-    rs.provenance["digest"] = retrieval_set_digest(rs)
-    return rs
 
 
 def parallel_retrieval_sets(
@@ -92,7 +79,7 @@ def parallel_retrieval_sets(
             rs = RetrievalSet(
                 [q(ql, k) for k in keys], [d(dl, p) for p in pkeys], qrels, name=f"{task}/{ql}-{dl}", validate=False
             )
-            out.append(EvalSet("retrieval", task, _finish(rs, {**base, "kind": "retrieval"})))
+            out.append(EvalSet("retrieval", task, finish_set(rs, {**base, "kind": "retrieval"})))
     if "mixed-pool" in suites and lang != PIVOT:
         queries = [q(lang, k) for k in keys] + [q(PIVOT, k) for k in keys]
         docs = [d(PIVOT, p) for p in pkeys] + [d(lang, p) for p in pkeys]
@@ -100,7 +87,7 @@ def parallel_retrieval_sets(
         qrels = {record_id(ql, k): dict(both[k]) for ql in (lang, PIVOT) for k in keys}
         rs = RetrievalSet(queries, docs, qrels, name=f"{task}/mixed", validate=False)
         extra = {"kind": "mixed-pool", "relevant": "both parallel passages"}
-        out.append(EvalSet("mixed-pool", task, _finish(rs, {**base, **extra})))
+        out.append(EvalSet("mixed-pool", task, finish_set(rs, {**base, **extra})))
     return out
 
 
@@ -130,4 +117,4 @@ def bitext_set(
         qrels.setdefault(record_id(src, s), {})[record_id(tgt, t)] = 1
     rs = RetrievalSet(queries, docs, qrels, name=f"{task}/{src}-{tgt}", validate=False)
     extra = {"builder": "crossalign.data.benchmarks", "kind": "bitext", **(provenance or {}), "gold_pairs": len(gold)}
-    return EvalSet("bitext", task, _finish(rs, extra))
+    return EvalSet("bitext", task, finish_set(rs, extra))
