@@ -89,15 +89,7 @@ def iter_jsonl(path: PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
         return
     with p.open("rb") as fh:
         for lineno, raw_bytes in enumerate(fh, start=1):
-            try:
-                raw = raw_bytes.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise DataFormatError(
-                    f"not UTF-8 (byte {raw_bytes[exc.start]:#04x} at column {exc.start + 1})",
-                    path=p,
-                    line=lineno,
-                    hint="save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
-                ) from None
+            raw = _decode_line(raw_bytes, p, lineno)
             if lineno == 1:
                 raw = raw.removeprefix("\ufeff")  # a byte-order mark some editors write
             if not raw.strip():
@@ -122,6 +114,18 @@ def iter_jsonl(path: PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
                     hint='each line must be one JSON object such as {"id": ..., "text": ...}',
                 )
             yield lineno, obj
+
+
+def _decode_line(raw: bytes, path: Path, line: int) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(
+            f"not UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})",
+            path=path,
+            line=line,
+            hint="save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+        ) from None
 
 
 def _starts_with(path: Path, prefix: bytes) -> bool:
@@ -419,11 +423,6 @@ _QRELS_HEADER_NAMES = {"query_id", "query-id", "qid", "query", "topic"}
 _DOC_KEYS = {"id", "text", "lang", "title"}
 
 
-def _record_id(obj: Mapping[str, Any]) -> Any:
-    # BEIR writes "_id"; accept it as "id".
-    return obj["id"] if "id" in obj else obj.get("_id")
-
-
 def _record_lang(obj: Mapping[str, Any], default: str | None, *, path: Path, line: int, option: str) -> str:
     """The record's own ``lang``, else the default language; neither raises naming the field and both fixes."""
     if "lang" in obj:
@@ -444,10 +443,10 @@ def _record_lang(obj: Mapping[str, Any], default: str | None, *, path: Path, lin
 def _read_queries(path: Path, *, default_lang: str | None = None, keep: set[str] | None = None) -> list[Query]:
     out = []
     for line, obj in iter_jsonl(path):
-        if "_id" in obj and "id" not in obj:
+        if "_id" in obj and "id" not in obj:  # BEIR writes "_id"
             obj = {**obj, "id": obj["_id"]}
         require_keys(obj, ["id", "text"], path=path, line=line)
-        qid = check_id(_record_id(obj), path=str(path), line=line)
+        qid = check_id(obj["id"], path=str(path), line=line)
         if keep is not None and qid not in keep:
             continue
         text = check_text(obj["text"], path=str(path), line=line, field="text")
@@ -463,7 +462,7 @@ def _read_documents(path: Path, *, default_lang: str | None = None, join_title: 
         if "_id" in obj and "id" not in obj:
             obj = {**obj, "id": obj["_id"]}
         require_keys(obj, ["id", "text"], path=path, line=line)
-        did = check_id(_record_id(obj), path=str(path), line=line)
+        did = check_id(obj["id"], path=str(path), line=line)
         title = obj.get("title")
         if title is not None and not isinstance(title, str):
             raise DataFormatError("'title' must be a string or absent", path=path, line=line, field="title")
@@ -496,15 +495,7 @@ def read_qrels(
     first_line: dict[tuple[str, str], int] = {}
     with p.open("rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
-            try:
-                text = raw.decode("utf-8").rstrip("\r\n")
-            except UnicodeDecodeError as exc:
-                raise DataFormatError(
-                    f"not UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})",
-                    path=p,
-                    line=lineno,
-                    hint="save the file as UTF-8",
-                ) from None
+            text = _decode_line(raw, p, lineno).rstrip("\r\n")
             row = next(csv.reader([text], delimiter="\t", quoting=csv.QUOTE_NONE), [])
             if not row or not "".join(row).strip():
                 continue
