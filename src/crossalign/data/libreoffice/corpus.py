@@ -6,6 +6,7 @@ The parsed pages are cached per (package version, language, parser version) as J
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -410,18 +411,11 @@ class LibreOfficeCorpus:
             if len(have) < need:
                 continue
             out.append(
-                SectionRecord(
-                    id=s.id,
-                    page=s.page,
-                    element_id=s.element_id,
-                    level=s.level,
-                    paragraph_ids=s.paragraph_ids,
+                dataclasses.replace(
+                    s,
                     headings={lang: s.headings[lang] for lang in have},
                     bodies={lang: s.bodies[lang] for lang in have},
                     titles={lang: s.titles[lang] for lang in have if lang in s.titles},
-                    heading_shared=s.heading_shared,
-                    embedded=s.embedded,
-                    duplicate=s.duplicate,
                 )
             )
         return out
@@ -513,27 +507,10 @@ def load_libreoffice(
     help_root: PathLike | None = None,
     show_progress: bool | None = None,
 ) -> ParallelCorpus:
-    """Load the LibreOffice help in ``langs`` as an aligned :class:`~crossalign.data.records.ParallelCorpus`.
+    """``LibreOfficeCorpus.open(langs, ...).parallel(kinds, ...)``: the help as an aligned ParallelCorpus.
 
-    A shortcut for ``LibreOfficeCorpus.open(langs, ...).parallel(kinds, ...)``; see those for the details.
-
-    Args:
-        langs: Languages (``"en,de,zh-CN"`` or a list). English is the alignment reference and is loaded anyway,
-            but appears in the tuples only when asked for.
-        cache_dir: crossalign cache root.
-        min_words: Minimum English words of a paragraph / section body.
-        kinds: ``"section"``, ``"paragraph"``, ``"heading"`` (default: all three).
-        require_all: Keep only tuples with every language.
-        download: Allow downloading missing languages with apt.
-        help_root: Folder of installed help trees.
-        show_progress: Force progress bars on/off.
-
-    Returns:
-        The parallel corpus; its ``provenance`` names every package and version.
-
-    Raises:
-        UnknownLanguageError: A language is not one of the 33.
-        CorpusError: A language's help cannot be obtained.
+    English is loaded anyway (the alignment reference) but appears in the tuples only when asked for; the arguments
+    are those of :meth:`LibreOfficeCorpus.open` and :meth:`LibreOfficeCorpus.parallel`.
 
     Example:
         >>> corpus = load_libreoffice("en,de", kinds="paragraph")  # doctest: +SKIP

@@ -129,14 +129,7 @@ def lo_lang_list(value: str | Iterable[str], *, field: str = "--langs") -> list[
     items = [v.strip() for v in (value.split(",") if isinstance(value, str) else value) if v and v.strip()]
     if any(item.lower() == "all" for item in items):
         return list(LIBREOFFICE_LANGUAGES)
-    if not items:
-        return parse_lang_list(items, field=field)  # raises the shared "no language given" error
-    out: list[str] = []
-    for item in items:
-        canon = lo_lang(item, field=field)
-        if canon not in out:
-            out.append(canon)
-    return out
+    return parse_lang_list([lo_lang(item, field=field) for item in items], field=field)
 
 
 def package_name(lang: str) -> str:
