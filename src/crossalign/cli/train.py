@@ -30,7 +30,7 @@ from crossalign.cli._text import help_text
 
 METHODS = ("clear", "jsd", "multiway", "en-x", "infonce", "symmetric", "distill", "labse")
 
-#: argparse destination -> TrainConfig field, for the flags whose names differ.
+#: argparse destination -> TrainConfig field, for the flags whose names differ (the others are named as the field).
 _FLAG_FIELDS = {
     "lr": "learning_rate",
     "batch_size": "per_device_train_batch_size",
@@ -38,31 +38,6 @@ _FLAG_FIELDS = {
     "scheduler": "lr_scheduler_type",
     "output": "output_dir",
 }
-_DIRECT = (
-    "method",
-    "model",
-    "data",
-    "teacher",
-    "max_steps",
-    "warmup_ratio",
-    "weight_decay",
-    "seed",
-    "logging_steps",
-    "save_steps",
-    "save_total_limit",
-    "gradient_accumulation_steps",
-    "max_seq_length",
-    "mini_batch_size",
-    "max_rows",
-    "batch_sampler",
-    "deepspeed",
-    "base_anchor",
-    "merge_base",
-    "label",
-    "query_prompt",
-    "passage_prompt",
-)
-_SWITCHES = ("bf16", "fp16", "gradient_checkpointing", "cached", "gather_across_devices")
 
 
 def _key_value(text: str) -> tuple[str, Any]:
@@ -209,18 +184,12 @@ def config_from_args(args: argparse.Namespace) -> Any:
     """The :class:`~crossalign.training.TrainConfig` for parsed arguments: the config file, then the flags."""
     from crossalign.training import TrainConfig
 
-    overrides: dict[str, Any] = {}
-    for dest in _DIRECT:
-        value = getattr(args, dest, None)
-        if value is not None:
-            overrides[dest] = value
-    for dest, name in _FLAG_FIELDS.items():
-        value = getattr(args, dest, None)
-        if value is not None:
-            overrides[name] = value
-    for dest in _SWITCHES:
-        if getattr(args, dest, None):
-            overrides[dest] = True
+    fields = set(TrainConfig.keys()) - {"freeze", "lora"}  # both parsed below
+    overrides = {
+        _FLAG_FIELDS.get(dest, dest): value
+        for dest, value in vars(args).items()
+        if value is not None and _FLAG_FIELDS.get(dest, dest) in fields
+    }
     if getattr(args, "lora", None) is not None:
         from crossalign.training.lora import LoraSpec
 

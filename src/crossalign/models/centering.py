@@ -248,7 +248,6 @@ def estimate_language_means(
     *,
     prompts: Iterable[str | None] | None = None,
     batch_size: int = 32,
-    show_progress: bool | None = None,
 ) -> LanguageCentering:
     """Estimate ``μ_{p,lang}``: the mean of the model's L2-normalised embeddings of ``texts[lang]`` with prompt ``p``.
 
@@ -258,7 +257,6 @@ def estimate_language_means(
         prompts: Prompt names to estimate means for (default: every prompt of the model, or none when it has
             none); names with the same prompt text (E5's ``passage``/``document``) are encoded once.
         batch_size: Encoding batch size.
-        show_progress: Progress bars.
 
     Returns:
         A :class:`LanguageCentering` module (not yet added to the model; see :func:`add_centering`).
@@ -291,7 +289,7 @@ def estimate_language_means(
         means[key] = {}
         counts[key] = {}
         for lang, items in texts.items():
-            vectors = encode(model, list(items), prompt_name=p, batch_size=batch_size, show_progress=show_progress)
+            vectors = encode(model, list(items), prompt_name=p, batch_size=batch_size)
             means[key][lang] = vectors.astype(np.float64).mean(axis=0).astype(np.float32)
             counts[key][lang] = len(items)
     return LanguageCentering(means=means, counts=counts)

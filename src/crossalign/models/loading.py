@@ -79,19 +79,12 @@ def prepare_model(
     *,
     cache_dir: str | os.PathLike[str] | None = None,
     force: bool = False,
-    show_progress: bool | None = None,
 ) -> Path:
     """Build (once) or find the sentence-transformers directory of a built-in model.
 
-    Args:
-        name: A built-in name, e.g. ``"e5-small-q4"``.
-        cache_dir: Cache root (default: ``$CROSSALIGN_CACHE`` or ``~/.cache/crossalign``); the model goes to
-            ``<root>/models/<name>-<short sha256 of the source>/``.
-        force: Rebuild even if a complete directory exists.
-        show_progress: Progress bar override (``None``: on unless ``CROSSALIGN_NO_PROGRESS`` is set).
-
-    Returns:
-        The directory; ``SentenceTransformer(str(path))`` loads it.
+    The model goes to ``<cache_dir>/models/<name>-<short sha256 of the source>/`` (cache root default:
+    ``$CROSSALIGN_CACHE`` or ``~/.cache/crossalign``); ``force`` rebuilds it. ``SentenceTransformer(str(path))``
+    loads the returned directory.
 
     Raises:
         ModelError: ``name`` is not a built-in model (the message lists them).
@@ -110,23 +103,15 @@ def prepare_model(
     target = cache_subdir("models", cache_dir) / entry.directory_name(sha)
     return prepare_directory(
         target,
-        lambda out: entry.build(out, source_sha256=sha, show_progress=show_progress),
+        lambda out: entry.build(out, source_sha256=sha),
         expected=_expected_manifest(entry.name, sha),
         force=force,
     )
 
 
 def prepared_model_path(name: str, *, cache_dir: str | os.PathLike[str] | None = None) -> Path | None:
-    """The directory of a built-in model if it is already prepared (complete and current), else None.
-
-    Creates nothing (``crossalign models list`` uses it).
-
-    Args:
-        name: A built-in name.
-        cache_dir: Cache root, as for :func:`prepare_model`.
-
-    Returns:
-        The prepared directory, or None when :func:`prepare_model` would have to build it.
+    """The directory of a built-in model if it is already prepared (complete and current), else None (when
+    :func:`prepare_model` would have to build it). Creates nothing (``crossalign models list`` uses it).
 
     Raises:
         ModelError: ``name`` is not a built-in model.
@@ -192,13 +177,7 @@ def check_safetensors_file(path: Path) -> None:
 
 
 def check_model_directory(path: Path) -> str:
-    """Check that ``path`` holds a loadable model; return ``"sentence-transformers"`` or ``"transformers"``.
-
-    Args:
-        path: A directory.
-
-    Returns:
-        The kind of model found.
+    """Check that ``path`` holds a loadable model; return its kind, ``"sentence-transformers"`` or ``"transformers"``.
 
     Raises:
         ModelError: Saying what is missing (``modules.json``, ``config.json``, weights, tokenizer, a module's folder).
@@ -266,13 +245,8 @@ def _looks_like_path(spec: str) -> bool:
 
 
 def looks_like_hf_id(spec: str) -> bool:
-    """True for ``org/name`` strings a Hugging Face repository id can be.
-
-    Args:
-        spec: A model spec.
-
-    Returns:
-        Whether ``spec`` has the shape of a repository id (it is not checked against the Hub).
+    """True for ``org/name`` strings that have the shape of a Hugging Face repository id (not checked against the
+    Hub).
 
     Example:
         >>> looks_like_hf_id("intfloat/multilingual-e5-small"), looks_like_hf_id("e5-smal")
@@ -282,16 +256,14 @@ def looks_like_hf_id(spec: str) -> bool:
 
 
 def resolve_model(spec: ModelSpec, cache_dir: str | os.PathLike[str] | None = None) -> str:
-    """Turn a model spec into something ``SentenceTransformer()`` can load.
-
-    Args:
-        spec: A built-in name (``"e5-small-q4"``), a local model directory, or a Hugging Face id (``"org/name"``).
-        cache_dir: Cache root for built-in models.
+    """Turn a model spec (a built-in name such as ``"e5-small-q4"``, a local model directory, or a Hugging Face id
+    ``"org/name"``) into something ``SentenceTransformer()`` can load.
 
     Returns:
-        A local directory path for built-in names (prepared on first use) and local directories; a Hugging Face id
-        is returned unchanged (``SentenceTransformer`` fetches it when loading). A built-in name wins over a
-        directory of the same name in the working directory: write ``./e5-small-q4`` to mean the directory.
+        A local directory path for built-in names (prepared on first use, under ``cache_dir``) and local
+        directories; a Hugging Face id is returned unchanged (``SentenceTransformer`` fetches it when loading). A
+        built-in name wins over a directory of the same name in the working directory: write ``./e5-small-q4`` to
+        mean the directory.
 
     Raises:
         ModelError: Unknown name (lists the built-ins), missing directory, or a directory that is not a model.
@@ -406,16 +378,9 @@ def load_model(
     cache_dir: str | os.PathLike[str] | None = None,
     **st_kwargs: Any,
 ) -> SentenceTransformer:
-    """Load a model spec as a :class:`sentence_transformers.SentenceTransformer`.
-
-    Args:
-        spec: A built-in name, a local model directory, or a Hugging Face id (see :func:`resolve_model`).
-        device: ``"cpu"``, ``"cuda"``, ... (default: sentence-transformers' choice).
-        cache_dir: Cache root for built-in models.
-        **st_kwargs: Passed to ``SentenceTransformer`` (e.g. ``model_kwargs``, ``trust_remote_code``).
-
-    Returns:
-        The model. Built-in E5 models carry the prompts ``"query"`` and ``"passage"``.
+    """Load a model spec (see :func:`resolve_model`) as a :class:`sentence_transformers.SentenceTransformer` on
+    ``device`` (default: sentence-transformers' choice); ``st_kwargs`` go to ``SentenceTransformer`` (e.g.
+    ``model_kwargs``, ``trust_remote_code``). Built-in E5 models carry the prompts ``"query"`` and ``"passage"``.
 
     Raises:
         ConfigError: ``device`` names a device this machine's torch cannot use (:func:`check_device`).
@@ -475,12 +440,8 @@ def carry_model_kwargs(base_dir: str | os.PathLike[str], saved_dir: str | os.Pat
     one, so a fine-tuned copy of the built-in model would lose ``add_pooling_layer: false`` and get a randomly
     initialised (unused) pooler plus a "MISSING" load report on every load. Keys the saved config already has win.
 
-    Args:
-        base_dir: The directory the model was loaded from.
-        saved_dir: The directory it was saved to (changed in place; written atomically).
-
-    Returns:
-        The ``model_kwargs`` now in ``saved_dir`` (empty when the base had none or either file is missing).
+    ``saved_dir`` is changed in place (atomically); returns the ``model_kwargs`` now in it (empty when the base had
+    none or either file is missing).
     """
     src = Path(base_dir) / "sentence_bert_config.json"
     dst = Path(saved_dir) / "sentence_bert_config.json"
@@ -563,12 +524,6 @@ def model_fingerprint(model_or_path: Any) -> str:
     ``torch.nn.Module``, e.g. a ``SentenceTransformer``) it hashes the module configuration, prompts, tokenizer and
     every tensor of the state dict in memory (about half a second for e5-small), so fine-tuning changes it. The two
     schemes give different values for the same model; use one consistently.
-
-    Args:
-        model_or_path: A model directory, a built-in model name, or a loaded model.
-
-    Returns:
-        64 hex digits.
 
     Raises:
         ModelError: A path that does not exist or a string that is neither a directory nor a built-in name.

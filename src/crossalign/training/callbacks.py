@@ -255,10 +255,10 @@ class GradientGuardCallback(TrainerCallback):
 class ProgressCallback(TrainerCallback):
     """A tqdm bar over the optimizer steps; its postfix shows the last logged loss and components."""
 
-    def __init__(self, show: bool | None = None) -> None:
+    def __init__(self) -> None:
         from crossalign.utils.progress import progress_enabled
 
-        self.enabled = progress_enabled(show)
+        self.enabled = progress_enabled()
         self.bar: Any = None
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from crossalign.errors import ConfigError
 from crossalign.languages import normalize_lang
 from crossalign.models.centering import add_centering, estimate_language_means
+from crossalign.utils.progress import progress_scope
 
 __all__ = ["centered_model", "libreoffice_texts", "read_text_file"]
 
@@ -26,7 +27,6 @@ def libreoffice_texts(
     max_texts: int = 1000,
     seed: int = 13,
     cache_dir: str | os.PathLike[str] | None = None,
-    show_progress: bool | None = None,
 ) -> dict[str, list[str]]:
     """Unlabelled texts per language from the LibreOffice help's **train** pages (page split of ``seed``, the
     split crossalign's training data and evaluation use, so no test page is read): headings and paragraphs, at
@@ -39,7 +39,7 @@ def libreoffice_texts(
     if "en" not in wanted:
         wanted.append("en")
     others = [lang for lang in wanted if lang != "en"] or ["de"]
-    corpus = LibreOfficeCorpus.open(others, cache_dir=cache_dir, show_progress=show_progress)
+    corpus = LibreOfficeCorpus.open(others, cache_dir=cache_dir)
     parallel = corpus.parallel(["heading", "paragraph"], langs=[*others, "en"], require_all=False)
     train = split_corpus(parallel, SplitSpec(seed=seed))["train"]
     out: dict[str, list[str]] = {}
@@ -101,6 +101,21 @@ def centered_model(
     Returns:
         The output directory; ``SentenceTransformer(output)`` loads it.
     """
+    with progress_scope(show_progress):
+        return _centered_model(model, output, langs, text_files, max_texts, seed, prompts, cache_dir, overwrite)
+
+
+def _centered_model(
+    model: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    langs: Sequence[str],
+    text_files: Mapping[str, str | os.PathLike[str]] | None,
+    max_texts: int,
+    seed: int,
+    prompts: Iterable[str | None] | None,
+    cache_dir: str | os.PathLike[str] | None,
+    overwrite: bool,
+) -> Path:
     from crossalign.models.loading import load_model, resolve_model
     from crossalign.utils.atomic import atomic_directory
 
@@ -109,7 +124,7 @@ def centered_model(
         raise ConfigError(f"{out} is not empty.", hint="choose another --output or pass --overwrite")
     files = {normalize_lang(lang, field="--texts"): path for lang, path in (text_files or {}).items()}
     texts = {lang: read_text_file(path, lang) for lang, path in files.items()}
-    remaining = [lang for lang in langs if normalize_lang(lang, field="--langs") not in texts]
+    remaining = [lang for lang in (normalize_lang(x, field="--langs") for x in langs) if lang not in texts]
     if not texts and not remaining:
         raise ConfigError("no language to estimate a mean for.", hint="give --langs de,ja,... or --texts LANG=FILE")
     st_model = load_model(model, cache_dir=cache_dir)
@@ -118,12 +133,12 @@ def centered_model(
             {
                 lang: items
                 for lang, items in libreoffice_texts(
-                    remaining, max_texts=max_texts, seed=seed, cache_dir=cache_dir, show_progress=show_progress
+                    remaining, max_texts=max_texts, seed=seed, cache_dir=cache_dir
                 ).items()
                 if lang not in texts
             }
         )
-    centering = estimate_language_means(st_model, texts, prompts=prompts, show_progress=show_progress)
+    centering = estimate_language_means(st_model, texts, prompts=prompts)
     centering.source = (
         (
             f"LibreOffice help train pages (split seed {seed}), at most {max_texts} headings/paragraphs per language"

@@ -47,7 +47,7 @@ from crossalign.training.rundir import (
     run_lock,
 )
 from crossalign.utils.atomic import atomic_directory, atomic_write_json
-from crossalign.utils.progress import stage
+from crossalign.utils.progress import progress_scope, stage
 
 logger = logging.getLogger(__name__)
 
@@ -301,8 +301,8 @@ def train(
     transformers.utils.logging.disable_progress_bar()  # weight loading/saving bars: ours shows the steps
     try:
         cfg.validate()  # again: fields may have been set after construction
-        with run_lock(cfg.output_dir, enabled=_rank() == 0):
-            return _train(cfg, dataset, resume, show_progress, overwrite=overwrite, callbacks=callbacks)
+        with run_lock(cfg.output_dir, enabled=_rank() == 0), progress_scope(show_progress):
+            return _train(cfg, dataset, resume, overwrite=overwrite, callbacks=callbacks)
     finally:
         if hf_bars:
             transformers.utils.logging.enable_progress_bar()
@@ -312,7 +312,6 @@ def _train(
     cfg: TrainConfig,
     dataset: Any,
     resume: bool,
-    show_progress: bool | None,
     *,
     overwrite: bool,
     callbacks: list[Any] | None,
@@ -360,14 +359,14 @@ def _train(
         model.max_seq_length = cfg.max_seq_length
     freeze = apply_freeze(model, cfg.freeze)
     if _rank() == 0:
-        stage(f"{cfg.model}: {freeze.summary()}", show_progress)
+        stage(f"{cfg.model}: {freeze.summary()}")
     lora = None
     if cfg.lora is not None:  # after freezing (LoRA freezes every base weight) and before the loss copies the model
         from crossalign.training.lora import LoraSpec, apply_lora
 
         lora = apply_lora(model, LoraSpec.from_mapping(cfg.lora, source="lora"))
         if _rank() == 0:
-            stage(f"{cfg.model}: {lora.summary()}", show_progress)
+            stage(f"{cfg.model}: {lora.summary()}")
 
     train_dataset = data.dataset
     text_columns = [c for c in train_dataset.column_names if c not in ("label", "labels", "score", "scores")]
@@ -428,7 +427,7 @@ def _train(
                 base_model_dir=resolved if Path(resolved).is_dir() else None,
             ),
             GradientGuardCallback(guard),
-            ProgressCallback(show_progress),
+            ProgressCallback(),
             *(callbacks or []),
         ],
     )
@@ -493,7 +492,7 @@ def _train(
             write_card(tmp, info)
             mark_complete(tmp, step=global_step)
         if cfg.merge_base is not None:
-            merged_dir, lam = _merge_with_base(cfg, resolved, model_dir, out, merge_langs, show_progress)
+            merged_dir, lam = _merge_with_base(cfg, resolved, model_dir, out, merge_langs)
             summary.update(merged_model_dir=str(merged_dir), merge_lambda=lam)
         atomic_write_json(out / SUMMARY_FILE, summary)
     return TrainResult(
@@ -521,9 +520,7 @@ def _merge_langs(cfg: TrainConfig, manifest: dict[str, Any] | None) -> list[str]
     return langs
 
 
-def _merge_with_base(
-    cfg: TrainConfig, base: str, model_dir: Path, out: Path, langs: list[str], show_progress: bool | None
-) -> tuple[Path, float]:
+def _merge_with_base(cfg: TrainConfig, base: str, model_dir: Path, out: Path, langs: list[str]) -> tuple[Path, float]:
     """WiSE-FT after training: choose λ on the dev pages (``auto``) or take it, save ``model-merged/``; with
     ``auto`` also ``merge.json`` (the curve) and ``merge_curve.png``."""
     from crossalign.models.loading import load_model
@@ -541,7 +538,6 @@ def _merge_with_base(
             trained_langs=langs,
             holdout_langs=resolve_holdout_langs(None, langs),
             seed=cfg.seed,
-            show_progress=show_progress,
         )
         atomic_write_json(out / MERGE_FILE, selection)
         try:

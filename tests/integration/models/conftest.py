@@ -23,7 +23,7 @@ def e5_prepared(e5_cache) -> tuple[Path, float]:
     from crossalign.models import prepare_model
 
     t0 = time.perf_counter()
-    path = prepare_model("e5-small-q4", cache_dir=e5_cache, show_progress=False)
+    path = prepare_model("e5-small-q4", cache_dir=e5_cache)
     return path, time.perf_counter() - t0
 
 

