@@ -110,13 +110,9 @@ def split_corpus(
         ``{"train": ..., "dev": ..., "test": ...}``; each carries the split and spec in its provenance.
     """
     parts: dict[str, list[ParallelTuple]] = {s: [] for s in SPLITS}
-    cache: dict[str, str] = {}
+    split_of = SplitIndex(spec)
     for t in corpus:
-        key = group_key(t)
-        split = cache.get(key)
-        if split is None:
-            split = cache[key] = assign_split(key, spec)
-        parts[split].append(t)
+        parts[split_of(group_key(t))].append(t)
     return {
         s: ParallelCorpus(
             parts[s],
