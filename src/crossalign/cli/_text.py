@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import re
+from typing import Any
 
-__all__ = ["CACHE_DIR_HELP", "help_text"]
+__all__ = ["CACHE_DIR_HELP", "help_text", "key_value"]
 
 #: The one description of every command's ``--cache-dir`` (see :func:`crossalign.utils.cache.cache_root`).
 CACHE_DIR_HELP = (
@@ -21,3 +24,15 @@ def help_text(doc: str | None) -> str:
     """
     text = re.sub(r"``([^`]+)``", r"\1", doc or "")
     return re.sub(r"::$", ":", text, flags=re.MULTILINE)
+
+
+def key_value(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` (an argparse ``type``); VALUE is parsed as JSON when it can be (numbers, true/false, null,
+    lists), else kept as a string."""
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    key, raw = text.split("=", 1)
+    try:
+        return key.strip(), json.loads(raw)
+    except json.JSONDecodeError:
+        return key.strip(), raw

@@ -61,13 +61,12 @@ def run(args: argparse.Namespace) -> int:
     from crossalign.errors import ConfigError
     from crossalign.workflows.center import centered_model
 
-    langs = [lang.strip() for lang in args.langs.split(",") if lang.strip()]
     if args.max_texts < 1:
         raise ConfigError(f"--max-texts must be a positive integer, got {args.max_texts}.")
     out = centered_model(
         args.model,
         args.output,
-        langs=langs,
+        langs=args.langs,
         text_files=dict(args.texts),
         max_texts=args.max_texts,
         seed=args.seed,

@@ -25,24 +25,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from crossalign.cli._text import CACHE_DIR_HELP, help_text
+from crossalign.cli._text import CACHE_DIR_HELP, help_text, key_value
 
 DEFAULT_OUTPUT = "crossalign-demo"
 
 
 def _budget_item(text: str) -> tuple[str, Any]:
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    key, value = text.split("=", 1)
-    key = key.strip().replace("-", "_")
-    parsed: Any = value
-    for conv in (int, float):
-        try:
-            parsed = conv(value)
-            break
-        except ValueError:
-            continue
-    return key, parsed
+    key, value = key_value(text)
+    return key.replace("-", "_"), value
 
 
 def register(subparsers: Any) -> None:

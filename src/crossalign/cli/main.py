@@ -57,7 +57,7 @@ def _configure_logging(verbosity: int) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``crossalign`` console script; returns the process exit code."""
     # torch's OpenMP threads spin while waiting by default; on a shared or small machine that burns 2-3x the CPU
-    # for the same numbers (measured: an evaluation took 9.5 instead of 3.7 CPU-minutes). The runtime reads the
+    # for the same numbers. The runtime reads the
     # variable once, when torch loads, so it is set before any command imports torch; a user's value wins.
     if "torch" not in sys.modules:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

@@ -22,11 +22,10 @@ Threads: crossalign sets OMP_WAIT_POLICY=PASSIVE unless it is already set (see c
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from typing import Any
 
-from crossalign.cli._text import help_text
+from crossalign.cli._text import help_text, key_value
 
 METHODS = ("clear", "jsd", "multiway", "en-x", "infonce", "symmetric", "distill", "labse")
 
@@ -38,18 +37,6 @@ _FLAG_FIELDS = {
     "scheduler": "lr_scheduler_type",
     "output": "output_dir",
 }
-
-
-def _key_value(text: str) -> tuple[str, Any]:
-    """``KEY=VALUE``; VALUE is parsed as JSON when it can be (numbers, true/false, null, lists), else a string."""
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    key, raw = text.split("=", 1)
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        value = raw
-    return key.strip(), value
 
 
 def register(subparsers: Any) -> None:
@@ -153,7 +140,7 @@ def register(subparsers: Any) -> None:
     h.add_argument(
         "--loss-arg",
         action="append",
-        type=_key_value,
+        type=key_value,
         default=[],
         metavar="KEY=VALUE",
         help="a loss parameter, e.g. alpha=0.4 (repeatable; values parsed as JSON when possible)",
@@ -161,7 +148,7 @@ def register(subparsers: Any) -> None:
     h.add_argument(
         "--training-arg",
         action="append",
-        type=_key_value,
+        type=key_value,
         default=[],
         metavar="KEY=VALUE",
         help="a SentenceTransformerTrainingArguments field, e.g. dataloader_drop_last=true (repeatable)",

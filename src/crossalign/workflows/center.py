@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from crossalign.errors import ConfigError
-from crossalign.languages import normalize_lang
+from crossalign.languages import normalize_lang, parse_lang_list
 from crossalign.models.centering import add_centering, estimate_language_means
 from crossalign.utils.progress import progress_scope
 
@@ -31,13 +31,11 @@ def libreoffice_texts(
     """Unlabelled texts per language from the LibreOffice help's **train** pages (page split of ``seed``, the
     split crossalign's training data and evaluation use, so no test page is read): headings and paragraphs, at
     most ``max_texts`` per language, sampled with ``seed``. English is always included (it is the pivot of every
-    cross-lingual evaluation)."""
+    cross-lingual evaluation). ``langs`` are canonical tags (:func:`~crossalign.languages.parse_lang_list`)."""
     from crossalign.data.libreoffice import LibreOfficeCorpus
     from crossalign.data.splits import SplitSpec, split_corpus
 
-    wanted = [normalize_lang(lang, field="langs") for lang in langs]
-    if "en" not in wanted:
-        wanted.append("en")
+    wanted = [*langs, *(["en"] if "en" not in langs else [])]
     others = [lang for lang in wanted if lang != "en"] or ["de"]
     corpus = LibreOfficeCorpus.open(others, cache_dir=cache_dir)
     parallel = corpus.parallel(["heading", "paragraph"], langs=[*others, "en"], require_all=False)
@@ -75,7 +73,7 @@ def centered_model(
     model: str | os.PathLike[str],
     output: str | os.PathLike[str],
     *,
-    langs: Sequence[str] = (),
+    langs: str | Sequence[str] = (),
     text_files: Mapping[str, str | os.PathLike[str]] | None = None,
     max_texts: int = 1000,
     seed: int = 13,
@@ -89,7 +87,8 @@ def centered_model(
     Args:
         model: Model spec (built-in name, directory, Hugging Face id).
         output: The new model directory (refused if it exists and is not empty, unless ``overwrite``).
-        langs: Languages whose means come from the LibreOffice help's train pages (English is added).
+        langs: Languages whose means come from the LibreOffice help's train pages (English is added): a list or a
+            comma-separated string, parsed once here.
         text_files: ``{language: file}``: means from a user's texts instead (one text per line).
         max_texts: Most texts per language from the LibreOffice help.
         seed: Page split and sampling seed (13: the split the rest of crossalign uses).
@@ -108,7 +107,7 @@ def centered_model(
 def _centered_model(
     model: str | os.PathLike[str],
     output: str | os.PathLike[str],
-    langs: Sequence[str],
+    langs: str | Sequence[str],
     text_files: Mapping[str, str | os.PathLike[str]] | None,
     max_texts: int,
     seed: int,
@@ -124,7 +123,8 @@ def _centered_model(
         raise ConfigError(f"{out} is not empty.", hint="choose another --output or pass --overwrite")
     files = {normalize_lang(lang, field="--texts"): path for lang, path in (text_files or {}).items()}
     texts = {lang: read_text_file(path, lang) for lang, path in files.items()}
-    remaining = [lang for lang in (normalize_lang(x, field="--langs") for x in langs) if lang not in texts]
+    wanted = parse_lang_list(langs) if langs else []
+    remaining = [lang for lang in wanted if lang not in texts]
     if not texts and not remaining:
         raise ConfigError("no language to estimate a mean for.", hint="give --langs de,ja,... or --texts LANG=FILE")
     st_model = load_model(model, cache_dir=cache_dir)
