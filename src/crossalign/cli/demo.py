@@ -36,11 +36,7 @@ def _budget_item(text: str) -> tuple[str, Any]:
 
 
 def register(subparsers: Any) -> None:
-    """Add the ``demo`` command to the top-level sub-parsers.
-
-    Args:
-        subparsers: The ``add_subparsers()`` object of the ``crossalign`` parser.
-    """
+    """Add the ``demo`` command to the top-level sub-parsers."""
     from crossalign.workflows.demo import DEFAULT_DEMO_LANGS
 
     p = subparsers.add_parser(

@@ -17,11 +17,7 @@ from crossalign.errors import CrossalignError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``models`` command (with ``list`` and ``prepare``) to the CLI.
-
-    Args:
-        subparsers: The ``add_subparsers()`` object of the ``crossalign`` parser.
-    """
+    """Add the ``models`` command (with ``list`` and ``prepare``) to the CLI."""
     parser = subparsers.add_parser(
         "models",
         help="list and prepare the built-in offline models",
@@ -52,14 +48,7 @@ def _no_action(parser: argparse.ArgumentParser) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    """Print each built-in model: name, description, languages, source, status (prepared path).
-
-    Args:
-        args: Parsed arguments (``cache_dir``).
-
-    Returns:
-        Exit code 0.
-    """
+    """Print each built-in model: name, description, languages, source, status (prepared path); exit code 0."""
     from crossalign.models.loading import prepared_model_path
     from crossalign.models.registry import DEFAULT_MODEL, list_builtins
 
@@ -80,12 +69,6 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_prepare(args: argparse.Namespace) -> int:
     """Prepare a built-in model; progress and notes go to stderr, the directory is the last stdout line.
-
-    Args:
-        args: Parsed arguments (``name``, ``cache_dir``, ``force``).
-
-    Returns:
-        Exit code 0.
 
     Raises:
         ModelError: Unknown name. MissingDependencyError, CorruptFileError, CacheError as from ``prepare_model``.

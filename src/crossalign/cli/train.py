@@ -40,11 +40,7 @@ _FLAG_FIELDS = {
 
 
 def register(subparsers: Any) -> None:
-    """Add the ``train`` command to the top-level sub-parsers.
-
-    Args:
-        subparsers: The ``add_subparsers()`` object of the ``crossalign`` parser.
-    """
+    """Add the ``train`` command to the top-level sub-parsers."""
     p = subparsers.add_parser(
         "train",
         help="fine-tune a model with CLEAR, JSD+InfoNCE, multi-way alignment or a baseline loss",

@@ -121,9 +121,7 @@ def run_lock(out: str | os.PathLike[str], *, enabled: bool = True) -> Iterator[P
     removed on release, and so is a directory created here when the block wrote nothing into it (a run refused for
     bad input leaves nothing behind).
 
-    Args:
-        out: The run directory.
-        enabled: False takes no lock (the ranks other than 0 of a torchrun job share rank 0's).
+    ``enabled=False`` takes no lock (the ranks other than 0 of a torchrun job share rank 0's).
 
     Raises:
         ConfigError: Another process holds the lock; the message names its pid, host and start time.
