@@ -29,17 +29,17 @@ Example:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from crossalign.data.builders.options import BuildOptions, open_build
+from crossalign.data.builders.options import BuildOptions, builder
 from crossalign.data.builders.output import BuiltData, base_manifest
 from crossalign.data.mining import MinedNegatives, mine_hard_negatives, resolve_encoder
 from crossalign.data.sources import ENGLISH, QueryItem, QueryMaterial, query_material
 from crossalign.data.splits import BUILD_SPLITS, SplitIndex, sample_in_order, seeded_rng, shuffle_rows, split_cap
 from crossalign.data.text_rules import dedupe_queries
 from crossalign.errors import ConfigError
-from crossalign.utils.progress import progress_scope, stage
+from crossalign.utils.progress import stage
 
 __all__ = ["build_clear", "build_infonce", "clear_columns", "infonce_columns", "infonce_from_clear", "query_rows"]
 
@@ -136,11 +136,7 @@ def _mining_summary(m: MinedNegatives) -> dict[str, Any]:
     return {"pool": m.pool_size, "rank_range": list(m.rank_range), **m.stats}
 
 
-def _build(
-    fmt: str, source: Any, langs: str | Iterable[str], options: BuildOptions | None, **overrides: Any
-) -> BuiltData:
-    started = time.perf_counter()
-    opts, source, targets = open_build(fmt, source, langs, options, overrides)
+def _build(fmt: str, source: Any, targets: list[str], opts: BuildOptions, started: float) -> BuiltData:
     config = opts.mining()
     q_config = opts.mining(query=fmt == "clear")
     material = query_material(source, targets, min_words=opts.min_words, shared_headings=opts.shared_headings)
@@ -280,14 +276,8 @@ def _build(
     return BuiltData(fmt, columns, rows, meta, manifest, groups)
 
 
-def build_clear(
-    source: Any,
-    langs: str | Iterable[str],
-    options: BuildOptions | None = None,
-    *,
-    show_progress: bool | None = None,
-    **overrides: Any,
-) -> BuiltData:
+@builder("clear")
+def build_clear(source: Any, targets: list[str], opts: BuildOptions, started: float) -> BuiltData:
     """CLEAR training rows (see the module docstring) for the target languages ``langs``.
 
     Args:
@@ -313,18 +303,11 @@ def build_clear(
         >>> data = build_clear("libreoffice", ["de"], max_rows=100)  # doctest: +SKIP
         >>> print(data.summary_table())  # doctest: +SKIP
     """
-    with progress_scope(show_progress):
-        return _build("clear", source, langs, options, **overrides)
+    return _build("clear", source, targets, opts, started)
 
 
-def build_infonce(
-    source: Any,
-    langs: str | Iterable[str],
-    options: BuildOptions | None = None,
-    *,
-    show_progress: bool | None = None,
-    **overrides: Any,
-) -> BuiltData:
+@builder("infonce")
+def build_infonce(source: Any, targets: list[str], opts: BuildOptions, started: float) -> BuiltData:
     """InfoNCE baseline rows ``anchor = q_x, positive = English passage, negative_1..n = mined English passages``.
 
     The rows are CLEAR's rows for the same options, projected (same sections, same negatives); the arguments are
@@ -333,8 +316,7 @@ def build_infonce(
     Returns:
         :class:`~crossalign.data.builders.output.BuiltData` with columns ``anchor, positive, negative_1..n``.
     """
-    with progress_scope(show_progress):
-        return _build("infonce", source, langs, options, **overrides)
+    return _build("infonce", source, targets, opts, started)
 
 
 def infonce_from_clear(clear: BuiltData) -> BuiltData:

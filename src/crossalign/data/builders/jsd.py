@@ -16,16 +16,13 @@ Example:
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable
 from typing import Any
 
 from crossalign.data.builders.clear import query_rows
-from crossalign.data.builders.options import BuildOptions, open_build
+from crossalign.data.builders.options import BuildOptions, builder
 from crossalign.data.builders.output import BuiltData, base_manifest
 from crossalign.data.sources import ENGLISH, query_material
 from crossalign.data.splits import BUILD_SPLITS, SplitIndex, shuffle_rows
-from crossalign.utils.progress import progress_scope
 
 __all__ = ["build_jsd", "jsd_columns"]
 
@@ -35,14 +32,8 @@ def jsd_columns(with_positive_x: bool = True) -> list[str]:
     return ["query", "positive", "query_en", *(["positive_x"] if with_positive_x else [])]
 
 
-def build_jsd(
-    source: Any,
-    langs: str | Iterable[str],
-    options: BuildOptions | None = None,
-    *,
-    show_progress: bool | None = None,
-    **overrides: Any,
-) -> BuiltData:
+@builder("jsd")
+def build_jsd(source: Any, targets: list[str], opts: BuildOptions, started: float) -> BuiltData:
     """JSD + InfoNCE rows for the target languages ``langs``.
 
     Args:
@@ -61,31 +52,28 @@ def build_jsd(
         >>> build_jsd("libreoffice", ["hi"]).columns  # doctest: +SKIP
         ['query', 'positive', 'query_en', 'positive_x']
     """
-    with progress_scope(show_progress):
-        started = time.perf_counter()
-        opts, source, targets = open_build("jsd", source, langs, options, overrides)
-        material = query_material(source, targets, min_words=opts.min_words, shared_headings=opts.shared_headings)
-        sidx = SplitIndex(opts.split)
-        with_x = opts.with_positive_x
-        chosen = query_rows(material, targets, opts, sidx, lambda it, x: not with_x or x in it.passages)
-        rows: dict[str, list[dict[str, str]]] = {}
-        meta: dict[str, list[dict[str, Any]]] = {}
-        for s in BUILD_SPLITS:
-            split_rows: list[dict[str, str]] = []
-            split_meta: list[dict[str, Any]] = []
-            for x in targets:
-                for it in chosen["selected"][s][x]:
-                    row = {"query": it.queries[x], "positive": it.passages[ENGLISH], "query_en": it.queries[ENGLISH]}
-                    if with_x:
-                        row["positive_x"] = it.passages[x]
-                    split_rows.append(row)
-                    split_meta.append({"lang": x, "id": it.id, "group": it.group})
-            rows[s], meta[s] = shuffle_rows(split_rows, split_meta, opts.seed, s)
-        selection = {**chosen["selection"], "with_positive_x": with_x}
-        col_langs = {"query": "x", "positive": "en", "query_en": "en", **({"positive_x": "x"} if with_x else {})}
-        columns = jsd_columns(with_x)
-        manifest, groups = base_manifest(
-            "jsd", columns, targets, [ENGLISH, *targets], opts, sidx, material.provenance, started, selection, col_langs
-        )
-        manifest["notes"] = ["No hard negatives: the JSD compares retrieval distributions over the batch's passages."]
-        return BuiltData("jsd", columns, rows, meta, manifest, groups)
+    material = query_material(source, targets, min_words=opts.min_words, shared_headings=opts.shared_headings)
+    sidx = SplitIndex(opts.split)
+    with_x = opts.with_positive_x
+    chosen = query_rows(material, targets, opts, sidx, lambda it, x: not with_x or x in it.passages)
+    rows: dict[str, list[dict[str, str]]] = {}
+    meta: dict[str, list[dict[str, Any]]] = {}
+    for s in BUILD_SPLITS:
+        split_rows: list[dict[str, str]] = []
+        split_meta: list[dict[str, Any]] = []
+        for x in targets:
+            for it in chosen["selected"][s][x]:
+                row = {"query": it.queries[x], "positive": it.passages[ENGLISH], "query_en": it.queries[ENGLISH]}
+                if with_x:
+                    row["positive_x"] = it.passages[x]
+                split_rows.append(row)
+                split_meta.append({"lang": x, "id": it.id, "group": it.group})
+        rows[s], meta[s] = shuffle_rows(split_rows, split_meta, opts.seed, s)
+    selection = {**chosen["selection"], "with_positive_x": with_x}
+    col_langs = {"query": "x", "positive": "en", "query_en": "en", **({"positive_x": "x"} if with_x else {})}
+    columns = jsd_columns(with_x)
+    manifest, groups = base_manifest(
+        "jsd", columns, targets, [ENGLISH, *targets], opts, sidx, material.provenance, started, selection, col_langs
+    )
+    manifest["notes"] = ["No hard negatives: the JSD compares retrieval distributions over the batch's passages."]
+    return BuiltData("jsd", columns, rows, meta, manifest, groups)

@@ -30,18 +30,17 @@ Example:
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from crossalign.data.builders.options import BuildOptions, open_build
+from crossalign.data.builders.options import BuildOptions, builder
 from crossalign.data.builders.output import BuiltData, base_manifest
 from crossalign.data.records import ParallelCorpus, ParallelTuple
 from crossalign.data.sources import ENGLISH, parallel_material, tuple_group
 from crossalign.data.splits import BUILD_SPLITS, SplitIndex, sample_in_order, seeded_rng, shuffle_rows, split_cap
 from crossalign.data.text_rules import dedupe_tuples
 from crossalign.errors import ConfigError
-from crossalign.utils.progress import progress_scope, stage
+from crossalign.utils.progress import stage
 
 __all__ = ["build_distill", "build_enx", "build_multiway", "enx_pairs_per_tuple"]
 
@@ -136,14 +135,8 @@ def enx_pairs_per_tuple(n_tuples: int, n_languages: int) -> list[int]:
     return [(i + 1) * total // n_tuples - i * total // n_tuples for i in range(n_tuples)]
 
 
-def build_multiway(
-    source: Any,
-    langs: str | Iterable[str],
-    options: BuildOptions | None = None,
-    *,
-    show_progress: bool | None = None,
-    **overrides: Any,
-) -> BuiltData:
+@builder("multiway")
+def build_multiway(source: Any, targets: list[str], opts: BuildOptions, started: float) -> BuiltData:
     """Multi-way parallel rows: one column per language (English first), complete rows only.
 
     Args:
@@ -165,40 +158,31 @@ def build_multiway(
         >>> build_multiway("libreoffice", ["de", "km"]).columns  # doctest: +SKIP
         ['en', 'de', 'km']
     """
-    with progress_scope(show_progress):
-        started = time.perf_counter()
-        opts, source, targets = open_build("multiway", source, langs, options, overrides)
-        columns = _columns(targets, opts.include_english)
-        stage(f"multiway: complete tuples over {', '.join(columns)}")
-        sidx = SplitIndex(opts.split)
-        tuples, coverage, prov = _complete_tuples(source, columns, opts, sidx)
-        key = "+".join(columns)
-        rows: dict[str, list[dict[str, str]]] = {}
-        meta: dict[str, list[dict[str, Any]]] = {}
-        for s in BUILD_SPLITS:
-            r = [{lang: t.texts[lang] for lang in columns} for t in tuples[s]]
-            m = [{"lang": key, "id": t.id, "group": tuple_group(t)} for t in tuples[s]]
-            rows[s], meta[s] = shuffle_rows(r, m, opts.seed, s)
-        manifest, groups = base_manifest(
-            "multiway", columns, [key], columns, opts, sidx, prov, started, _selection(opts), {c: c for c in columns}
-        )
-        manifest["coverage"] = coverage
-        manifest["budget"] = {
-            s: {"rows": len(rows[s]), "texts_per_row": len(columns), "texts": len(rows[s]) * len(columns)}
-            for s in BUILD_SPLITS
-        }
-        manifest["budget"]["definition"] = _BUDGET_DEFINITION
-        return BuiltData("multiway", columns, rows, meta, manifest, groups)
+    columns = _columns(targets, opts.include_english)
+    stage(f"multiway: complete tuples over {', '.join(columns)}")
+    sidx = SplitIndex(opts.split)
+    tuples, coverage, prov = _complete_tuples(source, columns, opts, sidx)
+    key = "+".join(columns)
+    rows: dict[str, list[dict[str, str]]] = {}
+    meta: dict[str, list[dict[str, Any]]] = {}
+    for s in BUILD_SPLITS:
+        r = [{lang: t.texts[lang] for lang in columns} for t in tuples[s]]
+        m = [{"lang": key, "id": t.id, "group": tuple_group(t)} for t in tuples[s]]
+        rows[s], meta[s] = shuffle_rows(r, m, opts.seed, s)
+    manifest, groups = base_manifest(
+        "multiway", columns, [key], columns, opts, sidx, prov, started, _selection(opts), {c: c for c in columns}
+    )
+    manifest["coverage"] = coverage
+    manifest["budget"] = {
+        s: {"rows": len(rows[s]), "texts_per_row": len(columns), "texts": len(rows[s]) * len(columns)}
+        for s in BUILD_SPLITS
+    }
+    manifest["budget"]["definition"] = _BUDGET_DEFINITION
+    return BuiltData("multiway", columns, rows, meta, manifest, groups)
 
 
-def build_enx(
-    source: Any,
-    langs: str | Iterable[str],
-    options: BuildOptions | None = None,
-    *,
-    show_progress: bool | None = None,
-    **overrides: Any,
-) -> BuiltData:
+@builder("en-x")
+def build_enx(source: Any, targets: list[str], opts: BuildOptions, started: float) -> BuiltData:
     """English-centric ``(en, x)`` rows from the same tuples as :func:`build_multiway`, with the same text budget.
 
     Takes the tuples :func:`build_multiway` keeps for the same options (English included) and turns ``T`` tuples
@@ -215,59 +199,50 @@ def build_enx(
     Raises:
         ConfigError, DataFormatError: As for :func:`build_multiway`.
     """
-    with progress_scope(show_progress):
-        started = time.perf_counter()
-        opts, source, targets = open_build("en-x", source, langs, options, overrides)
-        columns = _columns(targets, True)
-        sidx = SplitIndex(opts.split)
-        tuples, coverage, prov = _complete_tuples(source, columns, opts, sidx)
-        n_lang = len(columns)
-        rows: dict[str, list[dict[str, str]]] = {}
-        meta: dict[str, list[dict[str, Any]]] = {}
-        budget: dict[str, Any] = {}
-        for s in BUILD_SPLITS:
-            ts = tuples[s]
-            order = seeded_rng(opts.seed, "enx-order", s).permutation(len(ts))
-            cycle = [targets[i] for i in seeded_rng(opts.seed, "enx-langs", s).permutation(len(targets))]
-            pointer = 0
-            r: list[dict[str, str]] = []
-            m: list[dict[str, Any]] = []
-            for count, ti in zip(enx_pairs_per_tuple(len(ts), n_lang), order):
-                t = ts[int(ti)]
-                for _ in range(count):
-                    x = cycle[pointer % len(cycle)]
-                    pointer += 1
-                    r.append({"en": t.texts[ENGLISH], "x": t.texts[x]})
-                    m.append({"lang": x, "id": t.id, "group": tuple_group(t)})
-            rows[s], meta[s] = shuffle_rows(r, m, opts.seed, s)
-            budget[s] = {
-                "en_x": {"rows": len(r), "texts_per_row": 2, "texts": 2 * len(r)},
-                "multiway": {"rows": len(ts), "texts_per_row": n_lang, "texts": len(ts) * n_lang},
-                "distinct_english_texts": len(ts),
-            }
-        budget["batch_size_ratio"] = n_lang / 2
-        budget["definition"] = _BUDGET_DEFINITION
-        col_langs = {"en": "en", "x": "x (one of the target languages, per row)"}
-        manifest, groups = base_manifest(
-            "en-x", ["en", "x"], targets, columns, opts, sidx, prov, started, _selection(opts), col_langs
-        )
-        manifest["coverage"] = coverage
-        manifest["budget"] = budget
-        manifest["notes"] = [
-            "Drawn from the same complete tuples as 'multiway' with the same arguments; each tuple's English appears "
-            "in 2-3 rows (use the no-duplicates batch sampler)."
-        ]
-        return BuiltData("en-x", ["en", "x"], rows, meta, manifest, groups)
+    columns = _columns(targets, True)
+    sidx = SplitIndex(opts.split)
+    tuples, coverage, prov = _complete_tuples(source, columns, opts, sidx)
+    n_lang = len(columns)
+    rows: dict[str, list[dict[str, str]]] = {}
+    meta: dict[str, list[dict[str, Any]]] = {}
+    budget: dict[str, Any] = {}
+    for s in BUILD_SPLITS:
+        ts = tuples[s]
+        order = seeded_rng(opts.seed, "enx-order", s).permutation(len(ts))
+        cycle = [targets[i] for i in seeded_rng(opts.seed, "enx-langs", s).permutation(len(targets))]
+        pointer = 0
+        r: list[dict[str, str]] = []
+        m: list[dict[str, Any]] = []
+        for count, ti in zip(enx_pairs_per_tuple(len(ts), n_lang), order):
+            t = ts[int(ti)]
+            for _ in range(count):
+                x = cycle[pointer % len(cycle)]
+                pointer += 1
+                r.append({"en": t.texts[ENGLISH], "x": t.texts[x]})
+                m.append({"lang": x, "id": t.id, "group": tuple_group(t)})
+        rows[s], meta[s] = shuffle_rows(r, m, opts.seed, s)
+        budget[s] = {
+            "en_x": {"rows": len(r), "texts_per_row": 2, "texts": 2 * len(r)},
+            "multiway": {"rows": len(ts), "texts_per_row": n_lang, "texts": len(ts) * n_lang},
+            "distinct_english_texts": len(ts),
+        }
+    budget["batch_size_ratio"] = n_lang / 2
+    budget["definition"] = _BUDGET_DEFINITION
+    col_langs = {"en": "en", "x": "x (one of the target languages, per row)"}
+    manifest, groups = base_manifest(
+        "en-x", ["en", "x"], targets, columns, opts, sidx, prov, started, _selection(opts), col_langs
+    )
+    manifest["coverage"] = coverage
+    manifest["budget"] = budget
+    manifest["notes"] = [
+        "Drawn from the same complete tuples as 'multiway' with the same arguments; each tuple's English appears "
+        "in 2-3 rows (use the no-duplicates batch sampler)."
+    ]
+    return BuiltData("en-x", ["en", "x"], rows, meta, manifest, groups)
 
 
-def build_distill(
-    source: Any,
-    langs: str | Iterable[str],
-    options: BuildOptions | None = None,
-    *,
-    show_progress: bool | None = None,
-    **overrides: Any,
-) -> BuiltData:
+@builder("distill")
+def build_distill(source: Any, targets: list[str], opts: BuildOptions, started: float) -> BuiltData:
     """Distillation rows ``(source = English text, target = its translation in x)``.
 
     Args:
@@ -281,51 +256,48 @@ def build_distill(
     Raises:
         ConfigError, DataFormatError: As for :func:`build_multiway`.
     """
-    with progress_scope(show_progress):
-        started = time.perf_counter()
-        opts, source, targets = open_build("distill", source, langs, options, overrides)
-        columns = _columns(targets, True)
-        pc = parallel_material(source, columns, units=opts.units, min_words=opts.min_words, require_all=False)
-        sidx = SplitIndex(opts.split)
-        by_split = sidx.partition(pc, tuple_group)
-        rows: dict[str, list[dict[str, str]]] = {}
-        meta: dict[str, list[dict[str, Any]]] = {}
-        eligible: dict[str, dict[str, int]] = {}
-        removed: dict[str, dict[str, int]] = {}
-        for s in BUILD_SPLITS:
-            r: list[dict[str, str]] = []
-            m: list[dict[str, Any]] = []
-            eligible[s], removed[s] = {}, {}
-            for x in targets:
-                kept, rem = dedupe_tuples([t for t in by_split[s] if ENGLISH in t.texts and x in t.texts], [ENGLISH, x])
-                eligible[s][x] = len(kept)
-                removed[s][x] = sum(rem.values())
-                cap = split_cap(opts.max_rows, s, opts.split)
-                for t in sample_in_order(kept, cap, seeded_rng(opts.seed, "rows", s, x)):
-                    r.append({"source": t.texts[ENGLISH], "target": t.texts[x]})
-                    m.append({"lang": x, "id": t.id, "group": tuple_group(t)})
-            rows[s], meta[s] = shuffle_rows(r, m, opts.seed, s)
-        selection = {
-            **_selection(opts),
-            "max_rows_per": "target language",
-            "eligible": eligible,
-            "removed_as_repeats": removed,
-        }
-        col_langs = {"source": "en", "target": "x"}
-        manifest, groups = base_manifest(
-            "distill",
-            ["source", "target"],
-            targets,
-            columns,
-            opts,
-            sidx,
-            {**pc.provenance},
-            started,
-            selection,
-            col_langs,
-        )
-        manifest["notes"] = [
-            "Add the teacher's embedding of 'source' as the 'label' column before training: "
-            "crossalign.losses.distillation.add_teacher_embeddings(dataset, teacher)."
-        ]
-        return BuiltData("distill", ["source", "target"], rows, meta, manifest, groups)
+    columns = _columns(targets, True)
+    pc = parallel_material(source, columns, units=opts.units, min_words=opts.min_words, require_all=False)
+    sidx = SplitIndex(opts.split)
+    by_split = sidx.partition(pc, tuple_group)
+    rows: dict[str, list[dict[str, str]]] = {}
+    meta: dict[str, list[dict[str, Any]]] = {}
+    eligible: dict[str, dict[str, int]] = {}
+    removed: dict[str, dict[str, int]] = {}
+    for s in BUILD_SPLITS:
+        r: list[dict[str, str]] = []
+        m: list[dict[str, Any]] = []
+        eligible[s], removed[s] = {}, {}
+        for x in targets:
+            kept, rem = dedupe_tuples([t for t in by_split[s] if ENGLISH in t.texts and x in t.texts], [ENGLISH, x])
+            eligible[s][x] = len(kept)
+            removed[s][x] = sum(rem.values())
+            cap = split_cap(opts.max_rows, s, opts.split)
+            for t in sample_in_order(kept, cap, seeded_rng(opts.seed, "rows", s, x)):
+                r.append({"source": t.texts[ENGLISH], "target": t.texts[x]})
+                m.append({"lang": x, "id": t.id, "group": tuple_group(t)})
+        rows[s], meta[s] = shuffle_rows(r, m, opts.seed, s)
+    selection = {
+        **_selection(opts),
+        "max_rows_per": "target language",
+        "eligible": eligible,
+        "removed_as_repeats": removed,
+    }
+    col_langs = {"source": "en", "target": "x"}
+    manifest, groups = base_manifest(
+        "distill",
+        ["source", "target"],
+        targets,
+        columns,
+        opts,
+        sidx,
+        {**pc.provenance},
+        started,
+        selection,
+        col_langs,
+    )
+    manifest["notes"] = [
+        "Add the teacher's embedding of 'source' as the 'label' column before training: "
+        "crossalign.losses.distillation.add_teacher_embeddings(dataset, teacher)."
+    ]
+    return BuiltData("distill", ["source", "target"], rows, meta, manifest, groups)

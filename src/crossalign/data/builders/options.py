@@ -10,10 +10,13 @@ as keyword overrides::
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import os
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crossalign.data.mining import (
     DEFAULT_NUM_NEGATIVES,
@@ -27,8 +30,12 @@ from crossalign.data.splits import DEFAULT_SPLIT, SplitSpec
 from crossalign.data.text_rules import check_heading_rule
 from crossalign.errors import ConfigError
 from crossalign.models.registry import DEFAULT_MODEL
+from crossalign.utils.progress import progress_scope
 
-__all__ = ["FORMAT_OPTIONS", "UNITS", "BuildOptions", "open_build", "resolve_options"]
+if TYPE_CHECKING:
+    from crossalign.data.builders.output import BuiltData
+
+__all__ = ["FORMAT_OPTIONS", "UNITS", "BuildOptions", "builder", "open_build", "resolve_options"]
 
 #: Text units of the LibreOffice help a parallel build may read.
 UNITS: tuple[str, ...] = ("paragraph", "section", "heading")
@@ -179,3 +186,34 @@ def open_build(
     targets = target_languages(source, langs)
     loaded = load_source(source, targets, cache_dir=opts.cache_dir, help_root=opts.help_root, download=opts.download)
     return opts, loaded, targets
+
+
+def builder(fmt: str) -> Callable[[Callable[..., BuiltData]], Callable[..., BuiltData]]:
+    """Make ``impl(source, targets, options, started)`` the public builder of ``fmt``.
+
+    The public function is ``(source, langs, options=None, *, show_progress=None, **overrides)``: it opens
+    :func:`~crossalign.utils.progress.progress_scope` (``show_progress``), then :func:`open_build` (options validated
+    with the overrides, languages parsed once, source opened) and calls ``impl`` with the loaded source, the
+    canonical target languages, the options and the start time (``time.perf_counter()``).
+    """
+
+    def wrap(impl: Callable[..., BuiltData]) -> Callable[..., BuiltData]:
+        def build(
+            source: Any,
+            langs: str | Iterable[str],
+            options: BuildOptions | None = None,
+            *,
+            show_progress: bool | None = None,
+            **overrides: Any,
+        ) -> BuiltData:
+            with progress_scope(show_progress):
+                started = time.perf_counter()
+                opts, loaded, targets = open_build(fmt, source, langs, options, overrides)
+                return impl(loaded, targets, opts, started)
+
+        public = inspect.signature(build)
+        functools.update_wrapper(build, impl)
+        build.__signature__ = public  # type: ignore[attr-defined]
+        return build
+
+    return wrap
