@@ -167,6 +167,11 @@ class NamedColumnsMixin:
     #: The name used in error messages.
     loss_name: str = "loss"
 
+    @property
+    def temperature(self) -> float:
+        """``1 / scale``, for the losses with a logit scale."""
+        return 1.0 / self.scale  # type: ignore[attr-defined]
+
     def ordered_columns(self, column_names: Sequence[str]) -> list[str]:
         """The text columns, in the order this loss reads them, for a dataset with ``column_names``.
 

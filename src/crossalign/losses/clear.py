@@ -168,6 +168,7 @@ def clear_components(
 
 class CLEARLoss(NamedColumnsMixin, nn.Module):
     loss_name = "CLEARLoss"
+    citation = CLEAR_CITATION
 
     def __init__(
         self,
@@ -444,11 +445,3 @@ class CLEARLoss(NamedColumnsMixin, nn.Module):
             "num_query_negatives": self.num_query_negatives,
             "columns": self.columns,
         }
-
-    @property
-    def temperature(self) -> float:
-        return 1.0 / self.scale
-
-    @property
-    def citation(self) -> str:
-        return CLEAR_CITATION

@@ -34,6 +34,7 @@ DISTILLATION_CITATION = """
 
 class MultilingualDistillationLoss(NamedColumnsMixin, MSELoss):
     loss_name = "MultilingualDistillationLoss"
+    citation = DISTILLATION_CITATION
 
     def __init__(self, model: nn.Module, projection_dim: int | None = None) -> None:
         """Multilingual knowledge distillation: the student's embeddings of a source sentence and of its
@@ -137,10 +138,6 @@ class MultilingualDistillationLoss(NamedColumnsMixin, MSELoss):
 
     def get_config_dict(self) -> dict[str, Any]:
         return {**super().get_config_dict(), "columns": self.columns}
-
-    @property
-    def citation(self) -> str:
-        return DISTILLATION_CITATION
 
 
 def add_teacher_embeddings(

@@ -119,6 +119,7 @@ def jsd_alignment_components(
 
 class JSDAlignmentLoss(NamedColumnsMixin, nn.Module):
     loss_name = "JSDAlignmentLoss"
+    citation = JSD_CITATION
 
     def __init__(
         self,
@@ -305,11 +306,3 @@ class JSDAlignmentLoss(NamedColumnsMixin, nn.Module):
             "multi_reference": self.multi_reference,
             "columns": self.columns,
         }
-
-    @property
-    def temperature(self) -> float:
-        return 1.0 / self.scale
-
-    @property
-    def citation(self) -> str:
-        return JSD_CITATION

@@ -110,6 +110,7 @@ def multiway_supcon_loss(
 
 class MultiWayContrastiveLoss(NamedColumnsMixin, nn.Module):
     loss_name = "MultiWayContrastiveLoss"
+    citation = MULTIWAY_CITATION
 
     def __init__(
         self,
@@ -254,11 +255,3 @@ class MultiWayContrastiveLoss(NamedColumnsMixin, nn.Module):
             "gather_across_devices": self.gather_across_devices,
             "columns": self.columns if self.columns is not None else self.required_columns,
         }
-
-    @property
-    def temperature(self) -> float:
-        return 1.0 / self.scale
-
-    @property
-    def citation(self) -> str:
-        return MULTIWAY_CITATION

@@ -75,6 +75,7 @@ def additive_margin_ranking_components(
 
 class AdditiveMarginRankingLoss(NamedColumnsMixin, nn.Module):
     loss_name = "AdditiveMarginRankingLoss"
+    citation = LABSE_CITATION
 
     def __init__(
         self,
@@ -187,7 +188,3 @@ class AdditiveMarginRankingLoss(NamedColumnsMixin, nn.Module):
             "similarity_fct": similarity_fct_name(self.similarity_fct),
             "gather_across_devices": self.gather_across_devices,
         }
-
-    @property
-    def citation(self) -> str:
-        return LABSE_CITATION
