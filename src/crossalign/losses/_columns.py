@@ -127,6 +127,27 @@ def missing_column_error(loss_name: str, name: str, expected: Sequence[str], fou
     )
 
 
+def check_names(
+    loss_name: str,
+    expected: Sequence[str],
+    found: Sequence[str],
+    *,
+    required: Sequence[str] | None = None,
+    known: Sequence[str] = (),
+    shown: Sequence[str] | None = None,
+) -> None:
+    """Raise for the first column of ``required`` (default: every ``expected`` column) that ``found`` lacks, then for
+    the first ``found`` column that is not ``expected``; the messages list ``shown`` (default ``expected``) and
+    suggest ``known`` names too (:func:`missing_column_error`, :func:`unknown_column_error`)."""
+    shown = expected if shown is None else shown
+    for name in expected if required is None else required:
+        if name not in found:
+            raise missing_column_error(loss_name, name, shown, found)
+    for name in found:
+        if name not in expected:
+            raise unknown_column_error(loss_name, name, shown, found, known=known)
+
+
 def check_order(loss_name: str, column_names: Sequence[str], expected: Sequence[str]) -> None:
     """Raise if the dataset's text columns (``column_names`` without labels) are not exactly ``expected``, in order."""
     found = text_columns(column_names)

@@ -14,11 +14,10 @@ from torch import Tensor, nn
 from crossalign.errors import ConfigError, DataFormatError
 from crossalign.losses._columns import (
     NamedColumnsMixin,
-    missing_column_error,
+    check_names,
     numbered,
     numbered_group,
     text_columns,
-    unknown_column_error,
     warn_label_columns,
 )
 from crossalign.losses._common import (
@@ -330,14 +329,13 @@ class CLEARLoss(NamedColumnsMixin, nn.Module):
         negatives = numbered_group(found, "negative_", loss_name=self.loss_name)
         query_negatives = numbered_group(found, "neg_query_", loss_name=self.loss_name)
         expected = self.expected_columns(len(negatives), len(query_negatives))
-        for name in ("anchor", "positive", "cross_anchor"):
-            if name not in found:
-                raise missing_column_error(self.loss_name, name, expected, found)
-        for name in found:
-            if name not in expected:
-                raise unknown_column_error(
-                    self.loss_name, name, expected, found, known=(f"negative_{len(negatives) + 1}", "neg_query_1")
-                )
+        check_names(
+            self.loss_name,
+            expected,
+            found,
+            required=("anchor", "positive", "cross_anchor"),
+            known=(f"negative_{len(negatives) + 1}", "neg_query_1"),
+        )
         if self.use_kl and len(negatives) != len(query_negatives):
             raise DataFormatError(
                 f"{self.loss_name}: the KL term compares the forward distribution over passages with the reverse "

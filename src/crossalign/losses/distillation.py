@@ -12,10 +12,9 @@ from torch import Tensor, nn
 from crossalign.errors import ConfigError, DataFormatError
 from crossalign.losses._columns import (
     NamedColumnsMixin,
+    check_names,
     label_columns,
-    missing_column_error,
     text_columns,
-    unknown_column_error,
 )
 from crossalign.losses._common import strip_foreign_keys
 
@@ -104,12 +103,7 @@ class MultilingualDistillationLoss(NamedColumnsMixin, MSELoss):
         column_names = list(column_names)
         found = text_columns(column_names)
         expected = ["source", "target"]
-        for name in expected:
-            if name not in found:
-                raise missing_column_error(self.loss_name, name, expected, found)
-        for name in found:
-            if name not in expected:
-                raise unknown_column_error(self.loss_name, name, expected, found)
+        check_names(self.loss_name, expected, found)
         labels = label_columns(column_names)
         if labels != ["label"]:
             raise DataFormatError(

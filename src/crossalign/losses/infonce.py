@@ -12,11 +12,10 @@ from torch import Tensor, nn
 from crossalign.errors import ConfigError, DataFormatError
 from crossalign.losses._columns import (
     NamedColumnsMixin,
-    missing_column_error,
+    check_names,
     numbered,
     numbered_group,
     text_columns,
-    unknown_column_error,
     warn_label_columns,
 )
 from crossalign.losses._common import (
@@ -53,12 +52,7 @@ class _NamedColumnsMNRL(NamedColumnsMixin, MultipleNegativesRankingLoss):
         found = text_columns(column_names)
         negatives = numbered_group(found, "negative_", loss_name=self.loss_name, bare="negative")
         expected = ["anchor", "positive", *negatives]
-        for name in ("anchor", "positive"):
-            if name not in found:
-                raise missing_column_error(self.loss_name, name, expected, found)
-        for name in found:
-            if name not in expected:
-                raise unknown_column_error(self.loss_name, name, expected, found, known=("negative_1", "negative"))
+        check_names(self.loss_name, expected, found, required=("anchor", "positive"), known=("negative_1", "negative"))
         if self.num_negatives is not None and len(negatives) != self.num_negatives:
             raise DataFormatError(
                 f"{self.loss_name}: the loss was built for {self.num_negatives} hard negatives, the dataset has "

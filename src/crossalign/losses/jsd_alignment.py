@@ -13,9 +13,8 @@ from torch import Tensor, nn
 from crossalign.errors import ConfigError, DataFormatError
 from crossalign.losses._columns import (
     NamedColumnsMixin,
-    missing_column_error,
+    check_names,
     text_columns,
-    unknown_column_error,
     warn_label_columns,
 )
 from crossalign.losses._common import (
@@ -232,12 +231,7 @@ class JSDAlignmentLoss(NamedColumnsMixin, nn.Module):
         found = text_columns(column_names)
         multi = "positive_x" in found
         expected = self.expected_columns(multi)
-        for name in expected:
-            if name not in found:
-                raise missing_column_error(self.loss_name, name, self.expected_columns(True), found)
-        for name in found:
-            if name not in expected:
-                raise unknown_column_error(self.loss_name, name, self.expected_columns(True), found)
+        check_names(self.loss_name, expected, found, shown=self.expected_columns(True))
         if self.multi_reference is not None and self.multi_reference != multi:
             raise DataFormatError(
                 f"{self.loss_name}: the loss was built with multi_reference={self.multi_reference}, but the dataset "

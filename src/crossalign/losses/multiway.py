@@ -13,9 +13,8 @@ from torch import Tensor, nn
 from crossalign.errors import ConfigError, DataFormatError
 from crossalign.losses._columns import (
     NamedColumnsMixin,
-    missing_column_error,
+    check_names,
     text_columns,
-    unknown_column_error,
     warn_label_columns,
 )
 from crossalign.losses._common import (
@@ -211,12 +210,7 @@ class MultiWayContrastiveLoss(NamedColumnsMixin, nn.Module):
         found = text_columns(column_names)
         if self.required_columns is not None:
             expected = list(self.required_columns)
-            for name in expected:
-                if name not in found:
-                    raise missing_column_error(self.loss_name, name, expected, found)
-            for name in found:
-                if name not in expected:
-                    raise unknown_column_error(self.loss_name, name, expected, found)
+            check_names(self.loss_name, expected, found)
             return expected
         if len(found) < 2:
             raise DataFormatError(

@@ -13,9 +13,8 @@ from torch import Tensor, nn
 from crossalign.errors import ConfigError
 from crossalign.losses._columns import (
     NamedColumnsMixin,
-    missing_column_error,
+    check_names,
     text_columns,
-    unknown_column_error,
     warn_label_columns,
 )
 from crossalign.losses._common import (
@@ -150,12 +149,7 @@ class AdditiveMarginRankingLoss(NamedColumnsMixin, nn.Module):
         warn_label_columns(self.loss_name, column_names)
         found = text_columns(column_names)
         expected = ["source", "target"]
-        for name in expected:
-            if name not in found:
-                raise missing_column_error(self.loss_name, name, expected, found)
-        for name in found:
-            if name not in expected:
-                raise unknown_column_error(self.loss_name, name, expected, found)
+        check_names(self.loss_name, expected, found)
         return expected
 
     def compute_loss_from_embeddings(
