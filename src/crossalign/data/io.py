@@ -106,14 +106,18 @@ def iter_jsonl(path: PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
                     hint="each line must be one complete JSON object; fix or remove this line"
                     + (" (jq -c . file.json > file.jsonl writes one object per line)" if pretty else ""),
                 ) from None
-            if not isinstance(obj, dict):
-                raise DataFormatError(
-                    f"expected a JSON object, got {type(obj).__name__}",
-                    path=p,
-                    line=lineno,
-                    hint='each line must be one JSON object such as {"id": ..., "text": ...}',
-                )
-            yield lineno, obj
+            yield lineno, _json_object(obj, p, lineno, "each line")
+
+
+def _json_object(obj: Any, path: Path, line: int, where: str) -> dict[str, Any]:
+    if not isinstance(obj, dict):
+        raise DataFormatError(
+            f"expected a JSON object, got {type(obj).__name__}",
+            path=path,
+            line=line,
+            hint=f'{where} must be one JSON object such as {{"id": ..., "text": ...}}',
+        )
+    return obj
 
 
 def _decode_line(raw: bytes, path: Path, line: int) -> str:
@@ -164,14 +168,7 @@ def _iter_json_array(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             obj, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
             raise fail(exc.pos, exc.msg) from None
-        if not isinstance(obj, dict):
-            raise DataFormatError(
-                f"expected a JSON object, got {type(obj).__name__}",
-                path=path,
-                line=line,
-                hint='every element of the array must be one JSON object such as {"id": ..., "text": ...}',
-            )
-        yield line, obj
+        yield line, _json_object(obj, path, line, "every element of the array")
         pos = skip(pos)
         if pos < len(text) and text[pos] == ",":
             pos = skip(pos + 1)
