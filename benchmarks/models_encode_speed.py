@@ -75,9 +75,9 @@ def main() -> None:
     tok = model.tokenizer
     for name, texts in (("short sentences", short), ("paragraphs", paras), ("mixed", mixed)):
         lens = [len(x) for x in tok(["passage: " + t for t in texts], truncation=True)["input_ids"]]
-        ours = bench(lambda t: encode(model, t, prompt_name="passage", show_progress=False), texts)
+        ours = bench(lambda t: encode(model, t, prompt_name="passage", show_progress=False, backend="torch"), texts)
         st = bench(lambda t: model.encode(t, prompt_name="passage", batch_size=32, show_progress_bar=False), texts)
-        a = encode(model, texts[:50], prompt_name="passage")
+        a = encode(model, texts[:50], prompt_name="passage", backend="torch")
         b = model.encode(texts[:50], prompt_name="passage")
         diff = float(np.abs(a - b).max())
         print(

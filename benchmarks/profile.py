@@ -111,8 +111,8 @@ def run(model: Any, pool: TextPool, *, n_texts: int, train_batch: int, max_seq_l
 
     texts = mixed_texts(pool, n_texts, seed=5)
     model.eval()
-    encode(model, texts[:32], prompt_name="passage", show_progress=False)  # warm-up
-    enc = profile_block(lambda: encode(model, texts, prompt_name="passage", show_progress=False))
+    encode(model, texts[:32], prompt_name="passage", show_progress=False, backend="torch")  # warm-up
+    enc = profile_block(lambda: encode(model, texts, prompt_name="passage", show_progress=False, backend="torch"))
 
     saved = model.max_seq_length
     model.max_seq_length = max_seq_length
