@@ -209,6 +209,14 @@ class MinedNegatives:
 
 
 # ----------------------------------------------------------------------------------------------------------- core
+def _check_lengths(nq: int, nc: int, **per_item: Sequence[Any] | None) -> None:
+    """``DataFormatError`` naming the first argument whose length is not one per anchor (or per candidate)."""
+    for name, values in per_item.items():
+        want, of = (nc, "candidates") if name.startswith("candidate") else (nq, "anchors")
+        if values is not None and len(values) != want:
+            raise DataFormatError(f"{len(values)} {name.replace('_', ' ')} for {want} {of}", field=name)
+
+
 def _nothing_mined(nq: int, nc: int, config: MiningConfig) -> MinedNegatives:
     """The result for an empty anchor list or pool: every anchor failed."""
     n = config.num_negatives
@@ -350,13 +358,8 @@ def mine_from_embeddings(
     a = np.ascontiguousarray(anchors, dtype=np.float32)
     c = np.ascontiguousarray(candidates, dtype=np.float32)
     nq, nc = a.shape[0], c.shape[0]
-    if len(anchor_groups) != nq:
-        raise DataFormatError(f"{len(anchor_groups)} anchor groups for {nq} anchors", field="anchor_groups")
-    if len(candidate_groups) != nc:
-        raise DataFormatError(f"{len(candidate_groups)} candidate groups for {nc} candidates", field="candidate_groups")
     keys = [str(i) for i in range(nq)] if anchor_keys is None else [str(k) for k in anchor_keys]
-    if len(keys) != nq:
-        raise DataFormatError(f"{len(keys)} anchor keys for {nq} anchors", field="anchor_keys")
+    _check_lengths(nq, nc, anchor_groups=anchor_groups, candidate_groups=candidate_groups, anchor_keys=keys)
     pos: np.ndarray | None = None
     if config.max_score_ratio is not None:
         if positive_scores is None:
@@ -526,14 +529,13 @@ def mine_hard_negatives(
         >>> res.texts(0), res.texts(1)
         (['c'], ['c'])
     """
-    if len(anchor_groups) != len(anchors):
-        raise DataFormatError(f"{len(anchor_groups)} anchor groups for {len(anchors)} anchors", field="anchor_groups")
-    if len(candidate_groups) != len(candidates):
-        raise DataFormatError(
-            f"{len(candidate_groups)} candidate groups for {len(candidates)} candidates", field="candidate_groups"
-        )
-    if positives is not None and len(positives) != len(anchors):
-        raise DataFormatError(f"{len(positives)} positives for {len(anchors)} anchors", field="positives")
+    _check_lengths(
+        len(anchors),
+        len(candidates),
+        anchor_groups=anchor_groups,
+        candidate_groups=candidate_groups,
+        positives=positives,
+    )
     enc = _as_encoder(model, config.batch_size)
     labels = dict(what or {})
     # distinct candidate texts, each with every group it occurs in

@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 Loader = Callable[[HubSource, Mapping[str, str], str, str], list[EvalSet]]
+_EVALUATORS = {"retrieval": "RetrievalEvaluator", "mixed-pool": "MixedPoolEvaluator", "bitext": "BitextEvaluator"}
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,6 @@ class BenchmarkInfo:
         revision: The hub commit read by default (None: the default branch; the results record which).
         task_type: MTEB's task type: ``Retrieval`` or ``BitextMining``.
         suites: The crossalign suites its sets belong to.
-        evaluators: The crossalign evaluators that score them.
         split: The split evaluated by default; ``splits``: all it has.
         configs: The benchmark's configuration name of each language crossalign knows (``{"de": "deu_Latn"}``);
             empty when derived from the tag by ``config_of``.
@@ -77,7 +77,6 @@ class BenchmarkInfo:
     revision: str | None
     task_type: str
     suites: tuple[str, ...]
-    evaluators: tuple[str, ...]
     split: str
     splits: tuple[str, ...]
     default_langs: tuple[str, ...]
@@ -89,6 +88,11 @@ class BenchmarkInfo:
     configs: Mapping[str, str] = field(default_factory=dict, repr=False)
     config_of: Callable[[str], str] | None = field(default=None, repr=False)
     mteb_task: str | None = None
+
+    @property
+    def evaluators(self) -> tuple[str, ...]:
+        """The crossalign evaluators that score its suites."""
+        return tuple(_EVALUATORS[s] for s in self.suites)
 
     @property
     def languages(self) -> list[str]:
@@ -206,7 +210,6 @@ BENCHMARKS: dict[str, BenchmarkInfo] = {
             revision=None,
             task_type="Retrieval",
             suites=("retrieval", "mixed-pool"),
-            evaluators=("RetrievalEvaluator", "MixedPoolEvaluator"),
             split="test",
             splits=("test",),
             configs={**_configs(_BELEBELE_CODES, from_iso639_3), "en": "eng_Latn"},
@@ -228,7 +231,6 @@ BENCHMARKS: dict[str, BenchmarkInfo] = {
             revision=None,
             task_type="Retrieval",
             suites=("retrieval", "mixed-pool"),
-            evaluators=("RetrievalEvaluator", "MixedPoolEvaluator"),
             split="validation",
             splits=("validation",),
             configs={**{t: c for t, c in _configs(_XQUAD_R_CODES, normalize_lang).items() if t != "zh"}, "zh-CN": "zh"},
@@ -249,7 +251,6 @@ BENCHMARKS: dict[str, BenchmarkInfo] = {
             revision=None,
             task_type="Retrieval",
             suites=("retrieval", "mixed-pool"),
-            evaluators=("RetrievalEvaluator", "MixedPoolEvaluator"),
             split="test",
             splits=("test", "validation"),
             configs={**{t: c for t, c in _configs(_MLQA_CODES, normalize_lang).items() if t != "zh"}, "zh-CN": "zh"},
@@ -271,7 +272,6 @@ BENCHMARKS: dict[str, BenchmarkInfo] = {
             revision="69e8f12da6e31d59addadda9a9c8a2e601a0e282",
             task_type="BitextMining",
             suites=("bitext",),
-            evaluators=("BitextEvaluator",),
             split="test",
             splits=("test",),
             configs={tag: f"{code}-eng" for tag, code in _configs(_TATOEBA_CODES, _tatoeba_tag).items()},
@@ -292,7 +292,6 @@ BENCHMARKS: dict[str, BenchmarkInfo] = {
             revision="1739dc11ffe9b7bfccd7f3d585aeb4c544fc6677",
             task_type="BitextMining",
             suites=("bitext",),
-            evaluators=("BitextEvaluator",),
             split="test",
             splits=("test",),
             configs=dict(_BUCC_CODES),
@@ -313,7 +312,6 @@ BENCHMARKS: dict[str, BenchmarkInfo] = {
             revision=None,
             task_type="BitextMining",
             suites=("bitext",),
-            evaluators=("BitextEvaluator",),
             split="devtest",
             splits=("dev", "devtest"),
             config_of=_flores_config,

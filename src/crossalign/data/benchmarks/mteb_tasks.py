@@ -182,7 +182,6 @@ def mteb_task_benchmark(task: Any, *, split: str | None = None, skipped: Sequenc
         revision=meta.dataset.get("revision"),
         task_type=meta.type,
         suites=("bitext",) if meta.type == "BitextMining" else ("retrieval",),
-        evaluators=("BitextEvaluator",) if meta.type == "BitextMining" else ("RetrievalEvaluator",),
         split=split,
         splits=tuple(meta.eval_splits),
         default_langs=(),
