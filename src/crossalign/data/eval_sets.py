@@ -240,9 +240,6 @@ class EvalSets:
     def write(self, directory: str | os.PathLike[str]) -> Path:
         """Write every set as a retrieval-set directory (``<directory>/<suite>/<set name>/``, the documented
         ``queries.jsonl`` / ``corpus.jsonl`` / ``qrels.tsv`` / ``meta.json`` format) plus ``provenance.json``.
-
-        Returns:
-            The directory.
         """
         from crossalign.data.io import write_retrieval_set
 
@@ -515,9 +512,6 @@ def build_eval_sets(
         paragraphs: Aligned paragraph tuples with ``meta["page"]`` (any split); only needed for ``bitext``.
         config: What to build.
         provenance: Corpus provenance (packages, versions) recorded with the sets.
-
-    Returns:
-        The :class:`EvalSets`.
 
     Example:
         >>> sets = build_eval_sets(records, paragraphs, EvalSetsConfig(langs=("de",)))  # doctest: +SKIP

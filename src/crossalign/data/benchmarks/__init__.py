@@ -412,9 +412,6 @@ def load_benchmark(
         revision: A hub revision instead of the registry's.
         cache_dir: ``datasets``' cache directory.
 
-    Returns:
-        The :class:`Benchmark`.
-
     Raises:
         ConfigError: An unknown benchmark or split (the message lists the choices).
         UnknownLanguageError: A language the benchmark does not have.

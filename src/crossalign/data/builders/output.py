@@ -137,9 +137,6 @@ class BuiltData:
             per_language: One complete sub-directory per row language (``DIR/de/train.jsonl`` ...) plus a top-level
                 ``manifest.json`` listing them — for training one model per language, as the CLEAR paper does.
 
-        Returns:
-            The directory.
-
         Raises:
             FileExistsError: ``directory`` exists and ``overwrite`` is False.
             ConfigError: ``per_language`` for a format whose rows span all languages (multiway).

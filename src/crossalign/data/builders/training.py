@@ -82,9 +82,6 @@ def build_training_data(
         show_progress: Progress bars and stage messages (None: the enclosing setting).
         **overrides: Fields of ``options`` to replace; only those ``format_parameters(fmt)`` lists.
 
-    Returns:
-        The :class:`~crossalign.data.builders.output.BuiltData`.
-
     Raises:
         ConfigError: Unknown format, or an override the format does not read (the message lists the valid ones).
     """

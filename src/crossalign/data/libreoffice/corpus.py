@@ -330,9 +330,6 @@ class LibreOfficeCorpus:
             workers: Processes parsing languages in parallel (default: CPU count; 1 parses in this process).
             show_progress: Force progress bars on/off (default: on unless ``CROSSALIGN_NO_PROGRESS``).
 
-        Returns:
-            The aligned corpus.
-
         Raises:
             UnknownLanguageError: A language is not one of the 33.
             CorpusError: A tree cannot be obtained (the message says how to fix it).

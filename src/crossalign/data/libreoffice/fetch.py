@@ -370,9 +370,6 @@ def obtain_help_tree(
         download: Allow (c); without it a missing tree raises.
         refresh: Skip (b) and download the archive's current version (falls back to the cache if that fails).
 
-    Returns:
-        The :class:`HelpTree`.
-
     Raises:
         UnknownLanguageError: ``lang`` is not one of the 33 languages.
         CorpusError: Not installed, not cached, and the download is off or failed (the message says how to fix it).
