@@ -6,6 +6,7 @@ progress (layout, lock and ``--overwrite``: :mod:`crossalign.training.rundir`).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from crossalign.errors import ConfigError
+from crossalign.losses._columns import text_columns
 from crossalign.losses.registry import LOSSES, LossSpec, build_loss, check_parameters, get_spec
 from crossalign.training.callbacks import (
     COMPLETE_MARKER,
@@ -137,8 +139,6 @@ _RESUMABLE_CHANGES = {"max_steps", "num_train_epochs", "logging_steps", "save_st
 
 
 def _warn_config_drift(out: Path, cfg: TrainConfig) -> None:
-    import json
-
     path = out / CONFIG_FILE
     if not path.is_file():
         return
@@ -160,8 +160,6 @@ def _finished_result(out: Path) -> TrainResult | None:
     summary_path = out / SUMMARY_FILE
     if not (is_complete(out / MODEL_DIR) and summary_path.is_file()):
         return None
-    import json
-
     try:
         summary = json.loads(summary_path.read_text(encoding="utf-8"))
         if not isinstance(summary, dict):
@@ -369,13 +367,13 @@ def _train(
             stage(f"{cfg.model}: {lora.summary()}")
 
     train_dataset = data.dataset
-    text_columns = [c for c in train_dataset.column_names if c not in ("label", "labels", "score", "scores")]
+    columns = text_columns(train_dataset.column_names)
     if isinstance(cfg.prompts, dict):
         prompts: dict[str, str] | None = dict(cfg.prompts)
     elif cfg.prompts == "none":
         prompts = None
     else:
-        prompts = column_prompts(spec, text_columns, dict(getattr(model, "prompts", {}) or {}))
+        prompts = column_prompts(spec, columns, dict(getattr(model, "prompts", {}) or {}))
         prompts = _without_prefixed_columns(prompts, train_dataset)
     if cfg.method == "distill" and "label" not in train_dataset.column_names:
         teacher = model if cfg.teacher in (None, cfg.model) else load_model(cfg.teacher, device=device)
@@ -391,7 +389,7 @@ def _train(
     degenerate = degenerate_data_problem(train_dataset) if cfg.method != "distill" else None
     if degenerate and _rank() == 0:
         logger.warning("%s: %s; check the data (de-duplicate it, or drop the constant column)", data.source, degenerate)
-    text_columns = [c for c in train_dataset.column_names if c not in ("label", "labels", "score", "scores")]
+    columns = text_columns(train_dataset.column_names)
 
     args = _training_arguments(cfg, out, prompts)
     checkpoint_root = out / CHECKPOINT_DIR
@@ -454,7 +452,7 @@ def _train(
         "rows": len(train_dataset),
         "rows_available": data.rows_total,
         "data": data.source,
-        "columns": text_columns,
+        "columns": columns,
         "prompts": prompts,
         "prompt_choice": prompt_choice.to_dict(),
         "freeze": freeze.to_dict(),
