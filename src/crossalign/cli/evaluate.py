@@ -361,37 +361,28 @@ def run_evaluate(args: argparse.Namespace) -> int:
     Raises:
         CrossalignError: Bad options, models or data (printed by the CLI without a traceback).
     """
-    from crossalign.evaluation.evaluators import DEFAULT_RETRIEVAL_METRICS
     from crossalign.evaluation.writers import summary_tables
     from crossalign.utils.table import print_tables
-    from crossalign.workflows.evaluate import check_model_specs, check_output, evaluate
+    from crossalign.workflows.evaluate import EvaluateConfig, check_model_specs, check_output, evaluate
 
-    metrics = DEFAULT_RETRIEVAL_METRICS
-    if args.metrics:
-        from crossalign.evaluation.metrics import parse_metrics
-
-        metrics = tuple(s.key for s in parse_metrics(args.metrics, kind="retrieval"))
     # before any data is read: the labels, the output directory and the model paths
     check_output(args.output, args.model, args.label, overwrite=args.overwrite)
     check_model_specs(args.model, args.cache_dir)
-    data = _read_data(args)
-    t0 = time.perf_counter()
-    results = evaluate(
-        args.model,
+    config = EvaluateConfig(
         suites=args.suite,
         langs=args.langs,
-        data=data,
+        data=_read_data(args),
         output_dir=args.output,
+        labels=args.label,
         batch_size=args.batch_size,
+        long_text=args.long_text,
+        precision=args.precision,
+        backend=args.backend,
         max_sections=args.max_sections,
         max_bitext_pairs=args.max_bitext_pairs,
         bitext_distractors=args.bitext_distractors,
         seed=args.seed,
-        metrics=metrics,
         use_faiss=args.faiss,
-        long_text=args.long_text,
-        precision=args.precision,
-        backend=args.backend,
         cache_dir=args.cache_dir,
         persist_embeddings=not args.no_embedding_cache,
         device=args.device,
@@ -399,15 +390,17 @@ def run_evaluate(args: argparse.Namespace) -> int:
         trec_depth=args.trec_depth,
         write_mteb=not args.no_mteb,
         write_sets=args.write_sets,
-        labels=args.label,
         overwrite=args.overwrite,
         query_prompt=args.query_prompt,
         passage_prompt=args.passage_prompt,
-        log=lambda line: print(line, file=sys.stderr, flush=True),
         reproduce=_command_line(args),
         holdout_langs=args.holdout_langs,
         holdout_size=args.holdout_size,
-        base_model=args.base_model,
+        **({"metrics": args.metrics} if args.metrics else {}),
+    )
+    t0 = time.perf_counter()
+    results = evaluate(
+        args.model, config, base_model=args.base_model, log=lambda line: print(line, file=sys.stderr, flush=True)
     )
     wall = time.perf_counter() - t0
     for r in results:

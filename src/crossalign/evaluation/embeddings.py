@@ -179,11 +179,9 @@ class EmbeddingCache:
             instant.
         cache_dir: The crossalign cache root (default ``$CROSSALIGN_CACHE`` or ``~/.cache/crossalign``).
         max_memory_bytes: Bound of the vectors kept in RAM (least recently used are dropped beyond it).
-        show_progress: Progress bars of the encoder (None: on for long jobs unless ``CROSSALIGN_NO_PROGRESS``).
         encode_fn: The encoding function (default :func:`crossalign.models.encode`), called as
-            ``encode_fn(model, texts, prompt_name=..., batch_size=..., long_text=..., normalize=True,
-            show_progress=...)``, plus ``backend=..., precision=..., fingerprint=..., cache_dir=...`` on a non-default
-            path.
+            ``encode_fn(model, texts, prompt_name=..., batch_size=..., long_text=..., normalize=True)``, plus
+            ``backend=..., precision=..., fingerprint=..., cache_dir=...`` on a non-default path.
         precision: ``"fp32"``, ``"bf16"`` or ``"auto"`` (:mod:`crossalign.models.backends`); resolved once here.
         backend: ``"torch"``, ``"openvino"`` or ``"auto"`` (default: OpenVINO when installed and the model can be
             converted, else torch; see :func:`crossalign.models.backends.resolve_backend`); resolved here, and
@@ -211,7 +209,6 @@ class EmbeddingCache:
         persist: bool = False,
         cache_dir: str | os.PathLike[str] | None = None,
         max_memory_bytes: int = DEFAULT_MAX_MEMORY_BYTES,
-        show_progress: bool | None = None,
         encode_fn: EncodeFn | None = None,
         precision: str = "fp32",
         backend: str = "auto",
@@ -234,7 +231,6 @@ class EmbeddingCache:
         self.long_text = long_text
         self.persist = persist
         self.max_memory_bytes = max_memory_bytes
-        self.show_progress = show_progress
         self._encode_fn = encode_fn
         if fingerprint is None:
             fingerprint = self._fingerprint(model, persist)
@@ -450,7 +446,6 @@ class EmbeddingCache:
             batch_size=self.batch_size,
             long_text=self.long_text,
             normalize=True,
-            show_progress=self.show_progress,
             **(
                 {}
                 if self._default_path

@@ -111,7 +111,6 @@ def build_holdout_sets(
     bitext: bool = True,
     corpus: Any = None,
     cache_dir: str | os.PathLike[str] | None = None,
-    show_progress: bool | None = None,
 ) -> Any:
     """The panel's evaluation sets: x→en and en→en retrieval and x↔en paragraph bitext per language.
 
@@ -122,7 +121,7 @@ def build_holdout_sets(
         split_name: ``"test"`` (evaluation) or ``"dev"`` (choosing λ or a control; the test pages stay unseen).
         retrieval, bitext: Which parts to build.
         corpus: An opened LibreOfficeCorpus holding ``langs`` (else opened here).
-        cache_dir, show_progress: Corpus options.
+        cache_dir: The crossalign cache root (corpora).
 
     Returns:
         An :class:`~crossalign.data.eval_sets.EvalSets` whose task names start with :data:`HOLDOUT_PREFIX`.
@@ -145,7 +144,6 @@ def build_holdout_sets(
         non_english_pair=None,
         corpus=corpus,
         cache_dir=cache_dir,
-        show_progress=show_progress,
     )
     kept = []
     for s in sets.sets:

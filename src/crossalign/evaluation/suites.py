@@ -50,6 +50,7 @@ from crossalign.evaluation.evaluators import (
 
 __all__ = [
     "SUITE_CHOICES",
+    "SUITE_ORDER",
     "UserData",
     "benchmark_user_data",
     "build_evaluators",
@@ -61,7 +62,7 @@ __all__ = [
 #: What ``--suite`` accepts.
 SUITE_CHOICES: tuple[str, ...] = ("retrieval", "mixed-pool", "bitext", "sts", "all")
 #: Suites in run order (``inclination`` comes with ``mixed-pool``).
-_ORDER: tuple[str, ...] = ("retrieval", "mixed-pool", "inclination", "bitext", "sts")
+SUITE_ORDER: tuple[str, ...] = ("retrieval", "mixed-pool", "inclination", "bitext", "sts")
 
 
 def parse_suites(value: str | Iterable[str]) -> list[str]:
@@ -78,14 +79,14 @@ def parse_suites(value: str | Iterable[str]) -> list[str]:
     chosen: set[str] = set()
     for item in items:
         if item == "all":
-            chosen.update(_ORDER)
+            chosen.update(SUITE_ORDER)
         elif item in ("mixed-pool", "mixed", "mixed_pool"):
             chosen.update(("mixed-pool", "inclination"))
-        elif item in _ORDER:
+        elif item in SUITE_ORDER:
             chosen.add(item)
         else:
             raise ConfigError(f"unknown suite {item!r}", hint=f"choose from {', '.join(SUITE_CHOICES)}")
-    return [s for s in _ORDER if s in chosen]
+    return [s for s in SUITE_ORDER if s in chosen]
 
 
 def libreoffice_suites(suites: Sequence[str]) -> list[str]:

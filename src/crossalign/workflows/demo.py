@@ -512,6 +512,7 @@ def _evaluate_stage(
     say: Log,
 ) -> Any:
     from crossalign.evaluation.results import EvaluationResult
+    from crossalign.utils.progress import progress_scope
     from crossalign.workflows.evaluate import evaluate_model, prepare_evaluation, write_report
 
     target = out / "eval" / label
@@ -528,16 +529,9 @@ def _evaluate_stage(
     t0 = time.perf_counter()
     say(f"[eval] {label}: {eval_kwargs['suites']} on the test pages")
     # the demo's own layout, eval/<label>/ (results.json, report.md, mteb/), one evaluate_model call per stage
-    plan_keys = ("write_trec", "cache_dir", "show_progress")
-    plan = prepare_evaluation(**{k: v for k, v in eval_kwargs.items() if k not in ("write_trec",)})
-    result, _ = evaluate_model(
-        model,
-        plan,
-        output_dir=target,
-        label=label,
-        log=say,
-        **{k: eval_kwargs[k] for k in plan_keys if k in eval_kwargs},
-    )
+    with progress_scope(eval_kwargs.get("show_progress")):
+        plan = prepare_evaluation(**{k: v for k, v in eval_kwargs.items() if k != "show_progress"})
+        result, _ = evaluate_model(model, plan, output_dir=target, label=label, log=say)
     write_report([result], target, title=f"crossalign evaluation: {label}")
     seconds[name] = time.perf_counter() - t0
     stages.mark(name, key, seconds[name], [results_file])

@@ -26,6 +26,8 @@ Output layout (the same for one model or several; ``<label>`` is the model's lab
 Example:
     >>> from crossalign.workflows.evaluate import evaluate
     >>> [result] = evaluate("e5-small-q4", suites="all", langs="de,zh-CN", output_dir="out/")  # doctest: +SKIP
+    >>> config = EvaluateConfig(suites="retrieval", langs="de", output_dir="out/")  # the CLI builds the same
+    >>> [result] = evaluate("e5-small-q4", config)  # doctest: +SKIP
     >>> result.find("retrieval", query_lang="de", doc_lang="en")[0].scores["ndcg@10"]  # doctest: +SKIP
 """
 
@@ -36,22 +38,26 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from crossalign.errors import ConfigError
+from crossalign.evaluation import writers
 from crossalign.evaluation.embeddings import EmbeddingCache
 from crossalign.evaluation.evaluators import DEFAULT_RETRIEVAL_METRICS, CrossalignEvaluator, EvaluatorOutput
 from crossalign.evaluation.results import EvaluationResult, TaskScore, unique_labels
-from crossalign.utils.progress import progress, progress_enabled, stage_logger
+from crossalign.evaluation.suites import SUITE_ORDER
+from crossalign.reports.markdown import write_report
+from crossalign.utils.progress import progress, progress_enabled, progress_scope, stage_logger
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_EVAL_LANGS",
     "MANIFEST_FILE",
+    "EvaluateConfig",
     "EvaluationPlan",
     "check_model_specs",
     "check_output",
@@ -59,6 +65,7 @@ __all__ = [
     "evaluate_model",
     "model_label",
     "prepare_evaluation",
+    "write_report",
 ]
 
 #: Languages evaluated when neither ``langs`` nor ``data`` is given: a high-resource Latin-script language, Chinese,
@@ -67,6 +74,152 @@ DEFAULT_EVAL_LANGS: tuple[str, ...] = ("de", "zh-CN", "hi", "km")
 
 ModelLike = Any
 Log = Callable[[str], None]
+
+
+@dataclass
+class EvaluateConfig:
+    """Every setting of one evaluation, checked once on construction; the CLI and Python build the same object.
+
+    Attributes:
+        suites: ``retrieval``, ``mixed-pool``, ``bitext``, ``sts``, ``all`` (comma-separated or a list; stored
+            expanded, in run order, :func:`~crossalign.evaluation.suites.parse_suites`).
+        langs: LibreOffice languages (stored as canonical tags; default :data:`DEFAULT_EVAL_LANGS` when no ``data``
+            is given, none otherwise).
+        data: ``--data`` paths (retrieval-set directories or BEIR folders, STS ``.jsonl`` files) and/or
+            :class:`~crossalign.evaluation.suites.UserData` already read (stored as a list).
+        output_dir: Output directory (layout in the module docstring); it must be empty or missing unless
+            ``overwrite``. None writes nothing.
+        labels: Names of the models, one per model (default: :func:`model_label`); a label's folder name keeps
+            letters, digits and ``_.+-``.
+        batch_size, long_text: Model inputs per forward pass; ``"truncate"`` or ``"window"``.
+        precision, backend: The encoding path: ``fp32``/``bf16``/``auto`` and ``torch``/``openvino``/``auto``
+            (:mod:`crossalign.models.backends`).
+        max_sections, max_bitext_pairs, bitext_distractors, seed: LibreOffice set sizes and sampling seed.
+        metrics: Retrieval metrics (the first is the main score; stored as canonical keys).
+        use_faiss: Search retrieval pools with faiss.
+        cache_dir: crossalign cache root (models, corpora, embeddings).
+        persist_embeddings: Keep vectors on disk (keyed by the weights' fingerprint) for later runs.
+        device: Torch device for model specs (default: sentence-transformers' choice).
+        write_trec, write_mteb, write_sets: Also write TREC runs, MTEB files, the evaluation sets (``eval_sets/``).
+        trec_depth: Documents per query in the TREC runs (default 100, the depth of the runs).
+        overwrite: Replace a previous evaluation in ``output_dir``: only the entries its ``evaluation.json`` lists
+            are removed, after the inputs have been checked; other files stay.
+        query_prompt, passage_prompt: Prompts for every model, overriding their own and their family's (None: not
+            given; ``""``: none); see :func:`crossalign.models.prompts.apply_prompts`.
+        reproduce: The command line that produced the evaluation (shown in the report).
+        holdout_langs: The held-out panel (:mod:`crossalign.evaluation.holdout`): languages not in ``langs``
+            evaluated on x→en and en→en retrieval and x↔en paragraph bitext, task names ``holdout/...``. None or
+            ``"none"``: no panel; ``"default"``: :data:`~crossalign.evaluation.holdout.DEFAULT_HOLDOUT_LANGS`
+            without ``langs``. Stored as the resolved list (empty without LibreOffice languages or suites).
+        holdout_size: Sections, gold paragraph pairs and distractors per side per panel language.
+
+    Raises:
+        ConfigError: The first bad field, named, with the accepted values.
+        UnknownLanguageError: A language that is not a LibreOffice help language.
+    """
+
+    suites: str | Sequence[str] = "all"
+    langs: str | Sequence[str] | None = None
+    data: Any = None
+    output_dir: str | os.PathLike[str] | None = None
+    labels: Sequence[str] | None = None
+    batch_size: int = 32
+    long_text: str = "truncate"
+    precision: str = "fp32"
+    backend: str = "auto"
+    max_sections: int = 500
+    max_bitext_pairs: int = 500
+    bitext_distractors: int = 500
+    seed: int = 13
+    metrics: str | Sequence[str] = DEFAULT_RETRIEVAL_METRICS
+    use_faiss: bool = False
+    cache_dir: str | os.PathLike[str] | None = None
+    persist_embeddings: bool = True
+    device: str | None = None
+    write_trec: bool = True
+    trec_depth: int | None = None
+    write_mteb: bool = True
+    write_sets: bool = False
+    overwrite: bool = False
+    query_prompt: str | None = None
+    passage_prompt: str | None = None
+    reproduce: str | None = None
+    holdout_langs: str | Sequence[str] | None = None
+    holdout_size: int = 200
+    #: Whether ``sts`` was named (not only implied by ``all``): then missing STS data is an error (None: from
+    #: ``suites`` as given).
+    sts_named: bool | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        from crossalign.data.libreoffice.langs import lo_lang_list
+        from crossalign.evaluation.metrics import parse_metrics
+        from crossalign.evaluation.suites import UserData, libreoffice_suites, parse_suites
+        from crossalign.models.backends import check_backend
+        from crossalign.training.config import check_number
+
+        if self.sts_named is None:
+            items = self.suites.split(",") if isinstance(self.suites, str) else list(self.suites)
+            self.sts_named = any(str(s).strip().lower() == "sts" for s in items)
+        self.suites = parse_suites(self.suites)
+        data = self.data
+        self.data = [] if data is None else [data] if isinstance(data, str | os.PathLike | UserData) else list(data)
+        if self.langs is None:
+            self.langs = [] if self.data else list(DEFAULT_EVAL_LANGS)
+        elif isinstance(self.langs, str) or self.langs:
+            self.langs = lo_lang_list(self.langs)
+        else:
+            self.langs = []
+        self.metrics = [s.key for s in parse_metrics(self.metrics, kind="retrieval")]
+        if self.labels is not None:
+            self.labels = [str(x) for x in self.labels]
+        for name in ("batch_size", "max_sections", "max_bitext_pairs", "holdout_size"):
+            check_number(name, getattr(self, name), integer=True, at_least=1)
+        check_number("bitext_distractors", self.bitext_distractors, integer=True, at_least=0)
+        check_number("seed", self.seed, integer=True, at_least=0, below=2**32)
+        if self.trec_depth is not None:
+            check_number("trec_depth", self.trec_depth, integer=True, at_least=1, note="or None: 100")
+        if self.long_text not in ("truncate", "window"):
+            raise ConfigError(f"long_text must be 'truncate' or 'window', got {self.long_text!r}")
+        check_backend(self.backend, self.precision)
+        panel = self.holdout_langs
+        if panel is not None and (isinstance(panel, str) or panel) and self.langs and libreoffice_suites(self.suites):
+            from crossalign.evaluation.holdout import resolve_holdout_langs
+
+            self.holdout_langs = resolve_holdout_langs(self.holdout_langs, self.langs)
+        else:
+            self.holdout_langs = []
+
+    @classmethod
+    def from_options(cls, config: EvaluateConfig | None = None, **options: Any) -> EvaluateConfig:
+        """``config`` with ``options`` replaced, or a new config from ``options``; an unknown name is a
+        :class:`ConfigError` with the closest field."""
+        import dataclasses
+        import difflib
+
+        names = [f.name for f in dataclasses.fields(cls) if f.init]
+        for key in options:
+            if key not in names:
+                close = difflib.get_close_matches(key, names, n=1)
+                raise ConfigError(
+                    f"unknown evaluation option {key!r}", hint=f"did you mean {close[0]!r}?" if close else None
+                )
+        if config is None:
+            return cls(**options)
+        return dataclasses.replace(config, **options) if options else config
+
+    def record(self) -> dict[str, Any]:
+        """The settings recorded in every result's ``config`` (``suites`` and ``holdout`` set by the plan)."""
+        return {
+            "langs": list(self.langs),
+            "metrics": list(self.metrics),
+            "batch_size": self.batch_size,
+            "long_text": self.long_text,
+            "max_sections": self.max_sections,
+            "max_bitext_pairs": self.max_bitext_pairs,
+            "bitext_distractors": self.bitext_distractors,
+            "seed": self.seed,
+            "search": "faiss IndexFlatIP" if self.use_faiss else "exact (chunked inner product, trec_eval tie rule)",
+        }
 
 
 @dataclass
@@ -83,6 +236,8 @@ class EvaluationPlan:
         config: The configuration recorded in every result.
         data: The data description recorded in every result.
         build_seconds: Time spent building the sets and reading user data.
+        languages: Every language evaluated (``en`` first, then ``langs``, the panel, the user data's).
+        options: The :class:`EvaluateConfig` the plan was built from (encoding and output options of each model).
     """
 
     suites: list[str]
@@ -95,6 +250,7 @@ class EvaluationPlan:
     data: dict[str, Any]
     build_seconds: float = 0.0
     languages: list[str] = field(default_factory=list)
+    options: EvaluateConfig = field(default_factory=lambda: EvaluateConfig(langs=[], holdout_langs=[]))
 
 
 def _as_list(models: ModelLike | Sequence[ModelLike]) -> list[ModelLike]:
@@ -106,14 +262,10 @@ def _as_list(models: ModelLike | Sequence[ModelLike]) -> list[ModelLike]:
     return out
 
 
-def _sts_explicit(suites: str | Iterable[str]) -> bool:
-    items = suites.split(",") if isinstance(suites, str) else list(suites)
-    return any(str(s).strip().lower() == "sts" for s in items)
-
-
 def _data_summary(sets: Any, user_data: Sequence[Any]) -> dict[str, Any]:
     parts = []
     details: dict[str, Any] = {}
+    short = ""
     if sets is not None:
         prov = sets.provenance
         packages = prov.get("corpus", {}).get("packages", {})
@@ -126,8 +278,6 @@ def _data_summary(sets: Any, user_data: Sequence[Any]) -> dict[str, Any]:
             f" sampling seed {prov.get('seed')}, caps sections={prov['caps']['max_sections']} "
             f"bitext={prov['caps']['max_bitext_pairs']}+{prov['caps']['bitext_distractors']}"
         )
-    else:
-        short = ""
     if user_data:
         parts += [f"{'benchmark' if u.kind == 'benchmark' else 'user data'} {u.path}" for u in user_data]
         details["user_data"] = [u.describe() for u in user_data]
@@ -139,167 +289,96 @@ def _data_summary(sets: Any, user_data: Sequence[Any]) -> dict[str, Any]:
     }
 
 
-def prepare_evaluation(
-    *,
-    suites: str | Iterable[str] = "all",
-    langs: str | Iterable[str] | None = None,
-    data: str | os.PathLike[str] | Any | Sequence[Any] | None = None,
-    max_sections: int = 500,
-    max_bitext_pairs: int = 500,
-    bitext_distractors: int = 500,
-    seed: int = 13,
-    metrics: Sequence[str] = DEFAULT_RETRIEVAL_METRICS,
-    use_faiss: bool = False,
-    batch_size: int = 32,
-    long_text: str = "truncate",
-    cache_dir: str | os.PathLike[str] | None = None,
-    corpus: Any = None,
-    show_progress: bool | None = None,
-    holdout_langs: str | Iterable[str] | None = None,
-    holdout_size: int = 200,
-) -> EvaluationPlan:
+def prepare_evaluation(config: EvaluateConfig | None = None, *, corpus: Any = None, **options: Any) -> EvaluationPlan:
     """Build the evaluation sets, read user data and create the evaluators (no model involved).
 
     Args:
-        suites: ``"retrieval"``, ``"mixed-pool"``, ``"bitext"``, ``"sts"``, ``"all"`` (comma-separated or a list).
-        langs: LibreOffice languages (default :data:`DEFAULT_EVAL_LANGS` when no ``data`` is given, none otherwise).
-        data: ``--data`` paths (retrieval-set directories or BEIR folders, STS ``.jsonl`` files) and/or
-            :class:`~crossalign.evaluation.suites.UserData` already read (e.g. by
-            :func:`~crossalign.evaluation.suites.load_user_data` with default languages and a split).
-        max_sections, max_bitext_pairs, bitext_distractors, seed: Sizes and sampling seed of the LibreOffice sets.
-        metrics: Retrieval metrics (the first is the main score).
-        use_faiss: Search retrieval pools with faiss.
-        batch_size, long_text: Encoding options.
-        cache_dir: crossalign cache root (corpora).
+        config: The settings (:class:`EvaluateConfig`); keyword ``options`` build one or replace its fields.
         corpus: An opened LibreOfficeCorpus to reuse (tests, notebooks).
-        show_progress: Progress bars.
-        holdout_langs: The held-out panel (:mod:`crossalign.evaluation.holdout`): languages not in ``langs``
-            evaluated on x→en and en→en retrieval and x↔en paragraph bitext, task names ``holdout/...``. None or
-            ``"none"``: no panel; ``"default"``: :data:`~crossalign.evaluation.holdout.DEFAULT_HOLDOUT_LANGS`
-            without ``langs``. Only with LibreOffice languages.
-        holdout_size: Sections, gold paragraph pairs and distractors per side per panel language.
-
-    Returns:
-        The :class:`EvaluationPlan`.
 
     Raises:
         ConfigError: Unknown suite, ``sts`` asked for without STS data, or nothing to evaluate.
         UnknownLanguageError, CorpusError, DataFormatError: From the languages, the corpus and the user data.
     """
     from crossalign.data.eval_sets import build_libreoffice_eval_sets
-    from crossalign.evaluation.suites import (
-        UserData,
-        build_evaluators,
-        libreoffice_suites,
-        load_user_data,
-        parse_suites,
-    )
+    from crossalign.evaluation.suites import UserData, build_evaluators, libreoffice_suites, load_user_data
 
+    cfg = EvaluateConfig.from_options(config, **options)
     t0 = time.perf_counter()
-    run_suites = parse_suites(suites)
-    items = [] if data is None else [data] if isinstance(data, str | os.PathLike | UserData) else list(data)
-    user_data = [u if isinstance(u, UserData) else load_user_data(u) for u in items]
-    if langs is None:
-        lang_list = [] if user_data else list(DEFAULT_EVAL_LANGS)
-    else:
-        from crossalign.data.libreoffice.langs import lo_lang_list
-
-        lang_list = lo_lang_list(langs)
+    run_suites = list(cfg.suites)
+    user_data = [u if isinstance(u, UserData) else load_user_data(u) for u in cfg.data]
+    lang_list = list(cfg.langs)
     skipped: dict[str, str] = {}
-    have_sts = any(u.kind == "sts" for u in user_data)
-    if "sts" in run_suites and not have_sts:
-        if _sts_explicit(suites):
+    if "sts" in run_suites and not any(u.kind == "sts" for u in user_data):
+        if cfg.sts_named:
             raise ConfigError(
                 "the sts suite needs STS data (there is no built-in STS set)",
                 hint='pass --data FILE.jsonl with one {"text1", "text2", "score", "lang1", "lang2"} object per line',
             )
         skipped["sts"] = "no STS data given (--data FILE.jsonl)"
-        run_suites = [s for s in run_suites if s != "sts"]
+        run_suites.remove("sts")
     lo_suites = libreoffice_suites(run_suites)
-    holdout_list: list[str] = []
-    if holdout_langs is not None and lang_list and lo_suites:  # checked before any set is built
-        from crossalign.evaluation.holdout import resolve_holdout_langs
-
-        holdout_list = resolve_holdout_langs(holdout_langs, lang_list)
+    holdout_list = list(cfg.holdout_langs) if lang_list and lo_suites else []
     sets = None
     if lang_list and lo_suites:
         sets = build_libreoffice_eval_sets(
             lang_list,
             suites=lo_suites,
-            max_sections=max_sections,
-            max_bitext_pairs=max_bitext_pairs,
-            bitext_distractors=bitext_distractors,
-            seed=seed,
+            max_sections=cfg.max_sections,
+            max_bitext_pairs=cfg.max_bitext_pairs,
+            bitext_distractors=cfg.bitext_distractors,
+            seed=cfg.seed,
             corpus=corpus,
-            cache_dir=cache_dir,
-            show_progress=show_progress,
+            cache_dir=cfg.cache_dir,
         )
     if holdout_list and sets is not None:
         from crossalign.evaluation.holdout import build_holdout_sets
 
         panel = build_holdout_sets(
-            holdout_list,
-            size=holdout_size,
-            seed=seed,
-            corpus=corpus,
-            cache_dir=cache_dir,
-            show_progress=show_progress,
+            holdout_list, size=cfg.holdout_size, seed=cfg.seed, corpus=corpus, cache_dir=cfg.cache_dir
         )
         sets.sets.extend(panel.sets)
         sets.provenance["holdout"] = {**panel.provenance["holdout"], "per_language": panel.provenance["per_language"]}
-        run_suites = [
-            s
-            for s in ("retrieval", "mixed-pool", "inclination", "bitext", "sts")
-            if s in run_suites or (s in ("retrieval", "bitext"))
-        ]
+        run_suites = [s for s in SUITE_ORDER if s in run_suites or s in ("retrieval", "bitext")]
     evaluators = build_evaluators(
         run_suites,
         sets=sets,
         user_data=user_data,
-        metrics=metrics,
-        use_faiss=use_faiss,
-        batch_size=batch_size,
-        long_text=long_text,
+        metrics=cfg.metrics,
+        use_faiss=cfg.use_faiss,
+        batch_size=cfg.batch_size,
+        long_text=cfg.long_text,
     )
     ran = {e.suite for e in evaluators}
     for s in run_suites:
         if s not in ran and s not in skipped:
             skipped[s] = "no data for this suite"
-    languages: list[str] = []
-    if lang_list:
-        languages = ["en", *[lang for lang in lang_list if lang != "en"], *holdout_list]
+    languages: list[str] = ["en", *[x for x in lang_list if x != "en"], *holdout_list] if lang_list else []
     for u in user_data:
-        languages += [lang for lang in u.languages if lang not in languages]
-    config = {
+        languages += [x for x in u.languages if x not in languages]
+    config_record = {
         "suites": [s for s in run_suites if s in ran],
         "suites_skipped": skipped,
-        "langs": lang_list,
-        "metrics": list(metrics),
-        "batch_size": batch_size,
-        "long_text": long_text,
-        "max_sections": max_sections,
-        "max_bitext_pairs": max_bitext_pairs,
-        "bitext_distractors": bitext_distractors,
-        "seed": seed,
-        "search": "faiss IndexFlatIP" if use_faiss else "exact (chunked inner product, trec_eval tie rule)",
+        **cfg.record(),
         "similarity": "cosine (L2-normalised embeddings)",
         "prompts": {"retrieval queries": "query", "documents": "passage", "bitext": "query", "sts": "query"},
         "mixed_pool_ks": [1, 10, 100],
         "bitext_margin": {"kind": "ratio", "k": 4, "mining": "max"},
         "data_paths": [str(u.path) for u in user_data],
-        "holdout": {"langs": holdout_list, "size": holdout_size} if holdout_list else {},
+        "holdout": {"langs": holdout_list, "size": cfg.holdout_size} if holdout_list else {},
     }
     return EvaluationPlan(
-        suites=config["suites"],
+        suites=config_record["suites"],
         skipped=skipped,
         langs=lang_list,
         evaluators=evaluators,
         sets=sets,
         user_data=user_data,
-        config=config,
+        config=config_record,
         data=_data_summary(sets, user_data),
         build_seconds=time.perf_counter() - t0,
         languages=languages,
+        options=cfg,
     )
 
 
@@ -378,65 +457,38 @@ def evaluate_model(
     model: ModelLike,
     plan: EvaluationPlan,
     *,
-    output_dir: str | os.PathLike[str] | None,
+    output_dir: str | os.PathLike[str] | None = None,
     label: str | None = None,
-    batch_size: int = 32,
-    long_text: str = "truncate",
-    precision: str = "fp32",
-    backend: str = "auto",
-    persist_embeddings: bool = True,
-    cache_dir: str | os.PathLike[str] | None = None,
-    device: str | None = None,
-    write_trec: bool = True,
-    trec_depth: int | None = None,
-    write_mteb: bool = True,
-    query_prompt: str | None = None,
-    passage_prompt: str | None = None,
-    show_progress: bool | None = None,
     log: Log | None = None,
 ) -> tuple[EvaluationResult, list[EvaluatorOutput]]:
-    """Evaluate one model on a prepared plan and write its files.
+    """Evaluate one model on a prepared plan and write its files (encoding and output options: ``plan.options``).
 
     Args:
         model: A model spec (built-in name, directory, HF id) or a loaded SentenceTransformer.
         plan: From :func:`prepare_evaluation`.
         output_dir: Where to write (None: write nothing).
-        label: Short name of the model in tables and file names.
-        batch_size, long_text: Encoding options.
-        precision, backend: The encoding path (:mod:`crossalign.models.backends`); the resolved values are recorded
-            in ``config.encoding_path``.
-        persist_embeddings: Keep the vectors on disk (keyed by the weights' fingerprint) for later runs.
-        cache_dir: crossalign cache root (models, embeddings).
-        device: Torch device for a spec (default: sentence-transformers' choice).
-        write_trec, write_mteb: Also write TREC runs / MTEB files.
-        trec_depth: Documents per query in the TREC runs (default: the run's depth, 100).
-        query_prompt, passage_prompt: Prompts that override the model's own and its family's (None: not given,
-            ``""``: none); see :func:`crossalign.models.prompts.apply_prompts`. The choice is printed and recorded
-            in ``model.prompt_choice``; a loaded model gets its own prompts back afterwards.
-        show_progress: Progress bars.
+        label: Short name of the model in tables and file names (default :func:`model_label`).
         log: Receives one line per stage (default: stderr when progress is on).
 
-    Returns:
-        ``(result, outputs)``: the :class:`EvaluationResult` and the evaluator outputs (with runs).
+    The prompt choice is printed and recorded in ``model.prompt_choice``; a loaded model gets its own prompts back
+    afterwards. Returns ``(result, outputs)``: the :class:`EvaluationResult` and the evaluator outputs (with runs).
     """
     from crossalign.models import load_model, model_fingerprint, resolve_model
     from crossalign.models.prompts import apply_prompts
 
-    say = stage_logger(show_progress, log)
+    cfg = plan.options
+    say = stage_logger(None, log)
     timing: dict[str, float] = {"build_sets": round(plan.build_seconds, 3)}
     t_start = time.perf_counter()
-    spec: str | None = None
-    path: str | None = None
-    t0 = time.perf_counter()
+    spec = path = None
     if isinstance(model, str | os.PathLike):
         spec = os.fspath(model)
-        path = resolve_model(spec, cache_dir=cache_dir)
+        path = resolve_model(spec, cache_dir=cfg.cache_dir)
         say(f"load model {spec}")
-        st_model = load_model(spec, device=device, cache_dir=cache_dir)
+        st_model = load_model(spec, device=cfg.device, cache_dir=cfg.cache_dir)
     else:
         st_model = model
-        spec = None
-    timing["load_model"] = time.perf_counter() - t0
+    timing["load_model"] = time.perf_counter() - t_start
     label = label or model_label(model)
     t0 = time.perf_counter()
     fingerprint = model_fingerprint(st_model) if hasattr(st_model, "state_dict") else None
@@ -445,90 +497,37 @@ def evaluate_model(
     choice = apply_prompts(
         st_model,
         spec,
-        query=query_prompt,
-        passage=passage_prompt,
-        log=say if log is not None or progress_enabled(show_progress) else None,  # always shown
+        query=cfg.query_prompt,
+        passage=cfg.passage_prompt,
+        log=say if log is not None or progress_enabled() else None,  # always shown
     )
     try:
-        return _evaluate_loaded(
+        cache = EmbeddingCache(
             st_model,
-            plan,
-            spec=spec,
-            path=path,
-            label=label,
             fingerprint=fingerprint,
-            choice=choice,
-            timing=timing,
-            t_start=t_start,
-            output_dir=output_dir,
-            batch_size=batch_size,
-            long_text=long_text,
-            precision=precision,
-            backend=backend,
-            persist_embeddings=persist_embeddings,
-            cache_dir=cache_dir,
-            write_trec=write_trec,
-            trec_depth=trec_depth,
-            write_mteb=write_mteb,
-            show_progress=show_progress,
-            say=say,
+            batch_size=cfg.batch_size,
+            long_text=cfg.long_text,
+            persist=cfg.persist_embeddings and fingerprint is not None,
+            cache_dir=cfg.cache_dir,
+            precision=cfg.precision,
+            backend=cfg.backend,
         )
+        t0 = time.perf_counter()
+        encode_summary = _encode_all(cache, plan.evaluators, say)
+        timing["encode"] = time.perf_counter() - t0
+        outputs: list[EvaluatorOutput] = []
+        for suite in plan.suites:
+            evs = [e for e in plan.evaluators if e.suite == suite]
+            if not evs:
+                continue
+            t0 = time.perf_counter()
+            say(f"{suite}: {len(evs)} set{'s' if len(evs) != 1 else ''}")
+            for ev in progress(evs, desc=suite, show=None if len(evs) > 1 else False):
+                outputs.extend(ev.evaluate_detailed(cache))
+            timing[suite] = time.perf_counter() - t0
     finally:
         if spec is None:  # the caller's model: give it its own prompts back
             st_model.prompts = original_prompts
-
-
-def _evaluate_loaded(
-    st_model: Any,
-    plan: EvaluationPlan,
-    *,
-    spec: str | None,
-    path: str | None,
-    label: str,
-    fingerprint: str | None,
-    choice: Any,
-    timing: dict[str, float],
-    t_start: float,
-    output_dir: str | os.PathLike[str] | None,
-    batch_size: int,
-    long_text: str,
-    precision: str,
-    backend: str,
-    persist_embeddings: bool,
-    cache_dir: str | os.PathLike[str] | None,
-    write_trec: bool,
-    trec_depth: int | None,
-    write_mteb: bool,
-    show_progress: bool | None,
-    say: Log,
-) -> tuple[EvaluationResult, list[EvaluatorOutput]]:
-    from crossalign.evaluation import writers
-
-    cache = EmbeddingCache(
-        st_model,
-        fingerprint=fingerprint,
-        batch_size=batch_size,
-        long_text=long_text,
-        persist=persist_embeddings and fingerprint is not None,
-        cache_dir=cache_dir,
-        show_progress=show_progress,
-        precision=precision,
-        backend=backend,
-    )
-    t0 = time.perf_counter()
-    encode_summary = _encode_all(cache, plan.evaluators, say)
-    timing["encode"] = time.perf_counter() - t0
-    outputs: list[EvaluatorOutput] = []
-    for suite in plan.suites:
-        evs = [e for e in plan.evaluators if e.suite == suite]
-        if not evs:
-            continue
-        t0 = time.perf_counter()
-        say(f"{suite}: {len(evs)} set{'s' if len(evs) != 1 else ''}")
-        for ev in progress(evs, desc=suite, show=show_progress if len(evs) > 1 else False):
-            outputs.extend(ev.evaluate_detailed(cache))
-        timing[suite] = time.perf_counter() - t0
-    tasks: list[TaskScore] = [o.score for o in outputs]
     model_info = {
         "spec": spec,
         "path": path,
@@ -540,9 +539,15 @@ def _evaluate_loaded(
         "prompt_choice": choice.to_dict(),
         "embedding_dim": cache.dim,
     }
-    config = {**plan.config, "batch_size": batch_size, "long_text": long_text, "embedding_cache": cache.describe()}
-    config["encode"] = encode_summary
-    config["encoding_path"] = {"backend": cache.backend, "precision": cache.precision}
+    config = {
+        **plan.config,
+        "batch_size": cfg.batch_size,
+        "long_text": cfg.long_text,
+        "embedding_cache": cache.describe(),
+        "encode": encode_summary,
+        "encoding_path": {"backend": cache.backend, "precision": cache.precision},
+    }
+    tasks: list[TaskScore] = [o.score for o in outputs]
     result = EvaluationResult(
         model=model_info, data=plan.data, config=config, tasks=tasks, languages=list(plan.languages)
     )
@@ -550,9 +555,9 @@ def _evaluate_loaded(
         t0 = time.perf_counter()
         out = Path(output_dir)
         out.mkdir(parents=True, exist_ok=True)
-        if write_trec:
-            writers.write_trec_runs(outputs, out, tag=label, depth=trec_depth)
-        if write_mteb:
+        if cfg.write_trec:
+            writers.write_trec_runs(outputs, out, tag=label, depth=cfg.trec_depth)
+        if cfg.write_mteb:
             writers.write_mteb_results(result, out)
         timing["write"] = time.perf_counter() - t0
     timing["total"] = time.perf_counter() - t_start + plan.build_seconds
@@ -562,66 +567,15 @@ def _evaluate_loaded(
     return result, outputs
 
 
-def write_report(
-    results: Sequence[EvaluationResult],
-    output_dir: str | os.PathLike[str],
-    *,
-    title: str = "crossalign evaluation",
-    reproduce: str | None = None,
-    sections: Sequence[str] = (),
-) -> Path:
-    """The human-readable report of an evaluation: ``report.md`` with tables, plots and, for several models, the
-    paired comparison (:func:`crossalign.reports.write_report`).
-
-    Args:
-        results: One result per model (the first is the baseline of comparisons).
-        output_dir: Where the report goes.
-        title: The report's title.
-        reproduce: The command that produced the results.
-
-    Returns:
-        The report's path.
-    """
-    from crossalign.reports.markdown import write_report as write_markdown_report
-
-    return write_markdown_report(list(results), output_dir, title=title, reproduce=reproduce, sections=sections)
-
-
 def evaluate(
     models: ModelLike | Sequence[ModelLike],
+    config: EvaluateConfig | None = None,
     *,
-    suites: str | Iterable[str] = "all",
-    langs: str | Iterable[str] | None = None,
-    data: str | os.PathLike[str] | Any | Sequence[Any] | None = None,
-    output_dir: str | os.PathLike[str] | None,
-    batch_size: int = 32,
-    max_sections: int = 500,
-    max_bitext_pairs: int = 500,
-    bitext_distractors: int = 500,
-    seed: int = 13,
-    metrics: Sequence[str] = DEFAULT_RETRIEVAL_METRICS,
-    use_faiss: bool = False,
-    long_text: str = "truncate",
-    precision: str = "fp32",
-    backend: str = "auto",
-    labels: Sequence[str] | None = None,
-    cache_dir: str | os.PathLike[str] | None = None,
-    persist_embeddings: bool = True,
-    device: str | None = None,
-    write_trec: bool = True,
-    trec_depth: int | None = None,
-    write_mteb: bool = True,
-    write_sets: bool = False,
-    overwrite: bool = False,
-    query_prompt: str | None = None,
-    passage_prompt: str | None = None,
+    base_model: ModelLike | None = None,
     corpus: Any = None,
     show_progress: bool | None = None,
     log: Log | None = None,
-    reproduce: str | None = None,
-    holdout_langs: str | Iterable[str] | None = None,
-    holdout_size: int = 200,
-    base_model: ModelLike | None = None,
+    **options: Any,
 ) -> list[EvaluationResult]:
     """Evaluate one or more models on the chosen suites and write everything; one :class:`EvaluationResult` each.
 
@@ -630,42 +584,14 @@ def evaluate(
 
     Args:
         models: A model spec / loaded model, or a list of them.
-        suites: ``retrieval``, ``mixed-pool``, ``bitext``, ``sts``, ``all`` (comma-separated or a list).
-        langs: LibreOffice languages (default ``de,zh-CN,hi,km`` when no ``data`` is given).
-        data: Retrieval-set directories (or BEIR folders) and/or STS ``.jsonl`` files, or
-            :class:`~crossalign.evaluation.suites.UserData` already read (see :func:`prepare_evaluation`).
-        output_dir: Output directory, the same layout for one model or several: ``<label>/`` per model
-            (``results.json``, ``report.md``, ``mteb/``, ``runs/``), the combined ``report.md`` and ``plots/``, and
-            ``evaluation.json`` (labels, folders, what was written). It must be empty or missing unless
-            ``overwrite``. None writes nothing.
-        batch_size: Model inputs per forward pass.
-        max_sections, max_bitext_pairs, bitext_distractors, seed: LibreOffice set sizes and sampling seed.
-        metrics: Retrieval metrics (the first is the main score).
-        use_faiss: Search retrieval pools with faiss.
-        long_text: ``"truncate"`` or ``"window"``.
-        precision, backend: The encoding path: ``fp32``/``bf16``/``auto`` and ``torch``/``openvino``/``auto``
-            (:mod:`crossalign.models.backends`; default fp32 on OpenVINO when installed, else torch); checked
-            before any work.
-        labels: Names of the models, one per model (default: :func:`model_label`); a label's folder name keeps
-            letters, digits and ``_.+-``.
-        cache_dir: crossalign cache root.
-        persist_embeddings: Keep vectors on disk for later runs of the same model.
-        device: Torch device for model specs.
-        write_trec, write_mteb: Also write TREC runs / MTEB files.
-        trec_depth: Documents per query in the TREC runs (default 100, the depth of the runs).
-        write_sets: Also write the evaluation sets (``<output_dir>/eval_sets/``) for inspection.
-        overwrite: Replace a previous evaluation in ``output_dir``: only the entries its ``evaluation.json`` lists
-            are removed, after the inputs have been checked; other files stay.
-        query_prompt, passage_prompt: Prompts for every model, overriding their own and their family's (None: not
-            given; ``""``: none); see :func:`crossalign.models.prompts.apply_prompts`.
-        corpus: An opened LibreOfficeCorpus to reuse.
-        show_progress: Progress bars and stage lines (default: on unless ``CROSSALIGN_NO_PROGRESS``).
-        log: Receives one line per stage.
-        reproduce: The command line that produced the evaluation (shown in the report).
-        holdout_langs, holdout_size: The held-out panel (see :func:`prepare_evaluation`).
+        config: The settings (:class:`EvaluateConfig`); keyword ``options`` (its field names: ``suites``,
+            ``langs``, ``output_dir``, ...) build one or replace its fields.
         base_model: The model the others were trained from: evaluated first (label ``base``), and every other
             model's held-out panel is compared with it (per-language deltas with bootstrap CIs and the regression
             verdict in each result's ``holdout``, ``holdout.json`` and the report).
+        corpus: An opened LibreOfficeCorpus to reuse.
+        show_progress: Progress bars and stage lines (default: on unless ``CROSSALIGN_NO_PROGRESS``).
+        log: Receives one line per stage.
 
     Returns:
         One result per model, in order (the base model's first when ``base_model`` is given).
@@ -678,14 +604,18 @@ def evaluate(
     Example:
         >>> results = evaluate(["e5-small-q4", "runs/clear-de"], langs="de", output_dir="eval/")  # doctest: +SKIP
     """
-    model_list = _as_list(models)
+    with progress_scope(show_progress):
+        return _evaluate(_as_list(models), EvaluateConfig.from_options(config, **options), base_model, corpus, log)
+
+
+def _evaluate(
+    model_list: list[ModelLike], cfg: EvaluateConfig, base_model: ModelLike | None, corpus: Any, log: Log | None
+) -> list[EvaluationResult]:
     from crossalign.models.loading import check_device
     from crossalign.utils.atomic import check_output_location
 
-    check_device(device)  # before the sets are built and anything is encoded
-    from crossalign.models.backends import check_backend
-
-    check_backend(backend, precision)
+    output_dir, labels = cfg.output_dir, cfg.labels
+    check_device(cfg.device)  # before the sets are built and anything is encoded
     if output_dir is not None:
         check_output_location(output_dir, what="output directory")
     if base_model is not None:
@@ -694,69 +624,33 @@ def evaluate(
         names_in = list(labels) if labels is not None else [model_label(m) for m in model_list]
         model_list = [base_model, *model_list]
         labels = ["base", *names_in]
-    names, folders, stale = check_output(output_dir, model_list, labels, overwrite=overwrite)
-    check_model_specs(model_list, cache_dir)  # a bad path fails now, not after the sets are built
-    say = stage_logger(show_progress, log)
+    names, folders, stale = check_output(output_dir, model_list, labels, overwrite=cfg.overwrite)
+    check_model_specs(model_list, cfg.cache_dir)  # a bad path fails now, not after the sets are built
+    say = stage_logger(None, log)
     say("building evaluation sets")
-    plan = prepare_evaluation(
-        suites=suites,
-        langs=langs,
-        data=data,
-        max_sections=max_sections,
-        max_bitext_pairs=max_bitext_pairs,
-        bitext_distractors=bitext_distractors,
-        seed=seed,
-        metrics=metrics,
-        use_faiss=use_faiss,
-        batch_size=batch_size,
-        long_text=long_text,
-        cache_dir=cache_dir,
-        corpus=corpus,
-        show_progress=show_progress,
-        holdout_langs=holdout_langs,
-        holdout_size=holdout_size,
-    )
+    plan = prepare_evaluation(cfg, corpus=corpus)
     say(f"{len(plan.evaluators)} evaluation sets, suites: {', '.join(plan.suites)} ({plan.build_seconds:.1f} s)")
     for path in stale:  # the inputs are valid: only now is the previous evaluation removed
         say(f"--overwrite: removing {path}")
         shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
     if output_dir is not None:  # first, so that --overwrite can clean up after a run that did not finish
-        _write_manifest(Path(output_dir), names, folders, reproduce, complete=False)
-    if output_dir is not None and write_sets and plan.sets is not None:
-        plan.sets.write(Path(output_dir) / EVAL_SETS_DIR)
+        _write_manifest(Path(output_dir), names, folders, cfg.reproduce, complete=False)
+        if cfg.write_sets and plan.sets is not None:
+            plan.sets.write(Path(output_dir) / EVAL_SETS_DIR)
     results = []
     for m, name, folder in zip(model_list, names, folders):
         out = None if output_dir is None else Path(output_dir) / folder
-        result, _ = evaluate_model(
-            m,
-            plan,
-            output_dir=out,
-            label=name,
-            batch_size=batch_size,
-            long_text=long_text,
-            precision=precision,
-            backend=backend,
-            persist_embeddings=persist_embeddings,
-            cache_dir=cache_dir,
-            device=device,
-            write_trec=write_trec,
-            trec_depth=trec_depth,
-            write_mteb=write_mteb,
-            query_prompt=query_prompt,
-            passage_prompt=passage_prompt,
-            show_progress=show_progress,
-            log=say,
-        )
+        result, _ = evaluate_model(m, plan, output_dir=out, label=name, log=say)
         results.append(result)
         if out is not None:
-            write_report([result], out, title=f"crossalign evaluation: {name}", reproduce=reproduce)
+            write_report([result], out, title=f"crossalign evaluation: {name}", reproduce=cfg.reproduce)
     sections: list[str] = []
     if base_model is not None and len(results) > 1:
         sections = _holdout_against_base(results, folders, output_dir, say)
     if output_dir is not None:
         title = "crossalign evaluation: " + " vs ".join(names)
-        write_report(results, output_dir, title=title, reproduce=reproduce, sections=sections)
-        _write_manifest(Path(output_dir), names, folders, reproduce, complete=True)
+        write_report(results, output_dir, title=title, reproduce=cfg.reproduce, sections=sections)
+        _write_manifest(Path(output_dir), names, folders, cfg.reproduce, complete=True)
     return results
 
 
@@ -768,7 +662,6 @@ def _holdout_against_base(
 ) -> list[str]:
     """Compare every model's held-out panel with the base model's (results[0]); store it in each result (and its
     results.json), write ``holdout.json`` and the plot; returns the report section."""
-    from crossalign.evaluation import writers
     from crossalign.evaluation.holdout import holdout_comparison, holdout_langs_of
     from crossalign.reports.holdout import format_holdout, plot_holdout
     from crossalign.utils.atomic import atomic_write_json

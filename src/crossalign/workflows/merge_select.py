@@ -82,7 +82,6 @@ def _dev_sets(
             retrieval=False,
             corpus=corpus,
             cache_dir=cache_dir,
-            show_progress=show_progress,
         )
         sets.sets.extend(panel.sets)
     return sets
@@ -122,6 +121,7 @@ def select_merge_lambda(
     from crossalign.evaluation.holdout import holdout_scores
     from crossalign.evaluation.suites import build_evaluators
     from crossalign.models.merge import check_lambda, merge_models
+    from crossalign.utils.progress import progress_scope
     from crossalign.workflows.evaluate import EvaluationPlan, evaluate_model
 
     if not trained_langs:
@@ -151,7 +151,8 @@ def select_merge_lambda(
     curve = []
     for lam in lams:
         merged = merge_models(base, tuned, lam)
-        result, _ = evaluate_model(merged, plan, output_dir=None, label=f"λ={lam:g}", show_progress=False)
+        with progress_scope(False):
+            result, _ = evaluate_model(merged, plan, output_dir=None, label=f"λ={lam:g}")
         del merged
         x_en = {}
         for lang in trained_langs:

@@ -31,6 +31,7 @@ from crossalign.errors import ConfigError
 from crossalign.evaluation.embeddings import EmbeddingCache
 from crossalign.evaluation.metrics import lower_is_better
 from crossalign.evaluation.results import TaskScore
+from crossalign.utils.progress import progress_scope
 
 if TYPE_CHECKING:
     from crossalign.data.records import RetrievalSet
@@ -60,15 +61,13 @@ class TextRequest:
     prompt_name: str | None
 
 
-def as_encoder(
-    encoder: Any, *, batch_size: int = 32, long_text: str = "truncate", show_progress: bool | None = None
-) -> EmbeddingCache:
+def as_encoder(encoder: Any, *, batch_size: int = 32, long_text: str = "truncate") -> EmbeddingCache:
     """``encoder`` itself when it is an :class:`EmbeddingCache`, else a transient cache around the model."""
     if isinstance(encoder, EmbeddingCache):
         return encoder
     if encoder is None:
         raise ConfigError("no model or EmbeddingCache given to the evaluator")
-    return EmbeddingCache.transient(encoder, batch_size=batch_size, long_text=long_text, show_progress=show_progress)
+    return EmbeddingCache.transient(encoder, batch_size=batch_size, long_text=long_text)
 
 
 class _Timer:
@@ -96,7 +95,6 @@ class CrossalignEvaluator(BaseEvaluator):
         name: Prefix of the metric names in ``__call__``'s dict (default: the task with ``/`` made ``_``).
         batch_size: Model inputs per forward pass when a model (not a cache) is passed.
         long_text: ``"truncate"`` or ``"window"`` when a model is passed.
-        show_progress: Progress bars of the encoder.
     """
 
     def __init__(
@@ -108,7 +106,6 @@ class CrossalignEvaluator(BaseEvaluator):
         name: str | None = None,
         batch_size: int = 32,
         long_text: str = "truncate",
-        show_progress: bool | None = None,
     ) -> None:
         super().__init__()
         self.suite = suite
@@ -117,7 +114,6 @@ class CrossalignEvaluator(BaseEvaluator):
         self.name = name if name is not None else task.replace("/", "_")
         self.batch_size = batch_size
         self.long_text = long_text
-        self.show_progress = show_progress
         self.primary_metric = main_score
         self.greater_is_better = not lower_is_better(main_score)
 
@@ -143,9 +139,7 @@ class CrossalignEvaluator(BaseEvaluator):
         return [o.score for o in self.evaluate_detailed(encoder)]
 
     def _encoder(self, encoder: Any) -> EmbeddingCache:
-        return as_encoder(
-            encoder, batch_size=self.batch_size, long_text=self.long_text, show_progress=self.show_progress
-        )
+        return as_encoder(encoder, batch_size=self.batch_size, long_text=self.long_text)
 
     def __call__(
         self, model: Any, output_path: str | None = None, epoch: int = -1, steps: int = -1, *args: Any, **kwargs: Any
@@ -156,9 +150,10 @@ class CrossalignEvaluator(BaseEvaluator):
         prefixed with :attr:`name`. When ``output_path`` is given, one JSON line per call is appended to
         ``<output_path>/crossalign_<name>.jsonl``.
         """
-        outputs = self.evaluate_detailed(
-            EmbeddingCache.transient(model, batch_size=self.batch_size, long_text=self.long_text, show_progress=False)
-        )
+        with progress_scope(False):  # inside a training loop: the trainer's own bar only
+            outputs = self.evaluate_detailed(
+                EmbeddingCache.transient(model, batch_size=self.batch_size, long_text=self.long_text)
+            )
         scores = [o.score for o in outputs]
         metrics: dict[str, float] = {}
         primary = None

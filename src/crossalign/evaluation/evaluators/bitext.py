@@ -50,7 +50,7 @@ class BitextEvaluator(CrossalignEvaluator):
         retrieval: Mining mode (``"max"``, ``"fwd"``, ``"bwd"``, ``"intersect"``).
         main_score: Headline metric (``bucc_f1``).
         name: Prefix of the metric names when used as a sentence-transformers evaluator.
-        batch_size, long_text, show_progress: Encoding options when a model (not a cache) is passed.
+        batch_size, long_text: Encoding options when a model (not a cache) is passed.
 
     Raises:
         DataFormatError: Sources or targets in several languages, or no gold pair.
@@ -71,7 +71,6 @@ class BitextEvaluator(CrossalignEvaluator):
         name: str | None = None,
         batch_size: int = 32,
         long_text: str = "truncate",
-        show_progress: bool | None = None,
     ) -> None:
         if len(data.query_langs) != 1 or len(data.doc_langs) != 1:
             raise DataFormatError(
@@ -87,7 +86,6 @@ class BitextEvaluator(CrossalignEvaluator):
             name=name,
             batch_size=batch_size,
             long_text=long_text,
-            show_progress=show_progress,
         )
         self.data = data
         self.src_lang = data.query_langs[0]

@@ -62,7 +62,7 @@ class MixedPoolEvaluator(CrossalignEvaluator):
         query_prompt, doc_prompt: Prompt names.
         run_depth: Documents per query kept in the run (the TREC file).
         per_query: Keep per-query values.
-        batch_size, long_text, show_progress: Encoding options when a model (not a cache) is passed.
+        batch_size, long_text: Encoding options when a model (not a cache) is passed.
 
     Raises:
         ConfigError: Bad cutoffs or a main score that is not reported.
@@ -85,7 +85,6 @@ class MixedPoolEvaluator(CrossalignEvaluator):
         per_query: bool = True,
         batch_size: int = 32,
         long_text: str = "truncate",
-        show_progress: bool | None = None,
     ) -> None:
         ks = sorted({int(k) for k in ks})
         if not ks or ks[0] < 1:
@@ -103,7 +102,6 @@ class MixedPoolEvaluator(CrossalignEvaluator):
             name=name,
             batch_size=batch_size,
             long_text=long_text,
-            show_progress=show_progress,
         )
         self.data = data
         self.pivot_lang = pivot_lang

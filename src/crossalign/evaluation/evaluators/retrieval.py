@@ -64,7 +64,7 @@ class RetrievalEvaluator(CrossalignEvaluator):
         depth: Documents kept per query (default: 100, more when a cutoff is larger; all for uncut metrics).
         use_faiss: Search with faiss ``IndexFlatIP`` (needs ``faiss-cpu``).
         per_query: Keep per-query values in the scores.
-        batch_size, long_text, show_progress: Encoding options when a model (not a cache) is passed.
+        batch_size, long_text: Encoding options when a model (not a cache) is passed.
 
     Raises:
         ConfigError: An unknown metric or a main score not among the metrics.
@@ -87,7 +87,6 @@ class RetrievalEvaluator(CrossalignEvaluator):
         per_query: bool = True,
         batch_size: int = 32,
         long_text: str = "truncate",
-        show_progress: bool | None = None,
     ) -> None:
         specs = parse_metrics(metrics, kind="retrieval")
         keys = [s.key for s in specs]
@@ -105,7 +104,6 @@ class RetrievalEvaluator(CrossalignEvaluator):
             name=name,
             batch_size=batch_size,
             long_text=long_text,
-            show_progress=show_progress,
         )
         self.data = data
         self.metrics = keys

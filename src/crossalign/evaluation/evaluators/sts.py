@@ -96,7 +96,7 @@ class STSEvaluator(CrossalignEvaluator):
         prompt: Prompt name for both texts (``"query"``).
         suite: Suite name (``sts``).
         name: Prefix of the metric names when used as a sentence-transformers evaluator.
-        batch_size, long_text, show_progress: Encoding options when a model (not a cache) is passed.
+        batch_size, long_text: Encoding options when a model (not a cache) is passed.
 
     Raises:
         DataFormatError: No pairs.
@@ -112,7 +112,6 @@ class STSEvaluator(CrossalignEvaluator):
         name: str | None = None,
         batch_size: int = 32,
         long_text: str = "truncate",
-        show_progress: bool | None = None,
     ) -> None:
         if not pairs:
             raise DataFormatError("no STS pairs given", field="pairs")
@@ -123,7 +122,6 @@ class STSEvaluator(CrossalignEvaluator):
             name=name,
             batch_size=batch_size,
             long_text=long_text,
-            show_progress=show_progress,
         )
         self.pairs = list(pairs)
         self.prompt = prompt
