@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-__all__ = ["CACHE_DIR_HELP", "help_text", "key_value"]
+__all__ = ["CACHE_DIR_HELP", "command_line", "help_text", "key_value"]
 
 #: The one description of every command's ``--cache-dir`` (see :func:`crossalign.utils.cache.cache_root`).
 CACHE_DIR_HELP = (
@@ -36,3 +36,23 @@ def key_value(text: str) -> tuple[str, Any]:
         return key.strip(), json.loads(raw)
     except json.JSONDecodeError:
         return key.strip(), raw
+
+
+def command_line(prog: str, parser: argparse.ArgumentParser, args: argparse.Namespace, *, every: bool = False) -> str:
+    """The command that reproduces ``args`` (for a report's "How to reproduce"), built from ``parser``'s options in
+    their order: positionals, then each option set to other than its default (``every``: each option with a value)."""
+    import shlex
+
+    parts = prog.split()
+    for action in parser._actions:
+        value = getattr(args, action.dest, None)
+        if isinstance(action, argparse._HelpAction) or value is None:
+            continue
+        if not action.option_strings:
+            parts += [str(v) for v in (value if isinstance(value, list) else [value])]
+        elif isinstance(action, argparse._StoreTrueAction):
+            parts += [action.option_strings[-1]] if value else []
+        elif every or action.required or value != action.default:
+            for v in value if isinstance(value, list) else [value]:
+                parts += [action.option_strings[-1], f"{v:g}" if isinstance(v, float) else str(v)]
+    return " ".join(shlex.quote(p) for p in parts)

@@ -9,11 +9,10 @@ model's value, the difference to the baseline, the 95 % CI (bootstrap) and the H
 from __future__ import annotations
 
 import argparse
-import shlex
 from pathlib import Path
 from typing import Any
 
-from crossalign.cli._text import help_text
+from crossalign.cli._text import command_line, help_text
 
 EPILOG = """\
 examples:
@@ -61,7 +60,7 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--output", metavar="DIR", default=None, help="also write comparison.md, comparison.json, plots")
     p.add_argument("--no-plots", action="store_true", help="with --output: skip the PNG plots")
-    p.set_defaults(func=run_compare)
+    p.set_defaults(func=run_compare, parser=p)
 
 
 def _labels(paths: list[str], results: list[Any]) -> list[str]:
@@ -115,7 +114,11 @@ def run_compare(args: argparse.Namespace) -> int:
         from crossalign.reports.markdown import write_comparison
 
         files = write_comparison(
-            results, args.output, comparison=comparison, plots=not args.no_plots, command=_command(args)
+            results,
+            args.output,
+            comparison=comparison,
+            plots=not args.no_plots,
+            command=command_line("crossalign compare", args.parser, args, every=True),
         )
         print(f"\nwrote {files['markdown']}")
         print(f"wrote {files['json']}")
@@ -124,21 +127,6 @@ def run_compare(args: argparse.Namespace) -> int:
         if files["plots_skipped"]:
             print(files["plots_skipped"])
     return 0
-
-
-def _command(args: argparse.Namespace) -> str:
-    """The command line equivalent to ``args`` (every option spelled out, for "How to reproduce")."""
-    parts = ["crossalign", "compare", *args.results]
-    for label in args.label or []:
-        parts += ["--label", label]
-    if args.metrics:
-        parts += ["--metrics", args.metrics]
-    parts += ["--test", args.test, "--baseline", str(args.baseline), "--alpha", f"{args.alpha:g}"]
-    parts += ["--resamples", str(args.resamples), "--seed", str(args.seed), "--correction", args.correction]
-    parts += ["--output", args.output]
-    if args.no_plots:
-        parts.append("--no-plots")
-    return " ".join(shlex.quote(p) for p in parts)
 
 
 def _print(comparison: Any) -> None:

@@ -26,29 +26,27 @@ import sys
 import time
 from typing import Any
 
-from crossalign.cli._text import CACHE_DIR_HELP, help_text
+from crossalign.cli._text import CACHE_DIR_HELP, command_line, help_text
 
 SUITES = ("retrieval", "mixed-pool", "bitext", "sts", "all")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+def _int_at_least(low: int) -> Any:
+    """An argparse type: an integer >= ``low``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}")
+        return value
+
+    return parse
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
-    return value
+_positive_int, _non_negative_int = _int_at_least(1), _int_at_least(0)
 
 
 def register(subparsers: Any) -> None:
@@ -231,55 +229,7 @@ def register(subparsers: Any) -> None:
         "--trec-depth", type=_positive_int, default=None, help="documents per query in the TREC runs (default 100)"
     )
     p.add_argument("--no-mteb", action="store_true", help="do not write MTEB result files")
-    p.set_defaults(func=run_evaluate)
-
-
-def _command_line(args: argparse.Namespace) -> str:
-    """The ``crossalign evaluate`` command that reproduces ``args`` (for the report)."""
-    import shlex
-
-    parts = ["crossalign", "evaluate"]
-    for m in args.model:
-        parts += ["--model", m]
-    for label in args.label or []:
-        parts += ["--label", label]
-    for flag, value in (("--query-prompt", args.query_prompt), ("--passage-prompt", args.passage_prompt)):
-        if value is not None:
-            parts += [flag, value]
-    parts += ["--suite", args.suite]
-    if args.langs:
-        parts += ["--langs", args.langs]
-    for d in args.data or []:
-        parts += ["--data", d]
-    if args.base_model:
-        parts += ["--base-model", args.base_model]
-    if args.holdout_langs != "default":
-        parts += ["--holdout-langs", args.holdout_langs]
-    if args.holdout_size != 200:
-        parts += ["--holdout-size", str(args.holdout_size)]
-    for b in args.benchmark or []:
-        parts += ["--benchmark", b]
-    for b in args.benchmark_path or []:
-        parts += ["--benchmark-path", b]
-    for flag in ("query_lang", "doc_lang", "split"):
-        if getattr(args, flag, None):
-            parts += [f"--{flag.replace('_', '-')}", getattr(args, flag)]
-    defaults = {"max_sections": 500, "max_bitext_pairs": 500, "bitext_distractors": 500, "seed": 13}
-    for key, default in defaults.items():
-        if getattr(args, key) != default:
-            parts += [f"--{key.replace('_', '-')}", str(getattr(args, key))]
-    if args.metrics:
-        parts += ["--metrics", args.metrics]
-    if args.faiss:
-        parts.append("--faiss")
-    if args.long_text != "truncate":
-        parts += ["--long-text", args.long_text]
-    if args.precision != "fp32":
-        parts += ["--precision", args.precision]
-    if args.backend != "auto":
-        parts += ["--backend", args.backend]
-    parts += ["--output", args.output]
-    return " ".join(shlex.quote(p) for p in parts)
+    p.set_defaults(func=run_evaluate, parser=p)
 
 
 def _benchmark_paths(args: argparse.Namespace) -> dict[str, str]:
@@ -393,7 +343,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         query_prompt=args.query_prompt,
         passage_prompt=args.passage_prompt,
-        reproduce=_command_line(args),
+        reproduce=command_line("crossalign evaluate", args.parser, args),
         holdout_langs=args.holdout_langs,
         holdout_size=args.holdout_size,
         **({"metrics": args.metrics} if args.metrics else {}),

@@ -260,3 +260,28 @@ def test_encoding_path_is_an_option_and_recorded(model_dir: Path, user_data, tmp
     [a], [b] = ref.find("retrieval"), got.find("retrieval")
     assert b.scores == pytest.approx(a.scores, abs=1e-6)
     capsys.readouterr()
+
+
+def test_reproduce_command_is_built_from_the_parser() -> None:
+    """The report's command names every option set to other than its default, quoted for a shell, and parses back
+    to the same arguments."""
+    import argparse
+    import shlex
+
+    from crossalign.cli import evaluate as evaluate_cli
+    from crossalign.cli._text import command_line
+
+    top = argparse.ArgumentParser()
+    evaluate_cli.register(top.add_subparsers())
+    argv = ["evaluate", "--model", "e5-small-q4", "--model", "runs/x y", "--label", "b", "--label", "c"]
+    argv += ["--langs", "de", "--seed", "5", "--faiss", "--output", "o", "--holdout-langs", "none"]
+    args = top.parse_args(argv)
+    line = command_line("crossalign evaluate", args.parser, args)
+    assert line == (
+        "crossalign evaluate --model e5-small-q4 --model 'runs/x y' --langs de --label b --label c --output o "
+        "--holdout-langs none --seed 5 --faiss"
+    )
+    back = top.parse_args(shlex.split(line)[1:])
+    assert {k: v for k, v in vars(back).items() if k != "parser"} == {
+        k: v for k, v in vars(args).items() if k != "parser"
+    }
