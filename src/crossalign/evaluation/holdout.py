@@ -275,7 +275,8 @@ def holdout_comparison(
     return {
         "langs": panel,
         "metrics": {
-            k: {"label": lab, "higher_is_better": not lower_is_better(key)} for k, (lab, key) in HOLDOUT_METRICS.items()
+            k: {"label": lab, "key": key, "higher_is_better": not lower_is_better(key)}
+            for k, (lab, key) in HOLDOUT_METRICS.items()
         },
         "threshold_points": round(100 * threshold, 6),
         "confidence": 0.95,
@@ -293,7 +294,7 @@ def regression_verdict(rows: Mapping[str, Mapping[str, Mapping[str, Any]]], *, t
         ``{"claim", "holds", "failing": [{"lang", "metric", "delta"}], "missing": [...], "detail"}``; a language
         whose metric could not be measured is listed under ``missing`` and makes the verdict not hold.
     """
-    from crossalign.evaluation.format import format_delta
+    from crossalign.evaluation.format import MISSING, format_delta
 
     points = 100 * threshold
     failing, missing = [], []
@@ -308,22 +309,18 @@ def regression_verdict(rows: Mapping[str, Mapping[str, Mapping[str, Any]]], *, t
         f"no held-out language loses more than {points:.1f} point{'s' if points != 1 else ''} of bitext P@1 or "
         "x→en nDCG@10 against the base model"
     )
+
+    def said(lang: str, k: str, delta: float) -> str:
+        label, key = HOLDOUT_METRICS[k]
+        return f"{lang} {label} {format_delta(key, delta)}"
+
     if failing:
-        detail = "loses more: " + ", ".join(
-            f"{f['lang']} {HOLDOUT_METRICS[f['metric']][0]} {format_delta('p@1_src2tgt', f['delta'])}" for f in failing
-        )
+        detail = "loses more: " + ", ".join(said(f["lang"], f["metric"], f["delta"]) for f in failing)
     else:
         worst = [
-            (cells[k]["delta"], lang, k)
-            for lang, cells in rows.items()
-            for k in VERDICT_METRICS
-            if cells[k]["delta"] is not None
+            (c[k]["delta"], lang, k) for lang, c in rows.items() for k in VERDICT_METRICS if c[k]["delta"] is not None
         ]
-        detail = "worst: " + (
-            f"{min(worst)[1]} {HOLDOUT_METRICS[min(worst)[2]][0]} {format_delta('p@1_src2tgt', min(worst)[0])}"
-            if worst
-            else "–"
-        )
+        detail = "worst: " + (said(min(worst)[1], min(worst)[2], min(worst)[0]) if worst else MISSING)
     if missing:
         detail += "; not measured: " + ", ".join(f"{m['lang']} {HOLDOUT_METRICS[m['metric']][0]}" for m in missing)
     return {

@@ -11,24 +11,16 @@ import os
 from pathlib import Path
 from typing import Any
 
+from crossalign.evaluation.format import format_delta, format_value
 from crossalign.utils.table import Table, render_text
 
 __all__ = ["format_holdout", "holdout_table", "plot_holdout", "verdict_lines"]
 
 
-def _pts(v: float | None, signed: bool = False) -> str:
-    from crossalign.evaluation.format import format_delta, format_value
-
-    # every panel metric is a 0–1 ratio shown ×100, like P@1
-    return format_delta("p@1_src2tgt", v) if signed else format_value("p@1_src2tgt", v)
-
-
-def _delta_cell(cell: dict[str, Any]) -> str:
-    if cell["delta"] is None:
-        return "–"
-    text = _pts(cell["delta"], signed=True)
-    if cell.get("ci_low") is not None:
-        text += f" [{_pts(cell['ci_low'], True)}, {_pts(cell['ci_high'], True)}]"
+def _delta_cell(metric: str, cell: dict[str, Any]) -> str:
+    text = format_delta(metric, cell["delta"])
+    if cell["delta"] is not None and cell.get("ci_low") is not None:
+        text += f" [{format_delta(metric, cell['ci_low'])}, {format_delta(metric, cell['ci_high'])}]"
     return text
 
 
@@ -36,18 +28,23 @@ def holdout_table(comparison: dict[str, Any], *, trained: list[str] | None = Non
     """The panel as one :class:`~crossalign.utils.table.Table`: per language the base model's values (×100), then
     each model's change in points with its 95 % paired bootstrap interval; the mean change last."""
     metrics = comparison["metrics"]
+    key = {k: m.get("key", "p@1_src2tgt") for k, m in metrics.items()}  # the registry key gives scale and format
     labels = list(comparison["models"])
     rows: list[list[str]] = []
     for lang in comparison["langs"]:
         first = comparison["models"][labels[0]][lang] if labels else {}
-        rows.append([lang, "base", *(_pts(first.get(k, {}).get("base")) for k in metrics)])
+        rows.append([lang, "base", *(format_value(key[k], first.get(k, {}).get("base")) for k in metrics)])
         for label in labels:
             cells = comparison["models"][label][lang]
-            rows.append(["", label, *(_delta_cell(cells[k]) for k in metrics)])
+            rows.append(["", label, *(_delta_cell(key[k], cells[k]) for k in metrics)])
     for label in labels:
         mean = comparison["mean"].get(label, {})
         rows.append(
-            ["mean" if label == labels[0] else "", label, *(_pts(mean.get(k, {}).get("delta"), True) for k in metrics)]
+            [
+                "mean" if label == labels[0] else "",
+                label,
+                *(format_delta(key[k], mean.get(k, {}).get("delta")) for k in metrics),
+            ]
         )
     what = "held-out languages (never trained" + (f"; trained: {', '.join(trained)})" if trained else ")")
     return Table(

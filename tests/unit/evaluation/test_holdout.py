@@ -97,3 +97,10 @@ def test_a_missing_panel_language_makes_the_verdict_fail():
     other = _result("m", {}, {}, {})
     cmp = holdout_comparison(base, {"m": other}, n_resamples=50)
     assert not cmp["verdicts"]["m"]["holds"] and cmp["verdicts"]["m"]["missing"]
+    # the panel table goes through the one formatter: base values ×100 as everywhere, a missing cell is MISSING
+    from crossalign.evaluation.format import MISSING, format_value
+    from crossalign.reports.holdout import holdout_table
+
+    table = holdout_table(cmp)
+    assert table.rows[0][:3] == ["ja", "base", format_value("ndcg@10", 0.5)] == ["ja", "base", "50.0"]
+    assert table.rows[1][2] == MISSING and cmp["verdicts"]["m"]["detail"].startswith(f"worst: {MISSING}")
