@@ -126,6 +126,14 @@ class CrossalignEvaluator(BaseEvaluator):
         """Encode, search and score; one output per evaluation unit (e.g. per query language)."""
         raise NotImplementedError
 
+    def _texts(self, query_prompt: str | None, doc_prompt: str | None) -> list[TextRequest]:
+        """:meth:`requests` of an evaluator over ``self.data``: the queries with one prompt, the documents with
+        the other."""
+        return [
+            TextRequest(tuple(q.text for q in self.data.queries), query_prompt),
+            TextRequest(tuple(d.text for d in self.data.documents), doc_prompt),
+        ]
+
     # -- shared
     def evaluate(self, encoder: Any) -> list[TaskScore]:
         """The task scores (see :meth:`evaluate_detailed`).

@@ -107,10 +107,7 @@ class BitextEvaluator(CrossalignEvaluator):
 
     def requests(self) -> list[TextRequest]:
         """Source texts and target texts with their prompts."""
-        return [
-            TextRequest(tuple(q.text for q in self.data.queries), self.src_prompt),
-            TextRequest(tuple(d.text for d in self.data.documents), self.tgt_prompt),
-        ]
+        return self._texts(self.src_prompt, self.tgt_prompt)
 
     def evaluate_detailed(self, encoder: Any) -> list[EvaluatorOutput]:
         """Encode both sides, mine, and score (one output, no run).

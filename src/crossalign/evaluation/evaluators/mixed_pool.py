@@ -117,10 +117,7 @@ class MixedPoolEvaluator(CrossalignEvaluator):
 
     def requests(self) -> list[TextRequest]:
         """Query texts with the query prompt, pool texts with the document prompt."""
-        return [
-            TextRequest(tuple(q.text for q in self.data.queries), self.query_prompt),
-            TextRequest(tuple(d.text for d in self.data.documents), self.doc_prompt),
-        ]
+        return self._texts(self.query_prompt, self.doc_prompt)
 
     def evaluate_detailed(self, encoder: Any) -> list[EvaluatorOutput]:
         """Encode, rank every gold document exactly, and score; one output per query language.

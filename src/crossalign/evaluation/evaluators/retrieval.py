@@ -123,10 +123,7 @@ class RetrievalEvaluator(CrossalignEvaluator):
 
     def requests(self) -> list[TextRequest]:
         """Query texts with the query prompt, document texts with the document prompt."""
-        return [
-            TextRequest(tuple(q.text for q in self.data.queries), self.query_prompt),
-            TextRequest(tuple(d.text for d in self.data.documents), self.doc_prompt),
-        ]
+        return self._texts(self.query_prompt, self.doc_prompt)
 
     def search(self, encoder: Any, timer: _Timer | None = None) -> Run:
         """Encode and search: the top-``depth`` run of every query.
