@@ -25,7 +25,7 @@ from crossalign.evaluation.format import PIVOT
 from crossalign.evaluation.results import SUITES, EvaluationResult
 from crossalign.reports.compare import Comparison, compare_results
 from crossalign.reports.plots import PlotFile, plot_all
-from crossalign.reports.tables import build_tables, describe_results
+from crossalign.reports.tables import _as_list, build_tables, describe_results
 from crossalign.utils.atomic import atomic_write_json, atomic_write_text
 from crossalign.utils.deps import is_available
 
@@ -35,10 +35,6 @@ __all__ = ["write_comparison", "write_report"]
 REPORT_RETRIEVAL_METRICS: tuple[str, ...] = ("ndcg@10", "recall@10", "mrr@10", "recall@100")
 
 PLOTS_DIR = "plots"
-
-
-def _as_list(results: EvaluationResult | Sequence[EvaluationResult]) -> list[EvaluationResult]:
-    return [results] if isinstance(results, EvaluationResult) else list(results)
 
 
 def _retrieval_metrics(res: list[EvaluationResult]) -> list[str]:
