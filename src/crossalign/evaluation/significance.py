@@ -171,6 +171,13 @@ def _stat(x: np.ndarray, statistic: Statistic, axis: int | None = None) -> np.nd
     raise ValueError(f"statistic must be 'mean' or 'median', got {statistic!r}")
 
 
+def _observed(va: np.ndarray, vb: np.ndarray, statistic: Statistic) -> dict[str, Any]:
+    """The observed side of a :class:`PairedTestResult`: ``statistic``, ``n``, ``value_a``, ``value_b`` and
+    ``difference = stat(b) − stat(a)``."""
+    sa, sb = float(_stat(va, statistic)), float(_stat(vb, statistic))
+    return {"statistic": statistic, "n": va.size, "value_a": sa, "value_b": sb, "difference": sb - sa}
+
+
 def _chunks(total: int, n: int) -> list[int]:
     size = max(1, _CHUNK_ELEMENTS // max(n, 1))
     out = [size] * (total // size)
@@ -223,9 +230,8 @@ def paired_bootstrap(
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     va, vb = _pair(a, b)
-    n = va.size
-    sa, sb = float(_stat(va, statistic)), float(_stat(vb, statistic))
-    delta = sb - sa
+    n, observed = va.size, _observed(va, vb, statistic)
+    delta = observed["difference"]
     rng = np.random.default_rng(seed)
     d = vb - va
     boot = np.empty(n_resamples, dtype=np.float64)
@@ -243,11 +249,7 @@ def paired_bootstrap(
     p = (1 + extreme) / (n_resamples + 1)
     return PairedTestResult(
         test="bootstrap",
-        statistic=statistic,
-        n=n,
-        value_a=sa,
-        value_b=sb,
-        difference=delta,
+        **observed,
         p_value=min(1.0, p),
         ci_low=float(lo),
         ci_high=float(hi),
@@ -301,9 +303,8 @@ def paired_randomization(
     if n_resamples < 1:
         raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
     va, vb = _pair(a, b)
-    n = va.size
-    sa, sb = float(_stat(va, statistic)), float(_stat(vb, statistic))
-    delta = sb - sa
+    n, observed = va.size, _observed(va, vb, statistic)
+    delta = observed["difference"]
     use_exact = (2**n <= n_resamples) if exact is None else exact
     if use_exact and n > 24:
         raise ValueError(f"exact enumeration of 2^{n} sign vectors is too large; use exact=False")
@@ -318,11 +319,7 @@ def paired_randomization(
     total = 2**n if use_exact else n_resamples
     return PairedTestResult(
         test="randomization",
-        statistic=statistic,
-        n=n,
-        value_a=sa,
-        value_b=sb,
-        difference=delta,
+        **observed,
         p_value=extreme / total if use_exact else min(1.0, (1 + extreme) / (n_resamples + 1)),
         n_resamples=total,
         exact=use_exact,

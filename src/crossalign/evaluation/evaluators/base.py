@@ -123,7 +123,8 @@ class CrossalignEvaluator(BaseEvaluator):
         raise NotImplementedError
 
     def evaluate_detailed(self, encoder: Any) -> list[EvaluatorOutput]:
-        """Encode, search and score; one output per evaluation unit (e.g. per query language)."""
+        """Encode, search and score; one output per evaluation unit (e.g. per query language). ``encoder``: an
+        :class:`EmbeddingCache` or a model (every evaluator's ``encoder`` argument)."""
         raise NotImplementedError
 
     def _texts(self, query_prompt: str | None, doc_prompt: str | None) -> list[TextRequest]:

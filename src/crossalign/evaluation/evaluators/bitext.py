@@ -110,11 +110,7 @@ class BitextEvaluator(CrossalignEvaluator):
         return self._texts(self.src_prompt, self.tgt_prompt)
 
     def evaluate_detailed(self, encoder: Any) -> list[EvaluatorOutput]:
-        """Encode both sides, mine, and score (one output, no run).
-
-        Args:
-            encoder: An :class:`~crossalign.evaluation.embeddings.EmbeddingCache` or a model.
-        """
+        """Encode both sides, mine, and score (one output, no run)."""
         timer = _Timer()
         cache = self._encoder(encoder)
         with timer.stage("encode"):

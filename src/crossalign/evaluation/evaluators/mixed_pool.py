@@ -122,9 +122,6 @@ class MixedPoolEvaluator(CrossalignEvaluator):
     def evaluate_detailed(self, encoder: Any) -> list[EvaluatorOutput]:
         """Encode, rank every gold document exactly, and score; one output per query language.
 
-        Args:
-            encoder: An :class:`~crossalign.evaluation.embeddings.EmbeddingCache` or a model.
-
         Returns:
             One :class:`EvaluatorOutput` per query language, with the top-``run_depth`` run of its queries.
         """
