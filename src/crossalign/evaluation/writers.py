@@ -49,7 +49,7 @@ from typing import Any
 
 from crossalign.evaluation.evaluators.base import EvaluatorOutput
 from crossalign.evaluation.format import MISSING, PIVOT, direction_class, direction_classes, format_value, header_label
-from crossalign.evaluation.metrics import lower_is_better
+from crossalign.evaluation.metrics import SUITE_COLUMNS, lower_is_better
 from crossalign.evaluation.metrics.retrieval import write_trec_run
 from crossalign.evaluation.results import EvaluationResult, TaskScore
 from crossalign.languages import mteb_code
@@ -300,17 +300,6 @@ def _direction_order(t: TaskScore) -> tuple[int, str]:
     return (_CLASS_ORDER.index(cls) + (cls == "mixed" and t.query_lang == PIVOT), t.direction)
 
 
-#: The short tables' columns (metric keys) per suite; retrieval shows its main score per direction class.
-_COLUMNS: dict[str, tuple[str, ...]] = {
-    "mixed-pool": (
-        "max_rank_mean", "max_rank_median", "complete@1", "complete@10", "complete@100", "ndcg@1", "pivot_first@1",
-    ),
-    "inclination": ("pivot_first@1", "pivot_first_wrong@1", "pivot_above_gold_mean", "ndcg@1", "max_rank_mean"),
-    "bitext": ("p@1_src2tgt", "p@1_tgt2src", "xsim_error", "bucc_f1"),
-    "sts": ("spearman", "pearson"),
-}  # fmt: skip
-
-
 def summary_tables(result: EvaluationResult) -> list[Table]:
     """The short tables of one result, one per suite.
 
@@ -338,7 +327,7 @@ def summary_tables(result: EvaluationResult) -> list[Table]:
                             else MISSING for c in classes]  # fmt: skip
             rows.append([*row, "/".join(str(n) for n in ns)])
         out.append(Table(f"retrieval · {', '.join(mains)} ×100", header, rows, label_columns=1))
-    for suite, cols in _COLUMNS.items():
+    for suite, cols in SUITE_COLUMNS.items():
         ts = [t for t in result.tasks if t.suite == suite]
         if not ts:
             continue

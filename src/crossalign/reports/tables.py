@@ -39,7 +39,7 @@ from crossalign.evaluation.format import (
     metric_label,
     row_language,
 )
-from crossalign.evaluation.metrics import lower_is_better
+from crossalign.evaluation.metrics import SUITE_COLUMNS, lower_is_better
 from crossalign.evaluation.results import SUITES, EvaluationResult, TaskScore, unique_labels
 from crossalign.reports._format import short_fingerprint
 from crossalign.utils.table import Table as BaseTable
@@ -498,7 +498,7 @@ def inclination_tables(
 
 
 #: Bitext columns (score keys; labels and directions come from the metric registry).
-BITEXT_COLUMNS: tuple[str, ...] = ("p@1_src2tgt", "p@1_tgt2src", "xsim_error", "bucc_f1")
+BITEXT_COLUMNS = SUITE_COLUMNS["bitext"]
 
 
 def bitext_tables(
@@ -513,7 +513,7 @@ def sts_tables(
 ) -> list[Table]:
     """STS: Spearman and Pearson of cosine (×100) per language pair (first text → second text)."""
     return _per_task(
-        _as_list(results), suite, columns=("spearman", "pearson"), pivot=pivot, row_label="lang pair", means="all"
+        _as_list(results), suite, columns=SUITE_COLUMNS["sts"], pivot=pivot, row_label="lang pair", means="all"
     )
 
 

@@ -104,3 +104,14 @@ def test_unknown_score_keys_get_the_defaults_and_the_pivot_names_labels() -> Non
     assert score_info("pivot_first@1").label(pivot="fr") == "frFirst@1"
     assert score_info("pivot_above_gold_mean").label(pivot="de") == "de above gold"
     assert not lower_is_better("ndcg@10") and lower_is_better("max_rank_median")
+
+
+def test_every_suite_column_is_a_registered_score() -> None:
+    """The suites' table columns name scores the registry knows (label, direction, scale come from it)."""
+    from crossalign.evaluation.metrics import SUITE_COLUMNS
+    from crossalign.reports.tables import BITEXT_COLUMNS
+
+    assert SUITE_COLUMNS["bitext"] == BITEXT_COLUMNS
+    for suite, columns in SUITE_COLUMNS.items():
+        for key in columns:
+            assert score_info(key).info is not None, (suite, key)

@@ -33,6 +33,7 @@ from crossalign.errors import ConfigError
 
 __all__ = [
     "METRICS",
+    "SUITE_COLUMNS",
     "MetricInfo",
     "MetricSpec",
     "ScoreInfo",
@@ -398,6 +399,17 @@ def score_info(key: str) -> ScoreInfo:
     except ConfigError:
         return ScoreInfo(key, None)
     return ScoreInfo(key, spec.info, spec.cutoff, "", lang or None)
+
+
+#: The metric columns of each suite's per-direction table (the CLI's short tables, report.md's bitext/STS tables).
+SUITE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "mixed-pool": (
+        "max_rank_mean", "max_rank_median", "complete@1", "complete@10", "complete@100", "ndcg@1", "pivot_first@1",
+    ),
+    "inclination": ("pivot_first@1", "pivot_first_wrong@1", "pivot_above_gold_mean", "ndcg@1", "max_rank_mean"),
+    "bitext": ("p@1_src2tgt", "p@1_tgt2src", "xsim_error", "bucc_f1"),
+    "sts": ("spearman", "pearson"),
+}  # fmt: skip
 
 
 def lower_is_better(key: str) -> bool:
