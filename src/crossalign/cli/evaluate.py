@@ -318,10 +318,12 @@ def run_evaluate(args: argparse.Namespace) -> int:
     # before any data is read: the labels, the output directory and the model paths
     check_output(args.output, args.model, args.label, overwrite=args.overwrite)
     check_model_specs(args.model, args.cache_dir)
+    # every option is checked before any data is read; the data entries stand in for what _read_data returns (one
+    # dataset per --data and --benchmark), so the default languages are decided the same way
     config = EvaluateConfig(
         suites=args.suite,
         langs=args.langs,
-        data=_read_data(args),
+        data=[*(args.data or []), *(args.benchmark or [])],
         output_dir=args.output,
         labels=args.label,
         batch_size=args.batch_size,
@@ -348,6 +350,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         holdout_size=args.holdout_size,
         **({"metrics": args.metrics} if args.metrics else {}),
     )
+    config = EvaluateConfig.from_options(config, data=_read_data(args) or [])
     t0 = time.perf_counter()
     results = evaluate(
         args.model, config, base_model=args.base_model, log=lambda line: print(line, file=sys.stderr, flush=True)

@@ -100,6 +100,10 @@ def test_bad_options_give_clear_errors(model_dir: Path, user_data, tmp_path: Pat
     assert "--holdout-langs names de, which is trained" in capsys.readouterr().err
     assert main([*base, "--langs", "de", "--holdout-langs", "xx-nope"]) == 2
     assert "xx-nope" in capsys.readouterr().err
+    # every option is checked before any data is read: the bad language is reported, not the missing folder
+    assert main([*base, "--data", str(tmp_path / "missing"), "--langs", "xx-nope"]) == 2
+    err = capsys.readouterr().err
+    assert "xx-nope" in err and "no such file" not in err
     assert not (tmp_path / "o").exists()
 
 
