@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SECTIONS = ("training", "memory", "encoding", "search", "scaling", "profile")
+SECTIONS = ("training", "memory", "encoding", "search", "scaling", "profile", "training-bf16")
 
 
 @dataclass
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
 
     model = None
     native_max_seq_length = None
-    if {"training", "encoding", "scaling", "profile"} & set(only):
+    if {"training", "encoding", "scaling", "profile", "training-bf16"} & set(only):
         model = bench_model(tiny=args.tiny)
         native_max_seq_length = model.max_seq_length
 
@@ -218,6 +218,17 @@ def main(argv: list[str] | None = None) -> int:
         cfg = training_step.TrainingConfig(prof.train_batch, prof.train_seq, prof.train_steps, repeats)
         model.max_seq_length = prof.train_seq
         timed("training", lambda: training_step.run(model, pool, cfg))
+    if "training-bf16" in only:
+        from benchmarks import training_precision
+
+        assert model is not None
+        freeze_word_embeddings(model)  # as in the training benchmark
+        timed(
+            "training-bf16",
+            lambda: training_precision.run(
+                model, pool, batch_size=prof.train_batch, max_seq_length=prof.train_seq, repeats=repeats
+            ),
+        )
     if "profile" in only:
         from benchmarks import profile
 

@@ -65,6 +65,21 @@ def table_rows(results: dict[str, Any]) -> list[list[str]]:
                     _ok(r["passed"]),
                 ]
             )
+    if "training-bf16" in sec:
+        b = sec["training-bf16"]
+        rows.append(
+            [
+                "1b training step, bf16",
+                f"{b['loss']} step in fp32 vs bf16 autocast (train --bf16), batch {b['batch_size']}, max_seq_length "
+                f"{b['max_seq_length']}, {b['padded_tokens']} padded tokens; gradient cosine to fp32 "
+                f"{b['gradient_cosine']:.5f}, loss rel. difference {b['loss_relative_difference']:.1e}",
+                _t(b["bf16_seconds"]["median"]),
+                _t(b["fp32_seconds"]["median"]),
+                _ratio(b["speedup"]) + " speed-up ↑",
+                f"≥ {b['speedup_target']:.1f}×",
+                _ok(b["speedup_passed"]),
+            ]
+        )
     if "memory" in sec:
         m = sec["memory"]
         first = m["rows"][0]
