@@ -65,14 +65,23 @@ DEFAULT_DEMO_LANGS: tuple[str, ...] = ("de", "zh-CN", "eu", "km")
 #: The methods the demo trains: always the InfoNCE baseline and CLEAR; with ``all_methods`` also these.
 CORE_METHODS: tuple[str, ...] = ("infonce", "clear")
 EXTRA_METHODS: tuple[str, ...] = ("jsd", "multiway", "en-x")
-#: The guarded CLEAR model: CLEAR merged with the base model (WiSE-FT) at the λ chosen on the dev split.
-GUARDED = "clear+merge"
-#: The λ grid the demo tries on the dev split (0 = base, 1 = CLEAR).
-MERGE_GRID: tuple[float, ...] = (0.0, 0.5, 0.75, 1.0)
+#: The λ grid the demo tries on the dev split (0 = base, 1 = CLEAR), each with and without per-language centering.
+MERGE_GRID: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+#: Where the guard stage records its dev sweep and choice (the chosen model goes to ``models/<label>/model``).
+GUARD_FILE = "guard.json"
 #: Done when guarded CLEAR keeps at least this share of CLEAR's mean x→en gain over the base model.
 KEEP_GAIN = 0.85
 #: Budget fields that only size evaluations (not part of a training stage's digest).
-_EVAL_ONLY_BUDGET: frozenset[str] = frozenset({"holdout_size", "dev_size"})
+_EVAL_ONLY_BUDGET: frozenset[str] = frozenset({"holdout_size", "dev_size", "center_texts"})
+
+
+def guarded_label(lam: float, centered: bool) -> str:
+    """What guarded CLEAR is, as its label: ``clear+merge`` (WiSE-FT), ``clear+merge+center`` (WiSE-FT, then
+    per-language centering), ``clear+center`` (λ = 1 with centering)."""
+    if centered:
+        return "clear+center" if lam == 1.0 else "clear+merge+center"
+    return "clear+merge"
+
 
 Log = Callable[[str], None]
 
@@ -94,8 +103,10 @@ class DemoBudget:
         bitext_pairs: Gold paragraph pairs per language pair (``all_methods``).
         bitext_distractors: Distractor paragraphs per side (``all_methods``).
         holdout_size: Test sections, gold paragraph pairs and distractors per side per held-out language.
-        dev_size: Dev sections per trained language and dev paragraph pairs per held-out language for choosing the
-            merge's λ (:mod:`crossalign.workflows.merge_select`).
+        dev_size: Dev sections per trained language and dev paragraph pairs per held-out language for choosing
+            guarded CLEAR (:mod:`crossalign.workflows.merge_select`).
+        center_texts: Unlabelled train-page texts per language (trained and held-out, and English) for the centering
+            means of the centered candidates.
     """
 
     rows_per_lang: int
@@ -110,7 +121,8 @@ class DemoBudget:
     bitext_pairs: int
     bitext_distractors: int
     holdout_size: int = 100
-    dev_size: int = 50
+    dev_size: int = 100
+    center_texts: int = 200
 
 
 #: Budgets by name; README "The demo" gives their measured wall times (target: the default within 20 min on 2 cores).
@@ -142,6 +154,7 @@ PRESETS: dict[str, DemoBudget] = {
         bitext_distractors=100,
         holdout_size=40,
         dev_size=30,
+        center_texts=50,
     ),
 }
 
@@ -401,9 +414,9 @@ def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log 
         merge_info = _merge_stage(
             config, budget, model_path, out, stages, langs, panel, eval_corpus, seconds, say, show_progress
         )
-        results[GUARDED] = _evaluate_stage(
-            GUARDED,
-            str(out / "models" / GUARDED / "model"),
+        results[merge_info["label"]] = _evaluate_stage(
+            merge_info["label"],
+            str(out / "models" / merge_info["label"] / "model"),
             out,
             stages,
             {**common, **eval_kwargs, "trained": merge_info["key"]},
@@ -552,33 +565,46 @@ def _merge_stage(
     say: Log,
     show_progress: bool | None,
 ) -> dict[str, Any]:
-    """Guarded CLEAR: choose WiSE-FT's λ on the dev split (trained languages' dev x→en, held-out dev bitext; never
-    the test pages), save CLEAR merged with the base model at that λ as ``models/clear+merge/model``, and record
-    the curve (``models/clear+merge/merge.json``, ``plots/merge_curve.png``)."""
+    """Guarded CLEAR: on the dev split (trained languages' dev x→en, held-out dev bitext; never the test pages)
+    score CLEAR merged with the base model (WiSE-FT) at every λ of :data:`MERGE_GRID`, each with and without
+    per-language centering (means from ``center_texts`` train-page texts per language), choose by
+    :func:`~crossalign.workflows.merge_select.choose_lambda`, and save the winner as ``models/<label>/model``
+    (:func:`guarded_label`), the sweep as ``models/guard.json`` and ``plots/merge_curve.png``."""
+    from crossalign.models.centering import add_centering, estimate_language_means
     from crossalign.models.loading import load_model
     from crossalign.models.merge import merge_models, save_merged
-    from crossalign.workflows.merge_select import plot_lambda_curve, select_merge_lambda
+    from crossalign.workflows.center import libreoffice_texts
+    from crossalign.workflows.merge_select import candidate_name, plot_lambda_curve, select_merge_lambda
 
     clear_dir = out / "models" / "clear" / "model"
-    final = out / "models" / GUARDED / "model"
-    curve_file = out / "models" / GUARDED / "merge.json"
+    curve_file = out / "models" / GUARD_FILE
     settings = {
         "trained": stages.data.get("train-clear", {}).get("digest"),
         "model": config.model,
         "langs": langs,
         "panel": panel,
         "dev_size": budget.dev_size,
+        "center_texts": budget.center_texts,
         "grid": list(MERGE_GRID),
         "seed": config.seed,
     }
     key = _digest(settings)
-    name = f"merge-{GUARDED}"
-    if stages.done(name, key, [final, curve_file]):
-        say(f"[merge] {GUARDED}: reusing {final}")
-        seconds[name] = 0.0
-        return {**json.loads(curve_file.read_text(encoding="utf-8")), "key": key}
+    name = "guard-clear"
+    if curve_file.is_file():
+        done = json.loads(curve_file.read_text(encoding="utf-8"))
+        final = out / "models" / done.get("label", "-") / "model"
+        if stages.done(name, key, [final, curve_file]):
+            say(f"[guard] {done['label']}: reusing {final}")
+            seconds[name] = 0.0
+            return {**done, "key": key}
     t0 = time.perf_counter()
-    say(f"[merge] {GUARDED}: choosing λ in {{{', '.join(f'{x:g}' for x in MERGE_GRID)}}} on the dev pages")
+    say(
+        f"[guard] CLEAR merged with the base model at λ ∈ {{{', '.join(f'{x:g}' for x in MERGE_GRID)}}}, each "
+        "with and without per-language centering, scored on the dev pages"
+    )
+    texts = libreoffice_texts(
+        [*langs, *panel], max_texts=budget.center_texts, seed=config.seed, cache_dir=config.cache_dir
+    )
     base, clear = load_model(model_path, device="cpu"), load_model(str(clear_dir), device="cpu")
     selection = select_merge_lambda(
         base,
@@ -592,17 +618,30 @@ def _merge_stage(
         corpus=corpus,
         cache_dir=config.cache_dir,
         show_progress=show_progress,
+        center_texts=texts,
     )
-    merged = merge_models(base, clear, selection["lambda"])
-    save_merged(merged, final, base=model_path, tuned=str(clear_dir), lam=selection["lambda"], overwrite=True)
+    lam, centered = selection["lambda"], selection["centered"]
+    label = guarded_label(lam, centered)
+    merged = merge_models(base, clear, lam)
+    extra: dict[str, Any] = {"chosen": candidate_name(lam, centered), "selection": "dev split (models/guard.json)"}
+    if centered:
+        centering = estimate_language_means(merged, texts)
+        centering.source = (
+            f"LibreOffice help train pages (split seed {config.seed}), at most {budget.center_texts} headings/"
+            "paragraphs per language"
+        )
+        add_centering(merged, centering)
+    final = out / "models" / label / "model"
+    save_merged(merged, final, base=model_path, tuned=str(clear_dir), lam=lam, overwrite=True, extra=extra)
+    selection = {**selection, "label": label}
     atomic_write_json(curve_file, selection)
     try:
         plot_lambda_curve(selection, out / "plots" / "merge_curve.png")
-    except Exception as exc:  # matplotlib missing: merge.json has the numbers
+    except Exception as exc:  # matplotlib missing: guard.json has the numbers
         logger.warning("no λ curve plot: %s", exc)
     seconds[name] = time.perf_counter() - t0
     stages.mark(name, key, seconds[name], [final, curve_file])
-    say(f"[merge] {GUARDED}: λ = {selection['lambda']:g} in {_fmt_seconds(seconds[name])}")
+    say(f"[guard] {label}: {candidate_name(lam, centered)} chosen in {_fmt_seconds(seconds[name])}")
     return {**selection, "key": key}
 
 
@@ -622,14 +661,15 @@ def _add_holdout(
         logger.warning("no held-out plot: %s", exc)
     if merge_info is not None:
         summary["merge"] = {k: v for k, v in merge_info.items() if k != "key"}
-    if merge_info is not None and GUARDED in summary["mean"] and "clear" in summary["mean"]:
+    guarded = merge_info["label"] if merge_info is not None else None
+    if guarded is not None and guarded in summary["mean"] and "clear" in summary["mean"]:
         base_x = summary["mean"]["base"]["x>en"]
         gain_clear = _diff(summary["mean"]["clear"]["x>en"], base_x)
-        gain_guarded = _diff(summary["mean"][GUARDED]["x>en"], base_x)
+        gain_guarded = _diff(summary["mean"][guarded]["x>en"], base_x)
         kept = None if not gain_clear or gain_guarded is None else gain_guarded / gain_clear
         summary["verdicts"].append(
             {
-                "claim": f"guarded CLEAR ({GUARDED}, λ = {merge_info['lambda']:g} chosen on dev) keeps at least "
+                "claim": f"guarded CLEAR ({guarded}, {_candidate(merge_info)} chosen on dev) keeps at least "
                 f"{100 * KEEP_GAIN:.0f} % of CLEAR's mean x→en gain over the base model",
                 "holds": kept is not None and kept >= KEEP_GAIN,
                 "detail": f"gain {format_delta(_NDCG, gain_guarded)} vs {format_delta(_NDCG, gain_clear)}: "
@@ -923,6 +963,19 @@ def summary_table(summary: dict[str, Any]) -> Table:
     )
 
 
+def _candidate(point: dict[str, Any]) -> str:
+    from crossalign.workflows.merge_select import candidate_name
+
+    return "λ " + candidate_name(point["lambda"], bool(point.get("centered", False)))
+
+
+def _worst_holdout_delta(point: dict[str, Any], merge: dict[str, Any]) -> float | None:
+    """The largest held-out dev bitext P@1 loss of a candidate against the base model (λ = 0, uncentered)."""
+    ref = next((p["holdout"] for p in merge["curve"] if p["lambda"] == 0 and not p.get("centered")), None)
+    deltas = [v - ref[lang] for lang, v in point["holdout"].items() if ref and lang in ref]
+    return min(deltas) if deltas else None
+
+
 def format_summary(summary: dict[str, Any], *, markdown: bool = False) -> str:
     """The summary table (languages × models) and the verdicts, as rich-rendered text or markdown."""
     item = "- " if markdown else ""
@@ -935,14 +988,15 @@ def format_summary(summary: dict[str, Any], *, markdown: bool = False) -> str:
     if summary.get("merge"):
         m = summary["merge"]
         curve = ", ".join(
-            f"λ {p['lambda']:g}: {format_value(_NDCG, p['gain'])}"
-            + (f" / {format_value('p@1_src2tgt', min(p['holdout'].values()))}" if p["holdout"] else "")
+            f"{_candidate(p)}: {format_value(_NDCG, p['gain'])}"
+            + (f" / {format_delta('p@1_src2tgt', _worst_holdout_delta(p, m))}" if p["holdout"] else "")
             for p in m["curve"]
         )
         lines += [
             "",
-            f"{GUARDED}: λ = {m['lambda']:g} chosen on the dev pages (mean trained x→en nDCG@10 / worst held-out "
-            f"bitext P@1, ×100: {curve}); rule: {m['rule']}",
+            f"{m['label']}: {_candidate(m)} chosen on the dev pages (λ = CLEAR's weight in the WiSE-FT merge, "
+            "+center = per-language centering; mean trained x→en nDCG@10 ×100 / worst held-out bitext P@1 change "
+            f"against the base model, points: {curve}); rule: {m['rule']}",
             "",
         ]
     for v in summary.get("verdicts", []):
@@ -997,16 +1051,19 @@ def _write_report(
         )
     if summary.get("merge"):
         m = summary["merge"]
-        rows = ["| λ | mean trained dev x→en nDCG@10 | " + " | ".join(m["holdout_langs"]) + " |"]
-        rows.append("|---:|---:|" + "---:|" * len(m["holdout_langs"]))
+        rows = ["| candidate | mean trained dev x→en nDCG@10 | " + " | ".join(m["holdout_langs"]) + " |"]
+        rows.append("|---|---:|" + "---:|" * len(m["holdout_langs"]))
         for p in m["curve"]:
             cells = [format_value("p@1_src2tgt", p["holdout"].get(lg)) for lg in m["holdout_langs"]]
-            rows.append(f"| {p['lambda']:g} | {format_value(_NDCG, p['gain'])} | " + " | ".join(cells) + " |")
+            rows.append(f"| {_candidate(p)} | {format_value(_NDCG, p['gain'])} | " + " | ".join(cells) + " |")
         plot = out / "plots" / "merge_curve.png"
         sections.append(
-            f"## Guarded CLEAR ({GUARDED}): WiSE-FT λ chosen on the dev pages\n\n"
-            "CLEAR's weights interpolated with the base model's, θ = (1 − λ)·θ_base + λ·θ_CLEAR (Wortsman et al. "
-            f"2022), λ = {m['lambda']:g}. Dev curve (held-out columns: dev bitext P@1 ×100, mean of both "
+            f"## Guarded CLEAR ({m['label']}): chosen on the dev pages\n\n"
+            "Candidates: CLEAR's weights interpolated with the base model's, θ = (1 − λ)·θ_base + λ·θ_CLEAR "
+            "(WiSE-FT, Wortsman et al. 2022), each alone and with per-language mean-centering added (+center: every "
+            "embedding minus its language's mean, re-normalised, the means estimated for that model from unlabelled "
+            "train-page texts; Libovický et al. 2020). "
+            f"Chosen: {_candidate(m)}. Dev sweep (held-out columns: dev bitext P@1 ×100, mean of both "
             f"directions); rule: {m['rule']}.\n\n"
             + "\n".join(rows)
             + (f"\n\n![λ curve](plots/{plot.name})" if plot.exists() else "")

@@ -52,7 +52,9 @@ def test_demo_quick_cli_end_to_end_and_resume(tmp_path, cache_dir, capsys):
     assert "x→en" in printed and "infonce" in printed and "clear" in printed
 
     summary = json.loads((out / "summary.json").read_text())
-    assert set(summary["table"]) == {"base", "infonce", "clear", "clear+merge"}
+    guarded = summary["merge"]["label"]  # labelled by what won on dev: clear+merge, clear+merge+center, clear+center
+    assert guarded in {"clear+merge", "clear+merge+center", "clear+center"}
+    assert set(summary["table"]) == {"base", "infonce", "clear", guarded}
     for label, rows in summary["table"].items():
         cells = rows["de"]
         assert all(v is not None for v in cells.values()), (label, cells)
@@ -68,13 +70,22 @@ def test_demo_quick_cli_end_to_end_and_resume(tmp_path, cache_dir, capsys):
 
     # the held-out panel: every trained model against the base model, with a verdict computed from the deltas
     panel = summary["holdout"]
-    assert panel["langs"] == ["ja", "ko"] and set(panel["models"]) == {"infonce", "clear", "clear+merge"}
+    assert panel["langs"] == ["ja", "ko"] and set(panel["models"]) == {"infonce", "clear", guarded}
     for label, verdict in panel["verdicts"].items():
         worst = min(panel["models"][label][lg][k]["delta"] for lg in ("ja", "ko") for k in ("x>en", "bitext_p@1"))
         assert verdict["holds"] == (worst >= -0.01 - 1e-12), (label, verdict)
     merge = summary["merge"]
     assert merge["split"] == "dev" and merge["lambda"] in [p["lambda"] for p in merge["curve"]]
-    assert (out / "models/clear+merge/model/crossalign_merge.json").exists()
+    # every λ of the grid was scored plain and centered, and the choice follows the rule over that curve
+    from crossalign.workflows.merge_select import choose_lambda
+
+    assert {bool(p["centered"]) for p in merge["curve"]} == {False, True}
+    again_choice = choose_lambda(merge["curve"])
+    assert (again_choice["lambda"], again_choice["centered"]) == (merge["lambda"], merge["centered"])
+    assert (out / f"models/{guarded}/model/crossalign_merge.json").exists()
+    assert ((out / f"models/{guarded}/model/modules.json").read_text().count("LanguageCentering") == 1) == merge[
+        "centered"
+    ]
     report = (out / "report.md").read_text()
     assert "crossalign demo" in report and "Summary" in report
     for d in (

@@ -116,3 +116,31 @@ def test_languages_are_canonical_and_english_is_the_pivot():
     assert DemoConfig(output_dir="x", langs="en,DE,zh-cn").lang_list() == ["de", "zh-CN"]
     with pytest.raises(ConfigError, match="non-English"):
         DemoConfig(output_dir="x", langs="en").lang_list()
+
+
+def test_guard_sweep_prints_each_candidate_and_its_worst_held_out_change():
+    """The guard line names every candidate (plain and +center), its dev gain and its worst held-out change against
+    the uncentered base (λ = 0), the chosen candidate and the label; the report's table lists the same rows."""
+    from crossalign.workflows.demo import guarded_label
+    from crossalign.workflows.merge_select import choose_lambda
+
+    curve = [
+        {"lambda": 0.0, "centered": False, "gain": 0.30, "holdout": {"ja": 0.90, "ko": 0.80}},
+        {"lambda": 0.0, "centered": True, "gain": 0.35, "holdout": {"ja": 0.92, "ko": 0.81}},
+        {"lambda": 0.5, "centered": False, "gain": 0.45, "holdout": {"ja": 0.87, "ko": 0.80}},
+        {"lambda": 0.5, "centered": True, "gain": 0.50, "holdout": {"ja": 0.895, "ko": 0.82}},
+    ]
+    choice = choose_lambda(curve)
+    label = guarded_label(choice["lambda"], choice["centered"])
+    assert label == "clear+merge+center"
+    assert guarded_label(1.0, True) == "clear+center" and guarded_label(0.5, False) == "clear+merge"
+    results = {"base": _result("base", {"de": 0.30}, 0.670, {"de": 120.0})}
+    summary = {
+        **demo_summary(results, ["de"]),
+        "languages": ["de"],
+        "merge": {**choice, "curve": curve, "label": label, "holdout_langs": ["ja", "ko"]},
+    }
+    text = format_summary(summary)
+    assert "clear+merge+center: λ 0.5+center chosen" in text
+    # λ 0.5 plain: ja −3.0 points; λ 0.5+center: ja −0.5; λ 0+center: ko +1.0 is its smallest change
+    assert "λ 0.5: 45.0 / -3.0" in text and "λ 0.5+center: 50.0 / -0.5" in text and "λ 0+center: 35.0 / +1.0" in text

@@ -23,12 +23,36 @@ def test_rule_takes_the_best_gain_among_lambdas_that_keep_every_held_out_languag
         ]
     )
     choice = choose_lambda(curve, threshold=0.01)
-    assert choice["lambda"] == 0.5 and choice["admissible"] == [0.0, 0.5]
+    assert choice["lambda"] == 0.5 and choice["admissible"] == ["0", "0.5"] and choice["centered"] is False
     assert choose_lambda(curve, threshold=0.10)["lambda"] == 1.0
     tie = _curve([(0.0, 0.2, {}), (0.5, 0.3, {}), (1.0, 0.3, {})])
     assert choose_lambda(tie)["lambda"] == 0.5  # the smaller λ on ties
     with pytest.raises(ConfigError, match="λ = 0"):
         choose_lambda(_curve([(0.5, 0.3, {})]))
+
+
+def test_centered_candidates_compete_with_the_plain_merges_against_the_uncentered_base():
+    def pt(lam, centered, gain, hold):
+        return {"lambda": lam, "centered": centered, "gain": gain, "holdout": hold}
+
+    curve = [
+        pt(0.0, False, 0.20, {"ja": 0.90, "ko": 0.80}),
+        pt(0.0, True, 0.30, {"ja": 0.93, "ko": 0.82}),
+        pt(0.5, False, 0.38, {"ja": 0.88, "ko": 0.80}),  # ja −2.0: not admissible
+        pt(0.5, True, 0.40, {"ja": 0.895, "ko": 0.81}),  # ja −0.5 against the *uncentered* base: admissible
+        pt(1.0, False, 0.42, {"ja": 0.85, "ko": 0.75}),
+        pt(1.0, True, 0.43, {"ja": 0.87, "ko": 0.79}),  # ja −3.0: not admissible
+    ]
+    choice = choose_lambda(curve, threshold=0.01)
+    assert (choice["lambda"], choice["centered"]) == (0.5, True)
+    assert choice["admissible"] == ["0", "0+center", "0.5+center"]
+    assert "with or without centering" in choice["rule"]
+    # equal gain: the uncentered candidate wins
+    tie = [pt(0.0, False, 0.2, {}), pt(0.5, False, 0.3, {}), pt(0.5, True, 0.3, {})]
+    assert (choose_lambda(tie)["lambda"], choose_lambda(tie)["centered"]) == (0.5, False)
+    # the centered base is not a reference
+    with pytest.raises(ConfigError, match="λ = 0"):
+        choose_lambda([pt(0.0, True, 0.3, {})])
 
 
 def test_lambda_is_chosen_on_dev_pages_only(monkeypatch):
