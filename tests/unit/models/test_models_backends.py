@@ -143,6 +143,28 @@ def test_auto_uses_openvino_fp32_and_follows_weight_changes(tiny_st_dir, tmp_pat
 
 
 @pytest.mark.skipif(not openvino_available(), reason="openvino is not installed (extra crossalign[openvino])")
+def test_a_torch_side_module_does_not_reexport_the_transformer(tiny_st_dir, tmp_path, monkeypatch):
+    """Adding a module after the transformer (centering) changes the model's fingerprint but not what OpenVINO runs:
+    the compiled transformer is reused, and the vectors still equal torch's."""
+    from sentence_transformers import SentenceTransformer
+
+    from crossalign.models.backends import BACKEND_ENV
+    from crossalign.models.centering import add_centering, estimate_language_means
+    from crossalign.models.loading import model_fingerprint
+
+    monkeypatch.setenv("CROSSALIGN_CACHE", str(tmp_path))
+    monkeypatch.delenv(BACKEND_ENV)
+    model = SentenceTransformer(str(tiny_st_dir), device="cpu")
+    encode(model, TEXTS, fingerprint=model_fingerprint(model))
+    before = model_fingerprint(model)
+    add_centering(model, estimate_language_means(model, {"en": TEXTS}))
+    assert model_fingerprint(model) != before
+    got = encode(model, TEXTS, fingerprint=model_fingerprint(model))
+    np.testing.assert_allclose(got, encode(model, TEXTS, backend="torch"), atol=1e-5)
+    assert len(list((tmp_path / "openvino").glob("v*/model.xml"))) == 1
+
+
+@pytest.mark.skipif(not openvino_available(), reason="openvino is not installed (extra crossalign[openvino])")
 def test_auto_falls_back_to_torch_once_when_conversion_fails(tiny_st_dir, tmp_path, monkeypatch, caplog):
     from sentence_transformers import SentenceTransformer
 
