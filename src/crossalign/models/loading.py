@@ -482,7 +482,11 @@ def _module_fingerprint(model: Any) -> str:
 
     add_json({"class": type(model).__name__, "prompts": getattr(model, "prompts", None)})
     add_json({"default_prompt_name": getattr(model, "default_prompt_name", None)})
-    modules = list(model.children()) if hasattr(model, "children") else []
+    named = list(model.named_children()) if hasattr(model, "named_children") else []
+    # LanguageCentering acts after the encoder and the embedding cache (which keeps uncentered vectors): a model
+    # with and without it, or with other means, encodes the same vectors and shares the key
+    skipped = {name for name, module in named if type(module).__name__ == "LanguageCentering"}
+    modules = [module for name, module in named if name not in skipped]
     for i, module in enumerate(modules):
         entry: dict[str, Any] = {"index": i, "class": type(module).__name__}
         get_config = getattr(module, "get_config_dict", None)
@@ -506,6 +510,8 @@ def _module_fingerprint(model: Any) -> str:
         add_json(entry)
     with torch.no_grad():
         for name, tensor in model.state_dict().items():
+            if name.split(".", 1)[0] in skipped:
+                continue
             t = tensor.detach().to("cpu").contiguous()
             add_json([name, str(t.dtype), list(t.shape)])
             if t.dtype in (torch.bfloat16, torch.float16):
@@ -522,8 +528,10 @@ def model_fingerprint(model_or_path: Any) -> str:
     For a directory it is the sha256 over every file's relative path, size and content (README.md excluded); a
     prepared built-in model stores this value in its manifest, so it costs nothing. For a loaded model (any
     ``torch.nn.Module``, e.g. a ``SentenceTransformer``) it hashes the module configuration, prompts, tokenizer and
-    every tensor of the state dict in memory (about half a second for e5-small), so fine-tuning changes it. The two
-    schemes give different values for the same model; use one consistently.
+    every tensor of the state dict in memory (about half a second for e5-small), so fine-tuning changes it; a
+    :class:`~crossalign.models.centering.LanguageCentering` module is left out (it is applied after the embedding
+    cache, which keeps uncentered vectors). The two schemes give different values for the same model; use one
+    consistently.
 
     Raises:
         ModelError: A path that does not exist or a string that is neither a directory nor a built-in name.

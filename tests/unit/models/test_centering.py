@@ -88,6 +88,26 @@ def test_encode_and_the_evaluation_cache_center_by_language(tiny_st, centering):
     np.testing.assert_allclose(cache.encode(texts, "query"), raw, atol=1e-6)  # the cache keeps raw vectors
 
 
+def test_fingerprint_ignores_centering_so_cached_vectors_are_shared(tiny_st, centering):
+    """The embedding cache keeps uncentered vectors, so a model with centering (any means) shares the key of the
+    same model without it; the encoder's weights still decide the key."""
+    import copy
+
+    from crossalign.models.loading import model_fingerprint
+
+    plain = model_fingerprint(tiny_st)
+    centered = add_centering(copy.deepcopy(tiny_st), centering)
+    assert model_fingerprint(centered) == plain
+    other = LanguageCentering(
+        means={p: {lang: -centering.mean(lang, p).numpy() for lang in centering.languages} for p in centering.prompts}
+    )
+    assert model_fingerprint(add_centering(copy.deepcopy(tiny_st), other)) == plain
+    changed = copy.deepcopy(centered)
+    with torch.no_grad():
+        next(changed[0].auto_model.parameters()).add_(1.0)
+    assert model_fingerprint(changed) != plain
+
+
 def test_saved_model_loads_in_plain_sentence_transformers(tiny_st, centering, tmp_path):
     model = add_centering(tiny_st, centering)
     model.save(str(tmp_path / "centered"))
