@@ -83,9 +83,12 @@ def test_demo_quick_cli_end_to_end_and_resume(tmp_path, cache_dir, capsys):
     again_choice = choose_lambda(merge["curve"])
     assert (again_choice["lambda"], again_choice["centered"]) == (merge["lambda"], merge["centered"])
     assert (out / f"models/{guarded}/model/crossalign_merge.json").exists()
-    assert ((out / f"models/{guarded}/model/modules.json").read_text().count("LanguageCentering") == 1) == merge[
-        "centered"
-    ]
+    assert (
+        (out / f"models/{guarded}/model/modules.json")
+        .read_text()
+        .count('"crossalign.models.centering.LanguageCentering"')
+        == 1
+    ) == merge["centered"]
     report = (out / "report.md").read_text()
     assert "crossalign demo" in report and "Summary" in report
     for d in (
