@@ -83,6 +83,7 @@ def run_compare(args: argparse.Namespace) -> int:
     from crossalign.errors import ConfigError
     from crossalign.evaluation.results import load_results
     from crossalign.reports.compare import compare_results
+    from crossalign.utils.table import print_tables
 
     if len(args.results) < 2:
         raise ConfigError(
@@ -109,7 +110,7 @@ def run_compare(args: argparse.Namespace) -> int:
         seed=args.seed,
         labels=labels,
     )
-    _print(comparison)
+    print_tables(comparison.text_items())  # rich on a terminal, plain text in pipes, logs and tests
     if args.output:
         from crossalign.reports.markdown import write_comparison
 
@@ -127,10 +128,3 @@ def run_compare(args: argparse.Namespace) -> int:
         if files["plots_skipped"]:
             print(files["plots_skipped"])
     return 0
-
-
-def _print(comparison: Any) -> None:
-    """Rich tables on a terminal, plain text otherwise (pipes, logs, tests)."""
-    from crossalign.utils.table import print_tables
-
-    print_tables(comparison.text_items())

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,11 +43,11 @@ from crossalign.evaluation.format import (
     is_neutral,
     metric_label,
 )
-from crossalign.evaluation.metrics import lower_is_better, score_info
-from crossalign.evaluation.results import EvaluationResult, TaskScore
+from crossalign.evaluation.metrics import lower_is_better, parse_metric, score_info
+from crossalign.evaluation.results import EvaluationResult, TaskScore, unique_labels
 from crossalign.evaluation.significance import PairedTestResult, align_per_query, holm, paired_test
 from crossalign.reports._format import short_fingerprint
-from crossalign.reports.tables import Table, model_labels
+from crossalign.reports.tables import Table
 from crossalign.utils.table import render_text
 
 __all__ = [
@@ -63,6 +64,7 @@ __all__ = [
 TESTS = ("bootstrap", "randomization")
 CORRECTIONS = ("holm", "none")
 _TEST_NAMES = {"bootstrap": "paired bootstrap", "randomization": "paired randomisation (sign-flip permutation)"}
+_VERDICT_ORDER = ("better", "worse", "higher", "lower", "no significant difference")
 
 
 class ComparisonError(CrossalignError, ValueError):
@@ -96,16 +98,8 @@ def per_query_values(task: TaskScore, metric: str) -> tuple[dict[str, float], st
 
 
 def _reproduces(values: dict[str, float], statistic: str, score: float) -> bool:
-    arr = np.fromiter(values.values(), dtype=np.float64, count=len(values))
-    if arr.size == 0:
-        return False
-    agg = float(arr.mean() if statistic == "mean" else np.median(arr))
-    return math.isclose(agg, score, rel_tol=1e-6, abs_tol=1e-6)
-
-
-def cell_key(t: TaskScore) -> tuple[str, str, str | None, str | None, tuple[str, ...]]:
-    """What identifies a cell across results: :attr:`TaskScore.key` (suite, task, languages and pool languages)."""
-    return t.key
+    agg = (np.mean if statistic == "mean" else np.median)(list(values.values())) if values else math.nan
+    return math.isclose(float(agg), score, rel_tol=1e-6, abs_tol=1e-6)
 
 
 # ------------------------------------------------------------------------------------------------- data classes
@@ -155,11 +149,6 @@ class CellComparison:
     n_queries: list[int]
     metrics: list[MetricComparison]
 
-    @property
-    def key(self) -> tuple[str, str, str | None, str | None, tuple[str, ...]]:
-        """``(suite, task, query_lang, doc_lang, pool languages)``."""
-        return (self.suite, self.task, self.query_lang, self.doc_lang, tuple(sorted(self.pool)))
-
 
 @dataclass
 class Comparison:
@@ -167,7 +156,7 @@ class Comparison:
 
     Attributes:
         labels: Model labels, in the order of the results.
-        models: ``{"label", "spec", "fingerprint", "path"}`` per model.
+        models: ``{"label", "spec", "fingerprint", "fingerprint_short", "path"}`` per model.
         baseline: Index of the baseline model.
         test: ``"bootstrap"`` or ``"randomization"``.
         alpha: Significance level.
@@ -191,7 +180,6 @@ class Comparison:
     not_compared: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    # ------------------------------------------------------------------------------------------------- queries
     @property
     def others(self) -> list[int]:
         """Indices of the models compared against the baseline."""
@@ -205,16 +193,13 @@ class Comparison:
         self, suite: str | None = None, metric: str | None = None, **where: Any
     ) -> list[tuple[CellComparison, MetricComparison]]:
         """``(cell, metric comparison)`` pairs filtered by suite, metric and cell attributes (``query_lang="de"``)."""
-        out = []
-        for c in self.cells:
-            if suite is not None and c.suite != suite:
-                continue
-            if not all(getattr(c, k) == v for k, v in where.items()):
-                continue
-            for m in c.metrics:
-                if metric is None or m.metric == metric:
-                    out.append((c, m))
-        return out
+        return [
+            (c, m)
+            for c in self.cells
+            if suite in (None, c.suite) and all(getattr(c, k) == v for k, v in where.items())
+            for m in c.metrics
+            if metric in (None, m.metric)
+        ]
 
     def method_text(self) -> str:
         """One paragraph stating the test, its parameters, the correction and how to read the marks."""
@@ -226,8 +211,8 @@ class Comparison:
             )
         else:
             how = (
-                f"{name} over queries ({self.n_resamples:,} random sign flips, seed {self.seed}, exact for n ≤ 13), "
-                "two-sided"
+                f"{name} over queries ({self.n_resamples:,} random sign flips, seed {self.seed}, exact for "
+                f"n ≤ {self.n_resamples.bit_length() - 1}), two-sided"
             )
         corr = (
             "Holm–Bonferroni correction over the cells compared on the same metric (per compared model)"
@@ -248,17 +233,15 @@ class Comparison:
         for i in self.others:
             for metric in self.metrics():
                 verdicts = [m.verdicts[i] for _, m in self.find(metric=metric)]
-                tested = [v for v in verdicts if v != "not tested"]
-                label = metric_label(metric)
-                if not tested:
-                    lines.append(f"{self.labels[i]} vs {base}, {label}: {_cells(len(verdicts))}, none tested")
+                counts = Counter(verdicts)
+                untested = counts.pop("not tested", 0)
+                head = f"{self.labels[i]} vs {base}, {metric_label(metric)}"
+                if not counts:
+                    lines.append(f"{head}: {_cells(untested)}, none tested")
                     continue
-                counts = {k: tested.count(k) for k in ("better", "worse", "higher", "lower")}
-                counts["no significant difference"] = tested.count("no significant difference")
-                parts = [f"{k} in {n}" for k, n in counts.items() if n]
-                untested = len(verdicts) - len(tested)
+                parts = [f"{k} in {counts[k]}" for k in _VERDICT_ORDER if counts[k]]
                 tail = f" ({untested} untested)" if untested else ""
-                lines.append(f"{self.labels[i]} vs {base}, {label}: {', '.join(parts)} of {_cells(len(tested))}{tail}")
+                lines.append(f"{head}: {', '.join(parts)} of {_cells(counts.total())}{tail}")
         return lines
 
     # ---------------------------------------------------------------------------------------------- rendering
@@ -269,18 +252,13 @@ class Comparison:
         for c in self.cells:
             groups.setdefault((c.suite, c.task), []).append(c)
         base = self.labels[self.baseline]
+        p_head = "p (Holm)" if self.correction == "holm" else "p"
+        cols = ["direction", "metric", base]
+        for i in self.others:
+            sfx = f" {self.labels[i]}" if len(self.others) > 1 else ""
+            ci = ["95% CI" + sfx] if self.test == "bootstrap" else []
+            cols += [self.labels[i], "Δ" + sfx, *ci, p_head + sfx, "verdict" + sfx]
         for (suite, task), cells in groups.items():
-            cols = ["direction", "metric", base]
-            for i in self.others:
-                name = self.labels[i]
-                cols += [name, f"Δ {name}" if len(self.others) > 1 else "Δ"]
-                if self.test == "bootstrap":
-                    cols.append("95% CI" + (f" {name}" if len(self.others) > 1 else ""))
-                p_head = "p (Holm)" if self.correction == "holm" else "p"
-                cols += [
-                    p_head + (f" {name}" if len(self.others) > 1 else ""),
-                    "verdict" + (f" {name}" if len(self.others) > 1 else ""),
-                ]
             rows = []
             ns: set[int] = set()
             for c in cells:
@@ -298,30 +276,25 @@ class Comparison:
                         row += [val, delta]
                         t = m.tests[i]
                         if self.test == "bootstrap":
-                            row.append(
-                                f"[{format_delta(m.metric, t.ci_low)}, {format_delta(m.metric, t.ci_high)}]"
-                                if t is not None and t.ci_low is not None
-                                else MISSING
-                            )
+                            lo, hi = (None, None) if t is None else (t.ci_low, t.ci_high)
+                            ci = f"[{format_delta(m.metric, lo)}, {format_delta(m.metric, hi)}]"
+                            row.append(MISSING if lo is None else ci)
                         row += [format_p(m.p_adjusted[i]), m.verdicts[i]]
                     rows.append(row)
-            caption = []
             what = "pairs" if suite == "sts" else "queries"
-            if len(ns) == 1:
-                caption.append(f"n = {ns.pop()} {what} per cell")
-            else:
-                caption.append(
-                    "n differs between cells: "
-                    + ", ".join(f"{c.direction} {'/'.join(map(str, dict.fromkeys(c.n_queries)))}" for c in cells)
-                )
+            n_text = (
+                f"n = {ns.pop()} {what} per cell"
+                if len(ns) == 1
+                else "n differs between cells: "
+                + ", ".join(f"{c.direction} {'/'.join(map(str, dict.fromkeys(c.n_queries)))}" for c in cells)
+            )
             untested = sorted({m.notes[i] for c in cells for m in c.metrics for i in self.others if m.notes[i]})
-            caption += [f"not tested: {n}" for n in untested]
             out.append(
                 Table(
                     title=f"{suite} · {task}: {', '.join(self.labels[i] for i in self.others)} vs {base}",
-                    columns=cols,
+                    columns=list(cols),
                     rows=rows,
-                    caption=caption,
+                    caption=[n_text, *(f"not tested: {n}" for n in untested)],
                     suite=suite,
                     task=task,
                     label_columns=2,
@@ -337,13 +310,15 @@ class Comparison:
         if summary:
             parts += [f"- {s}" for s in summary] + [""]
         sub = heading + "#"
-        for t in self.tables(markdown=True):
-            parts.append(t.to_markdown(heading=sub))
-        if self.notes:
-            parts += [f"{sub} Notes", "", *[f"- {n}" for n in self.notes], ""]
-        if self.not_compared:
-            parts += [f"{sub} Not compared (not in every result)", "", *[f"- {n}" for n in self.not_compared], ""]
+        parts += [t.to_markdown(heading=sub) for t in self.tables(markdown=True)]
+        for title, lines in self._lists():
+            parts += [f"{sub} {title}", "", *[f"- {n}" for n in lines], ""]
         return "\n".join(parts).rstrip() + "\n"
+
+    def _lists(self) -> list[tuple[str, list[str]]]:
+        """The notes and the cells not compared, under their titles, where there are any."""
+        named = [("Notes", self.notes), ("Not compared (not in every result)", self.not_compared)]
+        return [(title, lines) for title, lines in named if lines]
 
     def text_items(self) -> list[Table | str]:
         """The terminal rendering's parts in order: lines of text and tables (see
@@ -351,10 +326,8 @@ class Comparison:
         items: list[Table | str] = [self.method_text(), "", *self.summary()]
         for t in self.tables():
             items += ["", t]
-        if self.notes:
-            items += ["", "Notes:", *[f"  - {n}" for n in self.notes]]
-        if self.not_compared:
-            items += ["", "Not compared (not in every result):", *[f"  - {n}" for n in self.not_compared]]
+        for title, lines in self._lists():
+            items += ["", f"{title}:", *[f"  - {n}" for n in lines]]
         return items
 
     def to_text(self) -> str:
@@ -363,47 +336,38 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (the ``comparison.json`` layout); values raw (not ×100)."""
-        cells = []
-        for c in self.cells:
-            metrics = []
-            for m in c.metrics:
-                comps = []
-                for i in self.others:
-                    t = m.tests[i]
-                    comps.append(
-                        {
-                            "model": self.labels[i],
-                            "value": m.values[i],
-                            "delta": m.deltas[i],
-                            "test": t.to_dict() if t is not None else None,
-                            "p_value": t.p_value if t is not None else None,
-                            "p_adjusted": m.p_adjusted[i],
-                            "significant": m.significant(i, self.alpha),
-                            "verdict": m.verdicts[i],
-                            "note": m.notes[i] or None,
-                        }
-                    )
-                metrics.append(
+
+        def comparison(m: MetricComparison, i: int) -> dict[str, Any]:
+            t = m.tests[i]
+            return {
+                "model": self.labels[i],
+                "value": m.values[i],
+                "delta": m.deltas[i],
+                "test": t.to_dict() if t is not None else None,
+                "p_value": t.p_value if t is not None else None,
+                "p_adjusted": m.p_adjusted[i],
+                "significant": m.significant(i, self.alpha),
+                "verdict": m.verdicts[i],
+                "note": m.notes[i] or None,
+            }
+
+        cells = [
+            {
+                **{f: getattr(c, f) for f in ("suite", "task", "query_lang", "doc_lang", "direction", "pool")},
+                "n_queries": dict(zip(self.labels, c.n_queries)),
+                "metrics": [
                     {
                         "metric": m.metric,
                         "lower_is_better": m.lower_is_better,
                         "statistic": m.statistic,
                         "baseline_value": m.values[self.baseline],
-                        "comparisons": comps,
+                        "comparisons": [comparison(m, i) for i in self.others],
                     }
-                )
-            cells.append(
-                {
-                    "suite": c.suite,
-                    "task": c.task,
-                    "query_lang": c.query_lang,
-                    "doc_lang": c.doc_lang,
-                    "direction": c.direction,
-                    "pool": c.pool,
-                    "n_queries": dict(zip(self.labels, c.n_queries)),
-                    "metrics": metrics,
-                }
-            )
+                    for m in c.metrics
+                ],
+            }
+            for c in self.cells
+        ]
         return {
             "format": "crossalign.comparison",
             "version": 1,
@@ -435,8 +399,7 @@ def _cells(n: int) -> str:
 def _resolve_metrics(requested: Sequence[str] | str | None) -> list[str] | None:
     if requested is None:
         return None
-    names = [m.strip() for m in requested.split(",")] if isinstance(requested, str) else [m.strip() for m in requested]
-    names = [m for m in names if m]
+    names = [m.strip() for m in (requested.split(",") if isinstance(requested, str) else requested) if m.strip()]
     if [m.lower() for m in names] == ["all"]:
         return ["all"]
     if not names:
@@ -448,17 +411,23 @@ def _canonical(name: str, available: set[str]) -> str | None:
     """Match a user metric name to a score key: exact, case-insensitive, or via the metric registry."""
     if name in available:
         return name
-    low = name.lower()
-    for a in available:
-        if a.lower() == low:
-            return a
+    same = [a for a in available if a.lower() == name.lower()]
+    if same:
+        return same[0]
     try:
-        from crossalign.evaluation.metrics import parse_metric
-
         key = parse_metric(name).key
     except CrossalignError:
         return None
     return key if key in available else None
+
+
+def _wanted(main: str, shared: set[str], requested: list[str] | None) -> list[str]:
+    """The metrics one cell compares: its main score (default), every shared one (``all``), or those requested."""
+    if requested is None:
+        return [main] if main in shared else []
+    if requested == ["all"]:
+        return [m for m in (main, *sorted(shared - {main})) if m in shared]
+    return list(dict.fromkeys(c for c in (_canonical(name, shared) for name in requested) if c is not None))
 
 
 def compare_results(
@@ -513,20 +482,21 @@ def compare_results(
         raise ConfigError(f"alpha must be in (0, 1), got {alpha}", hint="e.g. 0.05")
     if n_resamples < 100:
         raise ConfigError(f"n_resamples must be at least 100, got {n_resamples}", hint="the default is 10000")
-    names = list(labels) if labels is not None else model_labels(res)
+    names = list(labels) if labels is not None else unique_labels([r.label for r in res])
     if len(names) != len(res) or len(set(names)) != len(names):
         raise ConfigError("labels must be distinct, one per result", hint="pass one unique label per results file")
 
-    by_key = [{cell_key(t): t for t in r.tasks} for r in res]
+    by_key = [{t.key: t for t in r.tasks} for r in res]
     common = [k for k in by_key[baseline] if all(k in m for m in by_key)]
-    all_keys = list(dict.fromkeys(k for m in by_key for k in m))
-    not_compared = []
-    for k in all_keys:
-        if k in common:
-            continue
-        have = [names[i] for i, m in enumerate(by_key) if k in m]
-        t = next(m[k] for m in by_key if k in m)
-        not_compared.append(f"{t.suite}/{t.task} {t.direction}: only in {', '.join(have)}")
+    first: dict[Any, TaskScore] = {}
+    for m in by_key:
+        for k, t in m.items():
+            first.setdefault(k, t)
+    not_compared = [
+        f"{t.suite}/{t.task} {t.direction}: only in {', '.join(n for n, m in zip(names, by_key) if k in m)}"
+        for k, t in first.items()
+        if k not in common
+    ]
     if not common:
         per = "; ".join(
             f"{names[i]}: {', '.join(sorted({f'{t.suite}/{t.task}' for t in r.tasks})) or 'no tasks'}"
@@ -548,39 +518,18 @@ def compare_results(
             "queries unless per-query ids match"
         )
     cells: list[CellComparison] = []
-    unmatched: set[str] = set()
     for key in common:
         ts = [m[key] for m in by_key]
-        shared = set(ts[0].scores).intersection(*(t.scores for t in ts[1:]))
-        if requested is None:
-            wanted = [ts[baseline].main_score] if ts[baseline].main_score in shared else []
-        elif requested == ["all"]:
-            wanted = [ts[baseline].main_score, *sorted(shared - {ts[baseline].main_score})]
-            wanted = [w for w in wanted if w in shared]
-        else:
-            wanted = []
-            for name in requested:
-                c = _canonical(name, shared)
-                if c is None:
-                    unmatched.add(name)
-                elif c not in wanted:
-                    wanted.append(c)
-        if not wanted:
-            continue
-        mcs = [_compare_metric(ts, names, baseline, m, test, n_resamples, seed) for m in wanted]
         t0 = ts[baseline]
-        cells.append(
-            CellComparison(
-                suite=t0.suite,
-                task=t0.task,
-                query_lang=t0.query_lang,
-                doc_lang=t0.doc_lang,
-                direction=t0.direction,
-                pool=dict(t0.pool),
-                n_queries=[t.n_queries for t in ts],
-                metrics=mcs,
+        wanted = _wanted(t0.main_score, set(t0.scores).intersection(*(t.scores for t in ts)), requested)
+        if wanted:
+            mcs = [_compare_metric(ts, names, baseline, m, test, n_resamples, seed) for m in wanted]
+            n_queries = [t.n_queries for t in ts]
+            cells.append(
+                CellComparison(
+                    t0.suite, t0.task, t0.query_lang, t0.doc_lang, t0.direction, dict(t0.pool), n_queries, mcs
+                )
             )
-        )
     if not cells:
         avail = sorted({m for k in common for m in by_key[baseline][k].scores})
         raise ComparisonError(
@@ -592,8 +541,7 @@ def compare_results(
         missing = [r for r in requested if _canonical(r, found) is None]
         if missing:
             notes.append(f"not reported in any common cell: {', '.join(missing)}")
-    _adjust(cells, len(res), baseline, correction, alpha)
-    notes += _resolution_notes(cells, names, baseline, correction, alpha)
+    notes += _adjust(cells, names, baseline, correction, alpha)
     return Comparison(
         labels=names,
         models=[
@@ -662,48 +610,33 @@ def _compare_metric(
     )
 
 
-def _adjust(cells: list[CellComparison], n_models: int, baseline: int, correction: str, alpha: float) -> None:
-    """Fill ``p_adjusted`` (Holm per metric and compared model) and the verdicts."""
-    for mc in (m for c in cells for m in c.metrics):
-        mc.p_adjusted = [None] * n_models
-    for i in range(n_models):
-        if i == baseline:
-            continue
-        for metric in dict.fromkeys(m.metric for c in cells for m in c.metrics):
-            family = [m for c in cells for m in c.metrics if m.metric == metric]
-            raw = [m.tests[i].p_value if m.tests[i] is not None else None for m in family]  # type: ignore[union-attr]
-            adj = holm(raw) if correction == "holm" else raw
-            for m, p in zip(family, adj):
-                m.p_adjusted[i] = p
-    for mc in (m for c in cells for m in c.metrics):
-        mc.verdicts = [_verdict(mc, i, baseline, alpha) for i in range(n_models)]
-
-
-def _p_floor(t: PairedTestResult) -> float:
-    """The smallest p-value the test can return: 1/(R+1) (Monte Carlo), 2/2^n (exact sign flips)."""
-    return 2.0 / t.n_resamples if t.exact else 1.0 / (t.n_resamples + 1)
-
-
-def _resolution_notes(
-    cells: list[CellComparison], names: list[str], baseline: int, correction: str, alpha: float
-) -> list[str]:
-    """Say so when a family cannot reach significance at all: too few resamples for the number of cells."""
+def _adjust(cells: list[CellComparison], names: list[str], baseline: int, correction: str, alpha: float) -> list[str]:
+    """Fill ``p_adjusted`` (Holm per metric and compared model) and the verdicts; return a note for each family that
+    cannot reach significance at all: the smallest p-value a test can return is 1/(R+1) (Monte Carlo) or 2/2^n (exact
+    sign flips), times the family size under Holm."""
+    mcs = [m for c in cells for m in c.metrics]
+    for mc in mcs:
+        mc.p_adjusted = [None] * len(names)
     notes = []
-    for i in range(len(names)):
-        if i == baseline:
-            continue
-        for metric in dict.fromkeys(m.metric for c in cells for m in c.metrics):
-            tests = [m.tests[i] for c in cells for m in c.metrics if m.metric == metric and m.tests[i] is not None]
+    for i in (j for j in range(len(names)) if j != baseline):
+        for metric in dict.fromkeys(m.metric for m in mcs):
+            family = [m for m in mcs if m.metric == metric]
+            raw = [m.tests[i].p_value if m.tests[i] is not None else None for m in family]  # type: ignore[union-attr]
+            for m, p in zip(family, holm(raw) if correction == "holm" else raw):
+                m.p_adjusted[i] = p
+            tests: list[PairedTestResult] = [m.tests[i] for m in family if m.tests[i] is not None]  # type: ignore[misc]
             if not tests:
                 continue
             factor = len(tests) if correction == "holm" else 1
-            best = factor * min(_p_floor(t) for t in tests)  # type: ignore[arg-type]
+            best = factor * min(2.0 / t.n_resamples if t.exact else 1.0 / (t.n_resamples + 1) for t in tests)
             if best >= alpha:
                 notes.append(
-                    f"{names[i]} vs {names[baseline]}, {metric}: with {tests[0].n_resamples} resamples "  # type: ignore[union-attr]
+                    f"{names[i]} vs {names[baseline]}, {metric}: with {tests[0].n_resamples} resamples "
                     f"and {len(tests)} tested cells the smallest attainable adjusted p-value is {best:.3g} >= α = "
                     f"{alpha:g}, so no cell can be significant: raise the resamples (--resamples)"
                 )
+    for mc in mcs:
+        mc.verdicts = [_verdict(mc, i, baseline, alpha) for i in range(len(names))]
     return notes
 
 

@@ -38,9 +38,8 @@ from crossalign.evaluation.format import (
     scaled,
 )
 from crossalign.evaluation.metrics import lower_is_better
-from crossalign.evaluation.results import EvaluationResult, TaskScore
+from crossalign.evaluation.results import EvaluationResult, TaskScore, unique_labels
 from crossalign.reports._format import slug
-from crossalign.reports.tables import model_labels
 from crossalign.utils.atomic import atomic_write_bytes
 from crossalign.utils.deps import require
 
@@ -58,6 +57,10 @@ __all__ = [
 
 _DPI = 150
 _LANGS_PER_ROW = 3
+_ECDF_CAPTION = (
+    "Share of queries whose parallel documents are all within the top x (ECDF of per-query Max@R); the curve at k is "
+    "Complete@k."
+)
 
 
 @dataclass(frozen=True)
@@ -101,8 +104,27 @@ def _text_color(rgba: Sequence[float]) -> str:
     return "black" if 0.299 * r + 0.587 * g + 0.114 * b > 0.55 else "white"
 
 
+def _labels(results: Sequence[EvaluationResult]) -> list[str]:
+    return unique_labels([r.label for r in results])
+
+
+def _has_max_rank(t: TaskScore) -> bool:
+    return bool(t.per_query) and "max_rank" in t.per_query  # type: ignore[operator]
+
+
+def _retrieval_tasks(results: Sequence[EvaluationResult]) -> list[str]:
+    """Retrieval tasks with single-language pools, in first-seen order."""
+    return list(dict.fromkeys(t.task for r in results for t in r.find("retrieval") if t.doc_lang))
+
+
+def _ecdf_tasks(results: Sequence[EvaluationResult]) -> list[str]:
+    """Mixed-pool tasks, in first-seen order, that kept per-query Max@R in some result."""
+    ok = {t.task for r in results for t in r.find("mixed-pool") if _has_max_rank(t)}
+    return [n for n in dict.fromkeys(t.task for r in results for t in r.find("mixed-pool")) if n in ok]
+
+
 def _retrieval_task(results: Sequence[EvaluationResult], task: str | None) -> str:
-    names = list(dict.fromkeys(t.task for r in results for t in r.tasks if t.suite == "retrieval" and t.doc_lang))
+    names = _retrieval_tasks(results)
     if task is not None:
         if task not in names:
             raise DataFormatError(
@@ -148,12 +170,39 @@ def _actual_direction(lang: str, cls: str, pivot: str) -> str:
     return cls.replace("x", lang) if cls != f"{pivot}→{pivot}" else cls
 
 
+def _draw_grid(
+    ax: Any,
+    values: np.ndarray,
+    fmt: str,
+    cmap: Any,
+    norm: Any,
+    langs: list[str],
+    classes: list[str],
+    pivot: str,
+    *,
+    marks: np.ndarray | None = None,
+    row_labels: bool = True,
+) -> Any:
+    """Language × direction-class image; each cell shows its value (``fmt``, then " †" where ``marks`` is set) over
+    its actual direction, "—" where there is no value. Returns the image (for the colour bar)."""
+    im = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, norm=norm, aspect="auto")
+    for (i, j), v in np.ndenumerate(values):
+        if np.isnan(v):
+            ax.text(j, i, "—", ha="center", va="center", color="0.4", fontsize=11)
+            continue
+        color = _text_color(cmap(norm(v)))
+        text = format(v, fmt) + (" †" if marks is not None and marks[i, j] else "")
+        ax.text(j, i - 0.1, text, ha="center", va="center", color=color, fontsize=12, fontweight="bold")
+        direction = _actual_direction(langs[i], classes[j], pivot)
+        ax.text(j, i + 0.25, direction, ha="center", va="center", color=color, fontsize=8)
+    ax.set_xticks(range(len(classes)), classes)
+    ax.set_yticks(range(len(langs)), langs if row_labels else [""] * len(langs))
+    ax.tick_params(length=0)
+    return im
+
+
 def _default_metric(results: Sequence[EvaluationResult], task: str) -> str:
-    for r in results:
-        for t in r.tasks:
-            if t.suite == "retrieval" and t.task == task:
-                return t.main_score
-    raise DataFormatError(f"no retrieval task {task!r}", field="task")  # pragma: no cover - checked before
+    return next(t.main_score for r in results for t in r.find("retrieval", task=task))
 
 
 def _n_text(ts: Sequence[TaskScore]) -> str:
@@ -201,22 +250,12 @@ def plot_heatmap(
     vmin, vmax = (0.0, 100.0) if ratio else (float(np.nanmin(values)), float(np.nanmax(values)))
     fig = _figure(1.6 * len(classes) + 2.8, 0.8 * len(langs) + 2.2)
     ax = fig.add_subplot()
-    im = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
-    norm = im.norm
-    for i, lang in enumerate(langs):
-        for j, c in enumerate(classes):
-            v = values[i, j]
-            if np.isnan(v):
-                ax.text(j, i, "—", ha="center", va="center", color="0.4", fontsize=11)
-                continue
-            color = _text_color(cmap(norm(v)))
-            ax.text(j, i - 0.1, f"{v:.1f}", ha="center", va="center", color=color, fontsize=12, fontweight="bold")
-            ax.text(j, i + 0.25, _actual_direction(lang, c, pivot), ha="center", va="center", color=color, fontsize=8)
-    ax.set_xticks(range(len(classes)), classes)
-    ax.set_yticks(range(len(langs)), langs)
+    from matplotlib.colors import Normalize
+
+    norm = Normalize(vmin=vmin, vmax=vmax)
+    im = _draw_grid(ax, values, ".1f", cmap, norm, langs, classes, pivot)
     ax.set_xlabel("direction: query_lang → doc_lang (x = the row's language)")
     ax.set_ylabel("language x")
-    ax.tick_params(length=0)
     unit_text = " ×100" if ratio else ""
     ax.set_title(
         f"{result.label}: {metric_label(metric, pivot=pivot)}{unit_text} by query_lang → doc_lang\n"
@@ -253,14 +292,21 @@ def plot_delta_heatmap(
     if len(res) < 2:
         raise DataFormatError("a delta heatmap needs at least two results", field="results")
     baseline %= len(res)
-    labels = model_labels(res)
+    labels = _labels(res)
     task = _retrieval_task(res, task)
     metric = metric or _default_metric(res, task)
     langs, classes, base_grid = _grid(res[baseline], task, metric, pivot)
     others = [i for i in range(len(res)) if i != baseline]
     deltas = np.full((len(others), len(langs), len(classes)), np.nan)
     sig = np.zeros_like(deltas, dtype=bool)
-    sig_cells = _significant_cells(comparison, metric, labels) if comparison is not None else {}
+    sig_cells = set()
+    if comparison is not None:  # (model, task, query_lang, doc_lang) of every significant retrieval cell
+        sig_cells = {
+            (comparison.labels[i], c.task, c.query_lang, c.doc_lang)
+            for c, m in comparison.find(suite="retrieval", metric=metric)
+            for i in comparison.others
+            if m.significant(i, comparison.alpha)
+        }
     for k, i in enumerate(others):
         _, _, grid = _grid(res[i], task, metric, pivot, langs)
         for (lang, c), t in grid.items():
@@ -279,33 +325,8 @@ def plot_delta_heatmap(
     norm = TwoSlopeNorm(vcenter=0.0, vmin=-lim, vmax=lim)
     fig = _figure((1.7 * len(classes) + 1.0) * len(others) + 1.8, 0.85 * len(langs) + 2.4)
     axes = fig.subplots(1, len(others), squeeze=False)[0]
-    im = None
     for k, ax in enumerate(axes):
-        im = ax.imshow(np.ma.masked_invalid(deltas[k]), cmap=cmap, norm=norm, aspect="auto")
-        for r, lang in enumerate(langs):
-            for col, c in enumerate(classes):
-                v = deltas[k, r, col]
-                if np.isnan(v):
-                    ax.text(col, r, "—", ha="center", va="center", color="0.4")
-                    continue
-                color = _text_color(cmap(norm(v)))
-                mark = " †" if sig[k, r, col] else ""
-                ax.text(
-                    col,
-                    r - 0.1,
-                    f"{v:+.1f}{mark}",
-                    ha="center",
-                    va="center",
-                    color=color,
-                    fontsize=12,
-                    fontweight="bold",
-                )
-                ax.text(
-                    col, r + 0.25, _actual_direction(lang, c, pivot), ha="center", va="center", color=color, fontsize=8
-                )
-        ax.set_xticks(range(len(classes)), classes)
-        ax.set_yticks(range(len(langs)), langs if k == 0 else [""] * len(langs))
-        ax.tick_params(length=0)
+        im = _draw_grid(ax, deltas[k], "+.1f", cmap, norm, langs, classes, pivot, marks=sig[k], row_labels=k == 0)
         ax.set_title(f"{labels[others[k]]} − {labels[baseline]}", fontsize=11)
         ax.set_xlabel("query_lang → doc_lang (x = row language)")
     axes[0].set_ylabel("language x")
@@ -324,15 +345,6 @@ def plot_delta_heatmap(
     return _save(fig, path)
 
 
-def _significant_cells(comparison: Comparison, metric: str, labels: list[str]) -> set[tuple[Any, ...]]:
-    out = set()
-    for c, m in comparison.find(suite="retrieval", metric=metric):
-        for i in comparison.others:
-            if m.significant(i, comparison.alpha):
-                out.add((comparison.labels[i], c.task, c.query_lang, c.doc_lang))
-    return out
-
-
 # ----------------------------------------------------------------------------------------------------------- bars
 def plot_grouped_bars(
     results: Sequence[EvaluationResult],
@@ -348,14 +360,12 @@ def plot_grouped_bars(
         The path written.
     """
     res = list(results)
-    labels = model_labels(res)
+    labels = _labels(res)
     task = _retrieval_task(res, task)
     metric = metric or _default_metric(res, task)
-    langs, classes, _ = _grid(res[0], task, metric, pivot)
-    for r in res[1:]:
-        more, cls2, _ = _grid(r, task, metric, pivot)
-        langs += [lg for lg in more if lg not in langs]
-        classes = [c for c in direction_classes(pivot) if c in classes or c in cls2]
+    own = [_grid(r, task, metric, pivot) for r in res]
+    langs = list(dict.fromkeys(lg for lgs, _, _ in own for lg in lgs))
+    classes = [c for c in direction_classes(pivot) if any(c in cls for _, cls, _ in own)]
     pp = f"{pivot}→{pivot}"
     slots: list[tuple[str, str]] = []  # (lang, class) in display order; en→en once, first
     if pp in classes:
@@ -374,9 +384,10 @@ def plot_grouped_bars(
     top = float(np.nanmax(values)) if np.isfinite(values).any() else 1.0
     # Small multiples: at most LANGS_PER_ROW languages per row, so many languages wrap instead of stretching.
     row_langs = [langs[i : i + _LANGS_PER_ROW] for i in range(0, len(langs), _LANGS_PER_ROW)] or [[]]
-    rows: list[list[int]] = []
-    for k, group in enumerate(row_langs):
-        rows.append([s for s, (lang, c) in enumerate(slots) if (c == pp and k == 0) or (lang in group and c != pp)])
+    rows = [
+        [s for s, (lang, c) in enumerate(slots) if (c == pp and k == 0) or (lang in group and c != pp)]
+        for k, group in enumerate(row_langs)
+    ]
     per_row = max(len(r) for r in rows)
     fig = _figure(max(6.5, 0.42 * per_row * n_models + 2.8), 3.9 * len(rows) + 0.7)
     axes = fig.subplots(len(rows), 1, squeeze=False)[:, 0]
@@ -391,18 +402,8 @@ def plot_grouped_bars(
                 x - 0.4 + width * (m + 0.5), np.nan_to_num(vals), width * 0.92, label=labels[m], color=colors(m % 10)
             )
             if annotate:
-                for b, v in zip(bars, vals):
-                    if not np.isnan(v):
-                        ax.annotate(
-                            f"{v:.1f}",
-                            (b.get_x() + b.get_width() / 2, b.get_height()),
-                            xytext=(0, 2),
-                            textcoords="offset points",
-                            ha="center",
-                            va="bottom",
-                            fontsize=7,
-                            rotation=90 if n_models > 2 else 0,
-                        )
+                texts = ["" if np.isnan(v) else f"{v:.1f}" for v in vals]
+                ax.bar_label(bars, texts, padding=2, fontsize=7, rotation=90 if n_models > 2 else 0)
         ax.set_xticks(x, [_actual_direction(*slots[s], pivot) for s in idx], rotation=30, ha="right")
         ax.set_xlim(-0.6, per_row - 0.4)
         ax.set_ylim(0, top * 1.25 + 1)  # headroom for the value labels and the legend
@@ -446,26 +447,13 @@ def plot_max_rank_ecdf(
         The path written.
     """
     res = [results] if isinstance(results, EvaluationResult) else list(results)
-    labels = model_labels(res)
-    tasks = list(dict.fromkeys(t.task for r in res for t in r.tasks if t.suite == "mixed-pool"))
+    labels = _labels(res)
     if task is None:
-        task = next(
-            (
-                n
-                for n in tasks
-                if any(
-                    t.per_query and "max_rank" in t.per_query
-                    for r in res
-                    for t in r.tasks
-                    if t.suite == "mixed-pool" and t.task == n
-                )
-            ),
-            None,
-        )
+        task = next(iter(_ecdf_tasks(res)), None)
     panels: dict[str, list[tuple[int, TaskScore]]] = {}
     for m, r in enumerate(res):
-        for t in r.tasks:
-            if t.suite == "mixed-pool" and t.task == task and t.per_query and "max_rank" in t.per_query:
+        for t in r.find("mixed-pool", task=task):
+            if _has_max_rank(t):
                 panels.setdefault(t.direction, []).append((m, t))
     if not panels:
         raise DataFormatError(
@@ -474,8 +462,7 @@ def plot_max_rank_ecdf(
             hint="evaluate the mixed-pool suite with per-query values kept (TaskScore.per_query['max_rank'])",
         )
     names = sorted(panels, key=lambda d: (d.split("→", 1)[0] == pivot, d))
-    ncols = 2 if len(names) <= 4 else 3 if len(names) <= 9 else 4
-    ncols = min(ncols, len(names))
+    ncols = min(2 if len(names) <= 4 else 3 if len(names) <= 9 else 4, len(names))
     nrows = -(-len(names) // ncols)
     fig = _figure(5.0 * ncols + 0.6, 3.5 * nrows + 1.0)
     axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
@@ -540,70 +527,28 @@ def plot_all(
     require("matplotlib", feature="plots")
     res = [results] if isinstance(results, EvaluationResult) else list(results)
     out_dir = Path(output_dir)
-    labels = model_labels(res)
+    labels = _labels(res)
     out: list[PlotFile] = []
-    r_tasks = list(dict.fromkeys(t.task for r in res for t in r.tasks if t.suite == "retrieval" and t.doc_lang))
-    for task in r_tasks:
+    for task in _retrieval_tasks(res):
         metric = _default_metric(res, task)
         mlabel = metric_label(metric, pivot=pivot)
+        opts = {"metric": metric, "task": task, "pivot": pivot}
+        name = f"{slug(task)}_{slug(metric)}.png"
         for label, r in zip(labels, res):
-            if not any(t.suite == "retrieval" and t.task == task and metric in t.scores for t in r.tasks):
-                continue
-            p = plot_heatmap(
-                r,
-                out_dir / f"heatmap_{slug(label)}_{slug(task)}_{slug(metric)}.png",
-                metric=metric,
-                task=task,
-                pivot=pivot,
-            )
-            out.append(
-                PlotFile(
-                    p,
-                    f"{label}: {mlabel} by direction ({task})",
-                    f"{mlabel} ×100 of {label} per language (rows) and query_lang → doc_lang (columns).",
-                )
-            )
+            if any(metric in t.scores for t in r.find("retrieval", task=task)):
+                p = plot_heatmap(r, out_dir / f"heatmap_{slug(label)}_{name}", **opts)
+                what = f"{mlabel} ×100 of {label} per language (rows) and query_lang → doc_lang (columns)."
+                out.append(PlotFile(p, f"{label}: {mlabel} by direction ({task})", what))
         if len(res) >= 2:
-            p = plot_delta_heatmap(
-                res,
-                out_dir / f"delta_{slug(task)}_{slug(metric)}.png",
-                baseline=baseline,
-                metric=metric,
-                task=task,
-                comparison=comparison,
-                pivot=pivot,
-            )
-            out.append(
-                PlotFile(
-                    p,
-                    f"Δ {mlabel} vs {labels[baseline % len(res)]} ({task})",
-                    f"Difference to {labels[baseline % len(res)]} in points; blue = better"
-                    + ("; † = significant" if comparison is not None else "")
-                    + ".",
-                )
-            )
-            p = plot_grouped_bars(
-                res, out_dir / f"bars_{slug(task)}_{slug(metric)}.png", metric=metric, task=task, pivot=pivot
-            )
-            out.append(
-                PlotFile(p, f"{mlabel} per model ({task})", f"{mlabel} ×100 of every model per query_lang → doc_lang.")
-            )
-    mp_tasks = list(dict.fromkeys(t.task for r in res for t in r.tasks if t.suite == "mixed-pool"))
-    for task in mp_tasks:
-        if not any(
-            t.per_query and "max_rank" in t.per_query
-            for r in res
-            for t in r.tasks
-            if t.suite == "mixed-pool" and t.task == task
-        ):
-            continue
+            base = labels[baseline % len(res)]
+            p = plot_delta_heatmap(res, out_dir / f"delta_{name}", baseline=baseline, comparison=comparison, **opts)
+            sig = "; † = significant" if comparison is not None else ""
+            what = f"Difference to {base} in points; blue = better{sig}."
+            out.append(PlotFile(p, f"Δ {mlabel} vs {base} ({task})", what))
+            p = plot_grouped_bars(res, out_dir / f"bars_{name}", **opts)
+            what = f"{mlabel} ×100 of every model per query_lang → doc_lang."
+            out.append(PlotFile(p, f"{mlabel} per model ({task})", what))
+    for task in _ecdf_tasks(res):
         p = plot_max_rank_ecdf(res, out_dir / f"max_rank_ecdf_{slug(task)}.png", task=task, pivot=pivot)
-        out.append(
-            PlotFile(
-                p,
-                f"Max@R distribution ({task})",
-                "Share of queries whose parallel documents are all within the top x (ECDF of per-query "
-                "Max@R); the curve at k is Complete@k.",
-            )
-        )
+        out.append(PlotFile(p, f"Max@R distribution ({task})", _ECDF_CAPTION))
     return out

@@ -9,7 +9,7 @@ import pytest
 from reports_testkit import make_result, result, task
 
 from crossalign.errors import CrossalignError, DataFormatError
-from crossalign.evaluation.significance import holm, paired_bootstrap
+from crossalign.evaluation.significance import holm, paired_bootstrap, paired_randomization
 from crossalign.reports.compare import ComparisonError, compare_results, per_query_values
 
 IDS = [f"q{i:03d}" for i in range(200)]
@@ -121,6 +121,10 @@ def test_randomization_test_and_no_correction() -> None:
     assert m.p_adjusted[1] == m.tests[1].p_value  # no correction
     assert "95% CI" not in c.tables()[0].columns
     assert "randomisation" in c.method_text()
+    # the exact-enumeration bound follows the resamples (exact when 2^n <= R): 2^9 <= 1000 < 2^10
+    assert "exact for n ≤ 9)" in c.method_text()
+    r = paired_randomization(np.zeros(9), np.ones(9), n_resamples=1000)
+    assert r.exact and not paired_randomization(np.zeros(10), np.ones(10), n_resamples=1000).exact
 
 
 def test_metric_selection_and_untested_metrics() -> None:
