@@ -311,7 +311,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     Raises:
         CrossalignError: Bad options, models or data (printed by the CLI without a traceback).
     """
-    from crossalign.evaluation.writers import summary_tables
+    from crossalign.reports.tables import summary_tables
     from crossalign.utils.table import print_tables
     from crossalign.workflows.evaluate import EvaluateConfig, check_model_specs, check_output, evaluate
 

@@ -1,4 +1,4 @@
-"""Result writers: ``results.json``, MTEB ``TaskResult`` JSON files, TREC run files; the CLI's short tables.
+"""Result writers: ``results.json``, MTEB ``TaskResult`` JSON files, TREC run files.
 
 Layout under an evaluation's output directory::
 
@@ -48,14 +48,12 @@ from pathlib import Path
 from typing import Any
 
 from crossalign.evaluation.evaluators.base import EvaluatorOutput
-from crossalign.evaluation.format import MISSING, PIVOT, direction_class, direction_classes, format_value, header_label
-from crossalign.evaluation.metrics import SUITE_COLUMNS, lower_is_better
+from crossalign.evaluation.metrics import lower_is_better
 from crossalign.evaluation.metrics.retrieval import write_trec_run
 from crossalign.evaluation.results import EvaluationResult, TaskScore
 from crossalign.languages import mteb_code
 from crossalign.utils.atomic import atomic_write_json
 from crossalign.utils.deps import package_versions
-from crossalign.utils.table import Table
 
 __all__ = [
     "MTEB_MAIN_FALLBACKS",
@@ -65,8 +63,6 @@ __all__ = [
     "mteb_metric_name",
     "mteb_task_name",
     "mteb_task_results",
-    "summary_tables",
-    "summary_text",
     "write_mteb_results",
     "write_results_json",
     "write_trec_runs",
@@ -281,67 +277,3 @@ def write_trec_runs(
         write_trec_run(o.run if depth is None else o.run.truncate(depth), path, tag=clean_tag)
         paths.append(path)
     return paths
-
-
-# ------------------------------------------------------------------------------------------------------- summary
-_CLASS_ORDER = (*direction_classes(), "x→y", "mixed")
-
-
-def _direction_class(t: TaskScore) -> str:
-    """The retrieval column of a score: a direction class, or the direction itself between two non-pivot
-    languages, or ``<query_lang>→mixed``."""
-    cls = direction_class(t.query_lang, t.doc_lang)
-    return {"x→y": t.direction, "mixed": f"{t.query_lang}→mixed"}.get(cls, cls)
-
-
-def _direction_order(t: TaskScore) -> tuple[int, str]:
-    """Direction classes in table order, pivot-language queries over a mixed pool last."""
-    cls = direction_class(t.query_lang, t.doc_lang)
-    return (_CLASS_ORDER.index(cls) + (cls == "mixed" and t.query_lang == PIVOT), t.direction)
-
-
-def summary_tables(result: EvaluationResult) -> list[Table]:
-    """The short tables of one result, one per suite.
-
-    - ``retrieval``: one row per task (language set), columns ``en→en``, ``x→x``, ``x→en``, ``en→x`` (other
-      directions, e.g. of user data, get their own column) with the main score ×100, and ``n``;
-    - ``mixed-pool``, ``inclination``, ``bitext``, ``sts``: one row per direction with the suite's metrics.
-    Ratios are ×100; Max@R and "English above gold" are ranks/counts as they are.
-    """
-    out: list[Table] = []
-    retrieval = [t for t in result.tasks if t.suite == "retrieval"]
-    if retrieval:
-        mains = sorted({t.main_score for t in retrieval})
-        classes: list[str] = []
-        rows_by_task: dict[str, dict[str, TaskScore]] = {}
-        for t in sorted(retrieval, key=_direction_order):
-            cls = _direction_class(t)
-            if cls not in classes:
-                classes.append(cls)
-            rows_by_task.setdefault(t.task, {})[cls] = t
-        header = ["task", *classes, "n"]
-        rows = []
-        for task, cells in rows_by_task.items():
-            ns = sorted({c.n_queries for c in cells.values()})
-            row = [task] + [format_value(cells[c].main_score, cells[c].scores[cells[c].main_score]) if c in cells
-                            else MISSING for c in classes]  # fmt: skip
-            rows.append([*row, "/".join(str(n) for n in ns)])
-        out.append(Table(f"retrieval · {', '.join(mains)} ×100", header, rows, label_columns=1))
-    for suite, cols in SUITE_COLUMNS.items():
-        ts = [t for t in result.tasks if t.suite == suite]
-        if not ts:
-            continue
-        header = ["task", "direction", *[header_label(k) for k in cols], "n"]
-        rows = []
-        for t in sorted(ts, key=lambda t: (t.task, _direction_order(t))):
-            rows.append([t.task, t.direction, *[format_value(k, t.scores.get(k)) for k in cols], str(t.n_queries)])
-        out.append(Table(f"{suite} · ratios ×100, ranks as they are", header, rows, label_columns=2))
-    return out
-
-
-def summary_text(result: EvaluationResult, *, markdown: bool = False) -> str:
-    """Every summary table of a result, rendered."""
-    tables = summary_tables(result)
-    if markdown:
-        return "\n".join(t.to_markdown(heading="###") for t in tables)
-    return "\n".join(t.to_text() for t in tables)

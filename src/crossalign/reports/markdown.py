@@ -23,6 +23,7 @@ from crossalign import __version__
 from crossalign.errors import CrossalignError
 from crossalign.evaluation.format import PIVOT
 from crossalign.evaluation.results import SUITES, EvaluationResult
+from crossalign.reports._format import short_fingerprint
 from crossalign.reports.compare import Comparison, compare_results
 from crossalign.reports.plots import PlotFile, plot_all
 from crossalign.reports.tables import _as_list, build_tables, describe_results
@@ -153,8 +154,6 @@ def write_report(
 
 
 def _model_lines(res: list[EvaluationResult]) -> str:
-    from crossalign.reports._format import short_fingerprint
-
     parts = []
     for r in res:
         fp = r.model.get("fingerprint")

@@ -2,7 +2,8 @@
 
 Every table is built from the scores' ``query_lang`` / ``doc_lang`` / ``pool`` — never from task names — and rendered
 as a GitHub markdown table (:meth:`Table.to_markdown`), plain text (:meth:`Table.to_text`) or a ``rich`` table
-(:meth:`Table.to_rich`). Ratios are shown ×100 with one decimal, ranks as they are (see :mod:`._format`).
+(:meth:`Table.to_rich`). Ratios are shown ×100 with one decimal, ranks as they are (see
+:mod:`crossalign.evaluation.format`).
 
 One table per (suite, task[, metric]):
 
@@ -18,6 +19,11 @@ One table per (suite, task[, metric]):
 
 The number of queries behind each cell is stated in the caption; a cell whose count differs from the table's usual
 one carries it (``80.1 (n=480)``).
+
+:func:`summary_tables` gives the short tables ``crossalign evaluate`` prints for one result: retrieval as task ×
+direction class (main score), every other suite as one row per (task, direction) with its
+:data:`~crossalign.evaluation.metrics.SUITE_COLUMNS` and ``n``. Rows and columns follow one direction order in every
+table (``en→en``, ``x→x``, ``x→en``, ``en→x``, between two non-pivot languages, mixed pools with pivot queries last).
 """
 
 from __future__ import annotations
@@ -55,6 +61,8 @@ __all__ = [
     "other_tables",
     "retrieval_tables",
     "sts_tables",
+    "summary_tables",
+    "summary_text",
     "tidy",
 ]
 
@@ -175,6 +183,14 @@ class _Counts:
         return [f"n = {usual} {unit} per cell unless marked (n=…)"]
 
 
+def _direction_order(t: TaskScore, pivot: str = PIVOT) -> tuple[int, str]:
+    """Rows and columns in table order: the direction classes (``en→en``, ``x→x``, ``x→en``, ``en→x``), directions
+    between two non-pivot languages, then mixed pools with pivot-language queries last; by name within a class."""
+    cls = direction_class(t.query_lang, t.doc_lang, pivot=pivot)
+    rank = (*direction_classes(pivot), "x→y", "mixed").index(cls)
+    return (rank + (cls == "mixed" and t.query_lang == pivot), t.direction)
+
+
 def _mean(values: list[float]) -> float | None:
     return statistics.fmean(values) if values else None
 
@@ -220,7 +236,7 @@ def retrieval_tables(
     multi = len(res) > 1
     tables: list[Table] = []
     for task in _tasks_in_order(res, suite):
-        cells = [[t for t in r.tasks if t.suite == suite and t.task == task and t.doc_lang is not None] for r in res]
+        cells = [[t for t in ts if t.doc_lang is not None] for ts in _scores(res, suite, task)]
         wanted = list(metrics) if metrics else list(dict.fromkeys(t.main_score for ts in cells for t in ts))
         for metric in wanted:
             if not any(metric in t.scores for ts in cells for t in ts):
@@ -267,7 +283,7 @@ def _retrieval_metric_tables(
     lead = ["language", "model"] if multi else ["language"]
     rows: list[list[str]] = []
     counts = _Counts()
-    for lang in order:
+    for lang in order or [pivot]:  # [pivot]: only the pivot→pivot evaluation has this metric
         for mi, g in enumerate(grid):
             row = [lang, labels[mi]] if multi else [lang]
             for c in used:
@@ -276,20 +292,12 @@ def _retrieval_metric_tables(
                 if t is not None:
                     counts.add(len(rows), len(row) - 1, t.n_queries)
             rows.append(row)
-    if not order:  # only the pivot→pivot evaluation has this metric
-        for mi, g in enumerate(grid):
-            t = g.get((pivot, pp))
-            rows.append([pivot, labels[mi]] if multi else [pivot])
-            rows[-1].append(format_value(metric, _value(t, metric)))
-            if t is not None:
-                counts.add(len(rows) - 1, len(rows[-1]) - 1, t.n_queries)
     # Means over languages, per direction.
     n_lang = len(order)
     partial = False
     for mi, g in enumerate(grid if order else []):
-        row = [f"mean ({n_lang} lang{'s' if n_lang != 1 else ''})", labels[mi]] if multi else [f"mean ({n_lang} langs)"]
-        if n_lang == 1:
-            row[0] = "mean (1 lang)"
+        name = f"mean ({n_lang} lang{'s' if n_lang != 1 else ''})"
+        row = [name, labels[mi]] if multi else [name]
         for c in used:
             if c == pp:
                 row.append(format_value(metric, _value(g.get((pivot, pp)), metric)))
@@ -327,36 +335,17 @@ def _retrieval_metric_tables(
         )
     ]
     if any(others):
-        orows: list[list[str]] = []
-        ocounts = _Counts()
-        dirs = sorted({t.direction for o in others for t in o})
-        for d in dirs:
-            for mi, o in enumerate(others):
-                t = next((t for t in o if t.direction == d), None)
-                row = [d, labels[mi]] if multi else [d]
-                row.append(format_value(metric, _value(t, metric)))
-                if t is not None:
-                    ocounts.add(len(orows), len(row) - 1, t.n_queries)
-                orows.append(row)
-        out.append(
-            Table(
-                title=f"{suite} · {task} · {header_label(metric, pivot=pivot)} · between non-{pivot} languages",
-                columns=(["query_lang→doc_lang", "model"] if multi else ["query_lang→doc_lang"])
-                + [header_label(metric, pivot=pivot)],
-                rows=orows,
-                caption=[_ratio_note([metric]), *ocounts.apply(orows)],
-                suite=suite,
-                task=task,
-                metric=metric,
-                label_columns=2 if multi else 1,
-            )
-        )
+        title = f"{suite} · {task} · {header_label(metric, pivot=pivot)} · between non-{pivot} languages"
+        xy = _suite_table(others, labels, suite=suite, task=task, columns=[metric], pivot=pivot,
+                          row_label="query_lang→doc_lang", means="none", title=title, metric=metric)  # fmt: skip
+        out += [xy] if xy else []
     return out
 
 
 # ------------------------------------------------------------------------------------------- suites with columns
 def _suite_table(
-    res: list[EvaluationResult],
+    per_model: list[list[TaskScore]],
+    labels: list[str],
     *,
     suite: str,
     task: str,
@@ -366,29 +355,22 @@ def _suite_table(
     means: str,
     label_of: Any = None,
     extra_caption: Sequence[str] = (),
+    title: str | None = None,
+    metric: str | None = None,
 ) -> Table | None:
-    """Rows = task scores (direction, model), columns = the metric keys present in any of them."""
-    labels = model_labels(res)
-    multi = len(res) > 1
-    per_model = [[t for t in r.tasks if t.suite == suite and t.task == task] for r in res]
-    dirs: list[str] = []
+    """Rows = task scores (direction, model; ``per_model[i]`` are model ``labels[i]``'s), columns = the metric keys
+    present in any of them."""
+    multi = len(per_model) > 1
+    first: dict[str, TaskScore] = {}  # direction -> its first score, for the order
     by_dir: list[dict[str, TaskScore]] = []
     for ts in per_model:
-        m = {}
+        by_dir.append({t.direction: t for t in ts})
         for t in ts:
-            m[t.direction] = t
-            if t.direction not in dirs:
-                dirs.append(t.direction)
-        by_dir.append(m)
+            first.setdefault(t.direction, t)
     present = [k for k in columns if any(k in t.scores for m in by_dir for t in m.values())]
     if not present:
         return None
-
-    def sort_key(d: str) -> tuple[int, str]:
-        q = d.split("→", 1)[0]
-        return (1 if q == pivot else 0, d)
-
-    dirs.sort(key=sort_key)
+    dirs = sorted(first, key=lambda d: _direction_order(first[d], pivot))
     lead = [row_label, "model"] if multi else [row_label]
     rows: list[list[str]] = []
     counts = _Counts()
@@ -396,11 +378,8 @@ def _suite_table(
     for d in dirs:
         for mi, m in enumerate(by_dir):
             t = m.get(d)
-            row = (
-                [label_of(t) if (label_of and t) else d, labels[mi]]
-                if multi
-                else [label_of(t) if (label_of and t) else d]
-            )
+            name = label_of(t) if (label_of and t) else d
+            row = [name, labels[mi]] if multi else [name]
             for key in present:
                 row.append(format_value(key, _value(t, key)))
                 if t is not None and key in t.scores:
@@ -437,19 +416,27 @@ def _suite_table(
     if partial_any:
         caption.append("* mean over the rows that have this metric")
     return Table(
-        title=f"{suite} · {task}",
+        title=title or f"{suite} · {task}",
         columns=lead + [header_label(k, pivot=pivot) for k in present],
         rows=rows,
         caption=caption,
         suite=suite,
         task=task,
+        metric=metric,
         label_columns=len(lead),
     )
 
 
+def _scores(res: list[EvaluationResult], suite: str, task: str) -> list[list[TaskScore]]:
+    """Each result's scores of one (suite, task)."""
+    return [[t for t in r.tasks if t.suite == suite and t.task == task] for r in res]
+
+
 def _per_task(res: list[EvaluationResult], suite: str, **layout: Any) -> list[Table]:
     """One :func:`_suite_table` per task of ``suite`` (tasks without any of the columns give none)."""
-    tables = [_suite_table(res, suite=suite, task=task, **layout) for task in _tasks_in_order(res, suite)]
+    labels = model_labels(res)
+    tables = [_suite_table(_scores(res, suite, task), labels, suite=suite, task=task, **layout)
+              for task in _tasks_in_order(res, suite)]  # fmt: skip
     return [t for t in tables if t is not None]
 
 
@@ -522,24 +509,15 @@ def other_tables(
 ) -> list[Table]:
     """Suites this module has no layout for: rows = direction (and model), columns = every metric they report."""
     res = _as_list(results)
-    skip = set(known)
-    suites = list(dict.fromkeys(t.suite for r in res for t in r.tasks if t.suite not in skip))
+    labels = model_labels(res)
     out = []
-    for suite in suites:
+    for suite in dict.fromkeys(t.suite for r in res for t in r.tasks if t.suite not in set(known)):
         for task in _tasks_in_order(res, suite):
-            metrics: list[str] = []
-            for r in res:
-                for t in r.tasks:
-                    if t.suite == suite and t.task == task:
-                        for m in [t.main_score, *t.scores]:
-                            if m not in metrics:
-                                metrics.append(m)
-            t = _suite_table(
-                res, suite=suite, task=task, columns=metrics, pivot=pivot, row_label="direction", means="none"
-            )
-            if t is not None:
-                out.append(t)
-    return out
+            scores = _scores(res, suite, task)
+            metrics = list(dict.fromkeys(m for ts in scores for t in ts for m in (t.main_score, *t.scores)))
+            out.append(_suite_table(scores, labels, suite=suite, task=task, columns=metrics, pivot=pivot,
+                                    row_label="direction", means="none"))  # fmt: skip
+    return [t for t in out if t is not None]
 
 
 def build_tables(
@@ -565,6 +543,54 @@ def build_tables(
         *sts_tables(res, pivot=pivot),
         *other_tables(res, pivot=pivot),
     ]
+
+
+# ---------------------------------------------------------------------------------------------------------- summary
+def _summary_column(t: TaskScore, pivot: str) -> str:
+    """The retrieval column of a score in the short tables: its direction class, the direction itself between two
+    non-pivot languages, or ``<query_lang>→mixed``."""
+    cls = direction_class(t.query_lang, t.doc_lang, pivot=pivot)
+    return {"x→y": t.direction, "mixed": f"{t.query_lang}→mixed"}.get(cls, cls)
+
+
+def summary_tables(result: EvaluationResult, *, pivot: str = PIVOT) -> list[Table]:
+    """The short tables of one result (what ``crossalign evaluate`` prints), one per suite.
+
+    - ``retrieval``: one row per task (language set), columns ``en→en``, ``x→x``, ``x→en``, ``en→x`` (other
+      directions, e.g. of user data, get their own column) with the main score, and ``n``;
+    - each suite of :data:`~crossalign.evaluation.metrics.SUITE_COLUMNS`: one row per (task, direction) with the
+      suite's metrics and ``n``.
+
+    Ratios are ×100; Max@R and "English above gold" are ranks/counts as they are.
+    """
+    out: list[Table] = []
+    retrieval = sorted((t for t in result.tasks if t.suite == "retrieval"), key=lambda t: _direction_order(t, pivot))
+    if retrieval:
+        columns = list(dict.fromkeys(_summary_column(t, pivot) for t in retrieval))
+        grid: dict[str, dict[str, TaskScore]] = {}
+        for t in retrieval:
+            grid.setdefault(t.task, {})[_summary_column(t, pivot)] = t
+        rows: list[list[str]] = []
+        for task, cells in grid.items():
+            mains = [format_value(s.main_score, s.scores[s.main_score]) if (s := cells.get(c)) else MISSING
+                     for c in columns]  # fmt: skip
+            rows.append([task, *mains, "/".join(str(n) for n in sorted({c.n_queries for c in cells.values()}))])
+        title = f"retrieval · {', '.join(sorted({t.main_score for t in retrieval}))} ×100"
+        out.append(Table(title, ["task", *columns, "n"], rows, suite="retrieval"))
+    for suite, keys in SUITE_COLUMNS.items():
+        ts = sorted((t for t in result.tasks if t.suite == suite), key=lambda t: (t.task, _direction_order(t, pivot)))
+        if ts:
+            header = ["task", "direction", *(header_label(k, pivot=pivot) for k in keys), "n"]
+            rows = [[t.task, t.direction, *(format_value(k, t.scores.get(k)) for k in keys), str(t.n_queries)]
+                    for t in ts]  # fmt: skip
+            out.append(Table(f"{suite} · ratios ×100, ranks as they are", header, rows, label_columns=2, suite=suite))
+    return out
+
+
+def summary_text(result: EvaluationResult, *, markdown: bool = False) -> str:
+    """Every short table of a result, rendered as plain text (or markdown with ``###`` headings)."""
+    tables = summary_tables(result)
+    return "\n".join(t.to_markdown(heading="###") if markdown else t.to_text() for t in tables)
 
 
 # ----------------------------------------------------------------------------------------------------------- header

@@ -1,4 +1,4 @@
-"""Result writers: results.json round trip, MTEB TaskResult files, TREC runs, summary tables."""
+"""Result writers: results.json round trip, MTEB TaskResult files, TREC runs."""
 
 from __future__ import annotations
 
@@ -18,8 +18,6 @@ from crossalign.evaluation.writers import (
     mteb_metric_name,
     mteb_task_name,
     mteb_task_results,
-    summary_tables,
-    summary_text,
     write_mteb_results,
     write_results_json,
     write_trec_runs,
@@ -189,40 +187,3 @@ def test_trec_runs_reproduce_the_scores(tmp_path: Path) -> None:
     run = read_trec_run(retrieval_file)
     ev = evaluate_run(run, de_en.qrels, ["ndcg@10", "recall@100"])
     assert ev.mean == pytest.approx(result.find("retrieval")[0].scores)
-
-
-def test_summary_tables_and_their_renderings() -> None:
-    result, _, _ = _evaluate()
-    tables = {t.title.split(" ")[0]: t for t in summary_tables(result)}
-    retrieval = tables["retrieval"]
-    assert retrieval.columns == ["task", "x→en", "n"]
-    assert retrieval.rows[0][0] == "lo-sections/de"
-    mixed = tables["mixed-pool"]
-    assert [r[1] for r in mixed.rows] == ["zh-CN→{en,zh-CN}", "en→{en,zh-CN}"]
-    assert mixed.columns[2:4] == ["Max@R mean ↓", "Max@R median ↓"]
-    text = summary_text(result)
-    lines = text.splitlines()
-    assert lines[0] == retrieval.title and lines[1].split() == ["task", "x→en", "n"]
-    assert lines[3].split() == retrieval.rows[0]  # rows as formatted, under a header rule
-    md = summary_text(result, markdown=True)
-    assert md.startswith(f"### {retrieval.title}\n\n| task | x→en | n |\n|---|---:|---:|\n")
-    assert "| " + " | ".join(mixed.rows[0]) + " |" in md
-
-
-def test_summary_retrieval_columns_follow_the_direction_classes() -> None:
-    def score(q: str, d: str | None, v: float) -> TaskScore:
-        pool = {d: 10} if d else {"de": 10, "en": 10}
-        return TaskScore("retrieval", "set", q, d, pool, 10, "ndcg@10", {"ndcg@10": v})
-
-    tasks = [
-        score("en", None, 0.1),
-        score("de", "fr", 0.2),
-        score("en", "de", 0.3),
-        score("de", None, 0.4),
-        score("de", "en", 0.5),
-        score("de", "de", 0.6),
-        score("en", "en", 0.8125),
-    ]
-    [table] = summary_tables(EvaluationResult(model={"label": "m"}, data={}, config={}, tasks=tasks))
-    assert table.columns == ["task", "en→en", "x→x", "x→en", "en→x", "de→fr", "de→mixed", "en→mixed", "n"]
-    assert table.rows == [["set", "81.3", "60.0", "50.0", "30.0", "20.0", "40.0", "10.0", "10"]]

@@ -14,6 +14,7 @@ from crossalign.evaluation.format import (
     metric_label,
 )
 from crossalign.evaluation.metrics import lower_is_better
+from crossalign.evaluation.results import EvaluationResult, TaskScore
 from crossalign.reports.tables import (
     bitext_tables,
     build_tables,
@@ -22,6 +23,8 @@ from crossalign.reports.tables import (
     mixed_pool_tables,
     retrieval_tables,
     sts_tables,
+    summary_tables,
+    summary_text,
     tidy,
 )
 
@@ -239,3 +242,77 @@ def test_rich_rendering(renderer: str) -> None:
     console.print(getattr(t, renderer)())
     out = console.export_text()
     assert "81.3" in out and "x→en" in out
+
+
+def _short_result() -> EvaluationResult:
+    # shaped as the evaluators write them: de→en retrieval of one set, a mixed pool of another (doc_lang None)
+    pool = {"en": 1, "zh-CN": 2}
+    return result(
+        "toy model",
+        [
+            task("retrieval", "de", "en", {"ndcg@10": 0.8125, "recall@100": 1.0}, n=2, name="lo-sections/de"),
+            task("mixed-pool", "en", None, {"max_rank_mean": 2.5, "complete@10": 1.0}, n=1, pool=pool,
+                 name="lo-sections/zh-CN"),
+            task("mixed-pool", "zh-CN", None, {"max_rank_mean": 7.25, "max_rank_median": 3.0, "complete@10": 0.5,
+                 "ndcg@1": 0.0}, n=2, pool=pool, name="lo-sections/zh-CN"),
+        ],
+    )  # fmt: skip
+
+
+def test_summary_tables_and_their_renderings() -> None:
+    tables = {t.title.split(" ")[0]: t for t in summary_tables(_short_result())}
+    retrieval, mixed = tables["retrieval"], tables["mixed-pool"]
+    assert retrieval.title == "retrieval · ndcg@10 ×100"
+    assert retrieval.columns == ["task", "x→en", "n"]
+    assert retrieval.rows == [["lo-sections/de", "81.3", "2"]]  # main score, half away from zero
+    # x queries before pivot queries over a mixed pool; every column of the suite, absent scores as "—"
+    assert mixed.columns == ["task", "direction", "Max@R mean ↓", "Max@R median ↓", "Complete@1 ↑", "Complete@10 ↑",
+                             "Complete@100 ↑", "nDCG@1 ↑", "EnglishFirst@1 ↓", "n"]  # fmt: skip
+    assert mixed.rows == [
+        ["lo-sections/zh-CN", "zh-CN→{en,zh-CN}", "7.3", "3.0", "—", "50.0", "—", "0.0", "—", "2"],
+        ["lo-sections/zh-CN", "en→{en,zh-CN}", "2.5", "—", "—", "100.0", "—", "—", "—", "1"],
+    ]
+    assert mixed.label_columns == 2 and mixed.suite == "mixed-pool"
+    lines = summary_text(_short_result()).splitlines()
+    assert lines[0] == retrieval.title and lines[1].split() == ["task", "x→en", "n"]
+    assert lines[3].split() == retrieval.rows[0]  # rows as formatted, under a header rule
+    md = summary_text(_short_result(), markdown=True)
+    assert md.startswith(f"### {retrieval.title}\n\n| task | x→en | n |\n|---|---:|---:|\n")
+    assert "| " + " | ".join(mixed.rows[0]) + " |" in md
+    assert "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|" in md
+
+
+def test_summary_retrieval_columns_follow_the_direction_classes() -> None:
+    def score(q: str, d: str | None, v: float) -> TaskScore:
+        pool = {d: 10} if d else {"de": 10, "en": 10}
+        return TaskScore("retrieval", "set", q, d, pool, 10, "ndcg@10", {"ndcg@10": v})
+
+    tasks = [
+        score("en", None, 0.1),
+        score("de", "fr", 0.2),
+        score("en", "de", 0.3),
+        score("de", None, 0.4),
+        score("de", "en", 0.5),
+        score("de", "de", 0.6),
+        score("en", "en", 0.8125),
+    ]
+    [table] = summary_tables(EvaluationResult(model={"label": "m"}, data={}, config={}, tasks=tasks))
+    assert table.columns == ["task", "en→en", "x→x", "x→en", "en→x", "de→fr", "de→mixed", "en→mixed", "n"]
+    assert table.rows == [["set", "81.3", "60.0", "50.0", "30.0", "20.0", "40.0", "10.0", "10"]]
+
+
+def test_suite_rows_follow_one_direction_order_in_report_and_summary() -> None:
+    # en→en first, then x→en, en→x, then between two non-pivot languages: the retrieval columns' order
+    r = result(
+        "m",
+        [
+            task("sts", "de", "fr", {"spearman": 0.4, "pearson": 0.4}),
+            task("sts", "en", "de", {"spearman": 0.5, "pearson": 0.5}),
+            task("sts", "de", "en", {"spearman": 0.6, "pearson": 0.6}),
+            task("sts", "en", "en", {"spearman": 0.8, "pearson": 0.8}),
+        ],
+    )
+    order = ["en→en", "de→en", "en→de", "de→fr"]
+    (st,) = sts_tables(r)
+    assert [row[0] for row in st.rows] == [*order, "mean (4)"]
+    assert [row[1] for row in summary_tables(r)[0].rows] == order

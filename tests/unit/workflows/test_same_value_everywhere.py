@@ -13,7 +13,7 @@ from pathlib import Path
 
 from test_demo_summary import _result
 
-from crossalign.evaluation.writers import summary_tables, summary_text
+from crossalign.reports.tables import summary_tables, summary_text
 from crossalign.utils.table import print_tables
 from crossalign.workflows.demo import DemoConfig, _write_report, demo_summary, format_summary
 
