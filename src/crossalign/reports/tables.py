@@ -322,20 +322,10 @@ def _retrieval_metric_tables(
     caption += counts.apply(rows)
     if partial:
         caption.append("* mean over the languages that have this direction")
-    out = [
-        Table(
-            title=f"{suite} · {task} · {header_label(metric, pivot=pivot)}",
-            columns=lead + used,
-            rows=rows,
-            caption=caption,
-            suite=suite,
-            task=task,
-            metric=metric,
-            label_columns=len(lead),
-        )
-    ]
+    title = f"{suite} · {task} · {header_label(metric, pivot=pivot)}"
+    out = [Table(title, lead + used, rows, caption, label_columns=len(lead), suite=suite, task=task, metric=metric)]
     if any(others):
-        title = f"{suite} · {task} · {header_label(metric, pivot=pivot)} · between non-{pivot} languages"
+        title += f" · between non-{pivot} languages"
         xy = _suite_table(others, labels, suite=suite, task=task, columns=[metric], pivot=pivot,
                           row_label="query_lang→doc_lang", means="none", title=title, metric=metric)  # fmt: skip
         out += [xy] if xy else []
@@ -415,16 +405,9 @@ def _suite_table(
     ]
     if partial_any:
         caption.append("* mean over the rows that have this metric")
-    return Table(
-        title=title or f"{suite} · {task}",
-        columns=lead + [header_label(k, pivot=pivot) for k in present],
-        rows=rows,
-        caption=caption,
-        suite=suite,
-        task=task,
-        metric=metric,
-        label_columns=len(lead),
-    )
+    header = lead + [header_label(k, pivot=pivot) for k in present]
+    title = title or f"{suite} · {task}"
+    return Table(title, header, rows, caption, label_columns=len(lead), suite=suite, task=task, metric=metric)
 
 
 def _scores(res: list[EvaluationResult], suite: str, task: str) -> list[list[TaskScore]]:
