@@ -134,12 +134,6 @@ def _as_list(results: EvaluationResult | Sequence[EvaluationResult]) -> list[Eva
     return [results] if isinstance(results, EvaluationResult) else list(results)
 
 
-def model_labels(results: Sequence[EvaluationResult]) -> list[str]:
-    """Distinct labels for the results' models (``label``, then ``label-2`` for repeats; see
-    :func:`~crossalign.evaluation.results.unique_labels`)."""
-    return unique_labels([r.label for r in results])
-
-
 def _tasks_in_order(results: Sequence[EvaluationResult], suite: str) -> list[str]:
     names: list[str] = []
     for r in results:
@@ -232,7 +226,7 @@ def retrieval_tables(
         Per task and metric, the language × direction table, then (if any) a table of the ``x→y`` directions.
     """
     res = _as_list(results)
-    labels = model_labels(res)
+    labels = unique_labels([r.label for r in res])
     multi = len(res) > 1
     tables: list[Table] = []
     for task in _tasks_in_order(res, suite):
@@ -417,7 +411,7 @@ def _scores(res: list[EvaluationResult], suite: str, task: str) -> list[list[Tas
 
 def _per_task(res: list[EvaluationResult], suite: str, **layout: Any) -> list[Table]:
     """One :func:`_suite_table` per task of ``suite`` (tasks without any of the columns give none)."""
-    labels = model_labels(res)
+    labels = unique_labels([r.label for r in res])
     tables = [_suite_table(_scores(res, suite, task), labels, suite=suite, task=task, **layout)
               for task in _tasks_in_order(res, suite)]  # fmt: skip
     return [t for t in tables if t is not None]
@@ -492,7 +486,7 @@ def other_tables(
 ) -> list[Table]:
     """Suites this module has no layout for: rows = direction (and model), columns = every metric they report."""
     res = _as_list(results)
-    labels = model_labels(res)
+    labels = unique_labels([r.label for r in res])
     out = []
     for suite in dict.fromkeys(t.suite for r in res for t in r.tasks if t.suite not in set(known)):
         for task in _tasks_in_order(res, suite):
@@ -581,7 +575,7 @@ def describe_results(results: EvaluationResult | Sequence[EvaluationResult]) -> 
     """Markdown lines saying what was evaluated: each model (label, spec, short fingerprint), the data (source,
     provenance, split), languages, crossalign version and date; a warning when the results used different data."""
     res = _as_list(results)
-    labels = model_labels(res)
+    labels = unique_labels([r.label for r in res])
     lines = ["**Model" + ("s" if len(res) > 1 else "") + "**", ""]
     for label, r in zip(labels, res):
         spec = r.model.get("spec") or MISSING
