@@ -34,10 +34,11 @@ next to crossalign's own dependency set. The plain ``openvino`` runtime has no s
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +199,25 @@ def export_directory(fingerprint: str, cache_dir: str | os.PathLike[str] | None 
     return cache_subdir("openvino", cache_dir) / f"v{EXPORT_SCHEME}-{fingerprint[:32]}"
 
 
+@contextlib.contextmanager
+def _quiet_tracing() -> Iterator[None]:
+    """Silence what tracing the transformer prints on the way (TracerWarnings about Python booleans, transformers'
+    deprecation and config notices): they describe the trace, not a problem of the user's run. A failed conversion
+    still raises."""
+    import warnings
+
+    from transformers.utils import logging as tf_logging
+
+    level = tf_logging.get_verbosity()
+    tf_logging.set_verbosity_error()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        tf_logging.set_verbosity(level)
+
+
 def _export(auto_model: Any, directory: Path) -> Path:
     """Convert ``auto_model`` to OpenVINO IR in ``directory`` (once; concurrent processes wait on a file lock), then
     delete the least recently used exports beyond :data:`MAX_EXPORTS`."""
@@ -222,7 +242,7 @@ def _export(auto_model: Any, directory: Path) -> Path:
         was_training = auto_model.training
         auto_model.eval()
         try:
-            with torch.no_grad():
+            with torch.no_grad(), _quiet_tracing():
                 ov_model = ov.convert_model(auto_model, example_input=example)
             ov.save_model(ov_model, tmp / "model.xml", compress_to_fp16=False)
         except Exception as exc:  # tracing failures come in many types

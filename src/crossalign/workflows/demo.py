@@ -66,7 +66,7 @@ DEFAULT_DEMO_LANGS: tuple[str, ...] = ("de", "zh-CN", "eu", "km")
 CORE_METHODS: tuple[str, ...] = ("infonce", "clear")
 EXTRA_METHODS: tuple[str, ...] = ("jsd", "multiway", "en-x")
 #: The λ grid the demo tries on the dev split (0 = base, 1 = CLEAR), each with and without per-language centering.
-MERGE_GRID: tuple[float, ...] = (0.0, 0.5, 0.75, 1.0)
+MERGE_GRID: tuple[float, ...] = (0.0, 0.5, 1.0)
 #: Where the guard stage records its dev sweep and choice (the chosen model goes to ``models/<label>/model``).
 GUARD_FILE = "guard.json"
 #: Done when guarded CLEAR keeps at least this share of CLEAR's mean x→en gain over the base model.
