@@ -9,7 +9,7 @@ standard output, the report directory.
 
 Examples::
 
-    crossalign demo                          # 8.1 min measured on 2 idle cores before the held-out panel (now longer)
+    crossalign demo                          # 21.4 min measured from an empty cache on 2 cores (README)
     crossalign demo --quick                  # 2.9 min measured on 2 idle cores before the panel, smaller sets
     crossalign demo --all-methods --output demo-all
     crossalign demo --langs de,hi --budget steps=80 --budget rows_per_lang=500
