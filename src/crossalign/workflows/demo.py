@@ -570,7 +570,7 @@ def _merge_stage(
     per-language centering (means from ``center_texts`` train-page texts per language), choose by
     :func:`~crossalign.workflows.merge_select.choose_lambda`, and save the winner as ``models/<label>/model``
     (:func:`guarded_label`), the sweep as ``models/guard.json`` and ``plots/merge_curve.png``."""
-    from crossalign.models.centering import add_centering, estimate_language_means
+    from crossalign.models.centering import add_centering
     from crossalign.models.loading import load_model
     from crossalign.models.merge import merge_models, save_merged
     from crossalign.workflows.center import libreoffice_texts
@@ -606,6 +606,7 @@ def _merge_stage(
         [*langs, *panel], max_texts=budget.center_texts, seed=config.seed, cache_dir=config.cache_dir
     )
     base, clear = load_model(model_path, device="cpu"), load_model(str(clear_dir), device="cpu")
+    centerings: dict[float, Any] = {}
     selection = select_merge_lambda(
         base,
         clear,
@@ -619,13 +620,14 @@ def _merge_stage(
         cache_dir=config.cache_dir,
         show_progress=show_progress,
         center_texts=texts,
+        centerings=centerings,
     )
     lam, centered = selection["lambda"], selection["centered"]
     label = guarded_label(lam, centered)
     merged = merge_models(base, clear, lam)
     extra: dict[str, Any] = {"chosen": candidate_name(lam, centered), "selection": "dev split (models/guard.json)"}
     if centered:
-        centering = estimate_language_means(merged, texts)
+        centering = centerings[lam]  # estimated for this very merged model during the sweep
         centering.source = (
             f"LibreOffice help train pages (split seed {config.seed}), at most {budget.center_texts} headings/"
             "paragraphs per language"

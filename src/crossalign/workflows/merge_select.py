@@ -118,6 +118,7 @@ def select_merge_lambda(
     cache_dir: str | os.PathLike[str] | None = None,
     show_progress: bool | None = None,
     center_texts: Mapping[str, Sequence[str]] | None = None,
+    centerings: dict[float, Any] | None = None,
 ) -> dict[str, Any]:
     """Score every λ of ``grid`` (and, with ``center_texts``, every λ with centering) on the dev split and choose
     one (:func:`choose_lambda`).
@@ -132,6 +133,8 @@ def select_merge_lambda(
         seed, threshold: Sampling seed; the guard's largest allowed loss (0.01 = 1 point).
         corpus, cache_dir, show_progress: Corpus and cache options.
         center_texts: ``{language: unlabelled texts}`` (train pages) for the centered candidates; None: merges only.
+        centerings: A dict that receives each λ's estimated ``LanguageCentering`` (so a caller saving the chosen
+            centered model does not estimate its means again).
 
     Returns:
         ``{"curve": [{"lambda", "centered", "gain", "x>en": {lang: v}, "holdout": {lang: p@1}}], "lambda",
@@ -192,7 +195,10 @@ def select_merge_lambda(
         if center_texts:
             from crossalign.models.centering import add_centering, estimate_language_means
 
-            curve.append(point(add_centering(merged, estimate_language_means(merged, center_texts)), lam, True))
+            centering = estimate_language_means(merged, center_texts)
+            if centerings is not None:
+                centerings[lam] = centering
+            curve.append(point(add_centering(merged, centering), lam, True))
         del merged
     choice = choose_lambda(curve, threshold=threshold)
     return {
