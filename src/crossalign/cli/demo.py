@@ -79,7 +79,8 @@ def register(subparsers: Any) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="override one budget field (rows_per_lang, max_pool, negatives, steps, batch_size, learning_rate, "
-        "max_seq_length, freeze, eval_sections, bitext_pairs, bitext_distractors, holdout_size, dev_size); repeatable",
+        "max_seq_length, freeze, eval_sections, bitext_pairs, bitext_distractors, holdout_size, dev_size, "
+        "center_texts); repeatable",
     )
     p.add_argument("--seed", type=int, default=13, help="data, mining and training seed (default: 13)")
     p.add_argument("--cache-dir", default=None, help=CACHE_DIR_HELP)

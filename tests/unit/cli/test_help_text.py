@@ -53,3 +53,18 @@ def test_demo_times_in_help_are_the_readme_measurements(capsys) -> None:
     out = capsys.readouterr().out
     assert f"{default} min measured" in out and f"{quick} min measured" in out
     assert "about 20" not in out and "about 5" not in out
+
+
+def test_demo_budget_help_names_every_budget_field(capsys) -> None:
+    """--budget's help lists the fields by hand (the parser does not import the demo workflow); this keeps the list
+    equal to DemoBudget's fields."""
+    import dataclasses
+
+    from crossalign.workflows.demo import DemoBudget
+
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["demo", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    listed = out[out.index("override one budget field (") :].split(")", 1)[0]
+    names = {n.strip() for n in listed.split("(", 1)[1].split(",")}
+    assert names == {f.name for f in dataclasses.fields(DemoBudget)}
