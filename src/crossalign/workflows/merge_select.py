@@ -72,7 +72,6 @@ def _dev_sets(
     seed: int,
     corpus: Any,
     cache_dir: str | os.PathLike[str] | None,
-    show_progress: bool | None,
 ) -> Any:
     from crossalign.data.eval_sets import build_libreoffice_eval_sets
     from crossalign.evaluation.holdout import build_holdout_sets
@@ -86,7 +85,6 @@ def _dev_sets(
         non_english_pair=None,
         corpus=corpus,
         cache_dir=cache_dir,
-        show_progress=show_progress,
     )
     sets.sets = [s for s in sets.sets if s.data.doc_langs == ["en"] and s.data.query_langs != ["en"]]
     if holdout:
@@ -149,16 +147,16 @@ def select_merge_lambda(
     if not trained_langs:
         raise ConfigError("choosing λ needs the trained languages", hint="pass the languages the model was trained on")
     lams = sorted({0.0, *(check_lambda(x, field="merge grid") for x in grid)})
-    sets = _dev_sets(
-        trained_langs,
-        holdout_langs,
-        dev_sections=dev_sections,
-        dev_pairs=dev_pairs,
-        seed=seed,
-        corpus=corpus,
-        cache_dir=cache_dir,
-        show_progress=show_progress,
-    )
+    with progress_scope(show_progress):  # the one switch for everything below (set building, encoding)
+        sets = _dev_sets(
+            trained_langs,
+            holdout_langs,
+            dev_sections=dev_sections,
+            dev_pairs=dev_pairs,
+            seed=seed,
+            corpus=corpus,
+            cache_dir=cache_dir,
+        )
     evaluators = build_evaluators(["retrieval", "bitext"], sets=sets)
     plan = EvaluationPlan(
         suites=["retrieval", "bitext"],
