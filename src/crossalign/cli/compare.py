@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from crossalign.cli._text import command_line, help_text
+from crossalign.evaluation.format import CORRECTIONS, TESTS
 
 EPILOG = """\
 examples:
@@ -42,13 +43,13 @@ def register(subparsers: Any) -> None:
         help="comma-separated metrics to compare, e.g. ndcg@10,complete@10 ('all': every shared metric; "
         "default: each cell's main score)",
     )
-    p.add_argument("--test", choices=("bootstrap", "randomization"), default="bootstrap", help="paired test")
+    p.add_argument("--test", choices=TESTS, default="bootstrap", help="paired test")
     p.add_argument("--baseline", type=int, default=0, help="position of the baseline among RESULT (default: 0)")
     p.add_argument("--alpha", type=float, default=0.05, help="significance level (default: %(default)s)")
     p.add_argument("--resamples", type=int, default=10_000, help="resamples per test (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the tests (default: %(default)s)")
     p.add_argument(
-        "--correction", choices=("holm", "none"), default="holm", help="multiple-comparison correction (default: holm)"
+        "--correction", choices=CORRECTIONS, default="holm", help="multiple-comparison correction (default: holm)"
     )
     p.add_argument(
         "--label",

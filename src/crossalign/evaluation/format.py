@@ -14,16 +14,20 @@ floats that ``f"{81.25:.1f}"`` would give.
 from __future__ import annotations
 
 import math
+import re
 from decimal import ROUND_HALF_UP, Decimal
 
 from crossalign.evaluation.metrics import lower_is_better, score_info
 
 __all__ = [
+    "CORRECTIONS",
     "MISSING",
     "PIVOT",
+    "TESTS",
     "arrow",
     "direction_class",
     "direction_classes",
+    "format_ci",
     "format_delta",
     "format_p",
     "format_value",
@@ -33,6 +37,8 @@ __all__ = [
     "metric_label",
     "row_language",
     "scaled",
+    "short_fingerprint",
+    "slug",
     "unit",
 ]
 
@@ -41,6 +47,11 @@ PIVOT = "en"
 
 #: Placeholder for a missing value.
 MISSING = "—"
+
+#: The paired tests of :mod:`crossalign.evaluation.significance` and the multiple-comparison corrections that
+#: ``crossalign compare`` offers (here, away from numpy, so that ``--help`` stays light).
+TESTS = ("bootstrap", "randomization")
+CORRECTIONS = ("holm", "none")
 
 
 def is_neutral(metric: str) -> bool:
@@ -86,6 +97,13 @@ def format_delta(metric: str, delta: float | None) -> str:
     if r == 0:
         return "±0.0"
     return f"+{r}" if r > 0 else str(r)
+
+
+def format_ci(metric: str, low: float | None, high: float | None) -> str:
+    """A confidence interval of a difference in table units: ``[+0.4, +3.1]``; ``"—"`` when there is none."""
+    if _missing(low) or _missing(high):
+        return MISSING
+    return f"[{format_delta(metric, low)}, {format_delta(metric, high)}]"
 
 
 def format_p(p: float | None) -> str:
@@ -151,3 +169,18 @@ def row_language(query_lang: str | None, doc_lang: str | None, *, pivot: str = P
     if doc_lang is not None and doc_lang != pivot:
         return doc_lang
     return pivot
+
+
+def short_fingerprint(fp: object, n: int = 12) -> str:
+    """First ``n`` hex characters of a fingerprint (a ``sha256:`` style prefix is dropped)."""
+    if not fp:
+        return MISSING
+    text = str(fp)
+    if ":" in text:
+        text = text.split(":", 1)[1]
+    return text[:n]
+
+
+def slug(text: str) -> str:
+    """File-name-safe version of a label (``zh-CN→{en,zh-CN}`` → ``zh-CN-en-zh-CN``)."""
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "-", text).strip("-.") or "x"

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from crossalign.evaluation.evaluators.base import EvaluatorOutput
+from crossalign.evaluation.format import slug
 from crossalign.evaluation.metrics import lower_is_better
 from crossalign.evaluation.metrics.retrieval import write_trec_run
 from crossalign.evaluation.results import EvaluationResult, TaskScore
@@ -78,11 +79,6 @@ _MTEB_KIND = {
     "bitext": "BitextMining",
     "sts": "STS",
 }
-
-
-def _slug(text: str) -> str:
-    s = re.sub(r"[^A-Za-z0-9_.+-]+", "-", text).strip("-.")
-    return s or "x"
 
 
 def write_results_json(result: EvaluationResult, directory: str | os.PathLike[str]) -> Path:
@@ -220,7 +216,7 @@ def write_mteb_results(result: EvaluationResult, directory: str | os.PathLike[st
     name = str(result.model.get("label") or result.model.get("spec") or "model")
     fingerprint = result.model.get("fingerprint")
     revision = str(fingerprint)[:16] if fingerprint else "no_revision_available"  # MTEB's placeholder
-    folder = Path(directory) / "mteb" / _slug(name.replace("/", "__")) / _slug(revision)
+    folder = Path(directory) / "mteb" / slug(name.replace("/", "__")) / slug(revision)
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_json(
         folder / "model_meta.json",
@@ -266,14 +262,14 @@ def write_trec_runs(
         The files written.
     """
     paths = []
-    clean_tag = _slug(tag)
+    clean_tag = slug(tag)
     for o in outputs:
         if o.run is None:
             continue
         t = o.score
         target = t.doc_lang if t.doc_lang is not None else "+".join(sorted(t.pool))
-        path = Path(directory) / "runs" / _slug(t.suite) / Path(*[_slug(p) for p in t.task.split("/")])
-        path = path / f"{_slug(str(t.query_lang))}-{_slug(target)}.trec"
+        path = Path(directory) / "runs" / slug(t.suite) / Path(*[slug(p) for p in t.task.split("/")])
+        path = path / f"{slug(str(t.query_lang))}-{slug(target)}.trec"
         write_trec_run(o.run if depth is None else o.run.truncate(depth), path, tag=clean_tag)
         paths.append(path)
     return paths

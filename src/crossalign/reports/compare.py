@@ -35,18 +35,21 @@ import numpy as np
 
 from crossalign.errors import ConfigError, CrossalignError
 from crossalign.evaluation.format import (
+    CORRECTIONS,
     MISSING,
+    TESTS,
+    format_ci,
     format_delta,
     format_p,
     format_value,
     header_label,
     is_neutral,
     metric_label,
+    short_fingerprint,
 )
 from crossalign.evaluation.metrics import lower_is_better, parse_metric, score_info
 from crossalign.evaluation.results import EvaluationResult, TaskScore, unique_labels
 from crossalign.evaluation.significance import PairedTestResult, align_per_query, holm, paired_test
-from crossalign.reports._format import short_fingerprint
 from crossalign.reports.tables import Table
 from crossalign.utils.table import render_text
 
@@ -61,8 +64,6 @@ __all__ = [
     "per_query_values",
 ]
 
-TESTS = ("bootstrap", "randomization")
-CORRECTIONS = ("holm", "none")
 _TEST_NAMES = {"bootstrap": "paired bootstrap", "randomization": "paired randomisation (sign-flip permutation)"}
 _VERDICT_ORDER = ("better", "worse", "higher", "lower", "no significant difference")
 
@@ -276,9 +277,7 @@ class Comparison:
                         row += [val, delta]
                         t = m.tests[i]
                         if self.test == "bootstrap":
-                            lo, hi = (None, None) if t is None else (t.ci_low, t.ci_high)
-                            ci = f"[{format_delta(m.metric, lo)}, {format_delta(m.metric, hi)}]"
-                            row.append(MISSING if lo is None else ci)
+                            row.append(MISSING if t is None else format_ci(m.metric, t.ci_low, t.ci_high))
                         row += [format_p(m.p_adjusted[i]), m.verdicts[i]]
                     rows.append(row)
             what = "pairs" if suite == "sts" else "queries"

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from crossalign.evaluation.format import format_delta, format_value
+from crossalign.evaluation.format import format_ci, format_delta, format_value
 from crossalign.utils.table import Table, render_text
 
 __all__ = ["format_holdout", "holdout_table", "plot_holdout", "verdict_lines"]
@@ -20,7 +20,7 @@ __all__ = ["format_holdout", "holdout_table", "plot_holdout", "verdict_lines"]
 def _delta_cell(metric: str, cell: dict[str, Any]) -> str:
     text = format_delta(metric, cell["delta"])
     if cell["delta"] is not None and cell.get("ci_low") is not None:
-        text += f" [{format_delta(metric, cell['ci_low'])}, {format_delta(metric, cell['ci_high'])}]"
+        text += " " + format_ci(metric, cell["ci_low"], cell["ci_high"])
     return text
 
 

@@ -21,9 +21,8 @@ from typing import Any
 
 from crossalign import __version__
 from crossalign.errors import CrossalignError
-from crossalign.evaluation.format import PIVOT
+from crossalign.evaluation.format import PIVOT, short_fingerprint
 from crossalign.evaluation.results import SUITES, EvaluationResult
-from crossalign.reports._format import short_fingerprint
 from crossalign.reports.compare import Comparison, compare_results
 from crossalign.reports.plots import PlotFile, plot_all
 from crossalign.reports.tables import _as_list, build_tables, describe_results

@@ -36,10 +36,10 @@ from crossalign.evaluation.format import (
     metric_label,
     row_language,
     scaled,
+    slug,
 )
 from crossalign.evaluation.metrics import lower_is_better
 from crossalign.evaluation.results import EvaluationResult, TaskScore, unique_labels
-from crossalign.reports._format import slug
 from crossalign.utils.atomic import atomic_write_bytes
 from crossalign.utils.deps import require
 

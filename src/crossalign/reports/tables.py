@@ -44,10 +44,10 @@ from crossalign.evaluation.format import (
     is_ratio,
     metric_label,
     row_language,
+    short_fingerprint,
 )
 from crossalign.evaluation.metrics import SUITE_COLUMNS, lower_is_better
 from crossalign.evaluation.results import SUITES, EvaluationResult, TaskScore, unique_labels
-from crossalign.reports._format import short_fingerprint
 from crossalign.utils.table import Table as BaseTable
 
 __all__ = [

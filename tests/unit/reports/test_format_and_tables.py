@@ -7,11 +7,14 @@ from reports_testkit import make_result, result, task
 
 from crossalign.evaluation.format import (
     direction_class,
+    format_ci,
     format_delta,
     format_p,
     format_value,
     header_label,
     metric_label,
+    short_fingerprint,
+    slug,
 )
 from crossalign.evaluation.metrics import lower_is_better
 from crossalign.evaluation.results import EvaluationResult, TaskScore
@@ -48,6 +51,16 @@ def test_value_formatting_is_half_up_on_the_written_value() -> None:
     assert format_delta("max_rank_mean", -12.25) == "-12.3"
     assert format_p(0.0004) == "<0.001"
     assert format_p(0.0312) == "0.031"
+    assert format_ci("ndcg@10", 0.004, 0.03125) == "[+0.4, +3.1]"
+    assert format_ci("max_rank_mean", -2.0, None) == "—"
+
+
+def test_file_name_and_fingerprint_helpers() -> None:
+    assert slug("zh-CN→{en,zh-CN}") == "zh-CN-en-zh-CN"
+    assert slug("base+clear de") == "base+clear-de"
+    assert slug("→") == "x"
+    assert short_fingerprint("sha256:0123456789abcdef") == "0123456789ab"
+    assert short_fingerprint(None) == "—"
 
 
 def test_metric_directions_and_labels() -> None:
