@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 Loader = Callable[[HubSource, Mapping[str, str], str, str], list[EvalSet]]
+_DEFAULT = ("de", "zh-CN", "hi", "km")  # crossalign's default evaluation languages (workflows.evaluate)
 _EVALUATORS = {"retrieval": "RetrievalEvaluator", "mixed-pool": "MixedPoolEvaluator", "bitext": "BitextEvaluator"}
 
 
@@ -56,13 +57,15 @@ class BenchmarkInfo:
         title: Its usual name (``Belebele``).
         hub_id: The Hugging Face dataset it is read from.
         revision: The hub commit read by default (None: the default branch; the results record which).
-        task_type: MTEB's task type: ``Retrieval`` or ``BitextMining``.
+        task_type: MTEB's task type: ``Retrieval`` or ``BitextMining`` (default: ``BitextMining`` for bitext
+            suites, else ``Retrieval``).
         suites: The crossalign suites its sets belong to.
-        split: The split evaluated by default; ``splits``: all it has.
+        split: The split evaluated by default; ``splits``: all it has (default: ``split`` alone).
         configs: The benchmark's configuration name of each language crossalign knows (``{"de": "deu_Latn"}``);
             empty when derived from the tag by ``config_of``.
         config_of: Tag -> configuration name, for benchmarks whose configurations are too many to list.
-        default_langs: Languages loaded when none are given (besides English).
+        default_langs: Languages loaded when none are given (besides English; default: crossalign's evaluation
+            languages).
         license: Licence of the data.
         citation: BibTeX of the paper to cite.
         reference: Where the benchmark is described.
@@ -74,20 +77,26 @@ class BenchmarkInfo:
     name: str
     title: str
     hub_id: str
-    revision: str | None
-    task_type: str
     suites: tuple[str, ...]
-    split: str
-    splits: tuple[str, ...]
-    default_langs: tuple[str, ...]
     license: str
     citation: str
     reference: str
     description: str
     loader: Loader = field(repr=False)
+    revision: str | None = None
+    task_type: str = ""
+    split: str = "test"
+    splits: tuple[str, ...] = ()
+    default_langs: tuple[str, ...] = _DEFAULT
     configs: Mapping[str, str] = field(default_factory=dict, repr=False)
     config_of: Callable[[str], str] | None = field(default=None, repr=False)
     mteb_task: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.task_type:
+            object.__setattr__(self, "task_type", "BitextMining" if "bitext" in self.suites else "Retrieval")
+        if not self.splits:
+            object.__setattr__(self, "splits", (self.split,))
 
     @property
     def evaluators(self) -> tuple[str, ...]:
@@ -193,7 +202,6 @@ _TATOEBA_CODES = _codes(
 _XQUAD_R_CODES = ("ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh")
 _MLQA_CODES = ("ar", "de", "en", "es", "hi", "vi", "zh")
 _BUCC_CODES = {"de": "de-en", "fr": "fr-en", "ru": "ru-en", "zh-CN": "zh-en"}
-_DEFAULT = ("de", "zh-CN", "hi", "km")  # crossalign's default evaluation languages (workflows.evaluate)
 
 
 def _tatoeba_tag(code: str) -> str | None:
@@ -207,13 +215,8 @@ BENCHMARKS: dict[str, BenchmarkInfo] = {
             name="belebele",
             title="Belebele",
             hub_id="facebook/belebele",
-            revision=None,
-            task_type="Retrieval",
             suites=("retrieval", "mixed-pool"),
-            split="test",
-            splits=("test",),
             configs={**_configs(_BELEBELE_CODES, from_iso639_3), "en": "eng_Latn"},
-            default_langs=_DEFAULT,
             license="cc-by-sa-4.0",
             citation="@article{bandarkar2023belebele, title={The Belebele Benchmark: a Parallel Reading Comprehension "
             "Dataset in 122 Language Variants}, author={Bandarkar, Lucas and others}, journal={arXiv:2308.16884}, "
@@ -228,11 +231,8 @@ BENCHMARKS: dict[str, BenchmarkInfo] = {
             name="xquad-r",
             title="XQuAD-R (LAReQA)",
             hub_id="google-research-datasets/xquad_r",
-            revision=None,
-            task_type="Retrieval",
             suites=("retrieval", "mixed-pool"),
             split="validation",
-            splits=("validation",),
             configs={**{t: c for t, c in _configs(_XQUAD_R_CODES, normalize_lang).items() if t != "zh"}, "zh-CN": "zh"},
             default_langs=("de", "zh-CN", "hi"),
             license="cc-by-sa-4.0",
@@ -248,10 +248,7 @@ BENCHMARKS: dict[str, BenchmarkInfo] = {
             name="mlqa",
             title="MLQA",
             hub_id="google/xtreme",
-            revision=None,
-            task_type="Retrieval",
             suites=("retrieval", "mixed-pool"),
-            split="test",
             splits=("test", "validation"),
             configs={**{t: c for t, c in _configs(_MLQA_CODES, normalize_lang).items() if t != "zh"}, "zh-CN": "zh"},
             default_langs=("de", "zh-CN", "hi"),
@@ -270,12 +267,8 @@ BENCHMARKS: dict[str, BenchmarkInfo] = {
             title="Tatoeba",
             hub_id="mteb/tatoeba-bitext-mining",
             revision="69e8f12da6e31d59addadda9a9c8a2e601a0e282",
-            task_type="BitextMining",
             suites=("bitext",),
-            split="test",
-            splits=("test",),
             configs={tag: f"{code}-eng" for tag, code in _configs(_TATOEBA_CODES, _tatoeba_tag).items()},
-            default_langs=_DEFAULT,
             license="cc-by-2.0",
             citation="@inproceedings{artetxe2019massively, title={Massively Multilingual Sentence Embeddings for "
             "Zero-Shot Cross-Lingual Transfer and Beyond}, author={Artetxe, Mikel and Schwenk, Holger}, "
@@ -290,10 +283,7 @@ BENCHMARKS: dict[str, BenchmarkInfo] = {
             title="BUCC 2018 (gold pairs)",
             hub_id="mteb/bucc-bitext-mining",
             revision="1739dc11ffe9b7bfccd7f3d585aeb4c544fc6677",
-            task_type="BitextMining",
             suites=("bitext",),
-            split="test",
-            splits=("test",),
             configs=dict(_BUCC_CODES),
             default_langs=tuple(_BUCC_CODES),
             license="not specified",
@@ -309,13 +299,10 @@ BENCHMARKS: dict[str, BenchmarkInfo] = {
             name="flores",
             title="FLORES+",
             hub_id="openlanguagedata/flores_plus",
-            revision=None,
-            task_type="BitextMining",
             suites=("bitext",),
             split="devtest",
             splits=("dev", "devtest"),
             config_of=_flores_config,
-            default_langs=_DEFAULT,
             license="cc-by-sa-4.0",
             citation="@article{nllb2022, title={No Language Left Behind: Scaling Human-Centered Machine "
             "Translation}, author={{NLLB Team} and Costa-juss{\\`a}, Marta R. and others}, "
