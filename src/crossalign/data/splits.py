@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -122,33 +121,6 @@ def split_corpus(
         )
         for s in SPLITS
     }
-
-
-def split_manifest(
-    splits: Mapping[str, ParallelCorpus],
-    *,
-    group_key: Callable[[ParallelTuple], str] = page_key,
-) -> dict[str, Any]:
-    """What went where: per split the number of tuples, of groups, per-language coverage, and the sorted group keys.
-
-    Raises :class:`DataFormatError` if a group appears in two splits (it never should).
-    """
-    owner: dict[str, str] = {}
-    out: dict[str, Any] = {}
-    for name, corpus in splits.items():
-        groups = sorted({group_key(t) for t in corpus})
-        for g in groups:
-            if g in owner and owner[g] != name:
-                raise DataFormatError(f"group {g!r} is in both {owner[g]!r} and {name!r}", field="split")
-            owner[g] = name
-        out[name] = {
-            "n_tuples": len(corpus),
-            "n_groups": len(groups),
-            "coverage": corpus.coverage(),
-            "kinds": dict(sorted(Counter(str(t.meta.get("kind", "")) for t in corpus).items())),
-            "groups": groups,
-        }
-    return out
 
 
 class SplitIndex:

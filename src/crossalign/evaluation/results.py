@@ -19,7 +19,7 @@ import json
 import os
 import platform
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -359,12 +359,3 @@ def _results_in(directory: Path) -> Path:
         path=directory,
         hint="pass one of them: " + ", ".join(str(f) for f in files),
     )
-
-
-def merge_results(results: Iterable[EvaluationResult]) -> list[TaskScore]:
-    """All task scores of several results of the SAME model (e.g. suites evaluated separately), later ones win."""
-    merged: dict[tuple[str, str, str | None, str | None, tuple[str, ...]], TaskScore] = {}
-    for r in results:
-        for t in r.tasks:
-            merged[t.key] = t
-    return list(merged.values())

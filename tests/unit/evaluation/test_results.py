@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from crossalign.errors import DataFormatError
-from crossalign.evaluation.results import EvaluationResult, TaskScore, load_results, merge_results
+from crossalign.evaluation.results import EvaluationResult, TaskScore, load_results
 
 
 def _result() -> EvaluationResult:
@@ -78,22 +78,15 @@ def test_bad_files(tmp_path: Path) -> None:
         load_results(tmp_path)
 
 
-def test_main_score_must_exist_and_merge_prefers_later() -> None:
+def test_main_score_must_exist() -> None:
     with pytest.raises(DataFormatError, match="main_score"):
         TaskScore("retrieval", "lo", "de", "en", {}, 1, "ndcg@10", {"mrr@10": 1.0})
-    a, b = _result(), _result()
-    b.tasks[0].scores["ndcg@10"] = 0.9
-    merged = merge_results([a, b])
-    assert len(merged) == 2 and merged[0].scores["ndcg@10"] == 0.9
 
 
 def test_mixed_pools_of_different_languages_are_different_units() -> None:
     a = TaskScore("mixed-pool", "lo", "en", None, {"de": 3, "en": 3}, 2, "complete@10", {"complete@10": 0.5})
     b = TaskScore("mixed-pool", "lo", "en", None, {"en": 3, "zh-CN": 3}, 2, "complete@10", {"complete@10": 0.7})
     assert a.key != b.key
-    r = _result()
-    r.tasks = [a, b]
-    assert len(merge_results([r])) == 2
 
 
 def test_unique_labels_number_repeats_folder_safely() -> None:

