@@ -7,6 +7,14 @@ before training. :func:`build_loss` builds a loss from a method name (see :data:
 
 The math of each loss is also a plain function of embeddings (``clear_components``, ``jsd_alignment_components``,
 ``multiway_pairwise_loss``, ``multiway_supcon_loss``, ``additive_margin_ranking_components``).
+
+Each loss's example builds ``model`` (a ``SentenceTransformer``), ``train_dataset`` (a ``datasets.Dataset`` with
+the loss's columns) and ``loss``; training is then sentence-transformers' own loop::
+
+    from sentence_transformers import SentenceTransformerTrainer
+
+    trainer = SentenceTransformerTrainer(model=model, train_dataset=train_dataset, loss=loss)
+    trainer.train()
 """
 
 from __future__ import annotations

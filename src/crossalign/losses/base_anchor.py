@@ -188,8 +188,6 @@ class BaseAnchorLoss(nn.Module):
         Example:
             ::
 
-                from datasets import Dataset
-                from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
                 from crossalign.losses import BaseAnchorLoss, CLEARLoss
 
                 model = SentenceTransformer("intfloat/multilingual-e5-small")
@@ -200,8 +198,6 @@ class BaseAnchorLoss(nn.Module):
                 })
                 loss = BaseAnchorLoss(model, CLEARLoss(model), weight=1.0)
                 loss.validate_columns(train_dataset.column_names)
-                trainer = SentenceTransformerTrainer(model=model, train_dataset=train_dataset, loss=loss)
-                trainer.train()
         """
         super().__init__()
         if not isinstance(loss, nn.Module):

@@ -100,24 +100,12 @@ class CachedCLEARLoss(CachedLossMixin, CLEARLoss):
         Example:
             ::
 
-                from datasets import Dataset
-                from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
-                from sentence_transformers import SentenceTransformerTrainingArguments
                 from crossalign.losses import CachedCLEARLoss
 
                 model = SentenceTransformer("BAAI/bge-m3")
-                train_dataset = Dataset.from_dict({
-                    "anchor": ["What is the capital of France?", "Who wrote Faust?"],
-                    "positive": ["Paris is the capital of France.", "Goethe wrote Faust."],
-                    "negative_1": ["Lyon is a city in France.", "Schiller wrote plays."],
-                    "cross_anchor": ["Was ist die Hauptstadt von Frankreich?", "Wer schrieb Faust?"],
-                    "neg_query_1": ["Was ist die Hauptstadt von Spanien?", "Wer schrieb Hamlet?"],
-                })
+                # the columns of CLEARLoss; a batch of 64 rows (per_device_train_batch_size) is encoded 32 at a time
                 loss = CachedCLEARLoss(model, mini_batch_size=32)
                 loss.validate_columns(train_dataset.column_names)
-                args = SentenceTransformerTrainingArguments(output_dir="out", per_device_train_batch_size=64)
-                trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train_dataset, loss=loss)
-                trainer.train()
         """
         if has_static_embedding_input(model):
             raise ConfigError(

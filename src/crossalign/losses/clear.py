@@ -261,8 +261,6 @@ class CLEARLoss(NamedColumnsMixin, nn.Module):
         Example:
             ::
 
-                from datasets import Dataset
-                from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
                 from crossalign.losses import CLEARLoss
 
                 model = SentenceTransformer("intfloat/multilingual-e5-small")
@@ -275,8 +273,6 @@ class CLEARLoss(NamedColumnsMixin, nn.Module):
                 })
                 loss = CLEARLoss(model)
                 loss.validate_columns(train_dataset.column_names)
-                trainer = SentenceTransformerTrainer(model=model, train_dataset=train_dataset, loss=loss)
-                trainer.train()
         """
         super().__init__()
         self.model = model

@@ -80,8 +80,6 @@ class MultilingualDistillationLoss(NamedColumnsMixin, MSELoss):
         Example:
             ::
 
-                from datasets import Dataset
-                from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
                 from crossalign.losses import MultilingualDistillationLoss, add_teacher_embeddings
 
                 teacher = SentenceTransformer("sentence-transformers/all-MiniLM-L12-v2")
@@ -93,8 +91,6 @@ class MultilingualDistillationLoss(NamedColumnsMixin, MSELoss):
                 train_dataset = add_teacher_embeddings(pairs, teacher)
                 loss = MultilingualDistillationLoss(student)
                 loss.validate_columns(train_dataset.column_names)
-                trainer = SentenceTransformerTrainer(model=student, train_dataset=train_dataset, loss=loss)
-                trainer.train()
         """
         super().__init__(model, projection_dim=projection_dim)
         self.columns: list[str] | None = None

@@ -140,8 +140,6 @@ class InfoNCELoss(_NamedColumnsMNRL):
         Example:
             ::
 
-                from datasets import Dataset
-                from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
                 from crossalign.losses import InfoNCELoss
 
                 model = SentenceTransformer("intfloat/multilingual-e5-small")
@@ -152,8 +150,6 @@ class InfoNCELoss(_NamedColumnsMNRL):
                 })
                 loss = InfoNCELoss(model)
                 loss.validate_columns(train_dataset.column_names)
-                trainer = SentenceTransformerTrainer(model=model, train_dataset=train_dataset, loss=loss)
-                trainer.train()
         """
         super().__init__(
             model,

@@ -191,8 +191,6 @@ class JSDAlignmentLoss(NamedColumnsMixin, nn.Module):
         Example:
             ::
 
-                from datasets import Dataset
-                from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
                 from crossalign.losses import JSDAlignmentLoss
 
                 model = SentenceTransformer("intfloat/multilingual-e5-small")
@@ -204,8 +202,6 @@ class JSDAlignmentLoss(NamedColumnsMixin, nn.Module):
                 })
                 loss = JSDAlignmentLoss(model)
                 loss.validate_columns(train_dataset.column_names)
-                trainer = SentenceTransformerTrainer(model=model, train_dataset=train_dataset, loss=loss)
-                trainer.train()
         """
         super().__init__()
         self.model = model

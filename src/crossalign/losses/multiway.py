@@ -175,8 +175,6 @@ class MultiWayContrastiveLoss(NamedColumnsMixin, nn.Module):
         Example:
             ::
 
-                from datasets import Dataset
-                from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
                 from crossalign.losses import MultiWayContrastiveLoss
 
                 model = SentenceTransformer("FacebookAI/xlm-roberta-base")
@@ -187,8 +185,6 @@ class MultiWayContrastiveLoss(NamedColumnsMixin, nn.Module):
                 })
                 loss = MultiWayContrastiveLoss(model, mode="pairwise")
                 loss.validate_columns(train_dataset.column_names)
-                trainer = SentenceTransformerTrainer(model=model, train_dataset=train_dataset, loss=loss)
-                trainer.train()
         """
         super().__init__()
         self.model = model

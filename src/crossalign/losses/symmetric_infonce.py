@@ -67,8 +67,6 @@ class SymmetricInfoNCELoss(_NamedColumnsMNRL):
         Example:
             ::
 
-                from datasets import Dataset
-                from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
                 from crossalign.losses import SymmetricInfoNCELoss
 
                 model = SentenceTransformer("intfloat/multilingual-e5-small")
@@ -78,8 +76,6 @@ class SymmetricInfoNCELoss(_NamedColumnsMNRL):
                 })
                 loss = SymmetricInfoNCELoss(model)
                 loss.validate_columns(train_dataset.column_names)
-                trainer = SentenceTransformerTrainer(model=model, train_dataset=train_dataset, loss=loss)
-                trainer.train()
         """
         super().__init__(
             model,

@@ -121,8 +121,6 @@ class AdditiveMarginRankingLoss(NamedColumnsMixin, nn.Module):
         Example:
             ::
 
-                from datasets import Dataset
-                from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
                 from crossalign.losses import AdditiveMarginRankingLoss
 
                 model = SentenceTransformer("FacebookAI/xlm-roberta-base")
@@ -132,8 +130,6 @@ class AdditiveMarginRankingLoss(NamedColumnsMixin, nn.Module):
                 })
                 loss = AdditiveMarginRankingLoss(model, margin=0.3)
                 loss.validate_columns(train_dataset.column_names)
-                trainer = SentenceTransformerTrainer(model=model, train_dataset=train_dataset, loss=loss)
-                trainer.train()
         """
         super().__init__()
         self.model = model
