@@ -11,8 +11,9 @@ For every requested language ``x`` (English is the pivot ``en``), from the *same
   ``D_x(S1) ∪ D_en(S2)`` (no English parallel of any ``x`` document) and only the ``x`` body is relevant
   (EnglishFirst@1).
 - **bitext** (task ``libreoffice-paragraphs``): aligned test-page paragraphs ``(x, en)`` are the gold pairs, plus
-  train-page distractors on both sides; queries are the source side. With two or more non-English languages one pair
-  without English is added (the first two requested).
+  train-page distractors on both sides; queries are the source side. Pairs without English are added as
+  :attr:`EvalSetsConfig.non_english_pairs` says: by default one (the first two requested languages), or a list of
+  pairs, or ``N`` pairs chosen by :func:`choose_non_english_pairs`.
 
 Rules (ours, not from a paper):
 
@@ -74,8 +75,11 @@ __all__ = [
     "build_eval_sets",
     "build_libreoffice_eval_sets",
     "build_section_sets",
+    "choose_non_english_pairs",
     "finish_set",
+    "parse_non_english_pairs",
     "record_id",
+    "resolve_non_english_pairs",
     "retrieval_set_digest",
     "select_sections",
 ]
@@ -112,8 +116,14 @@ class EvalSetsConfig:
             during training, so the test pages stay unseen). Bitext distractors always come from ``train`` pages.
         min_words: Minimum English words of a section body / paragraph.
         shared_headings: ``"title"`` (prefix the page title) or ``"drop"``.
-        non_english_pair: The bitext pair without English: ``"auto"`` (the first two non-English languages, when
-            there are two), None (none), or an explicit ``(src, tgt)``.
+        non_english_pairs: The bitext pairs without English (each is one set, scored in both directions), in any
+            form :func:`parse_non_english_pairs` reads: ``"auto"`` (default: the first two non-English languages,
+            when there are two), None or ``()`` (none), an int ``N`` (``N`` pairs by :func:`choose_non_english_pairs`),
+            or explicit ``(src, tgt)`` pairs (``[("de", "zh-CN"), ("eu", "km")]`` or ``"de:zh-CN,eu:km"``). Stored
+            parsed (``"auto"``, an int or a tuple of pairs) and checked against ``langs`` on construction.
+
+    Raises:
+        ConfigError: A bad field; for ``non_english_pairs`` the message names the pair and the fix.
     """
 
     langs: tuple[str, ...]
@@ -126,7 +136,7 @@ class EvalSetsConfig:
     split_name: Literal["test", "dev"] = "test"
     min_words: int = DEFAULT_MIN_WORDS
     shared_headings: Literal["title", "drop"] = "title"
-    non_english_pair: tuple[str, str] | Literal["auto"] | None = "auto"
+    non_english_pairs: Any = "auto"
 
     def __post_init__(self) -> None:
         for name in ("max_sections", "max_bitext_pairs"):
@@ -142,6 +152,8 @@ class EvalSetsConfig:
         bad = [s for s in self.suites if s not in EVAL_SUITES]
         if bad:
             raise ConfigError(f"unknown eval-set suite(s) {bad}", hint=f"choose from {', '.join(EVAL_SUITES)}")
+        object.__setattr__(self, "non_english_pairs", parse_non_english_pairs(self.non_english_pairs))
+        self.bitext_pairs()  # every pair checked now, before anything is built
 
     @property
     def targets(self) -> list[str]:
@@ -149,17 +161,9 @@ class EvalSetsConfig:
         return [lang for lang in self.langs if lang != PIVOT]
 
     def bitext_pairs(self) -> list[tuple[str, str]]:
-        """``(source, target)`` pairs of the bitext sets: ``(x, en)`` for each x, plus the non-English pair."""
-        pairs = [(x, PIVOT) for x in self.targets]
-        extra = self.non_english_pair
-        if extra == "auto":
-            extra = (self.targets[0], self.targets[1]) if len(self.targets) >= 2 else None
-        if extra is not None:
-            src, tgt = extra
-            if src == tgt or PIVOT in (src, tgt):
-                raise ConfigError(f"non_english_pair must be two different non-English languages, got {extra}")
-            pairs.append((src, tgt))
-        return pairs
+        """``(source, target)`` pairs of the bitext sets: ``(x, en)`` for each x, then the pairs without English
+        (:func:`resolve_non_english_pairs`)."""
+        return [(x, PIVOT) for x in self.targets] + resolve_non_english_pairs(self.non_english_pairs, self.targets)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (for provenance)."""
@@ -169,6 +173,148 @@ class EvalSetsConfig:
         d["suites"] = list(self.suites)
         d["bitext_pairs"] = [list(p) for p in self.bitext_pairs()]
         return d
+
+
+_PAIRS_FIELD = "non_english_pairs"
+_PAIRS_FORMS = (
+    "'auto', 'none', a number N, or pairs written SRC:TGT separated by commas (e.g. 'de:zh-CN,eu:km'; ':' because "
+    "language tags contain '-'); in Python also a list of (src, tgt) tuples"
+)
+
+
+def parse_non_english_pairs(value: Any) -> Literal["auto"] | int | tuple[tuple[str, str], ...]:
+    """Read a ``non_english_pairs`` value as written in Python or on the command line (the languages are checked
+    later, against the evaluated ones, by :func:`resolve_non_english_pairs`).
+
+    Accepted: ``"auto"``; None, ``""``, ``"none"`` or an empty sequence (no pair: ``()``); an int ``N >= 0`` or its
+    digits (``"6"``; 0 is ``()``); pairs ``"de:zh-CN,eu:km"`` (``:`` inside a pair, ``,`` between pairs); a sequence
+    whose items are ``(src, tgt)`` tuples or ``"src:tgt"`` strings.
+
+    Returns:
+        ``"auto"``, a positive int, or a tuple of ``(src, tgt)`` pairs in the order given.
+
+    Raises:
+        ConfigError: Any other value, naming it and the accepted forms.
+
+    Example:
+        >>> parse_non_english_pairs("de:zh-CN, eu:km"), parse_non_english_pairs("6"), parse_non_english_pairs(None)
+        ((('de', 'zh-CN'), ('eu', 'km')), 6, ())
+    """
+    if value is None:
+        return ()
+    if isinstance(value, bool):
+        raise ConfigError(f"{_PAIRS_FIELD}: {value!r} is not a pair count or a list of pairs", hint=_PAIRS_FORMS)
+    if isinstance(value, int):
+        if value < 0:
+            raise ConfigError(f"{_PAIRS_FIELD}: a number of pairs must be >= 0, got {value}", hint=_PAIRS_FORMS)
+        return value or ()
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() in ("", "none"):
+            return ()
+        if text.lower() == "auto":
+            return "auto"
+        if text.isdigit():
+            return parse_non_english_pairs(int(text))
+        return parse_non_english_pairs([item for item in text.split(",") if item.strip()])
+    if not isinstance(value, Iterable):
+        raise ConfigError(f"{_PAIRS_FIELD}: cannot read {value!r}", hint=_PAIRS_FORMS)
+    pairs: list[tuple[str, str]] = []
+    for item in value:
+        if isinstance(item, str):
+            parts = item.split(":")
+        elif isinstance(item, Sequence) and all(isinstance(x, str) for x in item):
+            parts = list(item)
+        else:
+            parts = []
+        parts = [p.strip() for p in parts]
+        if len(parts) != 2 or not all(parts):
+            raise ConfigError(
+                f"{_PAIRS_FIELD}: {item!r} is not a (source, target) pair",
+                hint="write each pair as SRC:TGT (e.g. 'de:zh-CN') or a (src, tgt) tuple; a single pair in Python "
+                "is [('de', 'zh-CN')], not ('de', 'zh-CN')",
+            )
+        pairs.append((parts[0], parts[1]))
+    return tuple(pairs)
+
+
+def choose_non_english_pairs(langs: Sequence[str], n: int) -> list[tuple[str, str]]:
+    """``n`` pairs without English from ``langs`` (non-English, in the given order), by a fixed rule.
+
+    Rule (ours): the languages ``l0 … l(k-1)`` sit on a circle in the given order. Pairs are taken by distance
+    ``d = 1, 2, …, ⌊k/2⌋``; within one distance the start positions are ``i = 0, 2, 4, …`` then ``1, 3, 5, …``, and
+    the pair is ``(l_i, l_(i+d) mod k)``, skipped when the same two languages were taken already (either
+    direction). So the first pairs are ``(l0,l1), (l2,l3), …`` — every language is in one of the first ``⌈k/2⌉`` —
+    then ``(l1,l2), (l3,l4), …``, then distance 2; each language is about as often source as target, and all
+    ``k(k-1)/2`` pairs are reachable. ``n = 1`` gives ``(l0, l1)``, the ``"auto"`` pair.
+
+    Raises:
+        ConfigError: ``n`` is more than ``k(k-1)/2``.
+
+    Example:
+        >>> choose_non_english_pairs(["de", "zh-CN", "eu", "km", "hi"], 4)
+        [('de', 'zh-CN'), ('eu', 'km'), ('hi', 'de'), ('zh-CN', 'eu')]
+    """
+    k = len(langs)
+    most = k * (k - 1) // 2
+    if n > most:
+        raise ConfigError(
+            f"{_PAIRS_FIELD}={n}: {k} non-English language{'s' if k != 1 else ''} ({', '.join(langs) or 'none'}) "
+            f"give at most {most} pair{'s' if most != 1 else ''} without English",
+            hint=f"ask for at most {most} pairs, or evaluate more languages",
+        )
+    out: list[tuple[str, str]] = []
+    taken: set[frozenset[str]] = set()
+    for d in range(1, k // 2 + 1):
+        for i in [*range(0, k, 2), *range(1, k, 2)]:
+            if len(out) == n:
+                return out
+            pair = (langs[i], langs[(i + d) % k])
+            if frozenset(pair) not in taken:
+                taken.add(frozenset(pair))
+                out.append(pair)
+    return out
+
+
+def resolve_non_english_pairs(spec: Any, targets: Sequence[str]) -> list[tuple[str, str]]:
+    """The pairs without English that ``spec`` (a :func:`parse_non_english_pairs` value) names for the non-English
+    languages ``targets``, each checked: two different languages of ``targets``, no pair twice in either direction.
+
+    Raises:
+        ConfigError: A bad pair, named, with the fix.
+    """
+    spec = parse_non_english_pairs(spec)
+    targets = list(targets)
+    if spec == "auto":
+        return choose_non_english_pairs(targets, 1) if len(targets) >= 2 else []
+    if isinstance(spec, int):
+        return choose_non_english_pairs(targets, spec)
+    seen: dict[frozenset[str], str] = {}
+    for src, tgt in spec:
+        name = f"{src}:{tgt}"
+        if PIVOT in (src, tgt):
+            raise ConfigError(
+                f"{_PAIRS_FIELD}: {name} includes English; every x-{PIVOT} pair is evaluated anyway",
+                hint="name two non-English languages, e.g. " + (":".join(targets[:2]) if len(targets) > 1 else "de:km"),
+            )
+        if src == tgt:
+            raise ConfigError(f"{_PAIRS_FIELD}: {name} has the same language twice", hint="name two languages")
+        missing = [lg for lg in (src, tgt) if lg not in targets]
+        if missing:
+            raise ConfigError(
+                f"{_PAIRS_FIELD}: {name} names {' and '.join(missing)}, not among the evaluated languages "
+                f"({', '.join(targets) or 'none'})",
+                hint=f"add {' and '.join(missing)} to the languages, or pick a pair of {', '.join(targets) or 'them'} "
+                "(tags as the languages are written, e.g. zh-CN)",
+            )
+        key = frozenset((src, tgt))
+        if key in seen:
+            raise ConfigError(
+                f"{_PAIRS_FIELD}: {name} repeats {seen[key]} (one set per pair, scored in both directions)",
+                hint=f"drop {name}",
+            )
+        seen[key] = name
+    return list(spec)
 
 
 @dataclass

@@ -141,7 +141,7 @@ def build_holdout_sets(
         bitext_distractors=size,
         seed=seed,
         split_name=split_name,  # type: ignore[arg-type]
-        non_english_pair=None,
+        non_english_pairs=None,
         corpus=corpus,
         cache_dir=cache_dir,
     )

@@ -82,7 +82,7 @@ def _dev_sets(
         max_sections=dev_sections,
         seed=seed,
         split_name="dev",
-        non_english_pair=None,
+        non_english_pairs=None,
         corpus=corpus,
         cache_dir=cache_dir,
     )

@@ -11,6 +11,8 @@ from crossalign.data.eval_sets import (
     SECTIONS_TASK,
     EvalSetsConfig,
     build_eval_sets,
+    choose_non_english_pairs,
+    parse_non_english_pairs,
     select_sections,
 )
 from crossalign.data.io import read_retrieval_set
@@ -214,8 +216,8 @@ def test_english_only_and_validation() -> None:
         _config(max_sections=0)
     with pytest.raises(ConfigError):
         _config(suites=("nope",))
-    with pytest.raises(ConfigError):
-        _config(non_english_pair=("de", "en")).bitext_pairs()
+    with pytest.raises(ConfigError, match="de:en includes English"):
+        _config(non_english_pairs=[("de", "en")])
 
 
 def test_small_language_is_reported_honestly() -> None:
@@ -257,3 +259,89 @@ def test_dev_split_for_model_selection() -> None:
     assert sets.provenance["split"] == "dev"
     with pytest.raises(ConfigError):
         _config(split_name="train")
+
+
+# ------------------------------------------------------------------------------------ pairs without English
+SIX = ("de", "zh-CN", "eu", "km", "hi", "ja")
+
+
+def _non_en(cfg: EvalSetsConfig) -> list[tuple[str, str]]:
+    return [p for p in cfg.bitext_pairs() if "en" not in p]
+
+
+def test_non_english_pairs_forms() -> None:
+    assert _non_en(_config(langs=SIX)) == [("de", "zh-CN")]  # "auto": the first two languages
+    assert _non_en(_config(langs=("de",))) == []  # "auto" with one language: none
+    for none in (None, (), "none", 0, ""):
+        assert _non_en(_config(langs=SIX, non_english_pairs=none)) == []
+    explicit = _config(langs=SIX, non_english_pairs=[("eu", "km"), ("ja", "de")])
+    assert _non_en(explicit) == [("eu", "km"), ("ja", "de")]
+    assert explicit.bitext_pairs()[:6] == [(x, "en") for x in SIX]  # every pair with English stays
+    assert _config(langs=SIX, non_english_pairs="eu:km, ja:de") == explicit  # the CLI form, parsed the same
+    assert _config(langs=SIX, non_english_pairs=["eu:km", "ja:de"]) == explicit
+    assert _config(langs=SIX, non_english_pairs="6") == _config(langs=SIX, non_english_pairs=6)
+    assert explicit.to_dict()["bitext_pairs"][-2:] == [["eu", "km"], ["ja", "de"]]
+
+
+def test_int_form_follows_the_documented_rule() -> None:
+    # distance 1 from even starts, then odd starts (wrapping), then distance 2: the first three cover all six
+    assert choose_non_english_pairs(SIX, 9) == [
+        ("de", "zh-CN"), ("eu", "km"), ("hi", "ja"),
+        ("zh-CN", "eu"), ("km", "hi"), ("ja", "de"),
+        ("de", "eu"), ("eu", "hi"), ("hi", "de"),
+    ]  # fmt: skip
+    assert _non_en(_config(langs=SIX, non_english_pairs=6)) == choose_non_english_pairs(SIX, 6)
+    assert choose_non_english_pairs(SIX, 1) == _non_en(_config(langs=SIX))  # 1 == "auto"
+    for k in range(2, 9):
+        langs = [f"l{i}" for i in range(k)]
+        every = choose_non_english_pairs(langs, k * (k - 1) // 2)
+        assert len({frozenset(p) for p in every}) == len(every) == k * (k - 1) // 2  # each pair once, all reachable
+        first = choose_non_english_pairs(langs, (k + 1) // 2)
+        assert {lg for p in first for lg in p} == set(langs)  # the first ceil(k/2) pairs cover every language
+    with pytest.raises(ConfigError, match=r"non_english_pairs=16: 6 non-English languages .* at most 15 pairs"):
+        _config(langs=SIX, non_english_pairs=16)
+    with pytest.raises(ConfigError, match="at most 0 pairs"):
+        _config(langs=("de",), non_english_pairs=1)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ([("de", "de")], "de:de has the same language twice"),
+        ("zh-CN:en", "zh-CN:en includes English"),
+        ("de:fr", r"de:fr names fr, not among the evaluated languages \(de, zh-CN, eu, km, hi, ja\)"),
+        ("de:zh-cn", "names zh-cn, not among"),
+        ("de:km,km:de", r"km:de repeats de:km"),
+        ("de-zh-CN", "'de-zh-CN' is not a \\(source, target\\) pair"),
+        (("de", "km"), "'de' is not a \\(source, target\\) pair"),
+        ("de:km:eu", "is not a"),
+        (-1, "must be >= 0"),
+        (True, "not a pair count"),
+        (2.5, "cannot read"),
+    ],
+)
+def test_bad_non_english_pairs_are_named(value: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        _config(langs=SIX, non_english_pairs=value)
+
+
+def test_parse_non_english_pairs_keeps_order() -> None:
+    assert parse_non_english_pairs(" auto ") == "auto"
+    assert parse_non_english_pairs("pt-BR:zh-CN,de:km") == (("pt-BR", "zh-CN"), ("de", "km"))
+
+
+def test_several_non_english_bitext_sets_are_built() -> None:
+    langs = ("de", "km", "hi")
+    secs = [_section(p, k, langs=("en", *langs)) for p in TEST_PAGES + TRAIN_PAGES for k in range(2)]
+    paras = [
+        ParallelTuple(f"{p}#par_{k}", {lg: f"Paragraph {k} of {p} in {lg}" for lg in ("en", *langs)}, {"page": p})
+        for p in TEST_PAGES + TRAIN_PAGES
+        for k in range(4)
+    ]
+    cfg = _config(langs=langs, suites=("bitext",), non_english_pairs=3, max_bitext_pairs=10, bitext_distractors=5)
+    sets = build_eval_sets(secs, paras, cfg)
+    names = [s.name.removeprefix(f"{PARAGRAPHS_TASK}/") for s in sets.select("bitext")]
+    assert names == ["de-en", "km-en", "hi-en", "de-km", "hi-de", "km-hi"]
+    [hi_de] = [s for s in sets.select("bitext") if s.name.endswith("/hi-de")]
+    assert hi_de.data.query_langs == ["hi"] and hi_de.data.doc_langs == ["de"]
+    assert len(hi_de.data.qrels) == 10
