@@ -5,6 +5,7 @@ Examples::
     crossalign evaluate --model e5-small-q4 --suite all --langs de,zh-CN,hi,km --output eval-base
     crossalign evaluate --model e5-small-q4 --model runs/clear-de/model --label base --label clear-de \\
         --suite retrieval --langs de --output cmp
+    crossalign evaluate --model e5-small-q4 --suite bitext --langs de,zh-CN,eu,km --non-english-pairs 6 --output bx
     crossalign evaluate --model runs/clear-de/model --data my-retrieval-set/ --data my-sts.jsonl --output mine
     crossalign evaluate --model e5-small-q4 --data beir/scifact --query-lang en --doc-lang en --split test --output sf
     crossalign evaluate --model e5-small-q4 --benchmark belebele:de,km --benchmark tatoeba --output bench
@@ -191,6 +192,15 @@ def register(subparsers: Any) -> None:
         default=500,
         help="distractor paragraphs per side of a bitext set (default 500)",
     )
+    p.add_argument(
+        "--non-english-pairs",
+        default="auto",
+        metavar="PAIRS",
+        help="bitext pairs without English, besides every x-en pair: auto (default: the first two --langs), none, a "
+        "number N (N pairs of --langs in a fixed order: 1st:2nd, 3rd:4th, ..., then 2nd:3rd, ..., then farther apart; "
+        "every language is in one of the first pairs), or SRC:TGT pairs separated by commas, e.g. "
+        "de:zh-CN,eu:km (':' inside a pair, since tags contain '-')",
+    )
     p.add_argument("--seed", type=int, default=13, help="sampling seed of the LibreOffice sets (default 13)")
     p.add_argument(
         "--metrics",
@@ -333,6 +343,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         max_sections=args.max_sections,
         max_bitext_pairs=args.max_bitext_pairs,
         bitext_distractors=args.bitext_distractors,
+        non_english_pairs=args.non_english_pairs,
         seed=args.seed,
         use_faiss=args.faiss,
         cache_dir=args.cache_dir,

@@ -8,7 +8,8 @@ suite                     what runs
 ``mixed-pool``            per language x: x and en queries over ``D_en ∪ D_x``, both parallels relevant (Max@R,
                           Complete@k); plus the inclination pool (scores under suite ``inclination``); user sets whose
                           pool mixes languages
-``bitext``                per language x: x→en paragraph mining with distractors, plus one pair without English
+``bitext``                per language x: x→en paragraph mining with distractors, plus the pairs without English
+                          (``non_english_pairs``; default one)
 ``sts``                   user STS pairs (``--data FILE.jsonl``; the format is in :mod:`.evaluators.sts`); there is no
                           built-in STS data, so this suite needs ``--data``
 ``all``                   all of the above (``sts`` only when STS data is given)

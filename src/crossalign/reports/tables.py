@@ -380,11 +380,20 @@ def _suite_table(
         }
     elif means == "all":
         groups = {"": dirs}
+    elif means == "class":
+        for d in dirs:
+            t = first[d]
+            groups.setdefault(direction_class(t.query_lang, t.doc_lang, pivot=pivot), []).append(d)
+        if len(groups) == 1:
+            groups = {"": dirs}
     for gname, gdirs in groups.items():
         if len(gdirs) < 2:
             continue
         for mi, m in enumerate(by_dir):
-            label = f"mean {gname}→… ({len(gdirs)})" if gname else f"mean ({len(gdirs)})"
+            if means == "class":
+                label = f"mean {gname} ({len(gdirs)})" if gname else f"mean ({len(gdirs)})"
+            else:
+                label = f"mean {gname}→… ({len(gdirs)})" if gname else f"mean ({len(gdirs)})"
             row = [label, labels[mi]] if multi else [label]
             for key in present:
                 vals = [v for d in gdirs if (v := _value(m.get(d), key)) is not None]
@@ -468,8 +477,12 @@ BITEXT_COLUMNS = SUITE_COLUMNS["bitext"]
 def bitext_tables(
     results: EvaluationResult | Sequence[EvaluationResult], *, pivot: str = PIVOT, suite: str = "bitext"
 ) -> list[Table]:
-    """Bitext mining: rows ``src→tgt`` (query_lang = source, doc_lang = target), P@1 both ways, xSIM, BUCC F1."""
-    return _per_task(_as_list(results), suite, columns=BITEXT_COLUMNS, pivot=pivot, row_label="src→tgt", means="all")
+    """Bitext mining: rows ``src→tgt`` (query_lang = source, doc_lang = target), P@1 both ways, xSIM, BUCC F1.
+
+    Rows go ``x→en`` first, then the pairs without English (``x→y``); the means are taken per kind of pair
+    (``mean x→en (k)``, ``mean x→y (m)``, each over two or more rows) so that the two are never averaged together;
+    with one kind only, one ``mean (n)``."""
+    return _per_task(_as_list(results), suite, columns=BITEXT_COLUMNS, pivot=pivot, row_label="src→tgt", means="class")
 
 
 def sts_tables(

@@ -95,6 +95,12 @@ class EvaluateConfig:
         precision, backend: The encoding path: ``fp32``/``bf16``/``auto`` and ``torch``/``openvino``/``auto``
             (:mod:`crossalign.models.backends`).
         max_sections, max_bitext_pairs, bitext_distractors, seed: LibreOffice set sizes and sampling seed.
+        non_english_pairs: Bitext pairs without English, besides every ``x``–``en`` pair: ``"auto"`` (default: the
+            first two of ``langs``), None/``"none"`` (none), an int ``N`` (``N`` pairs chosen from ``langs`` by
+            :func:`~crossalign.data.eval_sets.choose_non_english_pairs`: ``(l0,l1), (l2,l3), …`` first), or pairs
+            (``[("de", "zh-CN"), ("eu", "km")]`` or ``"de:zh-CN,eu:km"``; ``:`` inside a pair). Stored parsed
+            (:func:`~crossalign.data.eval_sets.parse_non_english_pairs`, tags canonical) and checked against
+            ``langs``; the pairs used are recorded in each result's ``config["bitext_pairs"]``.
         metrics: Retrieval metrics (the first is the main score; stored as canonical keys).
         use_faiss: Search retrieval pools with faiss.
         cache_dir: crossalign cache root (models, corpora, embeddings).
@@ -130,6 +136,7 @@ class EvaluateConfig:
     max_sections: int = 500
     max_bitext_pairs: int = 500
     bitext_distractors: int = 500
+    non_english_pairs: Any = "auto"
     seed: int = 13
     metrics: str | Sequence[str] = DEFAULT_RETRIEVAL_METRICS
     use_faiss: bool = False
@@ -181,6 +188,7 @@ class EvaluateConfig:
         if self.long_text not in ("truncate", "window"):
             raise ConfigError(f"long_text must be 'truncate' or 'window', got {self.long_text!r}")
         check_backend(self.backend, self.precision)
+        self.non_english_pairs = _check_non_english_pairs(self.non_english_pairs, self.langs)
         panel = self.holdout_langs
         if panel is not None and (isinstance(panel, str) or panel) and self.langs and libreoffice_suites(self.suites):
             from crossalign.evaluation.holdout import resolve_holdout_langs
@@ -220,6 +228,23 @@ class EvaluateConfig:
             "seed": self.seed,
             "search": "faiss IndexFlatIP" if self.use_faiss else "exact (chunked inner product, trec_eval tie rule)",
         }
+
+
+def _check_non_english_pairs(value: Any, langs: Sequence[str]) -> Any:
+    """``value`` parsed, with the pairs' tags made canonical, and checked against ``langs`` (errors name the pair)."""
+    from crossalign.data.eval_sets import PIVOT, parse_non_english_pairs, resolve_non_english_pairs
+    from crossalign.data.libreoffice.langs import lo_lang
+
+    spec = parse_non_english_pairs(value)
+    if isinstance(spec, tuple):
+        spec = tuple((lo_lang(s, field="non_english_pairs"), lo_lang(t, field="non_english_pairs")) for s, t in spec)
+        if spec and not langs:
+            raise ConfigError(
+                "non_english_pairs names LibreOffice bitext pairs, and no LibreOffice language is evaluated",
+                hint="add the languages (langs / --langs), or drop the pairs",
+            )
+    resolve_non_english_pairs(spec, [x for x in langs if x != PIVOT])
+    return spec
 
 
 @dataclass
@@ -327,6 +352,7 @@ def prepare_evaluation(config: EvaluateConfig | None = None, *, corpus: Any = No
             max_sections=cfg.max_sections,
             max_bitext_pairs=cfg.max_bitext_pairs,
             bitext_distractors=cfg.bitext_distractors,
+            non_english_pairs=cfg.non_english_pairs,
             seed=cfg.seed,
             corpus=corpus,
             cache_dir=cfg.cache_dir,
@@ -364,6 +390,9 @@ def prepare_evaluation(config: EvaluateConfig | None = None, *, corpus: Any = No
         "prompts": {"retrieval queries": "query", "documents": "passage", "bitext": "query", "sts": "query"},
         "mixed_pool_ks": [1, 10, 100],
         "bitext_margin": {"kind": "ratio", "k": 4, "mining": "max"},
+        "bitext_pairs": [list(p) for p in sets.config.bitext_pairs()]
+        if sets is not None and "bitext" in sets.config.suites
+        else [],
         "data_paths": [str(u.path) for u in user_data],
         "holdout": {"langs": holdout_list, "size": cfg.holdout_size} if holdout_list else {},
     }

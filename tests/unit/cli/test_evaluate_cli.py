@@ -289,3 +289,24 @@ def test_reproduce_command_is_built_from_the_parser() -> None:
     assert {k: v for k, v in vars(back).items() if k != "parser"} == {
         k: v for k, v in vars(args).items() if k != "parser"
     }
+
+
+def test_non_english_pairs_flag(model_dir: Path, tmp_path: Path, capsys) -> None:
+    from crossalign.workflows.evaluate import EvaluateConfig
+
+    sub = build_parser().parse_args(["evaluate", "--model", "m", "--output", "o"])
+    assert sub.non_english_pairs == "auto"
+    help_text = sub.parser.format_help()
+    assert "--non-english-pairs" in help_text and "de:zh-CN,eu:km" in help_text
+    args = build_parser().parse_args(["evaluate", "--model", "m", "--output", "o", "--non-english-pairs", "de:zh_cn"])
+    assert EvaluateConfig(langs="de,zh-CN", non_english_pairs=args.non_english_pairs).non_english_pairs == (
+        ("de", "zh-CN"),
+    )
+    # a bad pair is refused before any set is built or file written, naming the pair and the fix
+    base = ["evaluate", "--model", str(model_dir), "--output", str(tmp_path / "o"), "--langs", "de,km"]
+    assert main([*base, "--non-english-pairs", "de:ja"]) == 2
+    err = capsys.readouterr().err
+    assert "de:ja names ja, not among the evaluated languages (de, km)" in err and "add ja" in err
+    assert main([*base, "--non-english-pairs", "2"]) == 2
+    assert "2 non-English languages (de, km) give at most 1 pair without English" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

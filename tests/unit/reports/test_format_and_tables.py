@@ -314,6 +314,25 @@ def test_summary_retrieval_columns_follow_the_direction_classes() -> None:
     assert table.rows == [["set", "81.3", "60.0", "50.0", "30.0", "20.0", "40.0", "10.0", "10"]]
 
 
+def test_bitext_means_never_mix_pairs_with_and_without_english() -> None:
+    def bt(src: str, tgt: str, p1: float) -> TaskScore:
+        return task("bitext", src, tgt, {"p@1_src2tgt": p1, "p@1_tgt2src": p1, "xsim_error": 1 - p1})
+
+    tasks = [bt("hi", "de", 0.5), bt("de", "en", 0.9), bt("de", "km", 0.7), bt("km", "en", 0.8)]
+    (table,) = bitext_tables(result("m", tasks))
+    labels = [row[0] for row in table.rows]
+    assert labels == ["de→en", "km→en", "de→km", "hi→de", "mean x→en (2)", "mean x→y (2)"]
+    assert table.row("mean x→en (2)")[1] == "85.0" and table.row("mean x→y (2)")[1] == "60.0"
+    # one kind of pair only: one plain mean; one pair of a kind: no mean of it
+    (only,) = bitext_tables(result("m", tasks[1::2]))
+    assert [row[0] for row in only.rows] == ["de→en", "km→en", "mean (2)"]
+    (one_xy,) = bitext_tables(result("m", tasks[1:]))
+    assert [row[0] for row in one_xy.rows] == ["de→en", "km→en", "de→km", "mean x→en (2)"]
+    # the short table: one row per pair
+    [short] = summary_tables(result("m", tasks))
+    assert [row[1] for row in short.rows] == ["de→en", "km→en", "de→km", "hi→de"]
+
+
 def test_suite_rows_follow_one_direction_order_in_report_and_summary() -> None:
     # en→en first, then x→en, en→x, then between two non-pivot languages: the retrieval columns' order
     r = result(

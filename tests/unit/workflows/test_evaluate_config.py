@@ -67,3 +67,41 @@ def test_bad_language_and_unknown_option() -> None:
         EvaluateConfig.from_options(max_section=3)
     base = EvaluateConfig(langs="de")
     assert EvaluateConfig.from_options(base, seed=7).seed == 7 and base.seed == 13
+
+
+def test_non_english_pairs_parsed_once_with_canonical_tags() -> None:
+    langs = "de,zh-CN,eu,km"
+    assert EvaluateConfig(langs=langs).non_english_pairs == "auto"
+    assert EvaluateConfig(langs=langs, non_english_pairs="de:zh_cn, eu:KM").non_english_pairs == (
+        ("de", "zh-CN"),
+        ("eu", "km"),
+    )
+    assert EvaluateConfig(langs=langs, non_english_pairs="6").non_english_pairs == 6
+    assert EvaluateConfig(langs=langs, non_english_pairs="none").non_english_pairs == ()
+    # replace keeps the parsed value, and a change of languages is checked again
+    cfg = EvaluateConfig(langs=langs, non_english_pairs=6)
+    assert dataclasses.replace(cfg, seed=3).non_english_pairs == 6
+    with pytest.raises(ConfigError, match=r"4 non-English languages .* at most 6 pairs"):
+        EvaluateConfig(langs=langs, non_english_pairs=7)
+    with pytest.raises(ConfigError, match="at most 3 pairs"):
+        EvaluateConfig.from_options(cfg, langs="de,zh-CN,eu")
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "message"),
+    [
+        ("de:ja", ConfigError, "de:ja names ja, not among the evaluated languages"),
+        ("de:en", ConfigError, "de:en includes English"),
+        ("de-zh-CN", ConfigError, "is not a \\(source, target\\) pair"),
+        ("de:xx-nope", UnknownLanguageError, "non_english_pairs: 'xx-nope' is not a language of the LibreOffice help"),
+    ],
+)
+def test_bad_non_english_pairs_are_named(value: str, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        EvaluateConfig(langs="de,zh-CN,eu,km", non_english_pairs=value)
+
+
+def test_non_english_pairs_need_libreoffice_languages() -> None:
+    with pytest.raises(ConfigError, match="no LibreOffice language is evaluated"):
+        EvaluateConfig(data="my-set/", non_english_pairs="de:km")
+    assert EvaluateConfig(data="my-set/").non_english_pairs == "auto"  # the default is fine without languages

@@ -185,3 +185,36 @@ def test_labels_name_the_output_folders(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="same output folder"):
         evaluate(models, output_dir=tmp_path / "p", labels=["a b", "a-b"], **kwargs)
     assert not (tmp_path / "p").exists()
+
+
+def test_several_bitext_pairs_without_english(tmp_path: Path) -> None:
+    from crossalign.reports.compare import compare_results
+    from crossalign.reports.tables import bitext_tables
+
+    langs = ("de", "zh-CN", "eu", "km")
+    kwargs = dict(suites="bitext", langs=",".join(langs), corpus=FakeCorpus(langs), persist_embeddings=False)
+    a, b = evaluate(
+        [FakeModel(dim=16), FakeModel(dim=16, prompt_sensitive=False)],
+        non_english_pairs=6,
+        holdout_langs="none",
+        output_dir=tmp_path / "out",
+        labels=["a", "b"],
+        show_progress=False,
+        **kwargs,
+    )
+    without_en = [("de", "zh-CN"), ("eu", "km"), ("zh-CN", "eu"), ("km", "de"), ("de", "eu"), ("zh-CN", "km")]
+    assert a.config["bitext_pairs"] == [[x, "en"] for x in langs] + [list(p) for p in without_en]
+    got = [(t.query_lang, t.doc_lang) for t in a.find("bitext")]
+    assert sorted(got) == sorted([(x, "en") for x in langs] + without_en)
+    assert len({t.key for t in a.tasks}) == len(a.tasks) == 10  # one cell per pair
+    (table,) = bitext_tables([a, b])
+    assert {row[0] for row in table.rows} >= {"de→zh-CN", "km→de", "mean x→en (4)", "mean x→y (6)"}
+    cells = compare_results([a, b], metrics="p@1_src2tgt").cells
+    assert sorted((c.query_lang, c.doc_lang) for c in cells) == sorted(got)
+    mteb = json.loads(
+        next((tmp_path / "out" / "a" / "mteb").rglob("LibreofficeParagraphsBitextMining.json")).read_text()
+    )
+    assert {e["hf_subset"] for e in mteb["scores"]["test"]} >= {"de-zh-CN", "km-de", "zh-CN-km"}
+    # the explicit form, as the CLI passes it
+    [r] = evaluate(FakeModel(dim=16), non_english_pairs="km:zh-CN", output_dir=None, show_progress=False, **kwargs)
+    assert [(t.query_lang, t.doc_lang) for t in r.find("bitext") if t.doc_lang != "en"] == [("km", "zh-CN")]
