@@ -31,7 +31,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -200,14 +200,7 @@ class PromptChoice:
     warning: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "query": self.query,
-            "passage": self.passage,
-            "query_source": self.query_source,
-            "passage_source": self.passage_source,
-            "family": self.family,
-            "warning": self.warning,
-        }
+        return asdict(self)
 
     def describe(self) -> str:
         """One line: ``prompts: query 'query: ' (model), passage 'passage: ' (model)``."""

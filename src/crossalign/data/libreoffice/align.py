@@ -28,7 +28,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from crossalign.data.libreoffice.langs import SOURCE_LANGUAGE, is_english
 from crossalign.data.libreoffice.parse import Element, Page
@@ -114,20 +113,6 @@ class SectionRecord:
     def english_words(self) -> int:
         """Whitespace tokens in the English body."""
         return len(self.bodies[SOURCE_LANGUAGE].split())
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return {
-            "id": self.id,
-            "page": self.page,
-            "element_id": self.element_id,
-            "level": self.level,
-            "paragraph_ids": list(self.paragraph_ids),
-            "headings": self.headings,
-            "bodies": self.bodies,
-            "titles": self.titles,
-            "heading_shared": self.heading_shared,
-        }
 
 
 @dataclass
