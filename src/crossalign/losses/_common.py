@@ -10,7 +10,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from sentence_transformers.base.losses.merged_forward import embed_columns
-from sentence_transformers.util import all_gather_with_grad, cos_sim, get_rank, get_world_size
+from sentence_transformers.util import all_gather_with_grad, cos_sim, get_rank, get_world_size, similarity_fct_name
 from torch import Tensor, nn
 
 from crossalign.errors import ConfigError
@@ -165,6 +165,15 @@ def components_with_total(components: dict[str, Tensor], total: Tensor) -> dict[
     return out
 
 
+def loss_config(loss: nn.Module, names: str) -> dict[str, Any]:
+    """``get_config_dict`` of a loss: the attributes named in ``names`` (space-separated), in order, with
+    ``similarity_fct`` by its name."""
+    out = {name: getattr(loss, name) for name in names.split()}
+    if "similarity_fct" in out:
+        out["similarity_fct"] = similarity_fct_name(out["similarity_fct"])
+    return out
+
+
 __all__ = [
     "SimilarityFct",
     "check_bool",
@@ -177,6 +186,7 @@ __all__ = [
     "embed_groups",
     "gather_with_grad",
     "log_space_jsd",
+    "loss_config",
     "masked_positive_nll",
     "scaled_similarity",
     "strip_foreign_keys",

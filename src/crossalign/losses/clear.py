@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from sentence_transformers.util import cos_sim, similarity_fct_name
+from sentence_transformers.util import cos_sim
 from torch import Tensor, nn
 
 from crossalign.errors import ConfigError, DataFormatError
@@ -29,6 +29,7 @@ from crossalign.losses._common import (
     check_weight,
     embed_groups,
     gather_with_grad,
+    loss_config,
     scaled_similarity,
 )
 
@@ -428,14 +429,7 @@ class CLEARLoss(NamedColumnsMixin, nn.Module):
         return self.compute_loss_from_embeddings(embeddings, labels)
 
     def get_config_dict(self) -> dict[str, Any]:
-        return {
-            "scale": self.scale,
-            "alpha": self.alpha,
-            "beta": self.beta,
-            "use_kl": self.use_kl,
-            "similarity_fct": similarity_fct_name(self.similarity_fct),
-            "gather_across_devices": self.gather_across_devices,
-            "num_negatives": self.num_negatives,
-            "num_query_negatives": self.num_query_negatives,
-            "columns": self.columns,
-        }
+        return loss_config(
+            self,
+            "scale alpha beta use_kl similarity_fct gather_across_devices num_negatives num_query_negatives columns",
+        )

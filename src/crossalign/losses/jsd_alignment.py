@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
-from sentence_transformers.util import cos_sim, similarity_fct_name
+from sentence_transformers.util import cos_sim
 from torch import Tensor, nn
 
 from crossalign.errors import ConfigError, DataFormatError
@@ -26,6 +26,7 @@ from crossalign.losses._common import (
     embed_groups,
     gather_with_grad,
     log_space_jsd,
+    loss_config,
     masked_positive_nll,
     scaled_similarity,
 )
@@ -286,13 +287,7 @@ class JSDAlignmentLoss(NamedColumnsMixin, nn.Module):
         return self.compute_loss_from_embeddings(embeddings, labels)
 
     def get_config_dict(self) -> dict[str, Any]:
-        return {
-            "jsd_weight": self.jsd_weight,
-            "scale": self.scale,
-            "jsd_mode": self.jsd_mode,
-            "embedding_scale": self.embedding_scale,
-            "similarity_fct": similarity_fct_name(self.similarity_fct),
-            "gather_across_devices": self.gather_across_devices,
-            "multi_reference": self.multi_reference,
-            "columns": self.columns,
-        }
+        return loss_config(
+            self,
+            "jsd_weight scale jsd_mode embedding_scale similarity_fct gather_across_devices multi_reference columns",
+        )

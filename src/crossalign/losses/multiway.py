@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
-from sentence_transformers.util import cos_sim, similarity_fct_name
+from sentence_transformers.util import cos_sim
 from torch import Tensor, nn
 
 from crossalign.errors import ConfigError, DataFormatError
@@ -24,6 +24,7 @@ from crossalign.losses._common import (
     check_similarity,
     embed_groups,
     gather_with_grad,
+    loss_config,
     masked_positive_nll,
     scaled_similarity,
 )
@@ -238,10 +239,5 @@ class MultiWayContrastiveLoss(NamedColumnsMixin, nn.Module):
         return self.compute_loss_from_embeddings(embeddings, labels)
 
     def get_config_dict(self) -> dict[str, Any]:
-        return {
-            "mode": self.mode,
-            "scale": self.scale,
-            "similarity_fct": similarity_fct_name(self.similarity_fct),
-            "gather_across_devices": self.gather_across_devices,
-            "columns": self.columns if self.columns is not None else self.required_columns,
-        }
+        config = loss_config(self, "mode scale similarity_fct gather_across_devices")
+        return {**config, "columns": self.columns if self.columns is not None else self.required_columns}

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from sentence_transformers.util import cos_sim, similarity_fct_name
+from sentence_transformers.util import cos_sim
 from torch import Tensor, nn
 
 from crossalign.errors import ConfigError
@@ -24,6 +24,7 @@ from crossalign.losses._common import (
     check_similarity,
     embed_groups,
     gather_with_grad,
+    loss_config,
 )
 
 LABSE_CITATION = """
@@ -172,9 +173,4 @@ class AdditiveMarginRankingLoss(NamedColumnsMixin, nn.Module):
         return self.compute_loss_from_embeddings(embeddings, labels)
 
     def get_config_dict(self) -> dict[str, Any]:
-        return {
-            "margin": self.margin,
-            "scale": self.scale,
-            "similarity_fct": similarity_fct_name(self.similarity_fct),
-            "gather_across_devices": self.gather_across_devices,
-        }
+        return loss_config(self, "margin scale similarity_fct gather_across_devices")
