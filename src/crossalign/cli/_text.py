@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-__all__ = ["CACHE_DIR_HELP", "command_line", "help_text", "key_value"]
+__all__ = ["CACHE_DIR_HELP", "add_command", "command_line", "help_text", "key_value"]
 
 #: The one description of every command's ``--cache-dir`` (see :func:`crossalign.utils.cache.cache_root`).
 CACHE_DIR_HELP = (
@@ -24,6 +24,13 @@ def help_text(doc: str | None) -> str:
     """
     text = re.sub(r"``([^`]+)``", r"\1", doc or "")
     return re.sub(r"::$", ":", text, flags=re.MULTILINE)
+
+
+def add_command(subparsers: Any, name: str, doc: str | None, help: str, **kwargs: Any) -> argparse.ArgumentParser:
+    """Add the sub-command ``name``, whose ``--help`` description is the module docstring ``doc`` as plain text."""
+    return subparsers.add_parser(
+        name, help=help, description=help_text(doc), formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs
+    )
 
 
 def key_value(text: str) -> tuple[str, Any]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from crossalign.cli._text import CACHE_DIR_HELP, help_text
+from crossalign.cli._text import CACHE_DIR_HELP, add_command
 
 
 def _text_file(text: str) -> tuple[str, str]:
@@ -30,11 +30,8 @@ def _text_file(text: str) -> tuple[str, str]:
 
 def register(subparsers: Any) -> None:
     """Add the ``center`` command to the top-level sub-parsers."""
-    p = subparsers.add_parser(
-        "center",
-        help="add per-language mean-centering to a model (training-free, cannot forget)",
-        description=help_text(__doc__),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = add_command(
+        subparsers, "center", __doc__, "add per-language mean-centering to a model (training-free, cannot forget)"
     )
     p.add_argument("model", metavar="MODEL", help="e5-small-q4, a model directory or a Hugging Face id")
     p.add_argument(

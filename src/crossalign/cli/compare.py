@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from crossalign.cli._text import command_line, help_text
+from crossalign.cli._text import add_command, command_line
 from crossalign.evaluation.format import CORRECTIONS, TESTS
 
 EPILOG = """\
@@ -29,12 +29,8 @@ compared without a test. Differences are model − baseline; ×100 for shares (p
 
 def register(subparsers: Any) -> None:
     """Add the ``compare`` command to the top-level sub-parsers."""
-    p = subparsers.add_parser(
-        "compare",
-        help="compare results.json files with paired significance tests",
-        description=help_text(__doc__),
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = add_command(
+        subparsers, "compare", __doc__, "compare results.json files with paired significance tests", epilog=EPILOG
     )
     p.add_argument("results", nargs="+", metavar="RESULT", help="results.json files (or folders holding one)")
     p.add_argument(

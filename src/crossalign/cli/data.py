@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from crossalign.cli._text import CACHE_DIR_HELP, help_text
+from crossalign.cli._text import CACHE_DIR_HELP, add_command
 
 #: Corpora the ``--source`` option knows.
 SOURCES: tuple[str, ...] = ("libreoffice",)
@@ -195,12 +195,7 @@ Writes DIR/train.jsonl, DIR/dev.jsonl, DIR/manifest.json (+ DIR/provenance/). Lo
 
 def register(subparsers: Any) -> None:
     """Add the ``data`` command and its actions to the top-level sub-parsers."""
-    parser = subparsers.add_parser(
-        "data",
-        help="obtain corpora (LibreOffice help) and describe them",
-        description=help_text(__doc__),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = add_command(subparsers, "data", __doc__, "obtain corpora (LibreOffice help) and describe them")
     sub = parser.add_subparsers(dest="data_command", metavar="ACTION", title="actions")
     for add in ACTIONS:
         add(sub)

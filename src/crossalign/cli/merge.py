@@ -22,16 +22,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from crossalign.cli._text import CACHE_DIR_HELP, help_text
+from crossalign.cli._text import CACHE_DIR_HELP, add_command
 
 
 def register(subparsers: Any) -> None:
     """Add the ``merge`` command to the top-level sub-parsers."""
-    p = subparsers.add_parser(
-        "merge",
-        help="WiSE-FT: interpolate a fine-tuned model's weights with its base model's",
-        description=help_text(__doc__),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = add_command(
+        subparsers, "merge", __doc__, "WiSE-FT: interpolate a fine-tuned model's weights with its base model's"
     )
     p.add_argument("base", metavar="BASE", help="the starting model: built-in name, directory or Hugging Face id")
     p.add_argument("tuned", metavar="TUNED", help="the fine-tuned model (trained from BASE): directory or id")

@@ -25,7 +25,7 @@ import argparse
 import os
 from typing import Any
 
-from crossalign.cli._text import help_text, key_value
+from crossalign.cli._text import add_command, key_value
 
 METHODS = ("clear", "jsd", "multiway", "en-x", "infonce", "symmetric", "distill", "labse")
 
@@ -41,11 +41,11 @@ _FLAG_FIELDS = {
 
 def register(subparsers: Any) -> None:
     """Add the ``train`` command to the top-level sub-parsers."""
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "train",
-        help="fine-tune a model with CLEAR, JSD+InfoNCE, multi-way alignment or a baseline loss",
-        description=help_text(__doc__),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        __doc__,
+        "fine-tune a model with CLEAR, JSD+InfoNCE, multi-way alignment or a baseline loss",
     )
     g = p.add_argument_group("what to train")
     g.add_argument("--config", metavar="FILE", help="YAML or JSON file with TrainConfig keys (flags override it)")
