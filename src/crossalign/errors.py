@@ -10,7 +10,20 @@ The classes also derive from the built-in exception a Python user would expect (
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from os import PathLike
+
+
+def key_difference(a: Iterable[str], b: Iterable[str], a_name: str, b_name: str) -> str:
+    """What two key sets do not share, for an error message: ``"2 only in A (e.g. q1, q7); 1 only in B (e.g. q9)"``
+    (``""`` when they are equal)."""
+    sa, sb = set(a), set(b)
+    parts = [
+        f"{len(only)} only in {name} (e.g. {', '.join(only[:3])})"
+        for only, name in ((sorted(sa - sb), a_name), (sorted(sb - sa), b_name))
+        if only
+    ]
+    return "; ".join(parts)
 
 
 class CrossalignError(Exception):

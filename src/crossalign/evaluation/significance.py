@@ -43,7 +43,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from crossalign.errors import DataFormatError
+from crossalign.errors import DataFormatError, key_difference
 
 __all__ = [
     "PairedTestResult",
@@ -122,14 +122,8 @@ def align_per_query(
             hint="evaluate with per-query values kept (results.json 'per_query') to run significance tests",
         )
     if ka != kb:
-        only_a, only_b = sorted(ka - kb), sorted(kb - ka)
-        parts = []
-        if only_a:
-            parts.append(f"{len(only_a)} only in A (e.g. {', '.join(only_a[:3])})")
-        if only_b:
-            parts.append(f"{len(only_b)} only in B (e.g. {', '.join(only_b[:3])})")
         raise DataFormatError(
-            f"{what}: the query sets differ: {'; '.join(parts)}",
+            f"{what}: the query sets differ: {key_difference(ka, kb, 'A', 'B')}",
             field="per_query",
             hint="paired tests need the same queries on both sides: evaluate both models on the same data and split "
             "(same corpus version, languages and split seed)",

@@ -32,7 +32,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from crossalign.errors import ConfigError, ModelError
+from crossalign.errors import ConfigError, ModelError, key_difference
 from crossalign.utils.atomic import atomic_directory, atomic_write_json
 
 __all__ = ["MERGE_INFO_FILE", "WISE_FT_CITATION", "check_lambda", "merge_models", "merge_state_dicts", "save_merged"]
@@ -90,16 +90,10 @@ def merge_state_dicts(base: dict[str, Any], tuned: dict[str, Any], lam: float) -
     import torch
 
     lam = check_lambda(lam, field="lambda")
-    only_base = sorted(set(base) - set(tuned))
-    only_tuned = sorted(set(tuned) - set(base))
-    if only_base or only_tuned:
-        parts = []
-        if only_base:
-            parts.append(f"{len(only_base)} only in the base model (e.g. {', '.join(only_base[:3])})")
-        if only_tuned:
-            parts.append(f"{len(only_tuned)} only in the fine-tuned model (e.g. {', '.join(only_tuned[:3])})")
+    difference = key_difference(base, tuned, "the base model", "the fine-tuned model")
+    if difference:
         raise ModelError(
-            "cannot merge models with different parameters: " + "; ".join(parts),
+            "cannot merge models with different parameters: " + difference,
             hint="merge a fine-tuned model with the model it was trained from (crossalign train's --model)",
         )
     out: dict[str, Any] = {}
