@@ -64,7 +64,10 @@ def test_nan_on_one_rank_stops_every_rank(tmp_path):
     command += [str(HERE / "train_nan_worker.py"), str(tmp_path / "train.json"), str(tmp_path)]
     completed = run_torchrun(command, env=env, timeout=240)
     assert completed.returncode == 0, f"torchrun failed:\n{completed.stdout[-3000:]}\n{completed.stderr[-6000:]}"
-    errors = {r: json.loads((tmp_path / f"rank{r}.json").read_text())["error"] for r in (0, 1)}
+    ranks = {r: json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)}
+    errors = {r: ranks[r]["error"] for r in (0, 1)}
+    # the failed run shut its process group down: no gloo thread is left to be torn down at interpreter exit
+    assert all(not ranks[r]["initialized"] and ranks[r]["gloo_threads"] == [] for r in (0, 1)), ranks
     assert "step 2" in errors[1] and "'kl'" in errors[1]
     # rank 0 sees the NaN through the all-reduced gradients (or through the flag, whichever comes first)
     assert "step 2" in errors[0] and ("gradients" in errors[0] or "another rank" in errors[0])

@@ -1,17 +1,23 @@
 """torchrun worker for test_train_torchrun.py: the train workflow with a NaN CLEAR component on rank 1 only.
 
 Usage: ``torchrun --standalone --nproc_per_node 2 train_nan_worker.py CONFIG.json OUT_DIR``. Each rank writes
-``OUT_DIR/rank<r>.json`` with the TrainingError message it raised (the run must stop on every rank, not hang).
+``OUT_DIR/rank<r>.json`` with the TrainingError message it raised (the run must stop on every rank, not hang), and
+whether the process group or any gloo thread is still alive afterwards (train() must have shut them down).
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit" / "training"))
+
+from training_testkit import gloo_threads
 
 from crossalign.errors import TrainingError
 from crossalign.training import TrainConfig
@@ -44,12 +50,15 @@ def main() -> None:
         train_module.train(TrainConfig.from_file(config), show_progress=False)
     except TrainingError as exc:
         message = str(exc)
-    (out / f"rank{rank}.json").write_text(json.dumps({"rank": rank, "error": message}))
-    # Shut the process group down before the interpreter does: left to exit-time destruction, gloo's threads can
-    # outlive it and abort the process ("terminate called without an active exception"), seen once in a CI-like run.
-    if torch.distributed.is_available() and torch.distributed.is_initialized():
-        torch.distributed.barrier()
-        torch.distributed.destroy_process_group()
+    gc.collect()  # the exception is released: nothing references the trainer any more
+    left = {
+        "rank": rank,
+        "error": message,
+        # train() destroyed the group its run created, and with it gloo's threads: none outlives the run
+        "initialized": torch.distributed.is_initialized(),
+        "gloo_threads": gloo_threads(),
+    }
+    (out / f"rank{rank}.json").write_text(json.dumps(left))
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from crossalign.training.callbacks import (
 )
 from crossalign.training.config import TrainConfig
 from crossalign.training.data import degenerate_data_problem, load_training_data
+from crossalign.training.distributed import owned_process_group
 from crossalign.training.freeze import apply_freeze
 from crossalign.training.rundir import (
     CHECKPOINT_DIR,
@@ -282,7 +283,12 @@ def train(
             ``overwrite`` was given.
         DataFormatError: The data lacks a column the method needs or has an empty text (file, line, column named).
         TrainingError: A loss component or gradient became NaN/Inf (the step and component are named; the last
-            checkpoint before it is intact).
+            checkpoint before it is intact), or, under torchrun, another rank failed after training.
+
+    Under ``torchrun`` the process group that the trainer creates is destroyed before ``train`` returns or raises,
+    after all ranks met at a barrier on success, so every rank returns only once rank 0 has saved the model (see
+    :func:`crossalign.training.distributed.owned_process_group`). A group the caller created before calling
+    ``train`` is left to the caller.
 
     Example:
         >>> from crossalign.training import TrainConfig
@@ -299,7 +305,8 @@ def train(
     transformers.utils.logging.disable_progress_bar()  # weight loading/saving bars: ours shows the steps
     try:
         cfg.validate()  # again: fields may have been set after construction
-        with run_lock(cfg.output_dir, enabled=_rank() == 0), progress_scope(show_progress):
+        # outermost, so the lock is released before the ranks meet at the final barrier
+        with owned_process_group(), run_lock(cfg.output_dir, enabled=_rank() == 0), progress_scope(show_progress):
             return _train(cfg, dataset, resume, overwrite=overwrite, callbacks=callbacks)
     finally:
         if hf_bars:

@@ -18,7 +18,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "losses"))
 
 from losses_testkit import random_texts, save_tiny_model
 
-__all__ = ["COLUMNS", "make_dataset", "make_rows", "save_tiny_model", "tiny_config", "write_jsonl"]
+__all__ = [
+    "COLUMNS",
+    "FakeDist",
+    "gloo_threads",
+    "make_dataset",
+    "make_rows",
+    "save_tiny_model",
+    "tiny_config",
+    "write_jsonl",
+]
 
 COLUMNS: dict[str, list[str]] = {
     "clear": ["anchor", "positive", "negative_1", "cross_anchor", "neg_query_1"],
@@ -72,6 +81,49 @@ def tiny_config(model_dir: Path, output_dir: Path, **overrides: Any) -> Any:
     }
     values.update(overrides)
     return TrainConfig(**values)
+
+
+class FakeDist:
+    """Stands in for ``torch.distributed`` (``install`` patches it): records the barrier / destroy calls, and
+    ``initialized`` flips like the real package's state (``init`` is what the trainer does inside a run)."""
+
+    def __init__(self, initialized: bool = False, barrier_error: Exception | None = None) -> None:
+        self.initialized = initialized
+        self.barrier_error = barrier_error
+        self.calls: list[str] = []
+
+    def install(self, monkeypatch: Any) -> None:
+        import torch.distributed as dist
+
+        monkeypatch.setattr(dist, "is_available", lambda: True)
+        monkeypatch.setattr(dist, "is_initialized", lambda: self.initialized)
+        monkeypatch.setattr(dist, "get_rank", lambda: 1)
+        monkeypatch.setattr(dist, "get_backend", lambda group=None: "gloo")
+        monkeypatch.setattr(dist, "barrier", self.barrier)
+        monkeypatch.setattr(dist, "destroy_process_group", self.destroy)
+
+    def init(self) -> None:  # what the trainer does inside the run
+        self.initialized = True
+
+    def barrier(self, *args, **kwargs) -> None:
+        self.calls.append("barrier")
+        if self.barrier_error is not None:
+            raise self.barrier_error
+
+    def destroy(self, group=None) -> None:
+        self.calls.append("destroy")
+        self.initialized = False
+
+
+def gloo_threads() -> list[str]:
+    """The names of this process's gloo threads (``pt_gloo_runloop``, ``gloo_tcp_loop``), read from /proc (Linux)."""
+    names = []
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            names.append((task / "comm").read_text().strip())
+        except OSError:  # the thread ended while listing
+            continue
+    return [name for name in names if "gloo" in name]
 
 
 def _main(argv: list[str]) -> int:
