@@ -89,6 +89,21 @@ def test_no_group_no_calls(monkeypatch):
     assert fake.calls == []
 
 
+def test_nccl_barrier_names_this_ranks_device(monkeypatch):
+    import torch
+
+    fake = FakeDist()
+    fake.install(monkeypatch)
+    seen = []
+    monkeypatch.setattr(dist, "get_backend", lambda group=None: "nccl")
+    monkeypatch.setattr(dist, "barrier", lambda *args, **kwargs: seen.append(kwargs))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: 3)
+    with owned_process_group():
+        fake.init()
+    assert seen == [{"device_ids": [3]}] and fake.calls == ["destroy"]
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir() or not dist.is_available(), reason="Linux /proc needed")
 @pytest.mark.parametrize("fail", [False, True])
 def test_a_real_gloo_group_and_its_threads_are_gone_afterwards(fail):
