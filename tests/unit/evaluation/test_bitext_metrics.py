@@ -17,6 +17,7 @@ from crossalign.evaluation.metrics.bitext import (
     margin_scores,
     mine_bitext,
     mining_prf,
+    p_at_1_hits,
     xsim_error,
 )
 from crossalign.evaluation.metrics.bitext import _greedy_one_to_one as greedy
@@ -86,6 +87,11 @@ def test_xsim_on_a_hub_case() -> None:
     assert (ratio.errors, ratio.error_rate) == (0, 0.0)
     assert xsim_error(XH, YH, k=2, margin="distance").errors == 0
     assert xsim_error(XH, YH, gold=[2, 1], k=2).errors == 1  # explicit gold: x0's gold is now the hub
+    # gold as pairs: x0 has two gold targets and is not counted; x1 -> y1 is right
+    pairs = xsim_error(XH, YH, gold=[(0, 0), (0, 2), (1, 1)], margin="absolute")
+    assert (pairs.n, pairs.sources.tolist(), pairs.wrong.tolist()) == (1, [1], [False])
+    assert xsim_error(XH, YH, gold=[(0, 2)], k=2).wrong.tolist() == [True]  # the margin moves x0 off the hub
+    assert np.isnan(xsim_error(XH, YH, gold=[(0, 0), (0, 1)]).error_rate)  # no source with one gold target
 
 
 def test_p_at_1_both_directions_with_distractors() -> None:
@@ -98,6 +104,15 @@ def test_p_at_1_both_directions_with_distractors() -> None:
     assert p == {"src2tgt": 1.0, "tgt2src": 1.0}
     p = bitext_p_at_1(XH, YH, gold=[(1, 2)])  # yh's nearest source is x0, and x1's nearest target is y1
     assert p == {"src2tgt": 0.0, "tgt2src": 0.0}
+    # the per-item outcomes, searched here or read from precomputed k-NN lists, agree
+    for stats in (None, knn_both_ways(XH, YH, k=2)):
+        h = p_at_1_hits(XH, YH, gold=[(0, 0), (1, 1)], stats=stats)
+        assert (h.srcs.tolist(), h.src2tgt.tolist(), h.tgts.tolist(), h.tgt2src.tolist()) == (
+            [0, 1],
+            [False, True],
+            [0, 1],
+            [True, True],
+        )
 
 
 def test_retrieval_modes() -> None:

@@ -188,6 +188,35 @@ def test_bitext_with_source_distractors() -> None:
     assert 0.0 < p1["tgt2src"] < 1.0
 
 
+def test_bitext_scores_pinned_with_several_gold_partners() -> None:
+    """Values of the evaluator's own P@1/xSIM code before it moved onto the metric module's functions."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((12, 8))
+    y = np.concatenate([x[:10] + 1.1 * rng.standard_normal((10, 8)), rng.standard_normal((3, 8))])
+    vectors = {f"s{i}": x[i] for i in range(12)} | {f"t{j}": y[j] for j in range(13)}
+    qrels = {f"de:{i}": {f"en:{i}": 1} for i in range(10)}
+    qrels["de:0"]["en:10"] = 1  # a source with two gold targets (not counted by xSIM)
+    qrels["de:11"] = {"en:1": 1}  # a target with two gold sources (left out of the tgt→src per-query values)
+    rs = RetrievalSet(
+        [Query(f"de:{i}", f"s{i}", "de") for i in range(12)],
+        [Document(f"en:{j}", f"t{j}", "en") for j in range(13)],
+        qrels,
+        name="bitext",
+    )
+    [t] = BitextEvaluator(rs).evaluate(FakeModel(vectors))
+    assert t.scores["p@1_src2tgt"] == pytest.approx(7 / 11)
+    assert t.scores["p@1_tgt2src"] == pytest.approx(6 / 11)
+    assert t.scores["xsim_error"] == pytest.approx(4 / 10)
+    assert t.scores["bucc_f1"] == pytest.approx(10 / 19)
+    assert t.scores["bucc_threshold"] == pytest.approx(1.460699690362179)
+    wrong = lambda ids: {f"de:{i}" for i in ids}  # noqa: E731
+    pq = t.per_query
+    assert {q for q, v in pq["p@1_src2tgt"].items() if v == 0} == wrong([4, 8, 9, 11]) and len(pq["p@1_src2tgt"]) == 11
+    assert pq["p@1_tgt2src"] == {f"de:{i}": float(i in (2, 3, 5, 9)) for i in (0, 2, 3, 4, 5, 6, 7, 8, 9)}
+    assert pq["xsim_error"] == {f"de:{i}": float(i in (4, 8, 9, 11)) for i in (1, 2, 3, 4, 5, 6, 7, 8, 9, 11)}
+    assert (t.n_queries, t.meta["n_gold_tgt"], t.meta["n_src_distractors"], t.meta["n_mined"]) == (11, 11, 1, 10)
+
+
 def test_bitext_needs_one_language_per_side() -> None:
     rs, _, _, _ = _bitext_case(3, 0, 0)
     rs.queries[0] = Query("de:0", "s0", "fr")

@@ -30,7 +30,7 @@ import numpy as np
 from crossalign.data.records import RetrievalSet
 from crossalign.errors import DataFormatError
 from crossalign.evaluation.evaluators.base import CrossalignEvaluator, EvaluatorOutput, TextRequest, _Timer
-from crossalign.evaluation.metrics.bitext import bucc_f1, margin_candidates, mine_bitext
+from crossalign.evaluation.metrics.bitext import bucc_f1, margin_candidates, mine_bitext, p_at_1_hits, xsim_error
 from crossalign.evaluation.results import TaskScore
 
 __all__ = ["BitextEvaluator"]
@@ -126,51 +126,44 @@ class BitextEvaluator(CrossalignEvaluator):
                 x, y, k=self.k, margin=self.margin, retrieval=self.retrieval, candidates=cands, normalize=True
             )  # type: ignore[arg-type]
         with timer.stage("score"):
-            codes = g[:, 0] * m + g[:, 1]
-            st = cands.stats
-            srcs = np.unique(g[:, 0])
-            tgts = np.unique(g[:, 1])
-            fwd_ok = np.isin(srcs * m + st.x2y_ind[srcs, 0], codes)
-            bwd_ok = np.isin(st.y2x_ind[tgts, 0] * m + tgts, codes)
-            n_gold_of = np.bincount(g[:, 0], minlength=n)
-            single = srcs[n_gold_of[srcs] == 1]
-            gold_tgt = np.full(n, -1, dtype=np.int64)
-            gold_tgt[g[:, 0]] = g[:, 1]
-            xsim_err = cands.fwd_best[single] != gold_tgt[single]
+            hits = p_at_1_hits(x, y, g, stats=cands.stats)
+            xs = xsim_error(x, y, g, candidates=cands)
             best = bucc_f1(mined, g)
             scores = {
-                "p@1_src2tgt": float(fwd_ok.mean()),
-                "p@1_tgt2src": float(bwd_ok.mean()),
+                "p@1_src2tgt": float(hits.src2tgt.mean()),
+                "p@1_tgt2src": float(hits.tgt2src.mean()),
                 "bucc_f1": best.f1,
                 "bucc_precision": best.precision,
                 "bucc_recall": best.recall,
             }
-            if single.size:
-                scores["xsim_error"] = float(xsim_err.mean())
+            if xs.n:
+                scores["xsim_error"] = xs.error_rate
             if np.isfinite(best.threshold):
                 scores["bucc_threshold"] = float(best.threshold)
             if self.main_score not in scores:
                 raise DataFormatError(f"main score {self.main_score!r} was not computed", field="main_score")
             qids = [q.id for q in self.data.queries]
-            per_query = {"p@1_src2tgt": {qids[i]: float(ok) for i, ok in zip(srcs, fwd_ok)}}
+            per_query = {"p@1_src2tgt": {qids[i]: float(ok) for i, ok in zip(hits.srcs, hits.src2tgt)}}
             # tgt→src per gold pair, keyed by the pair's source id so both directions pair up (targets with
             # several gold sources are left out of the per-query values, not of the score)
-            n_gold_tgt = np.bincount(g[:, 1], minlength=m)
+            srcs_of_tgt = np.bincount(g[:, 1], minlength=m)
             src_of = np.full(m, -1, dtype=np.int64)
             src_of[g[:, 1]] = g[:, 0]
-            per_query["p@1_tgt2src"] = {qids[src_of[j]]: float(ok) for j, ok in zip(tgts, bwd_ok) if n_gold_tgt[j] == 1}
-            if single.size:
-                per_query["xsim_error"] = {qids[i]: float(e) for i, e in zip(single, xsim_err)}
-        n_gold_src = int(srcs.size)
+            per_query["p@1_tgt2src"] = {
+                qids[src_of[j]]: float(ok) for j, ok in zip(hits.tgts, hits.tgt2src) if srcs_of_tgt[j] == 1
+            }
+            if xs.n:
+                per_query["xsim_error"] = {qids[i]: float(e) for i, e in zip(xs.sources, xs.wrong)}
+        n_gold_src, n_gold_tgt = int(hits.srcs.size), int(hits.tgts.size)
         meta: dict[str, Any] = {
             "set": self.data.name,
             "digest": self.data.provenance.get("digest"),
             "n_src": n,
             "n_tgt": m,
             "n_gold_pairs": len(g),
-            "n_gold_tgt": int(tgts.size),
+            "n_gold_tgt": n_gold_tgt,
             "n_src_distractors": n - n_gold_src,
-            "n_tgt_distractors": m - int(tgts.size),
+            "n_tgt_distractors": m - n_gold_tgt,
             "k": self.k,
             "margin": self.margin,
             "retrieval": self.retrieval,

@@ -51,6 +51,7 @@ __all__ = [
     "KnnStats",
     "MarginCandidates",
     "MinedPairs",
+    "P1Hits",
     "XsimResult",
     "bitext_p_at_1",
     "bucc_f1",
@@ -61,6 +62,7 @@ __all__ = [
     "margin_scores",
     "mine_bitext",
     "mining_prf",
+    "p_at_1_hits",
     "xsim_error",
 ]
 
@@ -368,6 +370,47 @@ def mine_bitext(
 
 
 # --------------------------------------------------------------------------------------------------- metrics
+@dataclass
+class P1Hits:
+    """Per-item outcomes of the cosine top-1, one entry per gold source and per gold target (ascending index).
+
+    Attributes:
+        srcs: ``[S]`` gold sources; src2tgt: ``[S]`` whether each one's nearest target is one of its gold targets.
+        tgts: ``[T]`` gold targets; tgt2src: ``[T]`` whether each one's nearest source is one of its gold sources.
+    """
+
+    srcs: np.ndarray
+    src2tgt: np.ndarray
+    tgts: np.ndarray
+    tgt2src: np.ndarray
+
+
+def p_at_1_hits(
+    x: np.ndarray,
+    y: np.ndarray,
+    gold: np.ndarray | Sequence[tuple[int, int]] | None = None,
+    *,
+    stats: KnnStats | None = None,
+    normalize: bool = False,
+    query_chunk: int = DEFAULT_QUERY_CHUNK,
+    doc_chunk: int = DEFAULT_DOC_CHUNK,
+) -> P1Hits:
+    """The per-item outcomes behind :func:`bitext_p_at_1` (arguments as there; ``stats``: reuse the nearest
+    neighbours of :func:`knn_both_ways` instead of searching again)."""
+    x, y = _xy(x, y, normalize)
+    n, m = x.shape[0], y.shape[0]
+    g = _gold_pairs(gold, n, m)
+    codes = g[:, 0] * m + g[:, 1]
+    srcs = np.unique(g[:, 0])
+    tgts = np.unique(g[:, 1])
+    if stats is None:
+        top_t = exact_topk(x[srcs], y, 1, query_chunk=query_chunk, doc_chunk=doc_chunk)[1][:, 0]
+        top_s = exact_topk(y[tgts], x, 1, query_chunk=query_chunk, doc_chunk=doc_chunk)[1][:, 0]
+    else:
+        top_t, top_s = stats.x2y_ind[srcs, 0], stats.y2x_ind[tgts, 0]
+    return P1Hits(srcs, np.isin(srcs * m + top_t, codes), tgts, np.isin(top_s * m + tgts, codes))
+
+
 def bitext_p_at_1(
     x: np.ndarray,
     y: np.ndarray,
@@ -390,32 +433,29 @@ def bitext_p_at_1(
     Returns:
         ``{"src2tgt": p, "tgt2src": p}``.
     """
-    x, y = _xy(x, y, normalize)
-    n, m = x.shape[0], y.shape[0]
-    g = _gold_pairs(gold, n, m)
-    codes = g[:, 0] * m + g[:, 1]
-    srcs = np.unique(g[:, 0])
-    tgts = np.unique(g[:, 1])
-    _, top_t = exact_topk(x[srcs], y, 1, query_chunk=query_chunk, doc_chunk=doc_chunk)
-    _, top_s = exact_topk(y[tgts], x, 1, query_chunk=query_chunk, doc_chunk=doc_chunk)
-    fwd = np.isin(srcs * m + top_t[:, 0], codes)
-    bwd = np.isin(top_s[:, 0] * m + tgts, codes)
-    return {"src2tgt": float(fwd.mean()), "tgt2src": float(bwd.mean())}
+    h = p_at_1_hits(x, y, gold, normalize=normalize, query_chunk=query_chunk, doc_chunk=doc_chunk)
+    return {"src2tgt": float(h.src2tgt.mean()), "tgt2src": float(h.tgt2src.mean())}
 
 
 @dataclass
 class XsimResult:
-    """xSIM: ``errors`` of ``n`` sources; ``error_rate = errors / n``."""
+    """xSIM: ``errors`` of ``n`` counted sources; ``error_rate = errors / n`` (NaN when ``n = 0``).
+
+    Attributes:
+        sources: ``[n]`` the counted sources; wrong: ``[n]`` whether each one's best target is not its gold target.
+    """
 
     errors: int
     n: int
     error_rate: float
+    sources: np.ndarray
+    wrong: np.ndarray
 
 
 def xsim_error(
     x: np.ndarray,
     y: np.ndarray,
-    gold: np.ndarray | Sequence[int] | None = None,
+    gold: np.ndarray | Sequence[int] | Sequence[tuple[int, int]] | None = None,
     *,
     k: int = 4,
     margin: Margin = "ratio",
@@ -428,7 +468,8 @@ def xsim_error(
 
     Args:
         x, y: Source ``[n, d]`` and target ``[m, d]`` embeddings (``m ≥ n`` allows distractor targets).
-        gold: ``[n]`` gold target index of each source; default ``arange(n)``.
+        gold: ``[n]`` gold target index of each source (default ``arange(n)``), or ``[G, 2]`` gold
+            ``(source, target)`` pairs: then only the sources with exactly one gold target are counted.
         k: Neighbourhood size.
         margin: ``"ratio"`` (LASER's default), ``"distance"`` or ``"absolute"``.
         candidates: Precomputed :func:`margin_candidates` (same k and margin).
@@ -441,19 +482,24 @@ def xsim_error(
             raise DataFormatError(
                 f"default gold aligns source i to target i, needs m >= n (n={n}, m={m})", field="gold"
             )
-        g = np.arange(n, dtype=np.int64)
+        src, tgt = np.arange(n, dtype=np.int64), np.arange(n, dtype=np.int64)
+    elif np.ndim(gold) == 2:
+        g = _gold_pairs(gold, n, m)
+        one = np.bincount(g[:, 0], minlength=n)[g[:, 0]] == 1
+        src, tgt = g[one, 0], g[one, 1]
     else:
-        g = np.asarray(gold, dtype=np.int64)
-        if g.shape != (n,) or g.min() < 0 or g.max() >= m:
+        tgt = np.asarray(gold, dtype=np.int64)
+        if tgt.shape != (n,) or tgt.min() < 0 or tgt.max() >= m:
             raise DataFormatError(f"gold must give one target index in 0..{m - 1} per source ({n})", field="gold")
+        src = np.arange(n, dtype=np.int64)
     if margin == "absolute" and candidates is None:
-        _, top = exact_topk(x, y, 1)
-        best = top[:, 0]
+        best = exact_topk(x[src], y, 1)[1][:, 0]
     else:
         c = candidates if candidates is not None else margin_candidates(x, y, k=k, margin=margin)
-        best = c.fwd_best
-    errors = int((best != g).sum())
-    return XsimResult(errors=errors, n=n, error_rate=errors / n)
+        best = c.fwd_best[src]
+    wrong = best != tgt
+    errors = int(wrong.sum())
+    return XsimResult(errors, len(src), errors / len(src) if len(src) else float("nan"), src, wrong)
 
 
 @dataclass
@@ -595,10 +641,8 @@ def evaluate_bitext(
     out["p@1_src2tgt"], out["p@1_tgt2src"] = p1["src2tgt"], p1["tgt2src"]
     cands = margin_candidates(x, y, k=k, margin=margin)
     if g.shape[0] == n and np.array_equal(np.sort(g[:, 0]), np.arange(n)):
-        gold_t = np.empty(n, dtype=np.int64)
-        gold_t[g[:, 0]] = g[:, 1]
-        out["xsim_error"] = xsim_error(x, y, gold_t, k=k, margin=margin, candidates=cands).error_rate
-        out["xsim_absolute"] = xsim_error(x, y, gold_t, margin="absolute").error_rate
+        out["xsim_error"] = xsim_error(x, y, g, k=k, margin=margin, candidates=cands).error_rate
+        out["xsim_absolute"] = xsim_error(x, y, g, margin="absolute").error_rate
     mined = mine_bitext(x, y, k=k, margin=margin, retrieval=retrieval, candidates=cands)
     best = bucc_f1(mined, g)
     out.update({f"bucc_{key}": value for key, value in best.to_dict().items()})
