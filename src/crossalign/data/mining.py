@@ -54,6 +54,7 @@ import numpy as np
 
 from crossalign.data.splits import seeded_rng
 from crossalign.errors import ConfigError, DataFormatError, ModelError
+from crossalign.models.embedding_cache import EmbeddingCache
 from crossalign.search import exact_topk
 from crossalign.utils.progress import progress_enabled
 
@@ -399,14 +400,15 @@ def mine_from_embeddings(
 
 
 # ---------------------------------------------------------------------------------------------------------- texts
-class TextEncoder:
-    """Encodes texts with a model, each ``(prompt, text)`` once; later calls reuse the stored vectors.
+class TextEncoder(EmbeddingCache):
+    """The in-memory :class:`~crossalign.models.embedding_cache.EmbeddingCache` mining encodes through (each
+    ``(prompt, text)`` once per build), which also takes a plain function and says what it encodes.
 
     Args:
         model: A SentenceTransformer (encoded with :func:`crossalign.models.encode`, token-length batching), or an
             :data:`EncodeFn` ``fn(texts, prompt_name) -> array`` (tests use one with controlled vectors).
         batch_size: Texts per forward pass.
-        normalize: L2-normalise the vectors (cosine scores).
+        normalize: L2-normalise a function's vectors (cosine scores); a model's always are.
 
     Example:
         >>> enc = TextEncoder(lambda texts, prompt: np.ones((len(texts), 2), dtype=np.float32))
@@ -414,66 +416,51 @@ class TextEncoder:
         ((3, 2), 2)
     """
 
-    def __init__(
-        self,
-        model: SentenceTransformer | EncodeFn,
-        *,
-        batch_size: int = 64,
-        normalize: bool = True,
-    ) -> None:
-        self.model = model
-        self.batch_size = batch_size
-        self.normalize = normalize
-        self._store: dict[tuple[str | None, str], np.ndarray] = {}
-        self.n_encoded = 0
-        self.seconds = 0.0
-
-    def _run(self, texts: list[str], prompt_name: str | None) -> np.ndarray:
+    def __init__(self, model: SentenceTransformer | EncodeFn, *, batch_size: int = 64, normalize: bool = True) -> None:
         import torch
 
-        if isinstance(self.model, torch.nn.Module):
-            from crossalign.models.encoder import encode
+        if isinstance(model, torch.nn.Module):
+            super().__init__(model, fingerprint=f"transient-{id(model):x}", batch_size=batch_size)
+        elif callable(model):
+            fn = model
 
-            return encode(self.model, texts, prompt_name=prompt_name, batch_size=self.batch_size)
-        if not callable(self.model):
+            def run(_model: Any, texts: list[str], *, prompt_name: str | None, **_: Any) -> np.ndarray:
+                out = np.asarray(fn(texts, prompt_name), dtype=np.float32)
+                if normalize and out.ndim == 2:
+                    out = out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+                return out
+
+            super().__init__(
+                model, fingerprint=f"transient-{id(model):x}", batch_size=batch_size, backend="torch", encode_fn=run
+            )
+        else:
             raise ConfigError(
-                f"cannot encode with an object of type {type(self.model).__name__}",
+                f"cannot encode with an object of type {type(model).__name__}",
                 hint="pass a SentenceTransformer (crossalign.models.load_model) or a function fn(texts, prompt_name)",
             )
-        out = np.asarray(self.model(texts, prompt_name), dtype=np.float32)
-        if out.ndim != 2 or out.shape[0] != len(texts):
-            raise DataFormatError(
-                f"the encode function returned shape {out.shape} for {len(texts)} texts",
-                hint="return one row per text: float array [len(texts), dim]",
-            )
-        if self.normalize:
-            out = out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-        return out
+        self._what = "texts"
 
-    def encode(self, texts: Sequence[str], prompt_name: str | None, *, what: str | None = None) -> np.ndarray:
-        """Vectors of ``texts`` (float32 ``[len(texts), dim]``), encoding only the ones not seen with this prompt.
+    @property
+    def n_encoded(self) -> int:
+        """Texts run through the model so far."""
+        return self.stats.encoded
 
-        Args:
-            texts: The texts.
-            prompt_name: ``"query"``, ``"passage"`` or None (the model's own prompt of that name is prepended).
-            what: A label for the progress message (``"English passages"``).
-        """
-        import time
+    @property
+    def seconds(self) -> float:
+        """Wall time spent in the model so far."""
+        return self.stats.encode_seconds
 
-        missing = list(dict.fromkeys(t for t in texts if (prompt_name, t) not in self._store))
-        if missing:
-            if progress_enabled():
-                label = what or "texts"
-                print(f"mining: encoding {len(missing):,} {label} ({prompt_name or 'no'} prompt)", file=sys.stderr)
-            t0 = time.perf_counter()
-            vecs = self._run(missing, prompt_name)
-            self.seconds += time.perf_counter() - t0
-            self.n_encoded += len(missing)
-            for t, v in zip(missing, vecs):
-                self._store[(prompt_name, t)] = v
-        if not texts:
-            return np.zeros((0, 0), dtype=np.float32)
-        return np.stack([self._store[(prompt_name, t)] for t in texts]).astype(np.float32, copy=False)
+    def encode(
+        self, texts: Sequence[str], prompt_name: str | None, langs: Any = None, *, what: str | None = None
+    ) -> np.ndarray:
+        """As :meth:`EmbeddingCache.encode`; ``what`` labels the progress message (``"English passages"``)."""
+        self._what = what or "texts"
+        return super().encode(texts, prompt_name, langs)
+
+    def _run_model(self, texts: list[str], prompt_name: str | None) -> np.ndarray:
+        if progress_enabled():
+            print(f"mining: encoding {len(texts):,} {self._what} ({prompt_name or 'no'} prompt)", file=sys.stderr)
+        return super()._run_model(texts, prompt_name)
 
 
 def _as_encoder(model: TextEncoder | SentenceTransformer | EncodeFn, batch_size: int) -> TextEncoder:

@@ -5,7 +5,7 @@ Stages (seconds of each in ``EvaluationResult.timing``):
 1. ``build_sets`` — the LibreOffice evaluation sets for ``langs`` (once, shared by all models) and the user data;
 2. per model: ``load_model`` (a spec is resolved and loaded; a loaded model is used as is) and ``fingerprint``;
 3. ``encode`` — every text any evaluator needs, grouped by prompt and encoded in one length-sorted pass per prompt
-   through an :class:`~crossalign.evaluation.embeddings.EmbeddingCache` (persisted by default, so evaluating the same
+   through an :class:`~crossalign.models.embedding_cache.EmbeddingCache` (persisted by default, so evaluating the same
    model again skips the model entirely);
 4. one stage per suite (``retrieval``, ``mixed-pool``, ``inclination``, ``bitext``, ``sts``): exact search and
    scoring; the vectors come from the cache;
@@ -45,10 +45,10 @@ from typing import Any
 
 from crossalign.errors import ConfigError
 from crossalign.evaluation import writers
-from crossalign.evaluation.embeddings import EmbeddingCache
 from crossalign.evaluation.evaluators import DEFAULT_RETRIEVAL_METRICS, CrossalignEvaluator, EvaluatorOutput
 from crossalign.evaluation.results import EvaluationResult, TaskScore, unique_labels
 from crossalign.evaluation.suites import SUITE_ORDER
+from crossalign.models.embedding_cache import EmbeddingCache
 from crossalign.reports.markdown import write_report
 from crossalign.utils.progress import progress, progress_enabled, progress_scope, stage_logger
 

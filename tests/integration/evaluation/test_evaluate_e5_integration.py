@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crossalign.evaluation.embeddings import EmbeddingCache
+from crossalign.models.embedding_cache import EmbeddingCache
 
 pytestmark = pytest.mark.integration
 

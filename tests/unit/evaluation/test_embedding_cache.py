@@ -9,7 +9,7 @@ import pytest
 from evaluation_testkit import FakeModel
 
 from crossalign.errors import ConfigError, DataFormatError
-from crossalign.evaluation.embeddings import EmbeddingCache
+from crossalign.models.embedding_cache import EmbeddingCache
 
 
 def test_each_text_encoded_once_across_calls_and_repeats() -> None:

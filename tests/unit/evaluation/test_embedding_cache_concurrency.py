@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from evaluation_testkit import FakeModel
 
-from crossalign.evaluation.embeddings import EmbeddingCache
+from crossalign.models.embedding_cache import EmbeddingCache
 
 SRC = Path(__file__).resolve().parents[3] / "src"
 HERE = Path(__file__).resolve().parent
@@ -26,7 +26,7 @@ import hashlib, sys, time
 sys.path.insert(0, {here!r})
 import numpy as np
 from evaluation_testkit import FakeModel
-from crossalign.evaluation.embeddings import EmbeddingCache
+from crossalign.models.embedding_cache import EmbeddingCache
 
 texts = [f"text number {{i}}" for i in range(40)]
 cache = EmbeddingCache(FakeModel(), fingerprint="fake-fp", persist=True, cache_dir=sys.argv[1], batch_size=4)

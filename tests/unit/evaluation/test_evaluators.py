@@ -11,7 +11,6 @@ from evaluation_testkit import FakeModel, unit, word_text
 
 from crossalign.data.records import Document, Query, RetrievalSet
 from crossalign.errors import DataFormatError
-from crossalign.evaluation.embeddings import EmbeddingCache
 from crossalign.evaluation.evaluators import (
     BitextEvaluator,
     MixedPoolEvaluator,
@@ -21,6 +20,7 @@ from crossalign.evaluation.evaluators import (
     read_sts_jsonl,
 )
 from crossalign.evaluation.metrics.bitext import bitext_p_at_1, evaluate_bitext
+from crossalign.models.embedding_cache import EmbeddingCache
 
 
 # ------------------------------------------------------------------------------------------------------ retrieval

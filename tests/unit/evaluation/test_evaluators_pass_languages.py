@@ -5,8 +5,8 @@ from __future__ import annotations
 from evaluation_testkit import FakeModel
 
 from crossalign.data.records import Document, Query, RetrievalSet
-from crossalign.evaluation.embeddings import EmbeddingCache
 from crossalign.evaluation.evaluators import BitextEvaluator, MixedPoolEvaluator, RetrievalEvaluator
+from crossalign.models.embedding_cache import EmbeddingCache
 
 
 class RecordingCache(EmbeddingCache):

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from crossalign.errors import ConfigError, DataFormatError
-from crossalign.evaluation.embeddings import EmbeddingCache
 from crossalign.models.centering import LanguageCentering, add_centering, estimate_language_means, find_centering
+from crossalign.models.embedding_cache import EmbeddingCache
 from crossalign.models.encoder import encode
 from crossalign.workflows.center import centered_model, read_text_file
 

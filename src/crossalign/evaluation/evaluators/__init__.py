@@ -8,11 +8,11 @@ One evaluator per module, each also a sentence-transformers ``BaseEvaluator`` (p
 - :class:`BitextEvaluator` (:mod:`.bitext`) — bitext mining with distractors: P@1 both ways, xSIM, BUCC F1;
 - :class:`STSEvaluator` (:mod:`.sts`) — Spearman/Pearson of cosine on user STS pairs (JSONL format documented there).
 
-Each accepts an :class:`~crossalign.evaluation.embeddings.EmbeddingCache` (shared across evaluators so every text is
+Each accepts an :class:`~crossalign.models.embedding_cache.EmbeddingCache` (shared across evaluators so every text is
 encoded once) or a model.
 
 Example:
-    >>> from crossalign.evaluation.embeddings import EmbeddingCache
+    >>> from crossalign.models.embedding_cache import EmbeddingCache
     >>> cache = EmbeddingCache(model)  # doctest: +SKIP
     >>> scores = RetrievalEvaluator(rs).evaluate(cache) + MixedPoolEvaluator(mixed).evaluate(cache)  # doctest: +SKIP
 """

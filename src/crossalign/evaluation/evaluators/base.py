@@ -1,7 +1,7 @@
 """What the evaluators share: the encoder they accept, their output, and the sentence-transformers evaluator glue.
 
 Every evaluator works in three separable stages (the tevatron lesson, ANCHORS.md): **encode** (through an
-:class:`~crossalign.evaluation.embeddings.EmbeddingCache`, so a text already encoded for another suite or direction
+:class:`~crossalign.models.embedding_cache.EmbeddingCache`, so a text already encoded for another suite or direction
 costs nothing), **search** (exact chunked inner product, :mod:`crossalign.search`) and **score**
 (:mod:`crossalign.evaluation.metrics`). Seconds per stage go into each score's ``meta["seconds"]``.
 
@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any
 from sentence_transformers.base.evaluation.evaluator import BaseEvaluator
 
 from crossalign.errors import ConfigError
-from crossalign.evaluation.embeddings import EmbeddingCache
 from crossalign.evaluation.metrics import lower_is_better
 from crossalign.evaluation.results import TaskScore
+from crossalign.models.embedding_cache import EmbeddingCache
 from crossalign.utils.progress import progress_scope
 
 if TYPE_CHECKING:

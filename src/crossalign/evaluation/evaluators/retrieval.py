@@ -129,7 +129,7 @@ class RetrievalEvaluator(CrossalignEvaluator):
         """Encode and search: the top-``depth`` run of every query.
 
         Args:
-            encoder: An :class:`~crossalign.evaluation.embeddings.EmbeddingCache` or a model.
+            encoder: An :class:`~crossalign.models.embedding_cache.EmbeddingCache` or a model.
             timer: Collects seconds per stage (internal).
 
         Returns:

@@ -134,7 +134,7 @@ class STSEvaluator(CrossalignEvaluator):
         """Encode and correlate, one output per ``(lang1, lang2)`` group.
 
         Args:
-            encoder: An :class:`~crossalign.evaluation.embeddings.EmbeddingCache` or a model.
+            encoder: An :class:`~crossalign.models.embedding_cache.EmbeddingCache` or a model.
 
         Raises:
             DataFormatError: A group whose gold scores (or cosines) are all equal.

@@ -3,7 +3,8 @@
 Encoding dominates the cost of an evaluation (seconds per hundred section texts on a CPU, against milliseconds for the
 exact search), and the same texts recur: English documents appear in every language's sets, the queries of the four
 directions are the same headings, a re-evaluation of the same model sees the same corpus. :class:`EmbeddingCache`
-sits between the evaluators and :func:`crossalign.models.encode` and makes each text cost once.
+sits between the evaluators (and hard-negative mining, :class:`crossalign.data.mining.TextEncoder`) and
+:func:`crossalign.models.encode` and makes each text cost once.
 
 Keys
 ----
