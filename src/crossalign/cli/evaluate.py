@@ -27,7 +27,7 @@ import sys
 import time
 from typing import Any
 
-from crossalign.cli._text import CACHE_DIR_HELP, command_line, help_text
+from crossalign.cli._text import CACHE_DIR_HELP, add_command, command_line
 
 SUITES = ("retrieval", "mixed-pool", "bitext", "sts", "all")
 
@@ -56,11 +56,11 @@ def register(subparsers: Any) -> None:
     Args:
         subparsers: The ``add_subparsers()`` object of the ``crossalign`` parser.
     """
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "evaluate",
-        help="evaluate models: retrieval in four directions, mixed pools, bitext mining, STS",
-        description=help_text(__doc__),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        __doc__,
+        "evaluate models: retrieval in four directions, mixed pools, bitext mining, STS",
     )
     p.add_argument(
         "--model",
