@@ -34,6 +34,8 @@ from crossalign.models.embedding_cache import EmbeddingCache
 from crossalign.utils.progress import progress_scope
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from crossalign.data.records import RetrievalSet
     from crossalign.evaluation.metrics.retrieval import Run
 
@@ -134,6 +136,17 @@ class CrossalignEvaluator(BaseEvaluator):
             TextRequest(tuple(q.text for q in self.data.queries), query_prompt),
             TextRequest(tuple(d.text for d in self.data.documents), doc_prompt),
         ]
+
+    def _encode_data(
+        self, cache: EmbeddingCache, query_prompt: str | None, doc_prompt: str | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The vectors of ``self.data``'s queries and documents, each with its prompt and language (centered per
+        language when the model centers)."""
+        qs, ds = self.data.queries, self.data.documents
+        return (
+            cache.encode([q.text for q in qs], query_prompt, [q.lang for q in qs]),
+            cache.encode([d.text for d in ds], doc_prompt, [d.lang for d in ds]),
+        )
 
     # -- shared
     def evaluate(self, encoder: Any) -> list[TaskScore]:

@@ -114,10 +114,7 @@ class BitextEvaluator(CrossalignEvaluator):
         timer = _Timer()
         cache = self._encoder(encoder)
         with timer.stage("encode"):
-            x = cache.encode([q.text for q in self.data.queries], self.src_prompt, [q.lang for q in self.data.queries])
-            y = cache.encode(
-                [d.text for d in self.data.documents], self.tgt_prompt, [d.lang for d in self.data.documents]
-            )
+            x, y = self._encode_data(cache, self.src_prompt, self.tgt_prompt)
         g = self.gold
         n, m = x.shape[0], y.shape[0]
         with timer.stage("search"):

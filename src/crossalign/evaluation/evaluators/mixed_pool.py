@@ -128,12 +128,7 @@ class MixedPoolEvaluator(CrossalignEvaluator):
         timer = _Timer()
         cache = self._encoder(encoder)
         with timer.stage("encode"):
-            q_all = cache.encode(
-                [x.text for x in self.data.queries], self.query_prompt, [x.lang for x in self.data.queries]
-            )
-            d = cache.encode(
-                [x.text for x in self.data.documents], self.doc_prompt, [x.lang for x in self.data.documents]
-            )
+            q_all, d = self._encode_data(cache, self.query_prompt, self.doc_prompt)
         outputs: list[EvaluatorOutput] = []
         pool = self.data.pool_composition()
         for lang, rows in split_by_query_lang(self.data).items():

@@ -138,12 +138,7 @@ class RetrievalEvaluator(CrossalignEvaluator):
         timer = timer or _Timer()
         cache = self._encoder(encoder)
         with timer.stage("encode"):
-            q = cache.encode(
-                [x.text for x in self.data.queries], self.query_prompt, [x.lang for x in self.data.queries]
-            )
-            d = cache.encode(
-                [x.text for x in self.data.documents], self.doc_prompt, [x.lang for x in self.data.documents]
-            )
+            q, d = self._encode_data(cache, self.query_prompt, self.doc_prompt)
         with timer.stage("search"):
             if self.use_faiss:
                 scores, idx = faiss_topk(q, d, self.depth, doc_order_key=self._order_key)
