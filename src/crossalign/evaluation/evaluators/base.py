@@ -101,7 +101,6 @@ class CrossalignEvaluator(BaseEvaluator):
 
     def __init__(
         self,
-        *,
         suite: str,
         task: str,
         main_score: str,

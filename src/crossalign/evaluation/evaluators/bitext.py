@@ -79,14 +79,7 @@ class BitextEvaluator(CrossalignEvaluator):
                 field="lang",
                 hint="split the set by language pair",
             )
-        super().__init__(
-            suite=suite,
-            task=task or data.name,
-            main_score=main_score,
-            name=name,
-            batch_size=batch_size,
-            long_text=long_text,
-        )
+        super().__init__(suite, task or data.name, main_score, name, batch_size, long_text)
         self.data = data
         self.src_lang = data.query_langs[0]
         self.tgt_lang = data.doc_langs[0]

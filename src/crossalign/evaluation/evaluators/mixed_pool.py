@@ -95,14 +95,7 @@ class MixedPoolEvaluator(CrossalignEvaluator):
             main_score = (
                 ("complete@10" if 10 in ks else f"complete@{ks[-1]}") if suite == "mixed-pool" else ("pivot_first@1")
             )
-        super().__init__(
-            suite=suite,
-            task=task or data.name,
-            main_score=main_score,
-            name=name,
-            batch_size=batch_size,
-            long_text=long_text,
-        )
+        super().__init__(suite, task or data.name, main_score, name, batch_size, long_text)
         self.data = data
         self.pivot_lang = pivot_lang
         self.ks = ks

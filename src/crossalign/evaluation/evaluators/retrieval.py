@@ -97,14 +97,7 @@ class RetrievalEvaluator(CrossalignEvaluator):
             specs = parse_metrics(keys, kind="retrieval")
         if not data.queries or not data.documents:
             raise DataFormatError(f"retrieval set {data.name!r} has no queries or no documents", field="data")
-        super().__init__(
-            suite=suite,
-            task=task or data.name,
-            main_score=main_key,
-            name=name,
-            batch_size=batch_size,
-            long_text=long_text,
-        )
+        super().__init__(suite, task or data.name, main_key, name, batch_size, long_text)
         self.data = data
         self.metrics = keys
         self.query_prompt = query_prompt

@@ -115,14 +115,7 @@ class STSEvaluator(CrossalignEvaluator):
     ) -> None:
         if not pairs:
             raise DataFormatError("no STS pairs given", field="pairs")
-        super().__init__(
-            suite=suite,
-            task=task,
-            main_score="spearman",
-            name=name,
-            batch_size=batch_size,
-            long_text=long_text,
-        )
+        super().__init__(suite, task, "spearman", name, batch_size, long_text)
         self.pairs = list(pairs)
         self.prompt = prompt
 
