@@ -31,7 +31,7 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +72,54 @@ def read_utf8(path: PathLike) -> str:
             hint="save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
         ) from None
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def load_json_object(path: PathLike, *, hint: str) -> dict[str, Any]:
+    """A JSON file that must hold one object; not UTF-8, not JSON (line and column named) or another JSON value
+    raise :class:`DataFormatError` with ``hint``."""
+    p = Path(path)
+    try:
+        obj = json.loads(read_utf8(p))
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(
+            f"not valid JSON ({exc.msg} at column {exc.colno})", path=p, line=exc.lineno, hint=hint
+        ) from None
+    if not isinstance(obj, dict):
+        raise DataFormatError(f"expected a JSON object, got {type(obj).__name__}", path=p, hint=hint)
+    return obj
+
+
+def check_fields(
+    obj: Mapping[str, Any],
+    fields: Mapping[str, tuple[Callable[[Any], bool], str]],
+    *,
+    path: PathLike | None,
+    where: str = "",
+    unknown_hint: str,
+    wrong_hint: str,
+) -> None:
+    """Reject keys not in ``fields`` and values whose check fails, naming the field (``where`` + key).
+
+    Args:
+        fields: Key -> (check, what the value must be, e.g. ``"an object"``).
+        unknown_hint, wrong_hint: The fix; ``{key}`` and ``{what}`` are filled in.
+    """
+    for key, value in obj.items():
+        if key not in fields:
+            raise DataFormatError(
+                f"unknown key {key!r} (known: {', '.join(fields)})",
+                path=path,
+                field=f"{where}{key}",
+                hint=unknown_hint.format(key=key, what=""),
+            )
+        check, what = fields[key]
+        if not check(value):
+            raise DataFormatError(
+                f"must be {what}, got {type(value).__name__} ({json.dumps(value, default=str)[:60]})",
+                path=path,
+                field=f"{where}{key}",
+                hint=wrong_hint.format(key=key, what=what),
+            )
 
 
 # ----------------------------------------------------------------------------------------------------------- JSONL
@@ -553,51 +601,26 @@ def read_qrels(
     return qrels
 
 
-#: The keys of a retrieval set's ``meta.json`` and the JSON type each must have.
-_META_KEYS: dict[str, tuple[type, str]] = {
-    "name": (str, "a string"),
-    "provenance": (dict, "an object"),
-    "summary": (dict, "an object"),
+#: The keys of a retrieval set's ``meta.json``: (check, what the value must be).
+_META_KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "name": (lambda v: isinstance(v, str), "a string"),
+    "provenance": (lambda v: isinstance(v, dict), "an object"),
+    "summary": (lambda v: isinstance(v, dict), "an object"),
 }
 
 
 def read_retrieval_meta(path: PathLike) -> dict[str, Any]:
     """Read and check a retrieval set's ``meta.json``: an object whose keys are ``name`` (string), ``provenance``
     and ``summary`` (objects). An unknown key or a wrong type raises :class:`DataFormatError` naming the field."""
-    p = Path(path)
-    try:
-        meta = json.loads(p.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise DataFormatError("not UTF-8", path=p, hint="save the file as UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise DataFormatError(
-            f"not valid JSON ({exc.msg} at column {exc.colno})",
-            path=p,
-            line=exc.lineno,
-            hint='fix the JSON, or delete meta.json (it is optional: {"name": ..., "provenance": {...}})',
-        ) from None
-    if not isinstance(meta, dict):
-        raise DataFormatError(
-            f"expected a JSON object, got {type(meta).__name__}",
-            path=p,
-            hint='write it as {"name": "...", "provenance": {...}}, or delete it (it is optional)',
-        )
-    for key, value in meta.items():
-        if key not in _META_KEYS:
-            raise DataFormatError(
-                f"unknown key {key!r} (known: {', '.join(_META_KEYS)})",
-                path=p,
-                field=key,
-                hint=f"remove {key!r} or move it under 'provenance'",
-            )
-        typ, what = _META_KEYS[key]
-        if not isinstance(value, typ):
-            raise DataFormatError(
-                f"{key!r} must be {what}, got {type(value).__name__} ({value!r:.40})",
-                path=p,
-                field=key,
-                hint=f"write {key!r} as {what}",
-            )
+    hint = 'fix the file, or delete meta.json (it is optional: {"name": ..., "provenance": {...}})'
+    meta = load_json_object(path, hint=hint)
+    check_fields(
+        meta,
+        _META_KEYS,
+        path=path,
+        unknown_hint="remove {key!r} or move it under 'provenance'",
+        wrong_hint="write {key!r} as {what}",
+    )
     return meta
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from crossalign import __version__
+from crossalign.data.io import check_fields, load_json_object
 from crossalign.errors import DataFormatError
 from crossalign.utils.atomic import atomic_write_json
 from crossalign.utils.deps import package_versions
@@ -193,7 +194,7 @@ class EvaluationResult:
                 raise DataFormatError(
                     f"missing '{key}'", path=source, field=key, hint="is this a crossalign results.json?"
                 )
-        _check_fields(d, _RESULT_FIELDS, source=source, where="")
+        check_fields(d, _RESULT_FIELDS, path=source, **_FIELD_HINTS)
         tasks = []
         for i, t in enumerate(d["tasks"]):
             where = f"tasks[{i}]"
@@ -212,7 +213,7 @@ class EvaluationResult:
                     field=where,
                     hint="is this a crossalign results.json? re-run the evaluation to rewrite it",
                 )
-            _check_fields(t, _TASK_FIELDS, source=source, where=f"{where}.")
+            check_fields(t, _TASK_FIELDS, path=source, where=f"{where}.", **_FIELD_HINTS)
             try:
                 tasks.append(TaskScore(**t))
             except DataFormatError as exc:
@@ -288,26 +289,10 @@ _TASK_FIELDS: dict[str, tuple[Any, str]] = {
 }
 
 
-def _check_fields(
-    obj: Mapping[str, Any], fields: Mapping[str, tuple[Any, str]], *, source: str | None, where: str
-) -> None:
-    """Reject unknown keys and values of the wrong JSON type, naming the field."""
-    for key, value in obj.items():
-        if key not in fields:
-            raise DataFormatError(
-                f"unknown key {key!r} (known: {', '.join(fields)})",
-                path=source,
-                field=f"{where}{key}",
-                hint="remove it; results.json is written by crossalign evaluate and read back as written",
-            )
-        check, what = fields[key]
-        if not check(value):
-            raise DataFormatError(
-                f"must be {what}, got {type(value).__name__} ({json.dumps(value, default=str)[:60]})",
-                path=source,
-                field=f"{where}{key}",
-                hint="fix the value, or re-run the evaluation to rewrite the file",
-            )
+_FIELD_HINTS = {
+    "unknown_hint": "remove it; results.json is written by crossalign evaluate and read back as written",
+    "wrong_hint": "fix the value, or re-run the evaluation to rewrite the file",
+}
 
 
 def load_results(path: str | os.PathLike[str]) -> EvaluationResult:
@@ -322,21 +307,7 @@ def load_results(path: str | os.PathLike[str]) -> EvaluationResult:
         p = _results_in(p)
     if not p.is_file():
         raise DataFormatError("results file not found", path=p, hint="pass the results.json an evaluation wrote")
-    try:
-        d = json.loads(p.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DataFormatError(
-            f"not valid JSON ({exc.msg} at column {exc.colno})",
-            path=p,
-            line=exc.lineno,
-            hint="the file is damaged; re-run the evaluation that wrote it",
-        ) from None
-    except UnicodeDecodeError:
-        raise DataFormatError("not UTF-8", path=p, hint="pass the results.json an evaluation wrote") from None
-    if not isinstance(d, dict):
-        raise DataFormatError(
-            f"expected a JSON object, got {type(d).__name__}", path=p, hint="pass the results.json an evaluation wrote"
-        )
+    d = load_json_object(p, hint="pass the results.json an evaluation wrote (re-run the evaluation if it is damaged)")
     return EvaluationResult.from_dict(d, source=str(p))
 
 
