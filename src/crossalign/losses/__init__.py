@@ -9,10 +9,12 @@ The math of each loss is also a plain function of embeddings (``clear_components
 ``multiway_pairwise_loss``, ``multiway_supcon_loss``, ``additive_margin_ranking_components``).
 
 Each loss's example builds ``model`` (a ``SentenceTransformer``), ``train_dataset`` (a ``datasets.Dataset`` with
-the loss's columns) and ``loss``; training is then sentence-transformers' own loop::
+the loss's columns) and ``loss``; checking the columns and training are then the same for every loss
+(sentence-transformers' own loop)::
 
     from sentence_transformers import SentenceTransformerTrainer
 
+    loss.validate_columns(train_dataset.column_names)
     trainer = SentenceTransformerTrainer(model=model, train_dataset=train_dataset, loss=loss)
     trainer.train()
 """

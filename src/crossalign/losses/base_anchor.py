@@ -185,19 +185,17 @@ class BaseAnchorLoss(nn.Module):
             - Li, Grandvalet & Davoine, Explicit Inductive Bias for Transfer Learning with Convolutional Networks
               (L2-SP), ICML 2018, https://arxiv.org/abs/1802.01483
 
-        Example:
-            ::
+        Example::
 
-                from crossalign.losses import BaseAnchorLoss, CLEARLoss
+            from crossalign.losses import BaseAnchorLoss, CLEARLoss
 
-                model = SentenceTransformer("intfloat/multilingual-e5-small")
-                train_dataset = Dataset.from_dict({
-                    "anchor": ["query: Who wrote Faust?"],
-                    "positive": ["passage: Goethe wrote Faust."],
-                    "cross_anchor": ["query: Wer schrieb Faust?"],
-                })
-                loss = BaseAnchorLoss(model, CLEARLoss(model), weight=1.0)
-                loss.validate_columns(train_dataset.column_names)
+            model = SentenceTransformer("intfloat/multilingual-e5-small")
+            train_dataset = Dataset.from_dict({
+                "anchor": ["query: Who wrote Faust?"],
+                "positive": ["passage: Goethe wrote Faust."],
+                "cross_anchor": ["query: Wer schrieb Faust?"],
+            })
+            loss = BaseAnchorLoss(model, CLEARLoss(model), weight=1.0)
         """
         super().__init__()
         if not isinstance(loss, nn.Module):

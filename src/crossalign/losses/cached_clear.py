@@ -97,15 +97,13 @@ class CachedCLEARLoss(CachedLossMixin, CLEARLoss):
             - Gao et al., Scaling Deep Contrastive Learning Batch Size under Memory Limited Setup,
               https://arxiv.org/abs/2101.06983
 
-        Example:
-            ::
+        Example::
 
-                from crossalign.losses import CachedCLEARLoss
+            from crossalign.losses import CachedCLEARLoss
 
-                model = SentenceTransformer("BAAI/bge-m3")
-                # the columns of CLEARLoss; a batch of 64 rows (per_device_train_batch_size) is encoded 32 at a time
-                loss = CachedCLEARLoss(model, mini_batch_size=32)
-                loss.validate_columns(train_dataset.column_names)
+            model = SentenceTransformer("BAAI/bge-m3")
+            # the columns of CLEARLoss; a batch of 64 rows (per_device_train_batch_size) is encoded 32 at a time
+            loss = CachedCLEARLoss(model, mini_batch_size=32)
         """
         if has_static_embedding_input(model):
             raise ConfigError(

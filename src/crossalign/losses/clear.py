@@ -259,21 +259,19 @@ class CLEARLoss(NamedColumnsMixin, nn.Module):
             - Lee et al., CLEAR: Cross-Lingual Enhancement in Retrieval via Reverse-training, ACL 2026,
               https://arxiv.org/abs/2604.05821; code: https://github.com/dltmddbs100/CLEAR
 
-        Example:
-            ::
+        Example::
 
-                from crossalign.losses import CLEARLoss
+            from crossalign.losses import CLEARLoss
 
-                model = SentenceTransformer("intfloat/multilingual-e5-small")
-                train_dataset = Dataset.from_dict({
-                    "anchor": ["query: What is the capital of France?", "query: Who wrote Faust?"],
-                    "positive": ["passage: Paris is the capital of France.", "passage: Goethe wrote Faust."],
-                    "negative_1": ["passage: Lyon is a city in France.", "passage: Schiller wrote plays."],
-                    "cross_anchor": ["query: Was ist die Hauptstadt von Frankreich?", "query: Wer schrieb Faust?"],
-                    "neg_query_1": ["query: Was ist die Hauptstadt von Spanien?", "query: Wer schrieb Hamlet?"],
-                })
-                loss = CLEARLoss(model)
-                loss.validate_columns(train_dataset.column_names)
+            model = SentenceTransformer("intfloat/multilingual-e5-small")
+            train_dataset = Dataset.from_dict({
+                "anchor": ["query: What is the capital of France?", "query: Who wrote Faust?"],
+                "positive": ["passage: Paris is the capital of France.", "passage: Goethe wrote Faust."],
+                "negative_1": ["passage: Lyon is a city in France.", "passage: Schiller wrote plays."],
+                "cross_anchor": ["query: Was ist die Hauptstadt von Frankreich?", "query: Wer schrieb Faust?"],
+                "neg_query_1": ["query: Was ist die Hauptstadt von Spanien?", "query: Wer schrieb Hamlet?"],
+            })
+            loss = CLEARLoss(model)
         """
         super().__init__()
         self.model = model

@@ -77,20 +77,18 @@ class MultilingualDistillationLoss(NamedColumnsMixin, MSELoss):
             - Reimers & Gurevych, Making Monolingual Sentence Embeddings Multilingual using Knowledge Distillation,
               EMNLP 2020, https://arxiv.org/abs/2004.09813
 
-        Example:
-            ::
+        Example::
 
-                from crossalign.losses import MultilingualDistillationLoss, add_teacher_embeddings
+            from crossalign.losses import MultilingualDistillationLoss, add_teacher_embeddings
 
-                teacher = SentenceTransformer("sentence-transformers/all-MiniLM-L12-v2")
-                student = SentenceTransformer("sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2")
-                pairs = Dataset.from_dict({
-                    "source": ["The cat sleeps.", "It is raining."],
-                    "target": ["Die Katze schläft.", "Es regnet."],
-                })
-                train_dataset = add_teacher_embeddings(pairs, teacher)
-                loss = MultilingualDistillationLoss(student)
-                loss.validate_columns(train_dataset.column_names)
+            teacher = SentenceTransformer("sentence-transformers/all-MiniLM-L12-v2")
+            student = SentenceTransformer("sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2")
+            pairs = Dataset.from_dict({
+                "source": ["The cat sleeps.", "It is raining."],
+                "target": ["Die Katze schläft.", "Es regnet."],
+            })
+            train_dataset = add_teacher_embeddings(pairs, teacher)
+            loss = MultilingualDistillationLoss(student)
         """
         super().__init__(model, projection_dim=projection_dim)
         self.columns: list[str] | None = None

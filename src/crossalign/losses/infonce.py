@@ -137,19 +137,17 @@ class InfoNCELoss(_NamedColumnsMNRL):
             - Henderson et al., Efficient Natural Language Response Suggestion for Smart Reply, 2017,
               https://arxiv.org/abs/1705.00652
 
-        Example:
-            ::
+        Example::
 
-                from crossalign.losses import InfoNCELoss
+            from crossalign.losses import InfoNCELoss
 
-                model = SentenceTransformer("intfloat/multilingual-e5-small")
-                train_dataset = Dataset.from_dict({
-                    "anchor": ["query: Wer schrieb Faust?", "query: Wie hoch ist der Mont Blanc?"],
-                    "positive": ["passage: Goethe wrote Faust.", "passage: Mont Blanc is 4,806 m high."],
-                    "negative_1": ["passage: Schiller wrote plays.", "passage: The Alps span eight countries."],
-                })
-                loss = InfoNCELoss(model)
-                loss.validate_columns(train_dataset.column_names)
+            model = SentenceTransformer("intfloat/multilingual-e5-small")
+            train_dataset = Dataset.from_dict({
+                "anchor": ["query: Wer schrieb Faust?", "query: Wie hoch ist der Mont Blanc?"],
+                "positive": ["passage: Goethe wrote Faust.", "passage: Mont Blanc is 4,806 m high."],
+                "negative_1": ["passage: Schiller wrote plays.", "passage: The Alps span eight countries."],
+            })
+            loss = InfoNCELoss(model)
         """
         super().__init__(
             model,

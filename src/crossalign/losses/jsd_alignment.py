@@ -189,20 +189,18 @@ class JSDAlignmentLoss(NamedColumnsMixin, nn.Module):
         References:
             - Hong, Jang, Lee, Moon, Lim, ICLR 2026, https://arxiv.org/abs/2604.05684 (no public code).
 
-        Example:
-            ::
+        Example::
 
-                from crossalign.losses import JSDAlignmentLoss
+            from crossalign.losses import JSDAlignmentLoss
 
-                model = SentenceTransformer("intfloat/multilingual-e5-small")
-                train_dataset = Dataset.from_dict({
-                    "query": ["query: Wer schrieb Faust?", "query: Wie hoch ist der Mont Blanc?"],
-                    "positive": ["passage: Goethe wrote Faust.", "passage: Mont Blanc is 4,806 m high."],
-                    "query_en": ["query: Who wrote Faust?", "query: How high is Mont Blanc?"],
-                    "positive_x": ["passage: Goethe schrieb Faust.", "passage: Der Mont Blanc ist 4806 m hoch."],
-                })
-                loss = JSDAlignmentLoss(model)
-                loss.validate_columns(train_dataset.column_names)
+            model = SentenceTransformer("intfloat/multilingual-e5-small")
+            train_dataset = Dataset.from_dict({
+                "query": ["query: Wer schrieb Faust?", "query: Wie hoch ist der Mont Blanc?"],
+                "positive": ["passage: Goethe wrote Faust.", "passage: Mont Blanc is 4,806 m high."],
+                "query_en": ["query: Who wrote Faust?", "query: How high is Mont Blanc?"],
+                "positive_x": ["passage: Goethe schrieb Faust.", "passage: Der Mont Blanc ist 4806 m hoch."],
+            })
+            loss = JSDAlignmentLoss(model)
         """
         super().__init__()
         self.model = model

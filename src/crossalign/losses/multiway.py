@@ -173,19 +173,17 @@ class MultiWayContrastiveLoss(NamedColumnsMixin, nn.Module):
             - Fazili & Goswami, arXiv 2602.21543, 2026 (no public code).
             - Khosla et al., Supervised Contrastive Learning, NeurIPS 2020 (the supcon mode's form).
 
-        Example:
-            ::
+        Example::
 
-                from crossalign.losses import MultiWayContrastiveLoss
+            from crossalign.losses import MultiWayContrastiveLoss
 
-                model = SentenceTransformer("FacebookAI/xlm-roberta-base")
-                train_dataset = Dataset.from_dict({
-                    "en": ["The cat sleeps.", "It is raining."],
-                    "de": ["Die Katze schläft.", "Es regnet."],
-                    "fr": ["Le chat dort.", "Il pleut."],
-                })
-                loss = MultiWayContrastiveLoss(model, mode="pairwise")
-                loss.validate_columns(train_dataset.column_names)
+            model = SentenceTransformer("FacebookAI/xlm-roberta-base")
+            train_dataset = Dataset.from_dict({
+                "en": ["The cat sleeps.", "It is raining."],
+                "de": ["Die Katze schläft.", "Es regnet."],
+                "fr": ["Le chat dort.", "Il pleut."],
+            })
+            loss = MultiWayContrastiveLoss(model, mode="pairwise")
         """
         super().__init__()
         self.model = model

@@ -64,18 +64,16 @@ class SymmetricInfoNCELoss(_NamedColumnsMNRL):
             - Yang et al., Improving Multilingual Sentence Embedding using Bi-directional Dual Encoder with Additive
               Margin Softmax, IJCAI 2019, https://arxiv.org/abs/1902.08564
 
-        Example:
-            ::
+        Example::
 
-                from crossalign.losses import SymmetricInfoNCELoss
+            from crossalign.losses import SymmetricInfoNCELoss
 
-                model = SentenceTransformer("intfloat/multilingual-e5-small")
-                train_dataset = Dataset.from_dict({
-                    "anchor": ["The cat sleeps.", "It is raining."],
-                    "positive": ["Die Katze schläft.", "Es regnet."],
-                })
-                loss = SymmetricInfoNCELoss(model)
-                loss.validate_columns(train_dataset.column_names)
+            model = SentenceTransformer("intfloat/multilingual-e5-small")
+            train_dataset = Dataset.from_dict({
+                "anchor": ["The cat sleeps.", "It is raining."],
+                "positive": ["Die Katze schläft.", "Es regnet."],
+            })
+            loss = SymmetricInfoNCELoss(model)
         """
         super().__init__(
             model,

@@ -119,18 +119,16 @@ class AdditiveMarginRankingLoss(NamedColumnsMixin, nn.Module):
             - Yang et al., IJCAI 2019, https://arxiv.org/abs/1902.08564
             - Feng et al., Language-agnostic BERT Sentence Embedding, ACL 2022, https://arxiv.org/abs/2007.01852
 
-        Example:
-            ::
+        Example::
 
-                from crossalign.losses import AdditiveMarginRankingLoss
+            from crossalign.losses import AdditiveMarginRankingLoss
 
-                model = SentenceTransformer("FacebookAI/xlm-roberta-base")
-                train_dataset = Dataset.from_dict({
-                    "source": ["The cat sleeps.", "It is raining."],
-                    "target": ["Die Katze schläft.", "Es regnet."],
-                })
-                loss = AdditiveMarginRankingLoss(model, margin=0.3)
-                loss.validate_columns(train_dataset.column_names)
+            model = SentenceTransformer("FacebookAI/xlm-roberta-base")
+            train_dataset = Dataset.from_dict({
+                "source": ["The cat sleeps.", "It is raining."],
+                "target": ["Die Katze schläft.", "Es regnet."],
+            })
+            loss = AdditiveMarginRankingLoss(model, margin=0.3)
         """
         super().__init__()
         self.model = model
