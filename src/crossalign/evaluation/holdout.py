@@ -147,11 +147,8 @@ def build_holdout_sets(
     )
     kept = []
     for s in sets.sets:
-        if s.suite == "retrieval":
-            q, d = s.data.query_langs[0], s.data.doc_langs[0]
-            if d != "en":  # the panel asks x→en and en→en only
-                continue
-            del q
+        if s.suite == "retrieval" and s.data.doc_langs[0] != "en":  # the panel asks x→en and en→en only
+            continue
         kept.append(EvalSet(s.suite, HOLDOUT_PREFIX + s.task, s.data))
     sets.sets = kept
     sets.provenance["holdout"] = {"langs": list(langs), "size": size, "split": split_name}

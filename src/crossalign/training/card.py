@@ -36,19 +36,12 @@ def base_model_note(base_dir: str | os.PathLike[str] | None) -> str | None:
 def _front_matter(readme: Path) -> dict[str, Any]:
     """The YAML front matter of a model card (``{}`` when it has none or it does not parse)."""
     import yaml
+    from huggingface_hub import metadata_load
 
     try:
-        text = readme.read_text(encoding="utf-8")
-    except OSError:
+        return metadata_load(readme) or {}
+    except (OSError, ValueError, yaml.YAMLError):  # missing, not a mapping, unparsable
         return {}
-    match = re.match(r"^---\s*\n(.*?)\n---\s*\n", text, re.DOTALL)
-    if not match:
-        return {}
-    try:
-        data = yaml.safe_load(match.group(1))
-    except yaml.YAMLError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def card_metadata(
