@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -56,7 +55,7 @@ from crossalign.data.splits import seeded_rng
 from crossalign.errors import ConfigError, DataFormatError, ModelError
 from crossalign.models.embedding_cache import EmbeddingCache
 from crossalign.search import exact_topk
-from crossalign.utils.progress import progress_enabled
+from crossalign.utils.progress import stage
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -458,8 +457,7 @@ class TextEncoder(EmbeddingCache):
         return super().encode(texts, prompt_name, langs)
 
     def _run_model(self, texts: list[str], prompt_name: str | None) -> np.ndarray:
-        if progress_enabled():
-            print(f"mining: encoding {len(texts):,} {self._what} ({prompt_name or 'no'} prompt)", file=sys.stderr)
+        stage(f"mining: encoding {len(texts):,} {self._what} ({prompt_name or 'no'} prompt)")
         return super()._run_model(texts, prompt_name)
 
 
