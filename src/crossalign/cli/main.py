@@ -19,7 +19,7 @@ from crossalign import __version__
 from crossalign.errors import CrossalignError
 
 #: Sub-command modules, in the order ``--help`` lists them.
-COMMANDS: tuple[str, ...] = ("demo", "models", "data", "train", "merge", "center", "evaluate", "compare")
+COMMANDS: tuple[str, ...] = ("demo", "reproduce", "models", "data", "train", "merge", "center", "evaluate", "compare")
 
 DESCRIPTION = """\
 crossalign makes multilingual embedding models retrieve across languages as well as within one.

@@ -27,12 +27,11 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ from crossalign.evaluation.format import format_delta, format_value, metric_labe
 from crossalign.evaluation.metrics import lower_is_better
 from crossalign.utils.atomic import atomic_write_json, atomic_write_text
 from crossalign.utils.table import Table, render_text
+from crossalign.workflows.stages import Log, StageLog, evaluate_stage, format_seconds, settings_digest
 
 logger = logging.getLogger(__name__)
 
@@ -81,9 +81,6 @@ def guarded_label(lam: float, centered: bool) -> str:
     if centered:
         return "clear+center" if lam == 1.0 else "clear+merge+center"
     return "clear+merge"
-
-
-Log = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -268,36 +265,6 @@ class DemoResult:
     seconds: dict[str, float]
 
 
-def _digest(obj: Any) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:16]
-
-
-class _Stages:
-    """``stages.json``: stage name -> digest of its settings, seconds, outputs. Written after each stage."""
-
-    def __init__(self, root: Path, redo: bool) -> None:
-        self.path = root / "stages.json"
-        self.data: dict[str, Any] = {}
-        if self.path.is_file() and not redo:
-            try:
-                self.data = json.loads(self.path.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError):
-                logger.warning("ignoring unreadable %s; every stage runs again", self.path)
-                self.data = {}
-
-    def done(self, name: str, digest: str, outputs: Sequence[Path]) -> bool:
-        entry = self.data.get(name)
-        return bool(entry and entry.get("digest") == digest and all(p.exists() for p in outputs))
-
-    def mark(self, name: str, digest: str, seconds: float, outputs: Sequence[Path]) -> None:
-        self.data[name] = {"digest": digest, "seconds": round(seconds, 1), "outputs": [str(p) for p in outputs]}
-        atomic_write_json(self.path, self.data)
-
-
-def _fmt_seconds(s: float) -> str:
-    return f"{s:.0f} s" if s < 90 else f"{s / 60:.1f} min"
-
-
 def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log | None = None) -> DemoResult:
     """Run the demo (see the module docstring) and write its report directory.
 
@@ -324,7 +291,7 @@ def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log 
     panel = config.panel()
     check_output_location(out, what="output directory")
     out.mkdir(parents=True, exist_ok=True)
-    stages = _Stages(out, config.redo)
+    stages = StageLog(out, config.redo)
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     say(
@@ -347,7 +314,7 @@ def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log 
         else corpus
     )
     seconds["prepare"] = time.perf_counter() - t0
-    say(f"[1/5] model {config.model} ({model_path}) and corpus ready in {_fmt_seconds(seconds['prepare'])}")
+    say(f"[1/5] model {config.model} ({model_path}) and corpus ready in {format_seconds(seconds['prepare'])}")
 
     # 2. training data
     data_dirs, data_keys = _build_data(
@@ -372,7 +339,7 @@ def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log 
     }
     results: dict[str, Any] = {}
     del base_model  # evaluated from its directory, so the report names the model's path
-    results["base"] = _evaluate_stage(
+    results["base"] = evaluate_stage(
         "base",
         model_path,
         out,
@@ -398,7 +365,7 @@ def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log 
             i,
             len(methods),
         )
-        results[method] = _evaluate_stage(
+        results[method] = evaluate_stage(
             method,
             str(model_dir),
             out,
@@ -414,7 +381,7 @@ def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log 
         merge_info = _merge_stage(
             config, budget, model_path, out, stages, langs, panel, eval_corpus, seconds, say, show_progress
         )
-        results[merge_info["label"]] = _evaluate_stage(
+        results[merge_info["label"]] = evaluate_stage(
             merge_info["label"],
             str(out / "models" / merge_info["label"] / "model"),
             out,
@@ -449,7 +416,7 @@ def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log 
     seconds["total"] = time.perf_counter() - started
     summary["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
     atomic_write_json(out / "summary.json", summary)
-    say(f"[5/5] report {report} (total {_fmt_seconds(seconds['total'])})")
+    say(f"[5/5] report {report} (total {format_seconds(seconds['total'])})")
     return DemoResult(out, report, summary, text, results, seconds)
 
 
@@ -460,7 +427,7 @@ def _build_data(
     corpus: Any,
     base_model: Any,
     out: Path,
-    stages: _Stages,
+    stages: StageLog,
     common: dict[str, Any],
     seconds: dict[str, float],
     say: Log,
@@ -474,7 +441,7 @@ def _build_data(
     data_root = out / "data"
     dirs = {m: data_root / m for m in config.methods()}
     t0 = time.perf_counter()
-    key = _digest({**common, "rows": budget.rows_per_lang, "pool": budget.max_pool, "neg": budget.negatives})
+    key = settings_digest({**common, "rows": budget.rows_per_lang, "pool": budget.max_pool, "neg": budget.negatives})
     if stages.done("data-clear", key, [dirs["clear"], dirs["infonce"]]):
         say("[2/5] training data: reusing CLEAR and InfoNCE rows")
     else:
@@ -498,7 +465,7 @@ def _build_data(
     key_x = ""
     if config.all_methods:
         t1 = time.perf_counter()
-        key_x = _digest({**common, "rows": budget.rows_per_lang})
+        key_x = settings_digest({**common, "rows": budget.rows_per_lang})
         wanted = [dirs["jsd"], dirs["multiway"], dirs["en-x"]]
         if stages.done("data-extra", key_x, wanted):
             say("[2/5] training data: reusing JSD, multi-way and En–X rows")
@@ -514,50 +481,12 @@ def _build_data(
     return dirs, keys
 
 
-def _evaluate_stage(
-    label: str,
-    model: Any,
-    out: Path,
-    stages: _Stages,
-    key_obj: dict[str, Any],
-    eval_kwargs: dict[str, Any],
-    seconds: dict[str, float],
-    say: Log,
-) -> Any:
-    from crossalign.evaluation.results import EvaluationResult
-    from crossalign.utils.progress import progress_scope
-    from crossalign.workflows.evaluate import evaluate_model, prepare_evaluation, write_report
-
-    target = out / "eval" / label
-    results_file = target / "results.json"
-    # what decides the numbers; not the opened corpus object or whether progress bars show
-    key = _digest({k: v for k, v in key_obj.items() if k not in ("corpus", "show_progress")})
-    name = f"eval-{label}"
-    if stages.done(name, key, [results_file]):
-        say(f"[eval] {label}: reusing {results_file}")
-        seconds[name] = 0.0
-        return EvaluationResult.from_dict(
-            json.loads(results_file.read_text(encoding="utf-8")), source=str(results_file)
-        )
-    t0 = time.perf_counter()
-    say(f"[eval] {label}: {eval_kwargs['suites']} on the test pages")
-    # the demo's own layout, eval/<label>/ (results.json, report.md, mteb/), one evaluate_model call per stage
-    with progress_scope(eval_kwargs.get("show_progress")):
-        plan = prepare_evaluation(**{k: v for k, v in eval_kwargs.items() if k != "show_progress"})
-        result, _ = evaluate_model(model, plan, output_dir=target, label=label, log=say)
-    write_report([result], target, title=f"crossalign evaluation: {label}")
-    seconds[name] = time.perf_counter() - t0
-    stages.mark(name, key, seconds[name], [results_file])
-    say(f"[eval] {label} done in {_fmt_seconds(seconds[name])}")
-    return result
-
-
 def _merge_stage(
     config: DemoConfig,
     budget: DemoBudget,
     model_path: str,
     out: Path,
-    stages: _Stages,
+    stages: StageLog,
     langs: list[str],
     panel: list[str],
     corpus: Any,
@@ -588,7 +517,7 @@ def _merge_stage(
         "grid": list(MERGE_GRID),
         "seed": config.seed,
     }
-    key = _digest(settings)
+    key = settings_digest(settings)
     name = "guard-clear"
     if curve_file.is_file():
         done = json.loads(curve_file.read_text(encoding="utf-8"))
@@ -643,7 +572,7 @@ def _merge_stage(
         logger.warning("no λ curve plot: %s", exc)
     seconds[name] = time.perf_counter() - t0
     stages.mark(name, key, seconds[name], [final, curve_file])
-    say(f"[guard] {label}: {candidate_name(lam, centered)} chosen in {_fmt_seconds(seconds[name])}")
+    say(f"[guard] {label}: {candidate_name(lam, centered)} chosen in {format_seconds(seconds[name])}")
     return {**selection, "key": key}
 
 
@@ -692,7 +621,7 @@ def _train_stage(
     data_dir: Path,
     data_key: str,
     out: Path,
-    stages: _Stages,
+    stages: StageLog,
     seconds: dict[str, float],
     say: Log,
     show_progress: bool | None,
@@ -713,7 +642,7 @@ def _train_stage(
         "budget": {k: v for k, v in asdict(budget).items() if k not in _EVAL_ONLY_BUDGET},
         "seed": config.seed,
     }
-    key = _digest(settings)
+    key = settings_digest(settings)
     name = f"train-{method}"
     if stages.done(name, key, [final]):
         say(f"[4/5] train {method} ({index}/{total}): reusing {final}")
@@ -728,10 +657,7 @@ def _train_stage(
     batch = budget.batch_size
     if method == "en-x":
         batch = max(1, budget.batch_size * (len(config.lang_list()) + 1) // 2)
-    started = stages.data.get(f"{name}:started")
-    resume = run_dir.exists() and started == key
-    stages.data[f"{name}:started"] = key
-    atomic_write_json(stages.path, stages.data)
+    resume = stages.started(name, key) and run_dir.exists()
     cfg = TrainConfig(
         method=method,
         model=model_path,
@@ -752,7 +678,7 @@ def _train_stage(
     result = train(cfg, resume=resume, overwrite=not resume, show_progress=show_progress)
     seconds[name] = time.perf_counter() - t0
     stages.mark(name, key, seconds[name], [Path(result.model_dir)])
-    say(f"[4/5] train {method} done in {_fmt_seconds(seconds[name])}")
+    say(f"[4/5] train {method} done in {format_seconds(seconds[name])}")
     return Path(result.model_dir), key
 
 

@@ -1,0 +1,1048 @@
+"""The ``reproduce`` workflow: each paper's central claim tested on the built-in model and corpus, at several budgets.
+
+Two experiments share the stage cache, resume and report machinery of :mod:`crossalign.workflows.demo`
+(:mod:`crossalign.workflows.stages`):
+
+``retrieval`` (claims 1 and 2) — languages :attr:`ReproduceConfig.langs` (default the demo's de, zh-CN, eu, km).
+    Reference-like CLEAR rows: ``negatives`` hard passage negatives and ``query_negatives`` target-language query
+    negatives per row, mined by the base model from train pages at ranks ``rank_range`` (default 5 + 5 from ranks
+    30–100, see :mod:`crossalign.data.mining`); InfoNCE trains on the same rows projected to ``(q_x, d+, d−…)``
+    (:func:`~crossalign.data.builders.clear.infonce_from_clear`), JSD+InfoNCE on rows of the same sections. One
+    multilingual run per method (the reference trains one model per language: not run here, see README).
+``parallel`` (claim 3) — languages :attr:`ReproduceConfig.parallel_langs` (default eight: de, zh-CN, eu, km, hi, fi,
+    vi, pl: Latin, Han, Khmer and Devanagari scripts, high to low resource), multi-way vs En–X on the same tuples and
+    the same text budget, both with the base-anchor regulariser (:class:`~crossalign.losses.base_anchor.BaseAnchorLoss`,
+    weight ``parallel_anchor``) so that heading→section retrieval does not collapse. Bitext mining for every pair with
+    English and ``non_english_pairs`` pairs without it; retrieval for en→en; STS when ``sts_data`` is given.
+
+Every method trains ``max(steps)`` optimizer steps with the reference's schedule (cosine, warm-up 5 %); the
+*budgets* are the checkpoints at each value of ``steps`` along that run (the default 40 and 80 steps: the demo's
+budget and twice it). A checkpoint before the last has not finished its learning-rate decay; both methods of a claim
+are compared at the same step, so the comparison is fair, and each verdict says at which steps and seeds it holds.
+
+Verdicts (:data:`CLAIMS`): for each claim, budget and seed, the paired bootstrap (:func:`~crossalign.evaluation.\
+significance.paired_bootstrap`, 95 % percentile interval) of the method minus its baseline on the claim's primary
+metric, pooled over the claim's languages (every query of every language is one paired observation). A claim
+*holds* at a budget when the whole interval lies on the claimed side of zero, is *reversed* when it lies on the other
+side, else it is *not shown*; it holds overall only when it holds at every budget and seed. Each trained model is also
+checked against the base model on en→en nDCG@10 (``max_en_en_loss``, 5 points) and on the held-out panel
+(:mod:`crossalign.evaluation.holdout`).
+
+Example:
+    >>> from crossalign.workflows.reproduce import ReproduceConfig, run_reproduce
+    >>> result = run_reproduce(ReproduceConfig(output_dir="repro-out", quick=True))  # doctest: +SKIP
+    >>> print(result.text)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from crossalign.errors import ConfigError
+from crossalign.evaluation.format import format_delta, format_value
+from crossalign.evaluation.metrics import lower_is_better
+from crossalign.utils.atomic import atomic_write_json, atomic_write_text
+from crossalign.utils.table import Table, render_text
+from crossalign.workflows.stages import Log, StageLog, evaluate_stage, format_seconds, settings_digest
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "CLAIMS",
+    "PRESETS",
+    "Claim",
+    "ClaimMetric",
+    "ReproduceBudget",
+    "ReproduceConfig",
+    "ReproduceResult",
+    "claim_verdicts",
+    "run_reproduce",
+]
+
+#: Claim 3's default languages: eight LibreOffice languages outside the default held-out panel, four scripts.
+DEFAULT_PARALLEL_LANGS: tuple[str, ...] = ("de", "zh-CN", "eu", "km", "hi", "fi", "vi", "pl")
+#: The methods each experiment trains (the base model is evaluated once per experiment).
+EXPERIMENT_METHODS: dict[str, tuple[str, ...]] = {
+    "retrieval": ("infonce", "clear", "jsd"),
+    "parallel": ("multiway", "en-x"),
+}
+#: Largest allowed loss of mean en→en nDCG@10 against the base model (0.05 = 5 points).
+MAX_EN_EN_LOSS = 0.05
+_NDCG = "ndcg@10"
+
+
+# ------------------------------------------------------------------------------------------------------- budgets
+@dataclass(frozen=True)
+class ReproduceBudget:
+    """What ``reproduce`` spends (the same for every method of an experiment).
+
+    Attributes:
+        steps: The budgets: checkpoints evaluated along each run, in optimizer steps; every run trains ``max(steps)``.
+        batch_size: Rows per step (retrieval); tuples per step (multi-way; En–X gets the same number of texts).
+        rows_per_lang: Retrieval training rows per language (enough that ``max(steps)`` stays within one epoch).
+        parallel_rows: Multi-way training tuples in total (En–X: the pairs of the same tuples).
+        max_pool: Candidates per mining pool.
+        negatives: Mined hard passage negatives per row.
+        query_negatives: Mined target-language query negatives per row (CLEAR's reverse term).
+        rank_range: ``(lo, hi)`` ranks the negatives are sampled from (pools below 1000 scale it down).
+        learning_rate, lr_scheduler_type, warmup_ratio: The optimizer schedule (the reference's: 5e-5, cosine, 5 %).
+        max_seq_length: Tokens per text while training.
+        freeze: Frozen weights (``word_embeddings``: 80 % of the built-in model).
+        parallel_anchor: Base-anchor weight for multi-way and En–X (0: none).
+        eval_sections: Test sections per language (retrieval experiment; the parallel one uses a third, at least 50).
+        bitext_pairs, bitext_distractors: Gold paragraph pairs and distractors per side per bitext pair.
+        non_english_pairs: Bitext pairs without English (chosen by :class:`~crossalign.data.eval_sets.EvalSetsConfig`).
+        holdout_size: Test sections and bitext pairs per held-out language.
+    """
+
+    steps: tuple[int, ...]
+    batch_size: int
+    rows_per_lang: int
+    parallel_rows: int
+    max_pool: int
+    negatives: int
+    query_negatives: int
+    rank_range: tuple[int, int]
+    learning_rate: float
+    lr_scheduler_type: str
+    warmup_ratio: float
+    max_seq_length: int
+    freeze: tuple[str, ...]
+    parallel_anchor: float
+    eval_sections: int
+    bitext_pairs: int
+    bitext_distractors: int
+    non_english_pairs: int
+    holdout_size: int
+
+    def check(self) -> None:
+        """ConfigError naming the first bad field."""
+        if not self.steps or any(not isinstance(s, int) or s < 1 for s in self.steps):
+            raise ConfigError(f"steps must be positive integers, got {self.steps!r}")
+        if len(set(self.steps)) != len(self.steps):
+            raise ConfigError(f"steps must be distinct, got {self.steps!r}")
+        for name in ("batch_size", "rows_per_lang", "parallel_rows", "max_pool", "max_seq_length", "eval_sections"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("negatives", "query_negatives", "bitext_pairs", "bitext_distractors", "non_english_pairs"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 0:
+                raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
+        lo, hi = self.rank_range
+        if not (isinstance(lo, int) and isinstance(hi, int) and 1 <= lo <= hi):
+            raise ConfigError(f"rank_range must be 1 <= lo <= hi, got {self.rank_range!r}")
+        if self.parallel_anchor < 0:
+            raise ConfigError(f"parallel_anchor must be >= 0, got {self.parallel_anchor!r}")
+
+
+#: Budgets by name. ``default`` is sized for about 90 minutes on 2 CPU cores (README "Reproducing the papers" gives
+#: the measured wall time); ``quick`` checks the machinery in a few minutes and decides nothing.
+PRESETS: dict[str, ReproduceBudget] = {
+    "default": ReproduceBudget(
+        steps=(40, 80),
+        batch_size=16,
+        rows_per_lang=400,
+        parallel_rows=1300,
+        max_pool=1000,
+        negatives=5,
+        query_negatives=5,
+        rank_range=(30, 100),
+        learning_rate=5e-5,
+        lr_scheduler_type="cosine",
+        warmup_ratio=0.05,
+        max_seq_length=64,
+        freeze=("word_embeddings",),
+        parallel_anchor=10.0,
+        eval_sections=500,
+        bitext_pairs=200,
+        bitext_distractors=200,
+        non_english_pairs=6,
+        holdout_size=100,
+    ),
+    "quick": ReproduceBudget(
+        steps=(2, 4),
+        batch_size=8,
+        rows_per_lang=40,
+        parallel_rows=40,
+        max_pool=200,
+        negatives=2,
+        query_negatives=2,
+        rank_range=(30, 100),
+        learning_rate=5e-5,
+        lr_scheduler_type="cosine",
+        warmup_ratio=0.05,
+        max_seq_length=48,
+        freeze=("word_embeddings",),
+        parallel_anchor=10.0,
+        eval_sections=60,
+        bitext_pairs=40,
+        bitext_distractors=40,
+        non_english_pairs=6,
+        holdout_size=30,
+    ),
+}
+
+
+@dataclass
+class ReproduceConfig:
+    """What ``reproduce`` runs.
+
+    Attributes:
+        output_dir: The report directory (data, models, evaluations, ``REPRODUCTION.md``, ``reproduce.json``).
+        langs: Languages of the retrieval experiment (claims 1 and 2).
+        parallel_langs: Languages of the parallel experiment (claim 3; at least 4 so that 6 pairs without English
+            exist).
+        model: Base model spec (built-in name, Hugging Face id or local path).
+        quick: Use the ``quick`` budget (minutes; checks the machinery, decides nothing).
+        budget: Overrides of the preset's fields (``{"steps": (40, 120)}``).
+        seeds: Training seeds; data and evaluation sets use the first.
+        holdout_langs: The held-out panel (None: the default panel without any trained language; ``"none"``: none).
+        experiments: Which experiments run (``retrieval``, ``parallel``).
+        sts_data: STS JSONL files scored for the parallel experiment (there is no built-in STS data).
+        cache_dir: crossalign cache root.
+        redo: Ignore finished stages.
+    """
+
+    output_dir: str | os.PathLike[str]
+    langs: Sequence[str] | str = ("de", "zh-CN", "eu", "km")
+    parallel_langs: Sequence[str] | str = DEFAULT_PARALLEL_LANGS
+    model: str = "e5-small-q4"
+    quick: bool = False
+    budget: dict[str, Any] = field(default_factory=dict)
+    seeds: Sequence[int] = (13,)
+    holdout_langs: str | Sequence[str] | None = None
+    experiments: Sequence[str] = ("retrieval", "parallel")
+    sts_data: Sequence[str] = ()
+    cache_dir: str | os.PathLike[str] | None = None
+    redo: bool = False
+
+    def resolved_budget(self) -> ReproduceBudget:
+        """The preset with :attr:`budget` applied and checked."""
+        base = PRESETS["quick" if self.quick else "default"]
+        valid = {f.name for f in fields(ReproduceBudget)}
+        unknown = sorted(set(self.budget) - valid)
+        if unknown:
+            raise ConfigError(
+                f"unknown reproduce budget field(s): {', '.join(unknown)}",
+                hint=f"valid fields: {', '.join(sorted(valid))}",
+            )
+        values = dict(self.budget)
+        for name in ("steps", "freeze", "rank_range"):  # CLI: "40,80" or [40, 80] or 40
+            value = values.get(name)
+            if isinstance(value, str):
+                items = [x.strip() for x in value.split(",") if x.strip()]
+                values[name] = tuple(items if name == "freeze" else _ints(name, items))
+            elif isinstance(value, int):
+                values[name] = (value,)
+            elif value is not None:
+                values[name] = tuple(value)
+        budget = replace(base, **values)
+        budget.check()
+        return budget
+
+    def checked(self) -> dict[str, Any]:
+        """Languages, panel, experiments and seeds parsed once; ConfigError / UnknownLanguageError before any work."""
+        from crossalign.data.libreoffice.langs import lo_lang_list
+        from crossalign.evaluation.holdout import resolve_holdout_langs
+
+        bad = [e for e in self.experiments if e not in EXPERIMENT_METHODS]
+        if bad or not self.experiments:
+            raise ConfigError(
+                f"unknown experiment(s) {bad or '(none given)'}", hint=f"choose from {', '.join(EXPERIMENT_METHODS)}"
+            )
+        langs = [x for x in lo_lang_list(self.langs, field="--langs") if x != "en"]
+        parallel = [x for x in lo_lang_list(self.parallel_langs, field="--parallel-langs") if x != "en"]
+        if "parallel" in self.experiments and len(parallel) < 4:
+            raise ConfigError(
+                f"--parallel-langs needs at least 4 languages (6 pairs without English), got {', '.join(parallel)}",
+            )
+        seeds = list(self.seeds)
+        if not seeds or any(not isinstance(s, int) for s in seeds) or len(set(seeds)) != len(seeds):
+            raise ConfigError(f"seeds must be distinct integers, got {self.seeds!r}")
+        trained = sorted(set(langs) | set(parallel))
+        panel = resolve_holdout_langs(self.holdout_langs, trained)
+        for path in self.sts_data:
+            if not Path(path).is_file():
+                raise ConfigError(f"--sts-data: file not found: {path}", hint="pass an existing STS JSONL file")
+        return {"langs": langs, "parallel": parallel, "panel": panel, "seeds": seeds}
+
+
+@dataclass
+class ReproduceResult:
+    """What :func:`run_reproduce` returns.
+
+    Attributes:
+        output_dir: The report directory.
+        report: ``REPRODUCTION.md``.
+        summary: The content of ``reproduce.json`` (claims, verdicts, tables' values, settings, seconds).
+        text: The verdicts and tables as printed.
+        seconds: Stage -> wall seconds (reused stages: 0).
+    """
+
+    output_dir: Path
+    report: Path
+    summary: dict[str, Any]
+    text: str
+    seconds: dict[str, float]
+
+
+# -------------------------------------------------------------------------------------------------------- claims
+@dataclass(frozen=True)
+class ClaimMetric:
+    """One measured quantity of a claim, pooled over the claim's languages.
+
+    Attributes:
+        label: Column label.
+        suite: Evaluation suite of the cells.
+        metrics: Per-query keys pooled (``p@1_src2tgt`` and ``p@1_tgt2src`` = P@1 in both directions); the first one
+            names the metric's scale and direction.
+        cells: Which tasks: ``x>en``, ``en>x``, ``x>x``, ``en>en`` (retrieval, one per language), ``mixed`` (x
+            queries over the English + x pool), ``bitext-en`` / ``bitext-non-en`` (pairs with / without English).
+    """
+
+    label: str
+    suite: str
+    metrics: tuple[str, ...]
+    cells: str
+
+    @property
+    def key(self) -> str:
+        """The metric that names scale and direction."""
+        return self.metrics[0]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A paper's central claim as a paired comparison (declarative, like MTEB task metadata).
+
+    Attributes:
+        name: Short key (``clear``, ``jsd``, ``multiway``).
+        paper: Where the claim comes from.
+        statement: The claim in one sentence.
+        experiment: ``retrieval`` or ``parallel``.
+        method, baseline: The compared models (method − baseline; the claim says the method is better).
+        primary: The metric the verdict rests on.
+        secondary: Reported with intervals, not part of the verdict.
+    """
+
+    name: str
+    paper: str
+    statement: str
+    experiment: str
+    method: str
+    baseline: str
+    primary: ClaimMetric
+    secondary: tuple[ClaimMetric, ...] = ()
+
+
+def _retrieval(direction: str) -> ClaimMetric:
+    return ClaimMetric(direction.replace(">", "→") + " nDCG@10", "retrieval", (_NDCG,), direction)
+
+
+_MAX_R = ClaimMetric("Max@R (mean)", "mixed-pool", ("max_rank_mean",), "mixed")
+_BITEXT_NON_EN = ClaimMetric(
+    "bitext P@1, pairs without English", "bitext", ("p@1_src2tgt", "p@1_tgt2src"), "bitext-non-en"
+)
+
+#: The three claims tested.
+CLAIMS: tuple[Claim, ...] = (
+    Claim(
+        name="clear",
+        paper="CLEAR (ACL 2026)",
+        statement="CLEAR retrieves English passages for target-language queries better than InfoNCE (x→en)",
+        experiment="retrieval",
+        method="clear",
+        baseline="infonce",
+        primary=_retrieval("x>en"),
+        secondary=(_retrieval("en>x"), _retrieval("x>x"), _retrieval("en>en"), _MAX_R),
+    ),
+    Claim(
+        name="jsd",
+        paper="JSD + InfoNCE alignment (ICLR 2026)",
+        statement="JSD+InfoNCE lowers the rank of the last relevant document in a mixed-language pool (Max@R) "
+        "below InfoNCE's",
+        experiment="retrieval",
+        method="jsd",
+        baseline="infonce",
+        primary=_MAX_R,
+        secondary=(
+            ClaimMetric("Complete@10", "mixed-pool", ("complete@10",), "mixed"),
+            ClaimMetric("nDCG@1 (mixed pool)", "mixed-pool", ("ndcg@1",), "mixed"),
+            ClaimMetric("EnglishFirst@1", "inclination", ("pivot_first@1",), "mixed"),
+            _retrieval("x>en"),
+        ),
+    ),
+    Claim(
+        name="multiway",
+        paper="Multi-way parallel contrastive alignment (2026)",
+        statement="training on multi-way parallel tuples mines bitext between non-English languages better than "
+        "training on En–X pairs of the same tuples",
+        experiment="parallel",
+        method="multiway",
+        baseline="en-x",
+        primary=_BITEXT_NON_EN,
+        secondary=(
+            ClaimMetric("bitext P@1, pairs with English", "bitext", ("p@1_src2tgt", "p@1_tgt2src"), "bitext-en"),
+            ClaimMetric("xSIM error, pairs without English", "bitext", ("xsim_error",), "bitext-non-en"),
+            _retrieval("en>en"),
+        ),
+    ),
+)
+
+
+def _is_holdout(task: Any) -> bool:
+    return str(task.task).startswith("holdout/")
+
+
+def _tasks(result: Any, cm: ClaimMetric, langs: Sequence[str]) -> list[Any]:
+    """The result's tasks that ``cm`` pools (held-out panel tasks never)."""
+    out = []
+    for t in result.find(cm.suite):
+        if _is_holdout(t):
+            continue
+        q, d = t.query_lang, t.doc_lang
+        if cm.cells in ("x>en", "en>x", "x>x", "en>en"):
+            want_q, want_d = cm.cells.split(">")
+            lang = next((x for x in langs if t.task.endswith(f"/{x}")), None)
+            if lang is None:
+                continue
+            ok = q == (lang if want_q == "x" else "en") and d == (lang if want_d == "x" else "en")
+        elif cm.cells == "mixed":
+            ok = q in langs and set(t.pool) == {"en", q}
+        elif cm.cells == "bitext-en":
+            ok = "en" in (q, d) and (q in langs or d in langs)
+        elif cm.cells == "bitext-non-en":
+            ok = "en" not in (q, d) and q in langs and d in langs
+        else:
+            raise ConfigError(f"unknown claim cells {cm.cells!r}")
+        if ok:
+            out.append(t)
+    return out
+
+
+def pooled_values(result: Any, cm: ClaimMetric, langs: Sequence[str]) -> dict[str, float]:
+    """``{cell|metric|query id: value}`` over every task and metric ``cm`` pools (empty when none was measured)."""
+    from crossalign.reports.compare import per_query_values
+
+    values: dict[str, float] = {}
+    for t in _tasks(result, cm, langs):
+        for metric in cm.metrics:
+            found = per_query_values(t, metric)
+            if found is None:
+                continue
+            cell = f"{t.task}|{t.query_lang}>{t.doc_lang or ','.join(sorted(t.pool))}|{metric}"
+            values.update({f"{cell}|{q}": float(v) for q, v in found[0].items()})
+    return values
+
+
+def compare_pooled(
+    base: Any, model: Any, cm: ClaimMetric, langs: Sequence[str], *, n_resamples: int = 2000, seed: int = 0
+) -> dict[str, Any] | None:
+    """Paired bootstrap of ``model − base`` on ``cm`` pooled over ``langs``: ``{"base", "model", "delta", "ci_low",
+    "ci_high", "p_value", "n", "better"}`` (raw scale; ``better`` = the model is better by the whole interval,
+    ``worse`` the opposite, else None), or None when either side has no per-query values."""
+    from crossalign.evaluation.significance import paired_bootstrap
+
+    a, b = pooled_values(base, cm, langs), pooled_values(model, cm, langs)
+    if not a or not b:
+        return None
+    r = paired_bootstrap(a, b, n_resamples=n_resamples, seed=seed)
+    lower = lower_is_better(cm.key)
+    lo, hi = (-r.ci_high, -r.ci_low) if lower else (r.ci_low, r.ci_high)  # oriented: positive = better
+    side = "better" if lo > 0 else "worse" if hi < 0 else None
+    return {
+        "base": r.value_a,
+        "model": r.value_b,
+        "delta": r.difference,
+        "ci_low": r.ci_low,
+        "ci_high": r.ci_high,
+        "p_value": r.p_value,
+        "n": r.n,
+        "side": side,
+    }
+
+
+def claim_verdicts(
+    results: dict[str, Any], langs_of: dict[str, list[str]], budgets: Sequence[int], seeds: Sequence[int]
+) -> list[dict[str, Any]]:
+    """Every claim's comparison at every budget and seed, and its verdict.
+
+    Args:
+        results: ``"<experiment>/<method>@<steps>/s<seed>"`` and ``"<experiment>/base"`` -> EvaluationResult.
+        langs_of: Experiment -> its languages.
+        budgets, seeds: The steps and seeds run.
+
+    Returns:
+        One dict per claim in :data:`CLAIMS` whose experiment ran: ``name``, ``paper``, ``statement``, ``primary``
+        (label), ``cells`` (one per budget and seed: ``steps``, ``seed``, the primary comparison and the secondary
+        ones), ``verdict`` (``holds`` / ``reversed`` / ``not shown`` / ``mixed``) and ``detail`` (which budgets).
+    """
+    out = []
+    for claim in CLAIMS:
+        base = results.get(f"{claim.experiment}/base")
+        if base is None:
+            continue
+        langs = langs_of[claim.experiment]
+        cells = []
+        for seed in seeds:
+            for steps in budgets:
+                m = results.get(f"{claim.experiment}/{claim.method}@{steps}/s{seed}")
+                b = results.get(f"{claim.experiment}/{claim.baseline}@{steps}/s{seed}")
+                if m is None or b is None:
+                    continue
+                cells.append(
+                    {
+                        "steps": steps,
+                        "seed": seed,
+                        "primary": compare_pooled(b, m, claim.primary, langs),
+                        "secondary": {cm.label: compare_pooled(b, m, cm, langs) for cm in claim.secondary},
+                    }
+                )
+        sides = [c["primary"]["side"] if c["primary"] else "missing" for c in cells]
+        if not cells or "missing" in sides:
+            verdict = "not measured"
+        elif all(s == "better" for s in sides):
+            verdict = "holds"
+        elif all(s == "worse" for s in sides):
+            verdict = "reversed"
+        elif all(s is None for s in sides):
+            verdict = "not shown"
+        else:
+            verdict = "mixed"
+        where = {
+            "holds": [
+                f"{c['steps']} steps, seed {c['seed']}" for c, s in zip(cells, sides, strict=True) if s == "better"
+            ],
+            "reversed": [
+                f"{c['steps']} steps, seed {c['seed']}" for c, s in zip(cells, sides, strict=True) if s == "worse"
+            ],
+            "not shown": [
+                f"{c['steps']} steps, seed {c['seed']}" for c, s in zip(cells, sides, strict=True) if s is None
+            ],
+        }
+        detail = "; ".join(f"{k} at {', '.join(v)}" for k, v in where.items() if v) or "no comparison ran"
+        out.append(
+            {
+                "name": claim.name,
+                "paper": claim.paper,
+                "statement": claim.statement,
+                "method": claim.method,
+                "baseline": claim.baseline,
+                "primary": claim.primary.label,
+                "primary_metric": claim.primary.key,
+                "cells": cells,
+                "verdict": verdict,
+                "detail": detail,
+            }
+        )
+    return out
+
+
+def _interval(metric: str, c: dict[str, Any] | None) -> str:
+    """``+2.3 [+0.8, +3.9]`` in the metric's scale (one formatter for every number)."""
+    if c is None:
+        return "–"
+    lo, hi = format_delta(metric, c["ci_low"]), format_delta(metric, c["ci_high"])
+    return f"{format_delta(metric, c['delta'])} [{lo}, {hi}]"
+
+
+def claims_table(verdicts: Sequence[dict[str, Any]]) -> Table:
+    """One row per claim, budget and seed: baseline, method, difference with its 95 % interval, side."""
+    rows = []
+    for v in verdicts:
+        for c in v["cells"]:
+            p = c["primary"]
+            metric = v["primary_metric"]
+            rows.append(
+                [
+                    v["name"],
+                    f"{v['method']} vs {v['baseline']}",
+                    v["primary"],
+                    str(c["steps"]),
+                    str(c["seed"]),
+                    format_value(metric, p["base"]) if p else "–",
+                    format_value(metric, p["model"]) if p else "–",
+                    _interval(metric, p),
+                    (p["side"] or "–") if p else "–",
+                ]
+            )
+    return Table(
+        "Claims: method vs baseline on the primary metric, pooled over the experiment's languages",
+        ["claim", "models", "metric", "steps", "seed", "baseline", "method", "Δ [95 % CI]", "side"],
+        rows,
+        caption=["paired bootstrap over queries (2000 resamples); side: which model the whole interval favours"],
+        label_columns=3,
+    )
+
+
+def secondary_table(verdicts: Sequence[dict[str, Any]]) -> Table:
+    """The secondary metrics' differences with intervals, one row per claim, metric, budget and seed."""
+    rows = []
+    for v in verdicts:
+        claim = next(c for c in CLAIMS if c.name == v["name"])
+        for c in v["cells"]:
+            for cm in claim.secondary:
+                cmp = c["secondary"].get(cm.label)
+                rows.append(
+                    [
+                        v["name"],
+                        cm.label,
+                        str(c["steps"]),
+                        str(c["seed"]),
+                        format_value(cm.key, cmp["base"]) if cmp else "–",
+                        format_value(cm.key, cmp["model"]) if cmp else "–",
+                        _interval(cm.key, cmp),
+                    ]
+                )
+    return Table(
+        "Secondary metrics (method − baseline)",
+        ["claim", "metric", "steps", "seed", "baseline", "method", "Δ [95 % CI]"],
+        rows,
+        label_columns=2,
+    )
+
+
+def en_en_checks(results: dict[str, Any], langs_of: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """Every trained model's mean en→en nDCG@10 against its experiment's base model (limit :data:`MAX_EN_EN_LOSS`)."""
+    cm = _retrieval("en>en")
+    out = []
+    for label, res in results.items():
+        experiment, _, rest = label.partition("/")
+        if rest == "base" or f"{experiment}/base" not in results:
+            continue
+        cmp = compare_pooled(results[f"{experiment}/base"], res, cm, langs_of[experiment])
+        if cmp is None:
+            continue
+        out.append(
+            {
+                "model": label,
+                "base": cmp["base"],
+                "model_value": cmp["model"],
+                "delta": cmp["delta"],
+                "holds": cmp["delta"] >= -MAX_EN_EN_LOSS - 1e-12,
+            }
+        )
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------ workflow
+def run_reproduce(
+    config: ReproduceConfig, *, show_progress: bool | None = None, log: Log | None = None
+) -> ReproduceResult:
+    """Run both experiments (see the module docstring), compute the verdicts and write the report directory.
+
+    Raises:
+        ConfigError, UnknownLanguageError: Bad settings, before the output directory is made.
+        CorpusError, ModelError, TrainingError: Corpus, model or training faults (finished stages are kept and reused
+            by the next run).
+    """
+    from crossalign.utils.atomic import check_output_location
+    from crossalign.utils.progress import progress_scope, stage_logger
+
+    say = stage_logger(show_progress, log)
+    out = Path(config.output_dir).expanduser().resolve()
+    budget = config.resolved_budget()
+    parsed = config.checked()
+    check_output_location(out, what="output directory")
+    out.mkdir(parents=True, exist_ok=True)
+    stages = StageLog(out, config.redo)
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    langs_of = {"retrieval": parsed["langs"], "parallel": parsed["parallel"]}
+    experiments = [e for e in EXPERIMENT_METHODS if e in config.experiments]
+    budgets = sorted(budget.steps)
+    say(
+        f"crossalign reproduce: {'quick' if config.quick else 'default'} budget, experiments {', '.join(experiments)}, "
+        f"budgets {', '.join(map(str, budgets))} steps, seeds {', '.join(map(str, parsed['seeds']))}; output {out}"
+    )
+    with progress_scope(show_progress):
+        from crossalign.data.libreoffice import LibreOfficeCorpus
+        from crossalign.models.loading import load_model, resolve_model
+
+        t0 = time.perf_counter()
+        model_path = resolve_model(config.model, cache_dir=config.cache_dir)
+        all_langs = sorted({x for e in experiments for x in langs_of[e]} | set(parsed["panel"]))
+        corpus = LibreOfficeCorpus.open(all_langs, cache_dir=config.cache_dir)
+        seconds["prepare"] = time.perf_counter() - t0
+        say(
+            f"[prepare] model {config.model} and corpus ({len(all_langs)} languages) in "
+            + format_seconds(seconds["prepare"])
+        )
+        base_model = load_model(model_path)
+        common = {"model": config.model, "seed": parsed["seeds"][0]}
+        data = _build_data(config, budget, experiments, langs_of, corpus, base_model, out, stages, common, seconds, say)
+        del base_model
+        results: dict[str, Any] = {}
+        for experiment in experiments:
+            langs = langs_of[experiment]
+            eval_kwargs = _eval_kwargs(config, budget, experiment, langs, parsed, corpus)
+            key = {**common, "experiment": experiment, **eval_kwargs}
+            results[f"{experiment}/base"] = evaluate_stage(
+                f"{experiment}/base", model_path, out, stages, key, eval_kwargs, seconds, say
+            )
+            for seed in parsed["seeds"]:
+                for method in EXPERIMENT_METHODS[experiment]:
+                    run_dir, train_key = _train(
+                        method,
+                        experiment,
+                        seed,
+                        config,
+                        budget,
+                        model_path,
+                        data[method],
+                        out,
+                        stages,
+                        seconds,
+                        say,
+                        len(langs),
+                    )
+                    for steps in budgets:
+                        model_dir = (
+                            run_dir / "model"
+                            if steps == budgets[-1]
+                            else run_dir / "checkpoints" / f"checkpoint-{steps}"
+                        )
+                        label = f"{experiment}/{method}@{steps}/s{seed}"
+                        results[label] = evaluate_stage(
+                            label,
+                            str(model_dir),
+                            out,
+                            stages,
+                            {**key, "trained": train_key, "steps": steps},
+                            eval_kwargs,
+                            seconds,
+                            say,
+                        )
+
+    t0 = time.perf_counter()
+    verdicts = claim_verdicts(results, langs_of, budgets, parsed["seeds"])
+    summary = _summary(config, budget, parsed, results, verdicts, langs_of, out)
+    text = format_reproduction(summary)
+    seconds["report"] = time.perf_counter() - t0
+    seconds["total"] = time.perf_counter() - started
+    summary["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
+    report = _write_report(out, summary, text, config)
+    atomic_write_json(out / "reproduce.json", summary)
+    say(f"[report] {report} (total {format_seconds(seconds['total'])})")
+    return ReproduceResult(out, report, summary, text, seconds)
+
+
+def _eval_kwargs(
+    config: ReproduceConfig,
+    budget: ReproduceBudget,
+    experiment: str,
+    langs: list[str],
+    parsed: dict[str, Any],
+    corpus: Any,
+) -> dict[str, Any]:
+    """The :func:`~crossalign.workflows.evaluate.prepare_evaluation` options of one experiment."""
+    retrieval = experiment == "retrieval"
+    return {
+        "suites": "retrieval,mixed-pool" if retrieval else "retrieval,bitext" + (",sts" if config.sts_data else ""),
+        "langs": langs,
+        "max_sections": budget.eval_sections if retrieval else max(50, budget.eval_sections // 3),
+        "max_bitext_pairs": budget.bitext_pairs,
+        "bitext_distractors": budget.bitext_distractors,
+        "non_english_pairs": 0 if retrieval else budget.non_english_pairs,
+        "data": list(config.sts_data) if not retrieval else [],
+        "seed": parsed["seeds"][0],
+        "cache_dir": config.cache_dir,
+        "corpus": corpus,
+        "write_trec": False,
+        "holdout_langs": ",".join(parsed["panel"]) if parsed["panel"] else "none",
+        "holdout_size": budget.holdout_size,
+    }
+
+
+def _build_data(
+    config: ReproduceConfig,
+    budget: ReproduceBudget,
+    experiments: list[str],
+    langs_of: dict[str, list[str]],
+    corpus: Any,
+    base_model: Any,
+    out: Path,
+    stages: StageLog,
+    common: dict[str, Any],
+    seconds: dict[str, float],
+    say: Log,
+) -> dict[str, tuple[Path, str]]:
+    """Build (or reuse) every method's training rows; returns method -> (directory, settings digest)."""
+    from crossalign.data.builders.clear import build_clear, infonce_from_clear
+    from crossalign.data.builders.jsd import build_jsd
+    from crossalign.data.builders.multiway import build_enx, build_multiway
+
+    root = out / "data"
+    found: dict[str, tuple[Path, str]] = {}
+    t0 = time.perf_counter()
+    if "retrieval" in experiments:
+        langs = langs_of["retrieval"]
+        key = settings_digest(
+            {
+                **common,
+                "langs": langs,
+                "rows": budget.rows_per_lang,
+                "pool": budget.max_pool,
+                "neg": budget.negatives,
+                "qneg": budget.query_negatives,
+                "ranks": budget.rank_range,
+            }
+        )
+        dirs = [root / m for m in EXPERIMENT_METHODS["retrieval"]]
+        if stages.done("data-retrieval", key, dirs):
+            say("[data] reusing the CLEAR, InfoNCE and JSD rows")
+        else:
+            say(
+                f"[data] CLEAR rows: {budget.rows_per_lang} per language, {budget.negatives} passage and "
+                f"{budget.query_negatives} query negatives from ranks {budget.rank_range[0]}–{budget.rank_range[1]}"
+            )
+            opts = {"max_rows": budget.rows_per_lang, "seed": common["seed"]}
+            clear = build_clear(
+                corpus,
+                langs,
+                model=base_model,
+                negatives=budget.negatives,
+                query_negatives=budget.query_negatives,
+                rank_range=budget.rank_range,
+                max_pool=budget.max_pool,
+                **opts,
+            )
+            clear.write(root / "clear", overwrite=True)
+            infonce_from_clear(clear).write(root / "infonce", overwrite=True)
+            build_jsd(corpus, langs, **opts).write(root / "jsd", overwrite=True)
+            stages.mark("data-retrieval", key, time.perf_counter() - t0, dirs)
+        found.update({d.name: (d, key) for d in dirs})
+    if "parallel" in experiments:
+        t1 = time.perf_counter()
+        langs = langs_of["parallel"]
+        key = settings_digest({**common, "langs": langs, "tuples": budget.parallel_rows})
+        dirs = [root / m for m in EXPERIMENT_METHODS["parallel"]]
+        if stages.done("data-parallel", key, dirs):
+            say("[data] reusing the multi-way and En–X sets")
+        else:
+            say(f"[data] multi-way tuples ({budget.parallel_rows}) and the En–X pairs of the same tuples")
+            opts = {"max_rows": budget.parallel_rows, "seed": common["seed"]}
+            build_multiway(corpus, langs, **opts).write(root / "multiway", overwrite=True)
+            build_enx(corpus, langs, **opts).write(root / "en-x", overwrite=True)
+            stages.mark("data-parallel", key, time.perf_counter() - t1, dirs)
+        found.update({d.name: (d, key) for d in dirs})
+    seconds["data"] = time.perf_counter() - t0
+    return found
+
+
+def _train(
+    method: str,
+    experiment: str,
+    seed: int,
+    config: ReproduceConfig,
+    budget: ReproduceBudget,
+    model_path: str,
+    data: tuple[Path, str],
+    out: Path,
+    stages: StageLog,
+    seconds: dict[str, float],
+    say: Log,
+    n_langs: int,
+) -> tuple[Path, str]:
+    """Train ``method`` to ``max(steps)`` with a checkpoint at every budget (or reuse / resume it)."""
+    from crossalign.training import TrainConfig
+    from crossalign.workflows.train import train
+
+    steps = sorted(budget.steps)
+    run_dir = out / "models" / f"{method}-s{seed}"
+    data_dir, data_key = data
+    train_fields = {
+        k: v
+        for k, v in asdict(budget).items()
+        if k
+        in ("steps", "batch_size", "learning_rate", "lr_scheduler_type", "warmup_ratio", "max_seq_length", "freeze")
+    }
+    anchor = budget.parallel_anchor if experiment == "parallel" and budget.parallel_anchor > 0 else None
+    key = settings_digest(
+        {"method": method, "model": config.model, "data": data_key, "seed": seed, "anchor": anchor, **train_fields}
+    )
+    name = f"train-{method}-s{seed}"
+    outputs = [run_dir / "model", *(run_dir / "checkpoints" / f"checkpoint-{s}" for s in steps[:-1])]
+    if stages.done(name, key, outputs):
+        say(f"[train] {method} seed {seed}: reusing {run_dir}")
+        seconds[name] = 0.0
+        return run_dir, key
+    t0 = time.perf_counter()
+    batch = budget.batch_size
+    if method == "en-x":  # the same texts per step as multi-way: a tuple is N+1 texts, a pair 2
+        batch = max(1, budget.batch_size * (n_langs + 1) // 2)
+    say(
+        f"[train] {method} seed {seed}: {steps[-1]} steps × {batch} rows ({budget.lr_scheduler_type}, warm-up "
+        f"{budget.warmup_ratio:g}, lr {budget.learning_rate:g}), checkpoints at {', '.join(map(str, steps))}"
+        + (f", base anchor {anchor:g}" if anchor else "")
+    )
+    resume = stages.started(name, key) and run_dir.exists()
+    cfg = TrainConfig(
+        method=method,
+        model=model_path,
+        data=str(data_dir),
+        output_dir=str(run_dir),
+        learning_rate=budget.learning_rate,
+        lr_scheduler_type=budget.lr_scheduler_type,
+        warmup_ratio=budget.warmup_ratio,
+        per_device_train_batch_size=batch,
+        max_steps=steps[-1],
+        seed=seed,
+        max_seq_length=budget.max_seq_length,
+        freeze=list(budget.freeze),
+        base_anchor=anchor,
+        logging_steps=max(1, steps[0] // 4),
+        save_steps=_gcd(steps),
+    )
+    train(cfg, resume=resume, overwrite=not resume)
+    seconds[name] = time.perf_counter() - t0
+    stages.mark(name, key, seconds[name], outputs)
+    say(f"[train] {method} seed {seed} done in {format_seconds(seconds[name])}")
+    return run_dir, key
+
+
+def _ints(name: str, items: Sequence[str]) -> list[int]:
+    try:
+        return [int(x) for x in items]
+    except ValueError:
+        raise ConfigError(f"{name} must be integers, got {', '.join(items)}") from None
+
+
+def _gcd(values: Sequence[int]) -> int:
+    import math
+
+    g = 0
+    for v in values:
+        g = math.gcd(g, v)
+    return g
+
+
+# -------------------------------------------------------------------------------------------------------- report
+def _summary(
+    config: ReproduceConfig,
+    budget: ReproduceBudget,
+    parsed: dict[str, Any],
+    results: dict[str, Any],
+    verdicts: list[dict[str, Any]],
+    langs_of: dict[str, list[str]],
+    out: Path,
+) -> dict[str, Any]:
+    from crossalign.evaluation.holdout import holdout_comparison
+
+    holdout: dict[str, Any] = {}
+    if parsed["panel"]:
+        for experiment in EXPERIMENT_METHODS:
+            base = results.get(f"{experiment}/base")
+            if base is None:
+                continue
+            models = {k: v for k, v in results.items() if k.startswith(f"{experiment}/") and k != f"{experiment}/base"}
+            holdout[experiment] = holdout_comparison(base, models)
+    return {
+        "claims": verdicts,
+        "en_en": en_en_checks(results, langs_of),
+        "holdout": holdout,
+        "languages": langs_of,
+        "panel": parsed["panel"],
+        "seeds": parsed["seeds"],
+        "budget": asdict(budget),
+        "model": config.model,
+        "command": _command(config, out),
+    }
+
+
+def _command(config: ReproduceConfig, out: Path) -> str:
+    cmd = "crossalign reproduce" + (" --quick" if config.quick else "")
+    if list(config.seeds) != [13]:
+        cmd += " --seeds " + ",".join(map(str, config.seeds))
+    for k, v in config.budget.items():
+        cmd += f" --budget {k}={','.join(map(str, v)) if isinstance(v, (tuple, list)) else v}"
+    return cmd + f" --output {out}"
+
+
+def format_reproduction(summary: dict[str, Any], *, markdown: bool = False) -> str:
+    """The verdicts, the claims table, the secondary metrics and the en→en check, as text or markdown."""
+    lines = []
+    for v in summary["claims"]:
+        mark = {"holds": "✔", "reversed": "✘"}.get(v["verdict"], "–")
+        lines.append(f"{mark} {v['paper']}: {v['statement']} — {v['verdict'].upper()} ({v['detail']})")
+    for c in summary["en_en"]:
+        if not c["holds"]:
+            lines.append(
+                f"✘ {c['model']} loses {format_delta(_NDCG, -c['delta'])} of en→en nDCG@10 against the base model "
+                f"(limit {100 * MAX_EN_EN_LOSS:.0f} points)"
+            )
+    if summary["en_en"] and all(c["holds"] for c in summary["en_en"]):
+        lines.append(f"✔ no trained model loses more than {100 * MAX_EN_EN_LOSS:.0f} points of en→en nDCG@10")
+    for experiment, cmp in summary["holdout"].items():
+        failing = [k for k, v in cmp["verdicts"].items() if not v["holds"]]
+        lines.append(
+            f"{'✘' if failing else '✔'} held-out panel ({experiment}): "
+            + (
+                f"{len(failing)} of {len(cmp['verdicts'])} models lose more than 1.0 point somewhere"
+                if failing
+                else "no model loses more than 1.0 point"
+            )
+        )
+    tables = [claims_table(summary["claims"]), secondary_table(summary["claims"]), _en_en_table(summary["en_en"])]
+    if markdown:
+        return "\n".join(f"- {x}" for x in lines) + "\n\n" + "\n".join(t.to_markdown() for t in tables)
+    return "\n".join(lines) + "\n\n" + render_text(tables).rstrip("\n")
+
+
+def _en_en_table(checks: Sequence[dict[str, Any]]) -> Table:
+    rows = [
+        [
+            c["model"],
+            format_value(_NDCG, c["base"]),
+            format_value(_NDCG, c["model_value"]),
+            format_delta(_NDCG, c["delta"]),
+        ]
+        for c in checks
+    ]
+    return Table("en→en nDCG@10, every trained model vs its base model", ["model", "base", "model", "Δ"], rows)
+
+
+def _write_report(out: Path, summary: dict[str, Any], text: str, config: ReproduceConfig) -> Path:
+    from crossalign.reports.holdout import format_holdout, plot_holdout
+
+    parts = [
+        "# crossalign reproduce",
+        "",
+        f"Command: `{summary['command']}`",
+        "",
+        "## Verdicts",
+        "",
+        format_reproduction(summary, markdown=True),
+    ]
+    for experiment, cmp in summary["holdout"].items():
+        parts += ["", f"## Held-out panel ({experiment})", ""]
+        try:
+            plot = plot_holdout(cmp, out / "plots" / f"holdout-{experiment}.png")
+            parts += [f"![held-out panel]({plot.relative_to(out)})", ""]
+        except Exception as exc:  # matplotlib missing
+            logger.warning("no held-out plot: %s", exc)
+        parts.append(format_holdout(cmp, markdown=True, trained=summary["languages"][experiment]))
+    parts += [
+        "",
+        "## Settings",
+        "",
+        "Budget: " + ", ".join(f"{k}={v}" for k, v in summary["budget"].items()) + ".",
+        f"Languages: {summary['languages']}; held-out panel: {', '.join(summary['panel']) or 'none'}; "
+        f"seeds: {', '.join(map(str, summary['seeds']))}.",
+        "Per-model evaluations: `eval/<experiment>/<method>@<steps>/s<seed>/`; models: `models/<method>-s<seed>/`.",
+        "",
+        "## Wall time",
+        "",
+        "Per stage (reused stages: 0): " + ", ".join(f"{k} {format_seconds(v)}" for k, v in summary["seconds"].items()),
+        "",
+    ]
+    report = out / "REPRODUCTION.md"
+    atomic_write_text(report, "\n".join(parts))
+    return report

@@ -1,0 +1,141 @@
+"""`reproduce`'s verdicts come from paired intervals on pooled per-query values, per budget and seed; its budget and
+settings are checked before any work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from crossalign.errors import ConfigError
+from crossalign.evaluation.results import EvaluationResult, TaskScore
+from crossalign.workflows.reproduce import (
+    CLAIMS,
+    ReproduceConfig,
+    claim_verdicts,
+    compare_pooled,
+    en_en_checks,
+    format_reproduction,
+    pooled_values,
+)
+
+LANGS = ["de", "km"]
+
+
+def _retrieval_task(lang: str, q: str, d: str, values: np.ndarray) -> TaskScore:
+    pq = {f"q{i}": float(v) for i, v in enumerate(values)}
+    return TaskScore(
+        "retrieval",
+        f"libreoffice-sections/{lang}",
+        q,
+        d,
+        {d: 50},
+        len(pq),
+        "ndcg@10",
+        {"ndcg@10": float(np.mean(values))},
+        per_query={"ndcg@10": pq},
+    )
+
+
+def _result(label: str, x_en: float, en_en: float = 0.6, n: int = 60, noise: float = 0.0, seed: int = 0) -> Any:
+    rng = np.random.default_rng(seed)
+    tasks = []
+    for lang in LANGS:
+        vals = np.clip(x_en + noise * rng.standard_normal(n), 0, 1)
+        tasks.append(_retrieval_task(lang, lang, "en", vals))
+        tasks.append(_retrieval_task(lang, "en", "en", np.full(n, en_en)))
+        # a held-out panel task of the same shape must never be pooled
+        held = _retrieval_task("ja", "ja", "en", np.zeros(n))
+        held.task = "holdout/libreoffice-sections/ja"
+        tasks.append(held)
+    return EvaluationResult(model=label, data={}, config={}, tasks=tasks)
+
+
+def test_pooled_values_take_every_language_and_skip_the_panel():
+    res = _result("m", 0.5, n=10)
+    values = pooled_values(res, CLAIMS[0].primary, LANGS)
+    assert len(values) == 20  # 10 queries × 2 languages, no held-out task
+    assert all(v == pytest.approx(0.5) for v in values.values())
+    assert pooled_values(res, CLAIMS[0].primary, ["de"]).keys() < values.keys()
+
+
+def test_compare_pooled_sides_follow_the_interval():
+    base = _result("b", 0.4, noise=0.05, seed=1)
+    better = _result("m", 0.5, noise=0.05, seed=2)
+    same = _result("s", 0.4, noise=0.05, seed=3)
+    cm = CLAIMS[0].primary
+    up = compare_pooled(base, better, cm, LANGS)
+    assert (
+        up is not None and up["side"] == "better" and up["ci_low"] > 0 and up["delta"] == pytest.approx(0.1, abs=0.02)
+    )
+    down = compare_pooled(better, base, cm, LANGS)
+    assert down["side"] == "worse" and down["ci_high"] < 0
+    assert compare_pooled(base, same, cm, LANGS)["side"] is None
+
+
+def _results(clear_by_steps: dict[int, float]) -> dict[str, Any]:
+    out = {"retrieval/base": _result("base", 0.2, noise=0.05, seed=0)}
+    for i, (steps, clear) in enumerate(clear_by_steps.items()):
+        out[f"retrieval/infonce@{steps}/s13"] = _result("infonce", 0.4, noise=0.05, seed=10 + i)
+        out[f"retrieval/clear@{steps}/s13"] = _result("clear", clear, noise=0.05, seed=20 + i)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("clear", "verdict"),
+    [
+        ({40: 0.5, 80: 0.5}, "holds"),
+        ({40: 0.3, 80: 0.3}, "reversed"),
+        ({40: 0.4, 80: 0.4}, "not shown"),
+        ({40: 0.5, 80: 0.4}, "mixed"),
+    ],
+)
+def test_claim_verdict_needs_every_budget(clear, verdict):
+    results = _results(clear)
+    verdicts = claim_verdicts(results, {"retrieval": LANGS}, [40, 80], [13])
+    by_name = {v["name"]: v for v in verdicts}
+    v = by_name["clear"]
+    assert v["verdict"] == verdict
+    assert [c["steps"] for c in v["cells"]] == [40, 80]
+    if verdict == "mixed":
+        assert "holds at 40 steps, seed 13" in v["detail"] and "not shown at 80 steps, seed 13" in v["detail"]
+    # the JSD claim has no JSD model here: measured nowhere, said so
+    assert by_name["jsd"]["verdict"] == "not measured"
+    text = format_reproduction({"claims": verdicts, "en_en": [], "holdout": {}})
+    assert verdict.upper() in text
+
+
+def test_en_en_check_flags_a_collapse():
+    results = {
+        "retrieval/base": _result("base", 0.2, en_en=0.66),
+        "retrieval/clear@40/s13": _result("clear", 0.4, en_en=0.64),
+        "retrieval/jsd@40/s13": _result("jsd", 0.4, en_en=0.55),
+    }
+    checks = {c["model"]: c for c in en_en_checks(results, {"retrieval": LANGS})}
+    assert checks["retrieval/clear@40/s13"]["holds"]
+    assert not checks["retrieval/jsd@40/s13"]["holds"]
+    assert checks["retrieval/jsd@40/s13"]["delta"] == pytest.approx(-0.11)
+
+
+def test_budget_overrides_and_errors():
+    cfg = ReproduceConfig(output_dir="x", budget={"steps": "40,120", "rank_range": [10, 50]})
+    b = cfg.resolved_budget()
+    assert b.steps == (40, 120) and b.rank_range == (10, 50)
+    with pytest.raises(ConfigError, match="unknown reproduce budget field"):
+        ReproduceConfig(output_dir="x", budget={"stepz": 3}).resolved_budget()
+    with pytest.raises(ConfigError, match="steps must be distinct"):
+        ReproduceConfig(output_dir="x", budget={"steps": [40, 40]}).resolved_budget()
+    with pytest.raises(ConfigError, match="rank_range"):
+        ReproduceConfig(output_dir="x", budget={"rank_range": [50, 10]}).resolved_budget()
+
+
+def test_settings_are_checked_before_any_work(tmp_path):
+    with pytest.raises(ConfigError, match="at least 4"):
+        ReproduceConfig(output_dir=tmp_path, parallel_langs="de,fi").checked()
+    with pytest.raises(ConfigError, match="unknown experiment"):
+        ReproduceConfig(output_dir=tmp_path, experiments=("retrieval", "sts")).checked()
+    parsed = ReproduceConfig(output_dir=tmp_path).checked()
+    trained = set(parsed["langs"]) | set(parsed["parallel"])
+    assert parsed["panel"] and not trained & set(parsed["panel"])
+    assert len(parsed["parallel"]) == 8
