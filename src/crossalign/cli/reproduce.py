@@ -13,6 +13,7 @@ Examples::
     crossalign reproduce                                 # the default budget (README gives its measured wall time)
     crossalign reproduce --quick                         # minutes: checks the machinery, decides nothing
     crossalign reproduce --seeds 13,14 --budget steps=40,120
+    crossalign reproduce --preset paper --nproc-per-node 4  # 4 GPUs, the reference's scale
     crossalign reproduce --experiments parallel --parallel-langs de,zh-CN,eu,km,hi,fi,vi,pl,cs,sv
 """
 
@@ -42,7 +43,7 @@ def _int_list(text: str) -> list[int]:
 
 def register(subparsers: Any) -> None:
     """Add the ``reproduce`` command to the top-level sub-parsers."""
-    from crossalign.workflows.reproduce import DEFAULT_PARALLEL_LANGS, EXPERIMENT_METHODS, ReproduceBudget
+    from crossalign.workflows.reproduce import DEFAULT_PARALLEL_LANGS, EXPERIMENT_METHODS, PRESETS, ReproduceBudget
 
     p = subparsers.add_parser(
         "reproduce",
@@ -50,7 +51,21 @@ def register(subparsers: Any) -> None:
         description=help_text(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--quick", action="store_true", help="tiny budget: checks the machinery in minutes, decides nothing")
+    p.add_argument(
+        "--preset",
+        choices=list(PRESETS),
+        default="default",
+        help="budget: default (sized for about 90 min on 2 CPU cores), quick (checks the machinery in minutes, decides "
+        "nothing), paper (the CLEAR reference's scale, for GPUs: batch 64, GradCache, 512 tokens, bf16)",
+    )
+    p.add_argument("--quick", action="store_true", help="shorthand for --preset quick")
+    p.add_argument(
+        "--nproc-per-node",
+        type=int,
+        default=1,
+        metavar="N",
+        help="train under torchrun with N processes (one per GPU; the reference used 4); default 1",
+    )
     p.add_argument(
         "--experiments",
         default=",".join(EXPERIMENT_METHODS),
@@ -103,7 +118,9 @@ def run(args: argparse.Namespace) -> int:
         langs=args.langs,
         parallel_langs=args.parallel_langs,
         model=args.model,
+        preset=args.preset,
         quick=args.quick,
+        nproc_per_node=args.nproc_per_node,
         budget=dict(args.budget),
         seeds=tuple(args.seeds),
         holdout_langs=args.holdout_langs,

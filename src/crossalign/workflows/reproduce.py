@@ -99,6 +99,9 @@ class ReproduceBudget:
         bitext_pairs, bitext_distractors: Gold paragraph pairs and distractors per side per bitext pair.
         non_english_pairs: Bitext pairs without English (chosen by :class:`~crossalign.data.eval_sets.EvalSetsConfig`).
         holdout_size: Test sections and bitext pairs per held-out language.
+        mini_batch_size: CLEAR's GradCache mini-batch (:class:`~crossalign.losses.cached_clear.CachedCLEARLoss`,
+            the reference's 32); None: the plain loss (the same gradients, one forward less).
+        bf16: Train in bfloat16 mixed precision (the reference's; opt-in on CPUs, see README "Performance").
     """
 
     steps: tuple[int, ...]
@@ -120,6 +123,8 @@ class ReproduceBudget:
     bitext_distractors: int
     non_english_pairs: int
     holdout_size: int
+    mini_batch_size: int | None = None
+    bf16: bool = False
 
     def check(self) -> None:
         """ConfigError naming the first bad field."""
@@ -138,12 +143,16 @@ class ReproduceBudget:
         lo, hi = self.rank_range
         if not (isinstance(lo, int) and isinstance(hi, int) and 1 <= lo <= hi):
             raise ConfigError(f"rank_range must be 1 <= lo <= hi, got {self.rank_range!r}")
+        if self.mini_batch_size is not None and (not isinstance(self.mini_batch_size, int) or self.mini_batch_size < 1):
+            raise ConfigError(f"mini_batch_size must be a positive integer or null, got {self.mini_batch_size!r}")
         if self.parallel_anchor < 0:
             raise ConfigError(f"parallel_anchor must be >= 0, got {self.parallel_anchor!r}")
 
 
 #: Budgets by name. ``default`` is sized for about 90 minutes on 2 CPU cores (README "Reproducing the papers" gives
-#: the measured wall time); ``quick`` checks the machinery in a few minutes and decides nothing.
+#: the measured wall time); ``quick`` checks the machinery in a few minutes and decides nothing; ``paper`` is the
+#: CLEAR reference's scale for GPUs (per-device batch 64 with GradCache mini-batches of 32, 512 tokens, bf16, 50
+#: steps and 3× that; run it under ``--nproc-per-node 4`` for the reference's 4 processes).
 PRESETS: dict[str, ReproduceBudget] = {
     "default": ReproduceBudget(
         steps=(40, 80),
@@ -187,6 +196,29 @@ PRESETS: dict[str, ReproduceBudget] = {
         non_english_pairs=6,
         holdout_size=30,
     ),
+    "paper": ReproduceBudget(
+        steps=(50, 150),
+        batch_size=64,
+        rows_per_lang=500,
+        parallel_rows=5000,
+        max_pool=5000,
+        negatives=5,
+        query_negatives=5,
+        rank_range=(30, 100),
+        learning_rate=5e-5,
+        lr_scheduler_type="cosine",
+        warmup_ratio=0.05,
+        max_seq_length=512,
+        freeze=(),
+        parallel_anchor=10.0,
+        eval_sections=1000,
+        bitext_pairs=500,
+        bitext_distractors=500,
+        non_english_pairs=6,
+        holdout_size=200,
+        mini_batch_size=32,
+        bf16=True,
+    ),
 }
 
 
@@ -200,12 +232,15 @@ class ReproduceConfig:
         parallel_langs: Languages of the parallel experiment (claim 3; at least 4 so that 6 pairs without English
             exist).
         model: Base model spec (built-in name, Hugging Face id or local path).
-        quick: Use the ``quick`` budget (minutes; checks the machinery, decides nothing).
+        preset: The budget by name (:data:`PRESETS`: ``default``, ``quick``, ``paper``).
+        quick: Shorthand for ``preset="quick"``.
         budget: Overrides of the preset's fields (``{"steps": (40, 120)}``).
         seeds: Training seeds; data and evaluation sets use the first.
         holdout_langs: The held-out panel (None: the default panel without any trained language; ``"none"``: none).
         experiments: Which experiments run (``retrieval``, ``parallel``).
         sts_data: STS JSONL files scored for the parallel experiment (there is no built-in STS data).
+        nproc_per_node: Training processes; above 1 every training stage runs under ``torchrun --standalone
+            --nproc_per_node N`` (one per GPU; gloo on CPUs), the per-device batch staying ``batch_size``.
         cache_dir: crossalign cache root.
         redo: Ignore finished stages.
     """
@@ -214,18 +249,28 @@ class ReproduceConfig:
     langs: Sequence[str] | str = ("de", "zh-CN", "eu", "km")
     parallel_langs: Sequence[str] | str = DEFAULT_PARALLEL_LANGS
     model: str = "e5-small-q4"
+    preset: str = "default"
     quick: bool = False
     budget: dict[str, Any] = field(default_factory=dict)
     seeds: Sequence[int] = (13,)
     holdout_langs: str | Sequence[str] | None = None
     experiments: Sequence[str] = ("retrieval", "parallel")
     sts_data: Sequence[str] = ()
+    nproc_per_node: int = 1
     cache_dir: str | os.PathLike[str] | None = None
     redo: bool = False
 
+    @property
+    def preset_name(self) -> str:
+        """The preset used (``quick`` wins); ConfigError for an unknown name."""
+        name = "quick" if self.quick else self.preset
+        if name not in PRESETS:
+            raise ConfigError(f"unknown reproduce preset {name!r}", hint=f"choose from {', '.join(PRESETS)}")
+        return name
+
     def resolved_budget(self) -> ReproduceBudget:
         """The preset with :attr:`budget` applied and checked."""
-        base = PRESETS["quick" if self.quick else "default"]
+        base = PRESETS[self.preset_name]
         valid = {f.name for f in fields(ReproduceBudget)}
         unknown = sorted(set(self.budget) - valid)
         if unknown:
@@ -263,6 +308,8 @@ class ReproduceConfig:
             raise ConfigError(
                 f"--parallel-langs needs at least 4 languages (6 pairs without English), got {', '.join(parallel)}",
             )
+        if not isinstance(self.nproc_per_node, int) or self.nproc_per_node < 1:
+            raise ConfigError(f"nproc_per_node must be a positive integer, got {self.nproc_per_node!r}")
         seeds = list(self.seeds)
         if not seeds or any(not isinstance(s, int) for s in seeds) or len(set(seeds)) != len(seeds):
             raise ConfigError(f"seeds must be distinct integers, got {self.seeds!r}")
@@ -659,7 +706,7 @@ def run_reproduce(
     experiments = [e for e in EXPERIMENT_METHODS if e in config.experiments]
     budgets = sorted(budget.steps)
     say(
-        f"crossalign reproduce: {'quick' if config.quick else 'default'} budget, experiments {', '.join(experiments)}, "
+        f"crossalign reproduce: {config.preset_name} budget, experiments {', '.join(experiments)}, "
         f"budgets {', '.join(map(str, budgets))} steps, seeds {', '.join(map(str, parsed['seeds']))}; output {out}"
     )
     with progress_scope(show_progress):
@@ -750,7 +797,7 @@ def _eval_kwargs(
         "max_sections": budget.eval_sections if retrieval else max(50, budget.eval_sections // 3),
         "max_bitext_pairs": budget.bitext_pairs,
         "bitext_distractors": budget.bitext_distractors,
-        "non_english_pairs": 0 if retrieval else budget.non_english_pairs,
+        "non_english_pairs": None if retrieval else budget.non_english_pairs,
         "data": list(config.sts_data) if not retrieval else [],
         "seed": parsed["seeds"][0],
         "cache_dir": config.cache_dir,
@@ -866,7 +913,15 @@ def _train(
     }
     anchor = budget.parallel_anchor if experiment == "parallel" and budget.parallel_anchor > 0 else None
     key = settings_digest(
-        {"method": method, "model": config.model, "data": data_key, "seed": seed, "anchor": anchor, **train_fields}
+        {
+            "method": method,
+            "model": config.model,
+            "data": data_key,
+            "seed": seed,
+            "anchor": anchor,
+            "nproc": config.nproc_per_node,
+            **train_fields,
+        }
     )
     name = f"train-{method}-s{seed}"
     outputs = [run_dir / "model", *(run_dir / "checkpoints" / f"checkpoint-{s}" for s in steps[:-1])]
@@ -898,14 +953,45 @@ def _train(
         max_seq_length=budget.max_seq_length,
         freeze=list(budget.freeze),
         base_anchor=anchor,
+        bf16=budget.bf16,
+        mini_batch_size=budget.mini_batch_size if method == "clear" else None,
         logging_steps=max(1, steps[0] // 4),
         save_steps=_gcd(steps),
     )
-    train(cfg, resume=resume, overwrite=not resume)
+    if config.nproc_per_node > 1:
+        _train_torchrun(cfg, config.nproc_per_node, run_dir.parent / f"{run_dir.name}.json", resume=resume)
+    else:
+        train(cfg, resume=resume, overwrite=not resume)
     seconds[name] = time.perf_counter() - t0
     stages.mark(name, key, seconds[name], outputs)
     say(f"[train] {method} seed {seed} done in {format_seconds(seconds[name])}")
     return run_dir, key
+
+
+def torchrun_command(config_file: Path, nproc: int, *, resume: bool) -> list[str]:
+    """The command a training stage runs under torchrun: ``crossalign train --config FILE`` on ``nproc`` processes
+    of this machine (``--standalone``: a local rendezvous)."""
+    import sys
+
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
+    command += ["-m", "crossalign.cli.main", "--no-progress", "train", "--config", str(config_file)]
+    return [*command, "--resume" if resume else "--overwrite"]
+
+
+def _train_torchrun(cfg: Any, nproc: int, config_file: Path, *, resume: bool) -> None:
+    """Run ``cfg`` under torchrun; TrainingError with the workers' last output when it fails."""
+    import subprocess
+
+    from crossalign.errors import TrainingError
+
+    cfg.to_file(config_file)
+    done = subprocess.run(torchrun_command(config_file, nproc, resume=resume), capture_output=True, text=True)
+    if done.returncode != 0:
+        raise TrainingError(
+            f"torchrun training ({nproc} processes, config {config_file}) failed with exit code {done.returncode}:\n"
+            + done.stderr[-3000:],
+            hint="rerun the same command: finished stages are reused and the run resumes from its last checkpoint",
+        )
 
 
 def _ints(name: str, items: Sequence[str]) -> list[int]:
@@ -958,7 +1044,9 @@ def _summary(
 
 
 def _command(config: ReproduceConfig, out: Path) -> str:
-    cmd = "crossalign reproduce" + (" --quick" if config.quick else "")
+    cmd = "crossalign reproduce" + ("" if config.preset_name == "default" else f" --preset {config.preset_name}")
+    if config.nproc_per_node > 1:
+        cmd += f" --nproc-per-node {config.nproc_per_node}"
     if list(config.seeds) != [13]:
         cmd += " --seeds " + ",".join(map(str, config.seeds))
     for k, v in config.budget.items():
