@@ -101,7 +101,8 @@ class ReproduceBudget:
         holdout_size: Test sections and bitext pairs per held-out language.
         mini_batch_size: CLEAR's GradCache mini-batch (:class:`~crossalign.losses.cached_clear.CachedCLEARLoss`,
             the reference's 32); None: the plain loss (the same gradients, one forward less).
-        bf16: Train in bfloat16 mixed precision (the reference's; opt-in on CPUs, see README "Performance").
+        bf16: Train in bfloat16 mixed precision (the reference's; on a CPU the forward pass runs under
+            ``torch.autocast``, weights and optimizer state stay fp32: README "Performance").
     """
 
     steps: tuple[int, ...]
@@ -174,6 +175,7 @@ PRESETS: dict[str, ReproduceBudget] = {
         bitext_distractors=200,
         non_english_pairs=6,
         holdout_size=100,
+        bf16=True,
     ),
     "quick": ReproduceBudget(
         steps=(2, 4),
