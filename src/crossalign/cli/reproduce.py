@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from crossalign.cli._text import CACHE_DIR_HELP, help_text, key_value
+from crossalign.cli._text import CACHE_DIR_HELP, add_command, key_value
 
 DEFAULT_OUTPUT = "crossalign-reproduce"
 
@@ -45,11 +45,11 @@ def register(subparsers: Any) -> None:
     """Add the ``reproduce`` command to the top-level sub-parsers."""
     from crossalign.workflows.reproduce import DEFAULT_PARALLEL_LANGS, EXPERIMENT_METHODS, PRESETS, ReproduceBudget
 
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "reproduce",
+        __doc__,
         help="test the three papers' central claims (CLEAR, JSD+InfoNCE, multi-way) with computed verdicts",
-        description=help_text(__doc__),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "--preset",
