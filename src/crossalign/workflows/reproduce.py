@@ -964,10 +964,32 @@ def _train(
         _train_torchrun(cfg, config.nproc_per_node, run_dir.parent / f"{run_dir.name}.json", resume=resume)
     else:
         train(cfg, resume=resume, overwrite=not resume)
+    _prune_checkpoints(run_dir / "checkpoints", keep=steps[:-1])
     seconds[name] = time.perf_counter() - t0
     stages.mark(name, key, seconds[name], outputs)
     say(f"[train] {method} seed {seed} done in {format_seconds(seconds[name])}")
     return run_dir, key
+
+
+#: What a finished run's budget checkpoints keep: the model, not the optimizer state that only resuming needs.
+_RESUME_ONLY = ("optimizer.pt", "scheduler.pt", "scaler.pt", "rng_state.pth")
+
+
+def _prune_checkpoints(root: Path, *, keep: Sequence[int]) -> None:
+    """After a finished run: delete the checkpoints that are not budgets (the last one duplicates ``model/``) and the
+    resume-only state of those kept (a checkpoint is ~4× the trainable weights larger with it)."""
+    import shutil
+
+    if not root.is_dir():
+        return
+    for ckpt in root.glob("checkpoint-*"):
+        step = ckpt.name.rpartition("-")[2]
+        if not step.isdigit() or int(step) not in keep:
+            shutil.rmtree(ckpt, ignore_errors=True)
+            continue
+        for f in ckpt.iterdir():
+            if f.name in _RESUME_ONLY or f.name.startswith("rng_state"):
+                f.unlink(missing_ok=True)
 
 
 def torchrun_command(config_file: Path, nproc: int, *, resume: bool) -> list[str]:

@@ -139,3 +139,17 @@ def test_settings_are_checked_before_any_work(tmp_path):
     trained = set(parsed["langs"]) | set(parsed["parallel"])
     assert parsed["panel"] and not trained & set(parsed["panel"])
     assert len(parsed["parallel"]) == 8
+
+
+def test_finished_runs_keep_only_budget_checkpoints_without_resume_state(tmp_path):
+    from crossalign.workflows.reproduce import _prune_checkpoints
+
+    root = tmp_path / "checkpoints"
+    for step in (40, 80):
+        d = root / f"checkpoint-{step}"
+        d.mkdir(parents=True)
+        for name in ("model.safetensors", "config.json", "optimizer.pt", "scheduler.pt", "rng_state.pth"):
+            (d / name).write_text("x")
+    _prune_checkpoints(root, keep=[40])
+    assert sorted(p.name for p in root.iterdir()) == ["checkpoint-40"]
+    assert sorted(p.name for p in (root / "checkpoint-40").iterdir()) == ["config.json", "model.safetensors"]
