@@ -1,7 +1,8 @@
-"""`crossalign reproduce --quick` end to end at tiny sizes: the real built-in model and LibreOffice help, real mining,
-training of all five methods with budget checkpoints, evaluation of every checkpoint, the verdicts and the report —
-then a rerun that reuses every stage. Asserted: what must hold whatever the numbers are (every model and budget
-evaluated, verdicts consistent with their intervals, files written)."""
+"""`crossalign reproduce --quick` end to end at tiny sizes: the real built-in model and LibreOffice help, training
+with budget checkpoints, evaluation of every checkpoint, the verdicts and the report — then a rerun that reuses every
+stage. The default run does the parallel experiment (claim 3, four languages); the ``slow`` test both experiments
+(mining with query negatives, all five methods). Asserted: what must hold whatever the numbers are (every model and
+budget evaluated, verdicts consistent with their intervals, files written)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,49 +45,65 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return Path(env) if env else tmp_path_factory.mktemp("crossalign-cache")
 
 
-def test_reproduce_quick_end_to_end_and_resume(tmp_path, cache_dir, capsys):
+def _expected(sides: list[str | None]) -> str:
+    if all(s == "better" for s in sides):
+        return "holds"
+    if all(s == "worse" for s in sides):
+        return "reversed"
+    if all(s is None for s in sides):
+        return "not shown"
+    return "mixed"
+
+
+def _run(tmp_path: Path, cache_dir: Path, capsys: pytest.CaptureFixture[str], experiments: str) -> tuple[Any, ...]:
     from crossalign.cli.main import main
 
     out = tmp_path / "repro"
-    argv = ["--no-progress", "reproduce", "--quick", "--langs", "de", "--parallel-langs", "de,zh-CN,eu,km"]
-    argv += ["--holdout-langs", "ja", "--output", str(out), "--cache-dir", str(cache_dir)]
+    argv = ["--no-progress", "reproduce", "--quick", "--experiments", experiments, "--langs", "de"]
+    argv += ["--parallel-langs", "de,zh-CN,eu,km", "--holdout-langs", "ja", "--output", str(out)]
+    argv += ["--cache-dir", str(cache_dir)]
     for item in TINY:
         argv += ["--budget", item]
     assert main(argv) == 0
     printed = capsys.readouterr().out
     assert printed.strip().splitlines()[-1] == str(out)
-    summary = json.loads((out / "reproduce.json").read_text())
     assert (out / "REPRODUCTION.md").is_file()
-    claims = {c["name"]: c for c in summary["claims"]}
-    assert set(claims) == {"clear", "jsd", "multiway"}
-    for c in claims.values():
+    summary = json.loads((out / "reproduce.json").read_text())
+    for c in summary["claims"]:
         assert [(x["steps"], x["seed"]) for x in c["cells"]] == [(1, 13), (2, 13)]
-        sides = [x["primary"]["side"] for x in c["cells"]]
-        expected = (
-            "holds"
-            if all(s == "better" for s in sides)
-            else "reversed"
-            if all(s == "worse" for s in sides)
-            else "not shown"
-            if all(s is None for s in sides)
-            else "mixed"
-        )
-        assert c["verdict"] == expected
+        assert c["verdict"] == _expected([x["primary"]["side"] for x in c["cells"]])
         for x in c["cells"]:
             p = x["primary"]
             assert p["ci_low"] <= p["delta"] <= p["ci_high"] and p["n"] > 0
-    # the multi-way claim rests on the six pairs without English of four languages, both directions
-    assert claims["multiway"]["cells"][0]["primary"]["n"] == 6 * 2 * 20
-    models = {c["model"] for c in summary["en_en"]}
-    assert len(models) == (3 + 2) * 2  # every method at every budget
-    assert set(summary["holdout"]) == {"retrieval", "parallel"}
-    for name in ("clear-s13", "multiway-s13"):
-        assert (out / "models" / name / "checkpoints" / "checkpoint-1").is_dir()
-    assert "CLEAR (ACL 2026)" in printed and "Δ [95 % CI]" in printed
+    return out, argv, summary, printed
 
-    # a rerun reuses every stage
+
+def _reruns_nothing(argv: list[str], out: Path, summary: dict[str, Any]) -> None:
+    from crossalign.cli.main import main
+
     assert main(argv) == 0
     again = json.loads((out / "reproduce.json").read_text())
     ran = {k: v for k, v in again["seconds"].items() if k.startswith(("train-", "eval-")) and v > 0}
     assert not ran, f"stages ran again: {ran}"
     assert again["claims"] == summary["claims"]
+
+
+def test_reproduce_quick_parallel_and_resume(tmp_path, cache_dir, capsys):
+    out, argv, summary, printed = _run(tmp_path, cache_dir, capsys, "parallel")
+    assert [c["name"] for c in summary["claims"]] == ["multiway"]
+    # the claim rests on the six pairs without English of four languages, both directions
+    assert summary["claims"][0]["cells"][0]["primary"]["n"] == 6 * 2 * 20
+    assert len(summary["en_en"]) == 2 * 2 and set(summary["holdout"]) == {"parallel"}
+    ckpt = out / "models" / "multiway-s13" / "checkpoints"
+    assert [p.name for p in ckpt.iterdir()] == ["checkpoint-1"]  # the last one is model/, pruned
+    assert "Multi-way parallel contrastive alignment" in printed and "Δ [95 % CI]" in printed
+    _reruns_nothing(argv, out, summary)
+
+
+@pytest.mark.slow
+def test_reproduce_quick_both_experiments(tmp_path, cache_dir, capsys):
+    out, argv, summary, _ = _run(tmp_path, cache_dir, capsys, "retrieval,parallel")
+    assert [c["name"] for c in summary["claims"]] == ["clear", "jsd", "multiway"]
+    assert len(summary["en_en"]) == (3 + 2) * 2  # every method at every budget
+    assert set(summary["holdout"]) == {"retrieval", "parallel"}
+    _reruns_nothing(argv, out, summary)
