@@ -681,6 +681,90 @@ def en_en_checks(results: dict[str, Any], langs_of: dict[str, list[str]]) -> lis
     return out
 
 
+#: The per-model table's columns per experiment: the claims' metrics, each pooled over the experiment's languages.
+MODEL_COLUMNS: dict[str, tuple[ClaimMetric, ...]] = {
+    "retrieval": (
+        _retrieval("x>en"),
+        _retrieval("en>x"),
+        _retrieval("x>x"),
+        _retrieval("en>en"),
+        _MAX_R,
+        ClaimMetric("Complete@10", "mixed-pool", ("complete@10",), "mixed"),
+        ClaimMetric("EnglishFirst@1", "inclination", ("pivot_first@1",), "mixed"),
+    ),
+    "parallel": (
+        ClaimMetric("P@1 x↔en", "bitext", ("p@1_src2tgt", "p@1_tgt2src"), "bitext-en"),
+        ClaimMetric("P@1 without en", "bitext", ("p@1_src2tgt", "p@1_tgt2src"), "bitext-non-en"),
+        ClaimMetric("xSIM without en", "bitext", ("xsim_error",), "bitext-non-en"),
+        _retrieval("x>en"),
+        _retrieval("en>en"),
+    ),
+}
+
+
+def _pooled_mean(result: Any, cm: ClaimMetric, langs: Sequence[str]) -> float | None:
+    values = pooled_values(result, cm, langs)
+    return sum(values.values()) / len(values) if values else None
+
+
+def models_summary(results: dict[str, Any], langs_of: dict[str, list[str]]) -> dict[str, Any]:
+    """Every model's value on each experiment's :data:`MODEL_COLUMNS`, pooled over the experiment's languages (every
+    query weighs the same): ``{experiment: {"columns": [[label, metric key]], "rows": {model: [value | None]}}}``."""
+    out: dict[str, Any] = {}
+    for experiment, cols in MODEL_COLUMNS.items():
+        rows = {
+            label.partition("/")[2]: [_pooled_mean(res, cm, langs_of[experiment]) for cm in cols]
+            for label, res in results.items()
+            if label.startswith(f"{experiment}/")
+        }
+        if rows:
+            out[experiment] = {"columns": [[cm.label, cm.key] for cm in cols], "rows": rows}
+    return out
+
+
+def models_table(experiment: str, entry: dict[str, Any], langs: Sequence[str]) -> Table:
+    """The table of one experiment's :func:`models_summary` entry."""
+    keys = [k for _, k in entry["columns"]]
+    rows = [
+        [model, *(format_value(k, v) for k, v in zip(keys, values, strict=True))]
+        for model, values in entry["rows"].items()
+    ]
+    return Table(
+        f"{experiment} experiment: every model, pooled over {', '.join(langs)}",
+        ["model", *(label for label, _ in entry["columns"])],
+        rows,
+        caption=["model = method@steps/seed; nDCG@10, P@1, Complete@10, EnglishFirst@1, xSIM ×100; Max@R a rank"],
+    )
+
+
+def plot_claims(verdicts: Sequence[dict[str, Any]], path: str | os.PathLike[str]) -> Path:
+    """One panel per claim: method − baseline on the primary metric at each budget and seed, with its 95 % interval
+    (points for ×100 metrics); the shaded side is where the claim holds. Returns the PNG path."""
+    from crossalign.evaluation.metrics import score_info
+    from crossalign.reports.plots import _figure, _save
+
+    shown = [v for v in verdicts if v["cells"]]
+    fig = _figure(6.5, 1.2 + 1.1 * max(1, len(shown)))
+    axes = fig.subplots(max(1, len(shown)), 1, squeeze=False)[:, 0]
+    for ax, v in zip(axes, shown, strict=False):
+        scale = 100.0 if score_info(v["primary_metric"]).ratio else 1.0
+        cells = [c for c in v["cells"] if c["primary"]]
+        y = list(range(len(cells)))
+        d = [scale * c["primary"]["delta"] for c in cells]
+        lo = [scale * (c["primary"]["delta"] - c["primary"]["ci_low"]) for c in cells]
+        hi = [scale * (c["primary"]["ci_high"] - c["primary"]["delta"]) for c in cells]
+        ax.errorbar(d, y, xerr=[lo, hi], fmt="o", capsize=3, color="black")
+        ax.axvline(0, color="grey", linewidth=0.8)
+        left, right = ax.get_xlim()
+        better_left = lower_is_better(v["primary_metric"])
+        ax.axvspan(left if better_left else 0, 0 if better_left else right, color="tab:green", alpha=0.08)
+        ax.set_xlim(left, right)
+        ax.set_yticks(y, [f"{c['steps']} steps, seed {c['seed']}" for c in cells])
+        ax.set_title(f"{v['method']} − {v['baseline']}: {v['primary']} ({v['verdict']})", fontsize=9)
+    axes[-1].set_xlabel("difference (points for ×100 metrics); green: the claimed side")
+    return _save(fig, path)
+
+
 # ------------------------------------------------------------------------------------------------------ workflow
 def run_reproduce(
     config: ReproduceConfig, *, show_progress: bool | None = None, log: Log | None = None
@@ -777,6 +861,9 @@ def run_reproduce(
     seconds["report"] = time.perf_counter() - t0
     seconds["total"] = time.perf_counter() - started
     summary["seconds"] = {k: round(v, 1) for k, v in seconds.items()}
+    summary["stage_seconds"] = {
+        k: v["seconds"] for k, v in stages.data.items() if isinstance(v, dict) and "seconds" in v
+    }
     report = _write_report(out, summary, text, config)
     atomic_write_json(out / "reproduce.json", summary)
     say(f"[report] {report} (total {format_seconds(seconds['total'])})")
@@ -1056,6 +1143,7 @@ def _summary(
             holdout[experiment] = holdout_comparison(base, models)
     return {
         "claims": verdicts,
+        "models": models_summary(results, langs_of),
         "en_en": en_en_checks(results, langs_of),
         "holdout": holdout,
         "languages": langs_of,
@@ -1102,7 +1190,12 @@ def format_reproduction(summary: dict[str, Any], *, markdown: bool = False) -> s
                 else "no model loses more than 1.0 point"
             )
         )
-    tables = [claims_table(summary["claims"]), secondary_table(summary["claims"]), _en_en_table(summary["en_en"])]
+    tables = [
+        claims_table(summary["claims"]),
+        secondary_table(summary["claims"]),
+        *(models_table(e, entry, summary["languages"][e]) for e, entry in summary.get("models", {}).items()),
+        _en_en_table(summary["en_en"]),
+    ]
     if markdown:
         return "\n".join(f"- {x}" for x in lines) + "\n\n" + "\n".join(t.to_markdown() for t in tables)
     return "\n".join(lines) + "\n\n" + render_text(tables).rstrip("\n")
@@ -1133,6 +1226,11 @@ def _write_report(out: Path, summary: dict[str, Any], text: str, config: Reprodu
         "",
         format_reproduction(summary, markdown=True),
     ]
+    try:
+        plot = plot_claims(summary["claims"], out / "plots" / "claims.png")
+        parts += ["", f"![claims: method − baseline with 95 % intervals]({plot.relative_to(out)})"]
+    except Exception as exc:  # matplotlib missing
+        logger.warning("no claims plot: %s", exc)
     for experiment, cmp in summary["holdout"].items():
         parts += ["", f"## Held-out panel ({experiment})", ""]
         try:
@@ -1152,7 +1250,11 @@ def _write_report(out: Path, summary: dict[str, Any], text: str, config: Reprodu
         "",
         "## Wall time",
         "",
-        "Per stage (reused stages: 0): " + ", ".join(f"{k} {format_seconds(v)}" for k, v in summary["seconds"].items()),
+        "Each stage as measured when it ran (`stages.json`; a rerun reuses finished stages): "
+        + ", ".join(f"{k} {format_seconds(v)}" for k, v in summary["stage_seconds"].items())
+        + f"; sum {format_seconds(sum(summary['stage_seconds'].values()))}. This invocation: "
+        + ", ".join(f"{k} {format_seconds(v)}" for k, v in summary["seconds"].items() if v > 0)
+        + ".",
         "",
     ]
     report = out / "REPRODUCTION.md"

@@ -153,3 +153,24 @@ def test_finished_runs_keep_only_budget_checkpoints_without_resume_state(tmp_pat
     _prune_checkpoints(root, keep=[40])
     assert sorted(p.name for p in root.iterdir()) == ["checkpoint-40"]
     assert sorted(p.name for p in (root / "checkpoint-40").iterdir()) == ["config.json", "model.safetensors"]
+
+
+def test_models_table_pools_every_query_and_plot_is_written(tmp_path):
+    from crossalign.workflows.reproduce import models_summary, models_table, plot_claims
+
+    results = _results({40: 0.5})
+    summary = models_summary(results, {"retrieval": LANGS})
+    rows = summary["retrieval"]["rows"]
+    assert list(rows) == ["base", "infonce@40/s13", "clear@40/s13"]
+    x_en = [label for label, _ in summary["retrieval"]["columns"]].index("x→en nDCG@10")
+    assert rows["base"][x_en] == pytest.approx(0.2, abs=0.02) and rows["clear@40/s13"][x_en] == pytest.approx(
+        0.5, abs=0.02
+    )
+    table = models_table("retrieval", summary["retrieval"], LANGS)
+    from crossalign.evaluation.format import format_value
+
+    assert table.rows[0][0] == "base" and table.rows[2][1 + x_en] == format_value("ndcg@10", rows["clear@40/s13"][x_en])
+    pytest.importorskip("matplotlib")
+    verdicts = claim_verdicts(results, {"retrieval": LANGS}, [40], [13])
+    png = plot_claims(verdicts, tmp_path / "claims.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
