@@ -45,6 +45,29 @@ def key_value(text: str) -> tuple[str, Any]:
         return key.strip(), raw
 
 
+def budget_item(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` of a workflow budget (an argparse ``type``): :func:`key_value` with ``-`` in KEY read as ``_``."""
+    key, value = key_value(text)
+    return key.replace("-", "_"), value
+
+
+def add_workflow_options(p: argparse.ArgumentParser, *, default_output: str, budget_fields: Any) -> None:
+    """The options every staged workflow (``demo``, ``reproduce``) takes: ``--budget``, ``--model``, ``--output``,
+    ``--cache-dir``, ``--redo``."""
+    p.add_argument(
+        "--budget",
+        action="append",
+        type=budget_item,
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"override one budget field ({', '.join(budget_fields)}); lists as KEY=a,b; repeatable",
+    )
+    p.add_argument("--model", default="e5-small-q4", help="base model: built-in name, directory or HF id")
+    p.add_argument("--output", default=default_output, help=f"report directory (default: ./{default_output})")
+    p.add_argument("--cache-dir", default=None, help=CACHE_DIR_HELP)
+    p.add_argument("--redo", action="store_true", help="ignore finished stages in --output and run everything again")
+
+
 def command_line(prog: str, parser: argparse.ArgumentParser, args: argparse.Namespace, *, every: bool = False) -> str:
     """The command that reproduces ``args`` (for a report's "How to reproduce"), built from ``parser``'s options in
     their order: positionals, then each option set to other than its default (``every``: each option with a value)."""

@@ -25,25 +25,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from crossalign.cli._text import CACHE_DIR_HELP, help_text, key_value
+from crossalign.cli._text import add_command, add_workflow_options
 
 DEFAULT_OUTPUT = "crossalign-demo"
 
 
-def _budget_item(text: str) -> tuple[str, Any]:
-    key, value = key_value(text)
-    return key.replace("-", "_"), value
-
-
 def register(subparsers: Any) -> None:
     """Add the ``demo`` command to the top-level sub-parsers."""
-    from crossalign.workflows.demo import DEFAULT_DEMO_LANGS
+    from crossalign.workflows.demo import DEFAULT_DEMO_LANGS, DemoBudget
 
-    p = subparsers.add_parser(
+    p = add_command(
+        subparsers,
         "demo",
+        __doc__,
         help="the main job: base model vs InfoNCE vs CLEAR, trained and evaluated on the built-in model and corpus",
-        description=help_text(__doc__),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "--quick",
@@ -70,21 +65,8 @@ def register(subparsers: Any) -> None:
         help="held-out panel of untrained languages, shown next to the trained ones with the regression verdict "
         "(default: ja,ko,ru,el,tr,id minus --langs; none: no panel and no guarded CLEAR)",
     )
-    p.add_argument("--model", default="e5-small-q4", help="base model: built-in name, directory or HF id")
-    p.add_argument("--output", default=DEFAULT_OUTPUT, help=f"report directory (default: ./{DEFAULT_OUTPUT})")
-    p.add_argument(
-        "--budget",
-        action="append",
-        type=_budget_item,
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one budget field (rows_per_lang, max_pool, negatives, steps, batch_size, learning_rate, "
-        "max_seq_length, freeze, eval_sections, bitext_pairs, bitext_distractors, holdout_size, dev_size, "
-        "center_texts); repeatable",
-    )
     p.add_argument("--seed", type=int, default=13, help="data, mining and training seed (default: 13)")
-    p.add_argument("--cache-dir", default=None, help=CACHE_DIR_HELP)
-    p.add_argument("--redo", action="store_true", help="ignore finished stages in --output and run everything again")
+    add_workflow_options(p, default_output=DEFAULT_OUTPUT, budget_fields=DemoBudget.__dataclass_fields__)
     p.set_defaults(func=run)
 
 

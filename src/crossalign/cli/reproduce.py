@@ -24,14 +24,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from crossalign.cli._text import CACHE_DIR_HELP, add_command, key_value
+from crossalign.cli._text import add_command, add_workflow_options
 
 DEFAULT_OUTPUT = "crossalign-reproduce"
-
-
-def _budget_item(text: str) -> tuple[str, Any]:
-    key, value = key_value(text)
-    return key.replace("-", "_"), value
 
 
 def _int_list(text: str) -> list[int]:
@@ -85,25 +80,13 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--seeds", type=_int_list, default=[13], help="training seeds, comma-separated (default: 13)")
     p.add_argument(
-        "--budget",
-        action="append",
-        type=_budget_item,
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one budget field (" + ", ".join(ReproduceBudget.__dataclass_fields__) + "); lists as "
-        "steps=40,120; repeatable",
-    )
-    p.add_argument(
         "--sts-data",
         action="append",
         default=[],
         metavar="FILE.jsonl",
         help="STS pairs scored for claim 3 (there is no built-in STS data); repeatable",
     )
-    p.add_argument("--model", default="e5-small-q4", help="base model: built-in name, directory or HF id")
-    p.add_argument("--output", default=DEFAULT_OUTPUT, help=f"report directory (default: ./{DEFAULT_OUTPUT})")
-    p.add_argument("--cache-dir", default=None, help=CACHE_DIR_HELP)
-    p.add_argument("--redo", action="store_true", help="ignore finished stages in --output and run everything again")
+    add_workflow_options(p, default_output=DEFAULT_OUTPUT, budget_fields=ReproduceBudget.__dataclass_fields__)
     p.set_defaults(func=run)
 
 

@@ -56,8 +56,7 @@ def test_demo_times_in_help_are_the_readme_measurements(capsys) -> None:
 
 
 def test_demo_budget_help_names_every_budget_field(capsys) -> None:
-    """--budget's help lists the fields by hand (the parser does not import the demo workflow); this keeps the list
-    equal to DemoBudget's fields."""
+    """--budget's help lists DemoBudget's fields, each once (a field added to the budget shows up in --help)."""
     import dataclasses
 
     from crossalign.workflows.demo import DemoBudget
