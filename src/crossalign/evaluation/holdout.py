@@ -44,6 +44,7 @@ __all__ = [
     "holdout_comparison",
     "holdout_langs_of",
     "holdout_scores",
+    "is_holdout",
     "regression_verdict",
     "resolve_holdout_langs",
 ]
@@ -155,7 +156,8 @@ def build_holdout_sets(
     return sets
 
 
-def _is_holdout(task: Any) -> bool:
+def is_holdout(task: Any) -> bool:
+    """True for a TaskScore of the held-out panel (its task name starts with ``HOLDOUT_PREFIX``)."""
     return str(task.task).startswith(HOLDOUT_PREFIX)
 
 
@@ -163,14 +165,14 @@ def holdout_langs_of(result: Any) -> list[str]:
     """The panel languages present in an EvaluationResult, in evaluation order."""
     out: dict[str, None] = {}
     for t in result.tasks:
-        if _is_holdout(t) and t.query_lang and t.query_lang != "en":
+        if is_holdout(t) and t.query_lang and t.query_lang != "en":
             out[t.query_lang] = None
     return list(out)
 
 
 def _task(result: Any, suite: str, qlang: str, dlang: str, lang: str) -> Any:
     for t in result.tasks:
-        if not _is_holdout(t) or t.suite != suite or t.query_lang != qlang or t.doc_lang != dlang:
+        if not is_holdout(t) or t.suite != suite or t.query_lang != qlang or t.doc_lang != dlang:
             continue
         if suite == "retrieval" and not t.task.endswith(f"/{lang}"):
             continue

@@ -37,6 +37,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Sequence
@@ -435,15 +436,13 @@ CLAIMS: tuple[Claim, ...] = (
 )
 
 
-def _is_holdout(task: Any) -> bool:
-    return str(task.task).startswith("holdout/")
-
-
 def _tasks(result: Any, cm: ClaimMetric, langs: Sequence[str]) -> list[Any]:
     """The result's tasks that ``cm`` pools (held-out panel tasks never)."""
+    from crossalign.evaluation.holdout import is_holdout
+
     out = []
     for t in result.find(cm.suite):
-        if _is_holdout(t):
+        if is_holdout(t):
             continue
         q, d = t.query_lang, t.doc_lang
         if cm.cells in ("x>en", "en>x", "x>x", "en>en"):
@@ -1034,7 +1033,7 @@ def _train(
         bf16=budget.bf16,
         mini_batch_size=budget.mini_batch_size if method == "clear" else None,
         logging_steps=max(1, steps[0] // 4),
-        save_steps=_gcd(steps),
+        save_steps=math.gcd(*steps),
     )
     if config.nproc_per_node > 1:
         _train_torchrun(cfg, config.nproc_per_node, run_dir.parent / f"{run_dir.name}.json", resume=resume)
@@ -1099,15 +1098,6 @@ def _ints(name: str, items: Sequence[str]) -> list[int]:
         return [int(x) for x in items]
     except ValueError:
         raise ConfigError(f"{name} must be integers, got {', '.join(items)}") from None
-
-
-def _gcd(values: Sequence[int]) -> int:
-    import math
-
-    g = 0
-    for v in values:
-        g = math.gcd(g, v)
-    return g
 
 
 # -------------------------------------------------------------------------------------------------------- report
