@@ -27,10 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 from sentence_transformers.base.evaluation.evaluator import BaseEvaluator
 
-from crossalign.errors import ConfigError
+from crossalign.errors import ConfigError, DataFormatError
 from crossalign.evaluation.metrics import lower_is_better
 from crossalign.evaluation.results import TaskScore
 from crossalign.models.embedding_cache import EmbeddingCache
+from crossalign.search import trec_order_key
 from crossalign.utils.progress import progress_scope
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from crossalign.data.records import RetrievalSet
     from crossalign.evaluation.metrics.retrieval import Run
 
-__all__ = ["CrossalignEvaluator", "EvaluatorOutput", "TextRequest", "as_encoder"]
+__all__ = ["CrossalignEvaluator", "EvaluatorOutput", "QueryPoolEvaluator", "TextRequest", "as_encoder"]
 
 
 @dataclass
@@ -83,6 +84,16 @@ class _Timer:
             yield
         finally:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
+
+    def rounded(self) -> dict[str, float]:
+        """Seconds per stage, rounded (each score's ``meta["seconds"]``)."""
+        return {k: round(v, 4) for k, v in self.seconds.items()}
+
+    def stamp(self, outputs: list[EvaluatorOutput]) -> list[EvaluatorOutput]:
+        """``outputs`` with :meth:`rounded` set as every score's ``meta["seconds"]``."""
+        for o in outputs:
+            o.score.meta["seconds"] = self.rounded()
+        return outputs
 
 
 class CrossalignEvaluator(BaseEvaluator):
@@ -198,6 +209,54 @@ class CrossalignEvaluator(BaseEvaluator):
     def get_config_dict(self) -> dict[str, Any]:
         """Configuration for the model card."""
         return {"suite": self.suite, "task": self.task, "main_score": self.main_score}
+
+
+class QueryPoolEvaluator(CrossalignEvaluator):
+    """Base of the evaluators that rank a pool of documents for each query (retrieval, mixed pools): ``data`` with
+    its queries (``query_prompt``) and documents (``doc_prompt``), ``per_query`` values kept or not, and the document
+    order key of the trec_eval tie rule.
+
+    Raises:
+        DataFormatError: A set without queries or without documents.
+    """
+
+    def __init__(
+        self,
+        data: RetrievalSet,
+        suite: str,
+        task: str | None,
+        main_score: str,
+        name: str | None,
+        query_prompt: str | None,
+        doc_prompt: str | None,
+        per_query: bool,
+        batch_size: int,
+        long_text: str,
+    ) -> None:
+        if not data.queries or not data.documents:
+            raise DataFormatError(f"{suite} set {data.name!r} has no queries or no documents", field="data")
+        super().__init__(suite, task or data.name, main_score, name, batch_size, long_text)
+        self.data = data
+        self.query_prompt = query_prompt
+        self.doc_prompt = doc_prompt
+        self.per_query = per_query
+        self._doc_ids = [d.id for d in data.documents]
+        self._order_key = trec_order_key(self._doc_ids)
+
+    def requests(self) -> list[TextRequest]:
+        """Query texts with the query prompt, document texts with the document prompt."""
+        return self._texts(self.query_prompt, self.doc_prompt)
+
+    def _meta(self, **extra: Any) -> dict[str, Any]:
+        """What every score of the set records: the set, its digest, similarity, tie rule and prompts."""
+        return {
+            "set": self.data.name,
+            "digest": self.data.provenance.get("digest"),
+            "similarity": "cosine",
+            "tie_rule": "score desc, then doc id desc (trec_eval)",
+            "prompts": {"query": self.query_prompt, "document": self.doc_prompt},
+            **extra,
+        }
 
 
 def _unit(t: TaskScore) -> str:

@@ -160,7 +160,7 @@ class BitextEvaluator(CrossalignEvaluator):
             "bucc": {**best.to_dict(), "threshold": best.threshold if np.isfinite(best.threshold) else None},
             "n_mined": len(mined),
             "prompts": {"source": self.src_prompt, "target": self.tgt_prompt},
-            "seconds": {k: round(v, 4) for k, v in timer.seconds.items()},
+            "seconds": timer.rounded(),
         }
         score = TaskScore(
             suite=self.suite,

@@ -28,18 +28,12 @@ from typing import Any
 import numpy as np
 
 from crossalign.data.records import RetrievalSet
-from crossalign.errors import ConfigError, DataFormatError
-from crossalign.evaluation.evaluators.base import (
-    CrossalignEvaluator,
-    EvaluatorOutput,
-    TextRequest,
-    _Timer,
-    split_by_query_lang,
-)
+from crossalign.errors import ConfigError
+from crossalign.evaluation.evaluators.base import EvaluatorOutput, QueryPoolEvaluator, _Timer, split_by_query_lang
 from crossalign.evaluation.metrics.mixed_pool import evaluate_mixed_pool
 from crossalign.evaluation.metrics.retrieval import Run
 from crossalign.evaluation.results import TaskScore
-from crossalign.search import exact_topk, trec_order_key
+from crossalign.search import exact_topk
 
 __all__ = ["DEFAULT_KS", "MixedPoolEvaluator"]
 
@@ -47,7 +41,7 @@ __all__ = ["DEFAULT_KS", "MixedPoolEvaluator"]
 DEFAULT_KS: tuple[int, ...] = (1, 10, 100)
 
 
-class MixedPoolEvaluator(CrossalignEvaluator):
+class MixedPoolEvaluator(QueryPoolEvaluator):
     """Evaluate a model on a mixed-language pool (multi-reference or inclination).
 
     Args:
@@ -89,28 +83,18 @@ class MixedPoolEvaluator(CrossalignEvaluator):
         ks = sorted({int(k) for k in ks})
         if not ks or ks[0] < 1:
             raise ConfigError(f"ks must be positive cutoffs, got {ks}")
-        if not data.queries or not data.documents:
-            raise DataFormatError(f"set {data.name!r} has no queries or no documents", field="data")
         if main_score is None:
             main_score = (
-                ("complete@10" if 10 in ks else f"complete@{ks[-1]}") if suite == "mixed-pool" else ("pivot_first@1")
+                ("complete@10" if 10 in ks else f"complete@{ks[-1]}") if suite == "mixed-pool" else "pivot_first@1"
             )
-        super().__init__(suite, task or data.name, main_score, name, batch_size, long_text)
-        self.data = data
+        super().__init__(
+            data, suite, task, main_score, name, query_prompt, doc_prompt, per_query, batch_size, long_text
+        )
         self.pivot_lang = pivot_lang
         self.ks = ks
-        self.query_prompt = query_prompt
-        self.doc_prompt = doc_prompt
-        self.per_query = per_query
         self.run_depth = int(min(run_depth, len(data.documents)))
-        self._doc_ids = [d.id for d in data.documents]
         self._doc_langs = np.array([d.lang for d in data.documents], dtype=object)
-        self._order_key = trec_order_key(self._doc_ids)
         self._doc_index = {d: i for i, d in enumerate(self._doc_ids)}
-
-    def requests(self) -> list[TextRequest]:
-        """Query texts with the query prompt, pool texts with the document prompt."""
-        return self._texts(self.query_prompt, self.doc_prompt)
 
     def evaluate_detailed(self, encoder: Any) -> list[EvaluatorOutput]:
         """Encode, rank every gold document exactly, and score; one output per query language.
@@ -167,22 +151,17 @@ class MixedPoolEvaluator(CrossalignEvaluator):
                         "pivot_above_gold": {qid: float(v) for qid, v in zip(qids, above / n_gold)},
                         "pivot_first@1": {qid: float(v) for qid, v in zip(qids, top_pivot)},
                     }
-                meta: dict[str, Any] = {
-                    "set": self.data.name,
-                    "digest": self.data.provenance.get("digest"),
-                    "pivot_lang": self.pivot_lang,
-                    "ks": list(self.ks),
-                    "n_gold_pairs": len(g),
-                    "gold_per_query": sorted({int(c) for c in np.bincount(g[:, 0])}),
-                    "n_queries_without_gold": len(rows) - len(qids),
-                    "similarity": "cosine",
-                    "tie_rule": "score desc, then doc id desc (trec_eval)",
-                    "rank": "exact 1-based rank in the whole pool (gold_rank_counts), not limited to a top-k",
-                    "aggregation": "max_rank/min_rank: mean and median over queries; pivot_above_gold_mean: mean "
-                    "over gold pairs",
-                    "prompts": {"query": self.query_prompt, "document": self.doc_prompt},
-                    "run_depth": self.run_depth,
-                }
+                meta = self._meta(
+                    pivot_lang=self.pivot_lang,
+                    ks=list(self.ks),
+                    n_gold_pairs=len(g),
+                    gold_per_query=sorted({int(c) for c in np.bincount(g[:, 0])}),
+                    n_queries_without_gold=len(rows) - len(qids),
+                    rank="exact 1-based rank in the whole pool (gold_rank_counts), not limited to a top-k",
+                    aggregation="max_rank/min_rank: mean and median over queries; pivot_above_gold_mean: mean over "
+                    "gold pairs",
+                    run_depth=self.run_depth,
+                )
                 score = TaskScore(
                     suite=self.suite,
                     task=self.task,
@@ -196,6 +175,4 @@ class MixedPoolEvaluator(CrossalignEvaluator):
                     meta=meta,
                 )
             outputs.append(EvaluatorOutput(score, run))
-        for o in outputs:
-            o.score.meta["seconds"] = {k: round(v, 4) for k, v in timer.seconds.items()}
-        return outputs
+        return timer.stamp(outputs)

@@ -26,11 +26,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from crossalign.data.records import RetrievalSet
-from crossalign.errors import DataFormatError
 from crossalign.evaluation.evaluators.base import (
-    CrossalignEvaluator,
     EvaluatorOutput,
-    TextRequest,
+    QueryPoolEvaluator,
     _Timer,
     single_lang,
     split_by_query_lang,
@@ -38,7 +36,7 @@ from crossalign.evaluation.evaluators.base import (
 from crossalign.evaluation.metrics import parse_metrics
 from crossalign.evaluation.metrics.retrieval import Run, evaluate_run
 from crossalign.evaluation.results import TaskScore
-from crossalign.search import exact_topk, faiss_topk, trec_order_key
+from crossalign.search import exact_topk, faiss_topk
 
 __all__ = ["DEFAULT_RETRIEVAL_METRICS", "DEFAULT_RUN_DEPTH", "RetrievalEvaluator"]
 
@@ -48,7 +46,7 @@ DEFAULT_RETRIEVAL_METRICS: tuple[str, ...] = ("ndcg@10", "recall@1", "recall@10"
 DEFAULT_RUN_DEPTH = 100
 
 
-class RetrievalEvaluator(CrossalignEvaluator):
+class RetrievalEvaluator(QueryPoolEvaluator):
     """Evaluate a model on a retrieval set (query → documents of one pool).
 
     Args:
@@ -95,15 +93,9 @@ class RetrievalEvaluator(CrossalignEvaluator):
         if main_key not in keys:
             keys.append(main_key)
             specs = parse_metrics(keys, kind="retrieval")
-        if not data.queries or not data.documents:
-            raise DataFormatError(f"retrieval set {data.name!r} has no queries or no documents", field="data")
-        super().__init__(suite, task or data.name, main_key, name, batch_size, long_text)
-        self.data = data
+        super().__init__(data, suite, task, main_key, name, query_prompt, doc_prompt, per_query, batch_size, long_text)
         self.metrics = keys
-        self.query_prompt = query_prompt
-        self.doc_prompt = doc_prompt
         self.use_faiss = use_faiss
-        self.per_query = per_query
         n_docs = len(data.documents)
         if depth is None:
             if any(s.cutoff is None for s in specs):
@@ -111,12 +103,6 @@ class RetrievalEvaluator(CrossalignEvaluator):
             else:
                 depth = max(DEFAULT_RUN_DEPTH, *(s.cutoff for s in specs if s.cutoff is not None))
         self.depth = int(min(depth, n_docs))
-        self._doc_ids = [d.id for d in data.documents]
-        self._order_key = trec_order_key(self._doc_ids)
-
-    def requests(self) -> list[TextRequest]:
-        """Query texts with the query prompt, document texts with the document prompt."""
-        return self._texts(self.query_prompt, self.doc_prompt)
 
     def search(self, encoder: Any, timer: _Timer | None = None) -> Run:
         """Encode and search: the top-``depth`` run of every query.
@@ -162,18 +148,13 @@ class RetrievalEvaluator(CrossalignEvaluator):
                 per_query = None
                 if self.per_query:
                     per_query = {m: {qid: vals[m] for qid, vals in ev.per_query.items()} for m in ev.metrics}
-                meta: dict[str, Any] = {
-                    "set": self.data.name,
-                    "digest": self.data.provenance.get("digest"),
-                    "search": "faiss IndexFlatIP" if self.use_faiss else "exact",
-                    "similarity": "cosine",
-                    "tie_rule": "score desc, then doc id desc (trec_eval)",
-                    "depth": self.depth,
-                    "prompts": {"query": self.query_prompt, "document": self.doc_prompt},
-                    "n_no_relevant": len(ev.no_relevant),
-                    "n_queries_total": len(qids),
-                    "policy": ev.policy,
-                }
+                meta = self._meta(
+                    search="faiss IndexFlatIP" if self.use_faiss else "exact",
+                    depth=self.depth,
+                    n_no_relevant=len(ev.no_relevant),
+                    n_queries_total=len(qids),
+                    policy=ev.policy,
+                )
                 score = TaskScore(
                     suite=self.suite,
                     task=self.task,
@@ -193,7 +174,4 @@ class RetrievalEvaluator(CrossalignEvaluator):
         """Encode, search and score (see :meth:`search` and :meth:`score`)."""
         timer = _Timer()
         run = self.search(encoder, timer)
-        outputs = self.score(run, timer)
-        for o in outputs:
-            o.score.meta["seconds"] = {k: round(v, 4) for k, v in timer.seconds.items()}
-        return outputs
+        return timer.stamp(self.score(run, timer))

@@ -156,6 +156,4 @@ class STSEvaluator(CrossalignEvaluator):
                 meta={"similarity": "cosine", "prompt": self.prompt, "n_pairs": res.n},
             )
             outputs.append(EvaluatorOutput(score, None))
-        for o in outputs:
-            o.score.meta["seconds"] = {k: round(v, 4) for k, v in timer.seconds.items()}
-        return outputs
+        return timer.stamp(outputs)
