@@ -187,11 +187,14 @@ class NamedColumnsMixin:
 
     #: The name used in error messages.
     loss_name: str = "loss"
+    #: The text columns :meth:`validate_columns` accepted, in order (None until then).
+    columns: list[str] | None = None
 
-    @property
-    def temperature(self) -> float:
-        """``1 / scale``, for the losses with a logit scale."""
-        return 1.0 / self.scale  # type: ignore[attr-defined]
+    def found_columns(self, column_names: Sequence[str]) -> list[str]:
+        """The dataset's text columns, in order, for a loss that takes no labels (label columns are logged as
+        unused, :func:`warn_label_columns`)."""
+        warn_label_columns(self.loss_name, column_names)
+        return text_columns(column_names)
 
     def ordered_columns(self, column_names: Sequence[str]) -> list[str]:
         """The text columns, in the order this loss reads them, for a dataset with ``column_names``.

@@ -1,9 +1,10 @@
-"""Helpers shared by the losses: feature clean-up, grouped embedding, cross-device gathering, argument checks."""
+"""Helpers shared by the losses: feature clean-up, grouped embedding, cross-device gathering, argument checks, and
+:class:`SimilarityLoss`, the base of the losses that score embeddings with a scaled similarity."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import torch
@@ -14,6 +15,7 @@ from sentence_transformers.util import all_gather_with_grad, cos_sim, get_rank, 
 from torch import Tensor, nn
 
 from crossalign.errors import ConfigError
+from crossalign.losses._columns import NamedColumnsMixin
 
 SimilarityFct = Callable[[Tensor, Tensor], Tensor]
 
@@ -144,11 +146,20 @@ def check_similarity(similarity_fct: SimilarityFct) -> SimilarityFct:
     return similarity_fct
 
 
-def check_optional_count(value: int | None, name: str) -> int | None:
-    if value is None:
+def check_count(value: int | None, name: str, *, minimum: int = 0, optional: bool = True) -> int | None:
+    """An integer ``>= minimum`` (0 or 1), or None when ``optional``."""
+    if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ConfigError(f"{name} must be a non-negative integer or None, got {value!r}.")
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        kind = "positive" if minimum else "non-negative"
+        raise ConfigError(f"{name} must be a {kind} integer{' or None' if optional else ''}, got {value!r}.")
+    return value
+
+
+def check_choice(value: str, choices: tuple[str, ...], name: str) -> str:
+    """One of ``choices``."""
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {choices}, got {value!r}.")
     return value
 
 
@@ -174,10 +185,58 @@ def loss_config(loss: nn.Module, names: str) -> dict[str, Any]:
     return out
 
 
+class SimilarityLoss(NamedColumnsMixin, nn.Module):
+    """Base of the crossalign losses that score embeddings with ``scale · similarity_fct(a, b)``.
+
+    It holds and checks the arguments they share: ``model`` (a SentenceTransformer), ``scale`` (the logit scale
+    ``1/temperature``, > 0), ``similarity_fct`` (a callable ``(a, b) -> (len(a), len(b))`` scores, default cosine)
+    and ``gather_across_devices`` (use every rank's candidates, anchors stay per rank; needs equal per-rank batch
+    sizes, ``dataloader_drop_last=True``). :meth:`forward` embeds the columns in the forward-pass groups of
+    :meth:`embedding_groups` and returns :meth:`compute_loss_from_embeddings`; :meth:`get_config_dict` lists
+    :attr:`config_keys`. Column validation: :class:`~crossalign.losses._columns.NamedColumnsMixin`.
+    """
+
+    #: ``get_config_dict``'s keys, space-separated and in order (attributes of the loss, ``similarity_fct`` by name).
+    config_keys: str = "scale similarity_fct gather_across_devices columns"
+
+    def __init__(
+        self, model: nn.Module, scale: float, similarity_fct: SimilarityFct, gather_across_devices: bool
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.scale = check_scale(scale)
+        self.similarity_fct = check_similarity(similarity_fct)
+        self.gather_across_devices = check_bool(gather_across_devices, "gather_across_devices")
+
+    @property
+    def temperature(self) -> float:
+        """``1 / scale``."""
+        return 1.0 / self.scale
+
+    def embedding_groups(self, num_columns: int) -> list[list[int]]:
+        """The columns of a batch of ``num_columns``, grouped by forward pass (columns of one kind share one; see
+        :func:`embed_groups`). Raises ValueError when the count does not fit the bound layout. Default: one pass."""
+        return [list(range(num_columns))]
+
+    def compute_loss_from_embeddings(self, embeddings: Sequence[Tensor], labels: Tensor | None = None) -> Any:
+        """The loss from one embedding tensor per column, in column order."""
+        raise NotImplementedError
+
+    def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None) -> Any:
+        features = list(sentence_features)
+        embeddings = embed_groups(self.model, features, self.embedding_groups(len(features)))
+        return self.compute_loss_from_embeddings(embeddings, labels)
+
+    def get_config_dict(self) -> dict[str, Any]:
+        return loss_config(self, self.config_keys)
+
+
 __all__ = [
     "SimilarityFct",
+    "SimilarityLoss",
     "check_bool",
-    "check_optional_count",
+    "check_choice",
+    "check_count",
     "check_scale",
     "check_similarity",
     "check_weight",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 import torch
 import tqdm
@@ -12,7 +11,7 @@ from sentence_transformers.util import cos_sim
 from torch import Tensor, nn
 
 from crossalign.errors import ConfigError
-from crossalign.losses._common import SimilarityFct, components_with_total, strip_foreign_keys
+from crossalign.losses._common import SimilarityFct, check_count, components_with_total, strip_foreign_keys
 from crossalign.losses.clear import CLEARLoss, clear_candidates, clear_logits, clear_row_losses
 
 GRADCACHE_CITATION = """
@@ -29,6 +28,7 @@ GRADCACHE_CITATION = """
 
 class CachedCLEARLoss(CachedLossMixin, CLEARLoss):
     loss_name = "CachedCLEARLoss"
+    config_keys = CLEARLoss.config_keys + " mini_batch_size mini_batch_num_tokens"
 
     def __init__(
         self,
@@ -110,16 +110,8 @@ class CachedCLEARLoss(CachedLossMixin, CLEARLoss):
                 "CachedCLEARLoss cannot split a StaticEmbedding model's inputs into mini-batches.",
                 hint="use CLEARLoss instead",
             )
-        if isinstance(mini_batch_size, bool) or not isinstance(mini_batch_size, int) or mini_batch_size < 1:
-            raise ConfigError(f"mini_batch_size must be a positive integer, got {mini_batch_size!r}.")
-        if mini_batch_num_tokens is not None and (
-            isinstance(mini_batch_num_tokens, bool)
-            or not isinstance(mini_batch_num_tokens, int)
-            or mini_batch_num_tokens < 1
-        ):
-            raise ConfigError(
-                f"mini_batch_num_tokens must be a positive integer or None, got {mini_batch_num_tokens!r}."
-            )
+        self.mini_batch_size = check_count(mini_batch_size, "mini_batch_size", minimum=1, optional=False)
+        self.mini_batch_num_tokens = check_count(mini_batch_num_tokens, "mini_batch_num_tokens", minimum=1)
         CLEARLoss.__init__(
             self,
             model,
@@ -132,8 +124,6 @@ class CachedCLEARLoss(CachedLossMixin, CLEARLoss):
             num_negatives=num_negatives,
             num_query_negatives=num_query_negatives,
         )
-        self.mini_batch_size = mini_batch_size
-        self.mini_batch_num_tokens = mini_batch_num_tokens
         self.show_progress_bar = show_progress_bar
         self._last_components: dict[str, Tensor] | None = None
 
@@ -182,13 +172,6 @@ class CachedCLEARLoss(CachedLossMixin, CLEARLoss):
         components, self._last_components = self._last_components, None
         assert components is not None
         return components_with_total(components, total)
-
-    def get_config_dict(self) -> dict[str, Any]:
-        return {
-            **super().get_config_dict(),
-            "mini_batch_size": self.mini_batch_size,
-            "mini_batch_num_tokens": self.mini_batch_num_tokens,
-        }
 
     @property
     def citation(self) -> str:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -12,24 +11,14 @@ from sentence_transformers.util import cos_sim
 from torch import Tensor, nn
 
 from crossalign.errors import ConfigError, DataFormatError
-from crossalign.losses._columns import (
-    NamedColumnsMixin,
-    check_names,
-    numbered,
-    numbered_group,
-    text_columns,
-    warn_label_columns,
-)
+from crossalign.losses._columns import check_names, numbered, numbered_group
 from crossalign.losses._common import (
     SimilarityFct,
+    SimilarityLoss,
     check_bool,
-    check_optional_count,
-    check_scale,
-    check_similarity,
+    check_count,
     check_weight,
-    embed_groups,
     gather_with_grad,
-    loss_config,
     scaled_similarity,
 )
 
@@ -166,9 +155,12 @@ def clear_components(
     return {name: value.mean() for name, value in rows.items()}
 
 
-class CLEARLoss(NamedColumnsMixin, nn.Module):
+class CLEARLoss(SimilarityLoss):
     loss_name = "CLEARLoss"
     citation = CLEAR_CITATION
+    config_keys = (
+        "scale alpha beta use_kl similarity_fct gather_across_devices num_negatives num_query_negatives columns"
+    )
 
     def __init__(
         self,
@@ -273,9 +265,7 @@ class CLEARLoss(NamedColumnsMixin, nn.Module):
             })
             loss = CLEARLoss(model)
         """
-        super().__init__()
-        self.model = model
-        self.scale = check_scale(scale)
+        super().__init__(model, scale, similarity_fct, gather_across_devices)
         self.alpha = check_weight(alpha, "alpha")
         self.beta = check_weight(beta, "beta")
         self.use_kl = check_bool(use_kl, "use_kl")
@@ -289,10 +279,8 @@ class CLEARLoss(NamedColumnsMixin, nn.Module):
             raise ConfigError(
                 f"CLEARLoss: alpha must be <= 1 without KL (the forward term gets 1 - alpha), got {alpha}.",
             )
-        self.similarity_fct = check_similarity(similarity_fct)
-        self.gather_across_devices = check_bool(gather_across_devices, "gather_across_devices")
-        self.num_negatives = check_optional_count(num_negatives, "num_negatives")
-        self.num_query_negatives = check_optional_count(num_query_negatives, "num_query_negatives")
+        self.num_negatives = check_count(num_negatives, "num_negatives")
+        self.num_query_negatives = check_count(num_query_negatives, "num_query_negatives")
         if self.num_query_negatives is None:
             self.num_query_negatives = self.num_negatives
         if self.num_negatives is None and self.num_query_negatives is not None:
@@ -303,7 +291,6 @@ class CLEARLoss(NamedColumnsMixin, nn.Module):
                 f"num_negatives={self.num_negatives}, num_query_negatives={self.num_query_negatives}.",
                 hint="use equal counts, or use_kl=False",
             )
-        self.columns: list[str] | None = None
 
     # ------------------------------------------------------------------ columns
     @staticmethod
@@ -319,8 +306,7 @@ class CLEARLoss(NamedColumnsMixin, nn.Module):
         ]
 
     def ordered_columns(self, column_names: Sequence[str]) -> list[str]:
-        warn_label_columns(self.loss_name, column_names)
-        found = text_columns(column_names)
+        found = self.found_columns(column_names)
         negatives = numbered_group(found, "negative_", loss_name=self.loss_name)
         query_negatives = numbered_group(found, "neg_query_", loss_name=self.loss_name)
         expected = self.expected_columns(len(negatives), len(query_negatives))
@@ -415,19 +401,7 @@ class CLEARLoss(NamedColumnsMixin, nn.Module):
         )
         return {name: weight * components[name] for name, weight in self.weights.items()}
 
-    def forward(
-        self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None
-    ) -> dict[str, Tensor]:
-        features = list(sentence_features)
-        n_p, n_q = self._split_counts(len(features))
+    def embedding_groups(self, num_columns: int) -> list[list[int]]:
         # Queries (anchor, cross_anchor, neg_query_*) and passages (positive, negative_*) each share a forward pass.
-        queries = [0, 2 + n_p, *range(3 + n_p, 3 + n_p + n_q)]
-        passages = [1, *range(2, 2 + n_p)]
-        embeddings = embed_groups(self.model, features, [queries, passages])
-        return self.compute_loss_from_embeddings(embeddings, labels)
-
-    def get_config_dict(self) -> dict[str, Any]:
-        return loss_config(
-            self,
-            "scale alpha beta use_kl similarity_fct gather_across_devices num_negatives num_query_negatives columns",
-        )
+        n_p, n_q = self._split_counts(num_columns)
+        return [[0, 2 + n_p, *range(3 + n_p, 3 + n_p + n_q)], [1, *range(2, 2 + n_p)]]

@@ -10,18 +10,11 @@ from sentence_transformers.util import cos_sim
 from torch import Tensor, nn
 
 from crossalign.errors import ConfigError, DataFormatError
-from crossalign.losses._columns import (
-    NamedColumnsMixin,
-    check_names,
-    numbered,
-    numbered_group,
-    text_columns,
-    warn_label_columns,
-)
+from crossalign.losses._columns import NamedColumnsMixin, check_names, numbered, numbered_group
 from crossalign.losses._common import (
     SimilarityFct,
     check_bool,
-    check_optional_count,
+    check_count,
     check_scale,
     check_similarity,
     strip_foreign_keys,
@@ -31,25 +24,34 @@ HardnessMode = Literal["in_batch_negatives", "hard_negatives", "all_negatives"]
 
 
 class _NamedColumnsMNRL(NamedColumnsMixin, MultipleNegativesRankingLoss):
-    """MultipleNegativesRankingLoss reading ``anchor, positive, negative_1..n`` by name (``negative`` for one)."""
+    """MultipleNegativesRankingLoss reading ``anchor, positive, negative_1..n`` by name (``negative`` for one); its
+    arguments checked as crossalign's (ConfigError)."""
 
     loss_name = "MultipleNegativesRankingLoss"
 
-    def __init__(self, model: nn.Module, *, num_negatives: int | None = None, **mnrl_kwargs: Any) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        scale: float,
+        similarity_fct: SimilarityFct,
+        gather_across_devices: bool,
+        num_negatives: int | None,
+        **mnrl_kwargs: Any,
+    ) -> None:
+        scale, similarity_fct = check_scale(scale), check_similarity(similarity_fct)
+        gather_across_devices = check_bool(gather_across_devices, "gather_across_devices")
         try:
-            super().__init__(model, **mnrl_kwargs)
+            super().__init__(model, scale, similarity_fct, gather_across_devices=gather_across_devices, **mnrl_kwargs)
         except ValueError as error:  # MNRL's own checks, re-raised as a crossalign configuration error
             raise ConfigError(f"{self.loss_name}: {error}") from error
-        self.num_negatives = check_optional_count(num_negatives, "num_negatives")
-        self.columns: list[str] | None = None
+        self.num_negatives = check_count(num_negatives, "num_negatives")
 
     @staticmethod
     def expected_columns(num_negatives: int) -> list[str]:
         return ["anchor", "positive", *numbered(num_negatives, "negative_")]
 
     def ordered_columns(self, column_names: Sequence[str]) -> list[str]:
-        warn_label_columns(self.loss_name, column_names)
-        found = text_columns(column_names)
+        found = self.found_columns(column_names)
         negatives = numbered_group(found, "negative_", loss_name=self.loss_name, bare="negative")
         expected = ["anchor", "positive", *negatives]
         check_names(self.loss_name, expected, found, required=("anchor", "positive"), known=("negative_1", "negative"))
@@ -151,10 +153,10 @@ class InfoNCELoss(_NamedColumnsMNRL):
         """
         super().__init__(
             model,
-            num_negatives=num_negatives,
-            scale=check_scale(scale),
-            similarity_fct=check_similarity(similarity_fct),
-            gather_across_devices=check_bool(gather_across_devices, "gather_across_devices"),
+            scale,
+            similarity_fct,
+            gather_across_devices,
+            num_negatives,
             directions=("query_to_doc",),
             partition_mode="joint",
             hardness_mode=hardness_mode,

@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from collections.abc import Sequence
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from sentence_transformers.util import cos_sim
 from torch import Tensor, nn
 
-from crossalign.errors import ConfigError, DataFormatError
-from crossalign.losses._columns import (
-    NamedColumnsMixin,
-    check_names,
-    text_columns,
-    warn_label_columns,
-)
+from crossalign.errors import DataFormatError
+from crossalign.losses._columns import check_names
 from crossalign.losses._common import (
     SimilarityFct,
+    SimilarityLoss,
     check_bool,
+    check_choice,
     check_scale,
-    check_similarity,
     check_weight,
-    embed_groups,
     gather_with_grad,
     log_space_jsd,
-    loss_config,
     masked_positive_nll,
     scaled_similarity,
 )
@@ -96,8 +90,7 @@ def jsd_alignment_components(
         similarity_fct: Similarity of two embedding matrices.
         gather_across_devices: Gather the passages of all ranks into ``C`` (queries stay per rank).
     """
-    if jsd_mode not in JSD_MODES:
-        raise ConfigError(f"jsd_mode must be one of {JSD_MODES}, got {jsd_mode!r}.")
+    check_choice(jsd_mode, JSD_MODES, "jsd_mode")
     candidates, golds = jsd_candidates(d_en, d_x, gather_across_devices=gather_across_devices)
     rows = torch.arange(q_x.size(0), device=q_x.device)
 
@@ -117,9 +110,12 @@ def jsd_alignment_components(
     return {"infonce": infonce.mean(), "jsd": jsd.mean()}
 
 
-class JSDAlignmentLoss(NamedColumnsMixin, nn.Module):
+class JSDAlignmentLoss(SimilarityLoss):
     loss_name = "JSDAlignmentLoss"
     citation = JSD_CITATION
+    config_keys = (
+        "jsd_weight scale jsd_mode embedding_scale similarity_fct gather_across_devices multi_reference columns"
+    )
 
     def __init__(
         self,
@@ -202,28 +198,20 @@ class JSDAlignmentLoss(NamedColumnsMixin, nn.Module):
             })
             loss = JSDAlignmentLoss(model)
         """
-        super().__init__()
-        self.model = model
+        super().__init__(model, scale, similarity_fct, gather_across_devices)
         self.jsd_weight = check_weight(jsd_weight, "jsd_weight")
-        self.scale = check_scale(scale)
-        if jsd_mode not in JSD_MODES:
-            raise ConfigError(f"jsd_mode must be one of {JSD_MODES}, got {jsd_mode!r}.")
-        self.jsd_mode = jsd_mode
+        self.jsd_mode = check_choice(jsd_mode, JSD_MODES, "jsd_mode")
         self.embedding_scale = check_scale(embedding_scale, "embedding_scale")
-        self.similarity_fct = check_similarity(similarity_fct)
-        self.gather_across_devices = check_bool(gather_across_devices, "gather_across_devices")
         if multi_reference is not None:
             check_bool(multi_reference, "multi_reference")
         self.multi_reference = multi_reference
-        self.columns: list[str] | None = None
 
     @staticmethod
     def expected_columns(multi_reference: bool) -> list[str]:
         return ["query", "positive", "query_en", *(["positive_x"] if multi_reference else [])]
 
     def ordered_columns(self, column_names: Sequence[str]) -> list[str]:
-        warn_label_columns(self.loss_name, column_names)
-        found = text_columns(column_names)
+        found = self.found_columns(column_names)
         multi = "positive_x" in found
         expected = self.expected_columns(multi)
         check_names(self.loss_name, expected, found, shown=self.expected_columns(True))
@@ -276,16 +264,6 @@ class JSDAlignmentLoss(NamedColumnsMixin, nn.Module):
         )
         return {"infonce": components["infonce"], "jsd": self.jsd_weight * components["jsd"]}
 
-    def forward(
-        self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None
-    ) -> dict[str, Tensor]:
-        features = list(sentence_features)
-        multi = self._check_count(len(features))
-        embeddings = embed_groups(self.model, features, [[0, 2], [1, 3] if multi else [1]])
-        return self.compute_loss_from_embeddings(embeddings, labels)
-
-    def get_config_dict(self) -> dict[str, Any]:
-        return loss_config(
-            self,
-            "jsd_weight scale jsd_mode embedding_scale similarity_fct gather_across_devices multi_reference columns",
-        )
+    def embedding_groups(self, num_columns: int) -> list[list[int]]:
+        # The queries (query, query_en) and the passages (positive[, positive_x]) each share a forward pass.
+        return [[0, 2], [1, 3] if self._check_count(num_columns) else [1]]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import torch
@@ -11,18 +11,11 @@ from sentence_transformers.util import cos_sim
 from torch import Tensor, nn
 
 from crossalign.errors import ConfigError, DataFormatError
-from crossalign.losses._columns import (
-    NamedColumnsMixin,
-    check_names,
-    text_columns,
-    warn_label_columns,
-)
+from crossalign.losses._columns import check_names
 from crossalign.losses._common import (
     SimilarityFct,
-    check_bool,
-    check_scale,
-    check_similarity,
-    embed_groups,
+    SimilarityLoss,
+    check_choice,
     gather_with_grad,
     loss_config,
     masked_positive_nll,
@@ -108,7 +101,7 @@ def multiway_supcon_loss(
     return torch.stack(losses).mean()
 
 
-class MultiWayContrastiveLoss(NamedColumnsMixin, nn.Module):
+class MultiWayContrastiveLoss(SimilarityLoss):
     loss_name = "MultiWayContrastiveLoss"
     citation = MULTIWAY_CITATION
 
@@ -185,24 +178,16 @@ class MultiWayContrastiveLoss(NamedColumnsMixin, nn.Module):
             })
             loss = MultiWayContrastiveLoss(model, mode="pairwise")
         """
-        super().__init__()
-        self.model = model
-        if mode not in MULTIWAY_MODES:
-            raise ConfigError(f"mode must be one of {MULTIWAY_MODES}, got {mode!r}.")
-        self.mode = mode
-        self.scale = check_scale(scale)
-        self.similarity_fct = check_similarity(similarity_fct)
-        self.gather_across_devices = check_bool(gather_across_devices, "gather_across_devices")
+        super().__init__(model, scale, similarity_fct, gather_across_devices)
+        self.mode = check_choice(mode, MULTIWAY_MODES, "mode")
         if columns is not None:
             columns = list(columns)
             if len(columns) < 2 or len(set(columns)) != len(columns) or not all(isinstance(c, str) for c in columns):
                 raise ConfigError(f"columns must be two or more distinct column names, got {columns!r}.")
         self.required_columns: list[str] | None = columns
-        self.columns: list[str] | None = None
 
     def ordered_columns(self, column_names: Sequence[str]) -> list[str]:
-        warn_label_columns(self.loss_name, column_names)
-        found = text_columns(column_names)
+        found = self.found_columns(column_names)
         if self.required_columns is not None:
             expected = list(self.required_columns)
             check_names(self.loss_name, expected, found)
@@ -230,11 +215,6 @@ class MultiWayContrastiveLoss(NamedColumnsMixin, nn.Module):
             similarity_fct=self.similarity_fct,
             gather_across_devices=self.gather_across_devices,
         )
-
-    def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None) -> Tensor:
-        features = list(sentence_features)
-        embeddings = embed_groups(self.model, features, [list(range(len(features)))])
-        return self.compute_loss_from_embeddings(embeddings, labels)
 
     def get_config_dict(self) -> dict[str, Any]:
         config = loss_config(self, "mode scale similarity_fct gather_across_devices")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sentence_transformers.util import cos_sim
 from torch import nn
 
-from crossalign.losses._common import SimilarityFct, check_bool, check_scale, check_similarity
+from crossalign.losses._common import SimilarityFct
 from crossalign.losses.infonce import _NamedColumnsMNRL
 
 
@@ -77,10 +77,10 @@ class SymmetricInfoNCELoss(_NamedColumnsMNRL):
         """
         super().__init__(
             model,
-            num_negatives=num_negatives,
-            scale=check_scale(scale),
-            similarity_fct=check_similarity(similarity_fct),
-            gather_across_devices=check_bool(gather_across_devices, "gather_across_devices"),
+            scale,
+            similarity_fct,
+            gather_across_devices,
+            num_negatives,
             directions=("query_to_doc", "doc_to_query"),
             partition_mode="per_direction",
         )

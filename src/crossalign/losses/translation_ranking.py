@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -11,21 +10,8 @@ from sentence_transformers.util import cos_sim
 from torch import Tensor, nn
 
 from crossalign.errors import ConfigError
-from crossalign.losses._columns import (
-    NamedColumnsMixin,
-    check_names,
-    text_columns,
-    warn_label_columns,
-)
-from crossalign.losses._common import (
-    SimilarityFct,
-    check_bool,
-    check_scale,
-    check_similarity,
-    embed_groups,
-    gather_with_grad,
-    loss_config,
-)
+from crossalign.losses._columns import check_names
+from crossalign.losses._common import SimilarityFct, SimilarityLoss, gather_with_grad
 
 LABSE_CITATION = """
 @inproceedings{feng-etal-2022-language,
@@ -73,9 +59,10 @@ def additive_margin_ranking_components(
     return out
 
 
-class AdditiveMarginRankingLoss(NamedColumnsMixin, nn.Module):
+class AdditiveMarginRankingLoss(SimilarityLoss):
     loss_name = "AdditiveMarginRankingLoss"
     citation = LABSE_CITATION
+    config_keys = "margin scale similarity_fct gather_across_devices"
 
     def __init__(
         self,
@@ -130,21 +117,14 @@ class AdditiveMarginRankingLoss(NamedColumnsMixin, nn.Module):
             })
             loss = AdditiveMarginRankingLoss(model, margin=0.3)
         """
-        super().__init__()
-        self.model = model
+        super().__init__(model, scale, similarity_fct, gather_across_devices)
         if isinstance(margin, bool) or not isinstance(margin, int | float) or not 0 <= margin < 2:
             raise ConfigError(f"margin must be a number in [0, 2), got {margin!r}.", hint="LaBSE uses 0.3")
         self.margin = float(margin)
-        self.scale = check_scale(scale)
-        self.similarity_fct = check_similarity(similarity_fct)
-        self.gather_across_devices = check_bool(gather_across_devices, "gather_across_devices")
-        self.columns: list[str] | None = None
 
     def ordered_columns(self, column_names: Sequence[str]) -> list[str]:
-        warn_label_columns(self.loss_name, column_names)
-        found = text_columns(column_names)
         expected = ["source", "target"]
-        check_names(self.loss_name, expected, found)
+        check_names(self.loss_name, expected, self.found_columns(column_names))
         return expected
 
     def compute_loss_from_embeddings(
@@ -160,15 +140,3 @@ class AdditiveMarginRankingLoss(NamedColumnsMixin, nn.Module):
             similarity_fct=self.similarity_fct,
             gather_across_devices=self.gather_across_devices,
         )
-
-    def forward(
-        self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None
-    ) -> dict[str, Tensor]:
-        features = list(sentence_features)
-        if len(features) != 2:
-            raise ValueError(f"{self.loss_name} expects 2 columns (source, target), got {len(features)}.")
-        embeddings = embed_groups(self.model, features, [[0, 1]])
-        return self.compute_loss_from_embeddings(embeddings, labels)
-
-    def get_config_dict(self) -> dict[str, Any]:
-        return loss_config(self, "margin scale similarity_fct gather_across_devices")
