@@ -44,7 +44,7 @@ import json
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -77,6 +77,7 @@ __all__ = [
     "build_section_sets",
     "choose_non_english_pairs",
     "finish_set",
+    "parallel_sets",
     "parse_non_english_pairs",
     "record_id",
     "resolve_non_english_pairs",
@@ -497,6 +498,49 @@ def finish_set(rs: RetrievalSet, provenance: Mapping[str, Any]) -> RetrievalSet:
     return rs
 
 
+def parallel_sets(
+    task: str,
+    lang: str,
+    keys: Sequence[str],
+    doc_keys: Sequence[str],
+    relevant: Callable[[str], str],
+    query: Callable[[str, str], Query],
+    doc: Callable[[str, str], Document],
+    *,
+    suites: Sequence[str],
+    provenance: Mapping[str, Any],
+    kind: str = "retrieval",
+    mixed_relevant: str = "both parallel",
+) -> list[EvalSet]:
+    """The sets of parallel items: the questions ``keys`` and documents ``doc_keys`` exist in ``en`` and ``lang``
+    (= ``x``); ``relevant(key)`` is a question's one relevant document key; ``query(lang, key)`` and
+    ``doc(lang, key)`` make the records.
+
+    Returns:
+        With ``retrieval`` in ``suites``, retrieval sets in the four directions ``en→en``, ``x→x``, ``x→en``,
+        ``en→x`` (only ``en→en`` when ``x`` is ``en``; provenance ``kind``); with ``mixed-pool``, the mixed pool:
+        ``x`` and ``en`` queries over ``D_en ∪ D_x``, both parallel documents relevant (``mixed_relevant``).
+    """
+    out: list[EvalSet] = []
+    if "retrieval" in suites:
+        directions = [(PIVOT, PIVOT)] if lang == PIVOT else [(PIVOT, PIVOT), (lang, lang), (lang, PIVOT), (PIVOT, lang)]
+        for ql, dl in directions:
+            queries = [query(ql, k) for k in keys]
+            qrels = {q.id: {doc(dl, relevant(k)).id: 1} for q, k in zip(queries, keys)}
+            rs = RetrievalSet(queries, [doc(dl, p) for p in doc_keys], qrels, name=f"{task}/{ql}-{dl}", validate=False)
+            out.append(EvalSet("retrieval", task, finish_set(rs, {**provenance, "kind": kind})))
+    if "mixed-pool" in suites and lang != PIVOT:
+        queries = [query(ql, k) for ql in (lang, PIVOT) for k in keys]
+        docs = [doc(dl, p) for dl in (PIVOT, lang) for p in doc_keys]
+        qrels = {
+            q.id: {doc(PIVOT, relevant(k)).id: 1, doc(lang, relevant(k)).id: 1} for q, k in zip(queries, 2 * list(keys))
+        }
+        rs = RetrievalSet(queries, docs, qrels, name=f"{task}/mixed", validate=False)
+        extra = {"kind": "mixed-pool", "relevant": mixed_relevant}
+        out.append(EvalSet("mixed-pool", task, finish_set(rs, {**provenance, **extra})))
+    return out
+
+
 def build_section_sets(
     selected: Sequence[SelectedSection], lang: str, config: EvalSetsConfig, *, provenance: dict[str, Any] | None = None
 ) -> list[EvalSet]:
@@ -509,37 +553,29 @@ def build_section_sets(
         provenance: Added to every set's provenance.
 
     Returns:
-        Retrieval sets ``en→en``, ``x→x``, ``x→en``, ``en→x``; the mixed pool (``x`` and ``en`` queries over
-        ``D_en ∪ D_x``, both parallel bodies relevant); the inclination pool (``x`` queries of the first half over
-        ``D_x(S1) ∪ D_en(S2)``, only ``d_x`` relevant) — each when its suite is requested and there is data for it.
+        The retrieval sets and the mixed pool of :func:`parallel_sets` (a section's body is its query's relevant
+        document); the inclination pool (``x`` queries of the first half over ``D_x(S1) ∪ D_en(S2)``, only ``d_x``
+        relevant) — each when its suite is requested and there is data for it.
     """
     task = f"{SECTIONS_TASK}/{lang}"
     base = {"builder": "crossalign.data.eval_sets", "builder_version": BUILDER_VERSION, **(provenance or {})}
-    out: list[EvalSet] = []
     if not selected:
-        return out
-    if "retrieval" in config.suites:
-        directions = [(PIVOT, PIVOT)] if lang == PIVOT else [(PIVOT, PIVOT), (lang, lang), (lang, PIVOT), (PIVOT, lang)]
-        for q, d in directions:
-            queries = [_query(s, q) for s in selected]
-            docs = [_doc(s, d) for s in selected]
-            qrels = {qq.id: {dd.id: 1} for qq, dd in zip(queries, docs)}
-            rs = RetrievalSet(queries, docs, qrels, name=f"{task}/{q}-{d}", validate=False)
-            out.append(EvalSet("retrieval", task, finish_set(rs, {**base, "kind": "section-retrieval"})))
+        return []
+    by_id = {s.record.id: s for s in selected}
+    out = parallel_sets(
+        task,
+        lang,
+        list(by_id),
+        list(by_id),
+        lambda k: k,
+        lambda lg, k: _query(by_id[k], lg),
+        lambda lg, k: _doc(by_id[k], lg),
+        suites=config.suites,
+        provenance=base,
+        kind="section-retrieval",
+    )
     if lang == PIVOT:
         return out
-    if "mixed-pool" in config.suites:
-        queries = [_query(s, lang) for s in selected] + [_query(s, PIVOT) for s in selected]
-        docs = [_doc(s, PIVOT) for s in selected] + [_doc(s, lang) for s in selected]
-        qrels = {}
-        for s in selected:
-            rel = {_sid(PIVOT, s.record.id): 1, _sid(lang, s.record.id): 1}
-            qrels[_sid(lang, s.record.id)] = dict(rel)
-            qrels[_sid(PIVOT, s.record.id)] = dict(rel)
-        rs = RetrievalSet(queries, docs, qrels, name=f"{task}/mixed", validate=False)
-        out.append(
-            EvalSet("mixed-pool", task, finish_set(rs, {**base, "kind": "mixed-pool", "relevant": "both parallel"}))
-        )
     if "inclination" in config.suites and len(selected) >= 2:
         s1, s2 = list(selected[0::2]), list(selected[1::2])
         queries = [_query(s, lang) for s in s1]

@@ -570,22 +570,18 @@ def read_qrels(
                     hint="the third column is an integer grade (0 = not relevant, 1, 2, ... = relevant)",
                 ) from None
             qid, did = qid.strip(), did.strip()
-            if query_ids is not None and qid not in query_ids:
-                raise DataFormatError(
-                    f"query id {qid!r} is not in the queries file",
-                    path=p,
-                    line=lineno,
-                    field="query_id",
-                    hint="remove the judgment or add the query",
-                )
-            if doc_ids is not None and did not in doc_ids:
-                raise DataFormatError(
-                    f"document id {did!r} is not in the corpus",
-                    path=p,
-                    line=lineno,
-                    field="doc_id",
-                    hint="remove the judgment or add the document to corpus.jsonl",
-                )
+            for known, key, fld, what, where, add in (
+                (query_ids, qid, "query_id", "query id", "the queries file", "the query"),
+                (doc_ids, did, "doc_id", "document id", "the corpus", "the document to corpus.jsonl"),
+            ):
+                if known is not None and key not in known:
+                    raise DataFormatError(
+                        f"{what} {key!r} is not in {where}",
+                        path=p,
+                        line=lineno,
+                        field=fld,
+                        hint=f"remove the judgment or add {add}",
+                    )
             judged = qrels.setdefault(qid, {})
             if did in judged and judged[did] != rel_i:
                 raise DataFormatError(

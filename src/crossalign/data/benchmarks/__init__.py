@@ -208,6 +208,10 @@ def _tatoeba_tag(code: str) -> str | None:
     return "zh-CN" if code == "cmn" else from_iso639_3(code)
 
 
+def _two_letter_tag(code: str) -> str:
+    return "zh-CN" if code == "zh" else normalize_lang(code)
+
+
 BENCHMARKS: dict[str, BenchmarkInfo] = {
     info.name: info
     for info in (
@@ -233,7 +237,7 @@ BENCHMARKS: dict[str, BenchmarkInfo] = {
             hub_id="google-research-datasets/xquad_r",
             suites=("retrieval", "mixed-pool"),
             split="validation",
-            configs={**{t: c for t, c in _configs(_XQUAD_R_CODES, normalize_lang).items() if t != "zh"}, "zh-CN": "zh"},
+            configs=_configs(_XQUAD_R_CODES, _two_letter_tag),
             default_langs=("de", "zh-CN", "hi"),
             license="cc-by-sa-4.0",
             citation="@inproceedings{roy2020lareqa, title={LAReQA: Language-Agnostic Answer Retrieval from a "
@@ -250,7 +254,7 @@ BENCHMARKS: dict[str, BenchmarkInfo] = {
             hub_id="google/xtreme",
             suites=("retrieval", "mixed-pool"),
             splits=("test", "validation"),
-            configs={**{t: c for t, c in _configs(_MLQA_CODES, normalize_lang).items() if t != "zh"}, "zh-CN": "zh"},
+            configs=_configs(_MLQA_CODES, _two_letter_tag),
             default_langs=("de", "zh-CN", "hi"),
             license="cc-by-sa-3.0",
             citation="@inproceedings{lewis2020mlqa, title={MLQA: Evaluating Cross-lingual Extractive Question "

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from crossalign.data.eval_sets import EvalSet, finish_set, record_id
+from crossalign.data.eval_sets import EvalSet, finish_set, parallel_sets, record_id
 from crossalign.data.records import Document, Query, RetrievalSet
 
 __all__ = ["PIVOT", "bitext_set", "parallel_retrieval_sets", "record_id"]
@@ -62,33 +62,20 @@ def parallel_retrieval_sets(
         "n_questions_used": len(keys),
         "n_passages_used": len(pkeys),
     }
-    out: list[EvalSet] = []
     if not keys:
-        return out
-
-    def q(lg: str, k: str) -> Query:
-        return Query(record_id(lg, k), questions[lg][k], lg, {"xling_id": k})
-
-    def d(lg: str, p: str) -> Document:
-        return Document(record_id(lg, p), passages[lg][p], lg, None, {"xling_id": p})
-
-    if "retrieval" in suites:
-        directions = [(PIVOT, PIVOT)] if lang == PIVOT else [(PIVOT, PIVOT), (lang, lang), (lang, PIVOT), (PIVOT, lang)]
-        for ql, dl in directions:
-            qrels = {record_id(ql, k): {record_id(dl, relevant[k]): 1} for k in keys}
-            rs = RetrievalSet(
-                [q(ql, k) for k in keys], [d(dl, p) for p in pkeys], qrels, name=f"{task}/{ql}-{dl}", validate=False
-            )
-            out.append(EvalSet("retrieval", task, finish_set(rs, {**base, "kind": "retrieval"})))
-    if "mixed-pool" in suites and lang != PIVOT:
-        queries = [q(lang, k) for k in keys] + [q(PIVOT, k) for k in keys]
-        docs = [d(PIVOT, p) for p in pkeys] + [d(lang, p) for p in pkeys]
-        both = {k: {record_id(PIVOT, relevant[k]): 1, record_id(lang, relevant[k]): 1} for k in keys}
-        qrels = {record_id(ql, k): dict(both[k]) for ql in (lang, PIVOT) for k in keys}
-        rs = RetrievalSet(queries, docs, qrels, name=f"{task}/mixed", validate=False)
-        extra = {"kind": "mixed-pool", "relevant": "both parallel passages"}
-        out.append(EvalSet("mixed-pool", task, finish_set(rs, {**base, **extra})))
-    return out
+        return []
+    return parallel_sets(
+        task,
+        lang,
+        keys,
+        pkeys,
+        relevant.__getitem__,
+        lambda lg, k: Query(record_id(lg, k), questions[lg][k], lg, {"xling_id": k}),
+        lambda lg, p: Document(record_id(lg, p), passages[lg][p], lg, None, {"xling_id": p}),
+        suites=suites,
+        provenance=base,
+        mixed_relevant="both parallel passages",
+    )
 
 
 def bitext_set(
