@@ -54,6 +54,8 @@ __all__ = [
     "paired_test",
 ]
 
+#: One system's per-query values: ``{query id: value}`` (paired by id) or an array (paired by position).
+PerQuery = Mapping[str, float] | Sequence[float] | np.ndarray
 Statistic = Literal["mean", "median"]
 TestName = Literal["bootstrap", "randomization"]
 
@@ -136,9 +138,9 @@ def align_per_query(
     return ids, va, vb
 
 
-def _pair(
-    a: Mapping[str, float] | Sequence[float] | np.ndarray, b: Mapping[str, float] | Sequence[float] | np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+def _pair(a: PerQuery, b: PerQuery, n_resamples: int) -> tuple[np.ndarray, np.ndarray]:
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
     if isinstance(a, Mapping) or isinstance(b, Mapping):
         if not (isinstance(a, Mapping) and isinstance(b, Mapping)):
             raise TypeError("pass both systems as {query id: value} mappings or both as arrays in the same order")
@@ -188,27 +190,23 @@ def _at_least(values: np.ndarray, threshold: float) -> int:
 
 # -------------------------------------------------------------------------------------------------------- bootstrap
 def paired_bootstrap(
-    a: Mapping[str, float] | Sequence[float] | np.ndarray,
-    b: Mapping[str, float] | Sequence[float] | np.ndarray,
+    a: PerQuery,
+    b: PerQuery,
     *,
     n_resamples: int = 10_000,
     seed: int | None = 0,
     confidence: float = 0.95,
     statistic: Statistic = "mean",
 ) -> PairedTestResult:
-    """Paired bootstrap test of ``stat(b) − stat(a)`` with a percentile confidence interval.
-
-    Procedure (Efron & Tibshirani 1993, ch. 13, §16.4; Smucker, Allan & Carterette 2007): resample the queries with
-    replacement ``n_resamples`` times, keeping A and B paired; the CI is the ``(1−c)/2`` and ``(1+c)/2`` percentiles of
-    the resampled differences ``δ*``; the two-sided p-value is ``(1 + #{|δ* − δ| ≥ |δ|}) / (R + 1)``, i.e. the share of
-    the null-shifted bootstrap distribution at least as extreme as the observed difference ``δ``.
+    """Paired bootstrap test of ``stat(b) − stat(a)`` with a percentile confidence interval (the procedure and
+    p-value formula: the module docstring; Efron & Tibshirani 1993, ch. 13, §16.4).
 
     Args:
-        a: Baseline values: ``{query id: value}`` (paired by id) or an array.
+        a: Baseline values (:data:`PerQuery`).
         b: Compared system's values, same form as ``a``.
         n_resamples: Bootstrap resamples ``R`` (default 10,000).
         seed: Seed of ``numpy.random.default_rng`` (None: unseeded).
-        confidence: Level of the interval (default 0.95).
+        confidence: Level of the interval (default 0.95; the CI is the ``(1−c)/2`` and ``(1+c)/2`` percentiles).
         statistic: ``"mean"`` (default) or ``"median"``.
 
     Raises:
@@ -219,11 +217,9 @@ def paired_bootstrap(
         >>> round(r.difference, 3), r.ci_low > 0
         (0.1, True)
     """
-    if n_resamples < 1:
-        raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    va, vb = _pair(a, b)
+    va, vb = _pair(a, b, n_resamples)
     n, observed = va.size, _observed(va, vb, statistic)
     delta = observed["difference"]
     rng = np.random.default_rng(seed)
@@ -266,27 +262,20 @@ def _swapped_stats(va: np.ndarray, vb: np.ndarray, signs: np.ndarray, statistic:
 
 
 def paired_randomization(
-    a: Mapping[str, float] | Sequence[float] | np.ndarray,
-    b: Mapping[str, float] | Sequence[float] | np.ndarray,
+    a: PerQuery,
+    b: PerQuery,
     *,
     n_resamples: int = 10_000,
     seed: int | None = 0,
     statistic: Statistic = "mean",
     exact: bool | None = None,
 ) -> PairedTestResult:
-    """Paired randomisation (sign-flip permutation) test of ``stat(b) − stat(a)``.
-
-    Procedure (Fisher 1935; Smucker, Allan & Carterette 2007): under the null hypothesis A and B are exchangeable on
-    every query, so each pair may be swapped. The p-value is the share of swapped assignments whose difference is at
-    least as extreme as the observed one: Monte Carlo ``(1 + #{|δ_r| ≥ |δ|}) / (R + 1)`` over ``R`` random sign
-    vectors, or exactly ``#{|δ_s| ≥ |δ|} / 2^n`` over all ``2^n`` of them.
+    """Paired randomisation (sign-flip permutation) test of ``stat(b) − stat(a)`` (the procedure and p-value
+    formulas, Monte Carlo and exact: the module docstring; Fisher 1935).
 
     Args:
-        a: Baseline values: ``{query id: value}`` (paired by id) or an array.
-        b: Compared system's values, same form as ``a``.
+        a, b, seed, statistic: As for :func:`paired_bootstrap`.
         n_resamples: Random sign vectors ``R`` for the Monte-Carlo test (default 10,000).
-        seed: Seed of ``numpy.random.default_rng`` (None: unseeded).
-        statistic: ``"mean"`` (default) or ``"median"``.
         exact: True: enumerate all ``2^n`` sign vectors (n ≤ 24); False: Monte Carlo; None (default): exact when
             ``2^n ≤ n_resamples``.
 
@@ -294,9 +283,7 @@ def paired_randomization(
         DataFormatError: for differing query sets, empty or non-finite values.
         ValueError: for ``exact=True`` with more than 24 queries.
     """
-    if n_resamples < 1:
-        raise ValueError(f"n_resamples must be >= 1, got {n_resamples}")
-    va, vb = _pair(a, b)
+    va, vb = _pair(a, b, n_resamples)
     n, observed = va.size, _observed(va, vb, statistic)
     delta = observed["difference"]
     use_exact = (2**n <= n_resamples) if exact is None else exact
@@ -322,8 +309,8 @@ def paired_randomization(
 
 
 def paired_test(
-    a: Mapping[str, float] | Sequence[float] | np.ndarray,
-    b: Mapping[str, float] | Sequence[float] | np.ndarray,
+    a: PerQuery,
+    b: PerQuery,
     *,
     test: TestName = "bootstrap",
     n_resamples: int = 10_000,
