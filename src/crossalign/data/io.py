@@ -122,6 +122,13 @@ def check_fields(
             )
 
 
+def _existing_file(path: PathLike) -> Path:
+    p = Path(path)
+    if not p.is_file():
+        raise DataFormatError("file not found", path=p, hint="check the path")
+    return p
+
+
 # ----------------------------------------------------------------------------------------------------------- JSONL
 def iter_jsonl(path: PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line_number, object)`` for each non-blank line; a line that is not a JSON object raises
@@ -129,9 +136,7 @@ def iter_jsonl(path: PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
 
     A file that holds one JSON array of objects (a pretty-printed ``.json`` export) is read too, each object with
     the line it starts on; a byte-order mark before the first line is ignored."""
-    p = Path(path)
-    if not p.is_file():
-        raise DataFormatError("file not found", path=p, hint="check the path")
+    p = _existing_file(path)
     if _starts_with(p, b"["):
         yield from _iter_json_array(p)
         return
@@ -358,9 +363,7 @@ def read_parallel_text(files: Mapping[str, PathLike], *, id_prefix: str = "", na
     paths: dict[str, Path] = {}
     for lang, fpath in files.items():
         canon = _lang(lang, path=fpath, line=None, field="language")
-        p = Path(fpath)
-        if not p.is_file():
-            raise DataFormatError("file not found", path=p, hint="check the path")
+        p = _existing_file(fpath)
         lines = read_utf8(p).split("\n")
         if lines and lines[-1] == "":
             lines.pop()
@@ -485,13 +488,18 @@ def _record_lang(obj: Mapping[str, Any], default: str | None, *, path: Path, lin
     )
 
 
+def _record_id(obj: dict[str, Any], path: Path, line: int) -> tuple[dict[str, Any], str]:
+    """A query or document row with BEIR's ``_id`` read as ``id``, checked for ``id`` and ``text``; and its id."""
+    if "_id" in obj and "id" not in obj:
+        obj = {**obj, "id": obj["_id"]}
+    require_keys(obj, ["id", "text"], path=path, line=line)
+    return obj, check_id(obj["id"], path=str(path), line=line)
+
+
 def _read_queries(path: Path, *, default_lang: str | None = None, keep: set[str] | None = None) -> list[Query]:
     out = []
     for line, obj in iter_jsonl(path):
-        if "_id" in obj and "id" not in obj:  # BEIR writes "_id"
-            obj = {**obj, "id": obj["_id"]}
-        require_keys(obj, ["id", "text"], path=path, line=line)
-        qid = check_id(obj["id"], path=str(path), line=line)
+        obj, qid = _record_id(obj, path, line)
         if keep is not None and qid not in keep:
             continue
         text = check_text(obj["text"], path=str(path), line=line, field="text")
@@ -504,10 +512,7 @@ def _read_queries(path: Path, *, default_lang: str | None = None, keep: set[str]
 def _read_documents(path: Path, *, default_lang: str | None = None, join_title: bool = False) -> list[Document]:
     out = []
     for line, obj in iter_jsonl(path):
-        if "_id" in obj and "id" not in obj:
-            obj = {**obj, "id": obj["_id"]}
-        require_keys(obj, ["id", "text"], path=path, line=line)
-        did = check_id(obj["id"], path=str(path), line=line)
+        obj, did = _record_id(obj, path, line)
         title = obj.get("title")
         if title is not None and not isinstance(title, str):
             raise DataFormatError("'title' must be a string or absent", path=path, line=line, field="title")
@@ -533,9 +538,7 @@ def read_qrels(
     """Read a qrels TSV (``query_id doc_id relevance``; a header line is recognised and skipped; TREC's four-column
     ``qid 0 docid rel`` also works). With ``query_ids``/``doc_ids`` given, judgments naming unknown ids raise
     :class:`DataFormatError` with the line."""
-    p = Path(path)
-    if not p.is_file():
-        raise DataFormatError("file not found", path=p, hint="check the path")
+    p = _existing_file(path)
     qrels: dict[str, dict[str, int]] = {}
     first_line: dict[tuple[str, str], int] = {}
     with p.open("rb") as fh:

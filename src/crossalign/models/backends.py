@@ -85,16 +85,20 @@ def openvino_available() -> bool:
     return True
 
 
+def _check_names(backend: str, precision: str) -> None:
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend must be one of {BACKENDS}, not {backend!r}")
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+
+
 def check_backend(backend: str, precision: str) -> None:
     """Validate a (backend, precision) choice before any work.
 
     Raises:
         ConfigError: An unknown backend or precision, or ``backend="openvino"`` without the ``openvino`` package.
     """
-    if backend not in BACKENDS:
-        raise ConfigError(f"backend must be one of {BACKENDS}, not {backend!r}")
-    if precision not in PRECISIONS:
-        raise ConfigError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+    _check_names(backend, precision)
     if backend == "openvino" and not openvino_available():
         raise ConfigError(
             "backend 'openvino' needs the openvino runtime, which is not installed",
@@ -171,10 +175,7 @@ def resolve_precision(precision: str, backend: str, *, cpuinfo: str | os.PathLik
         >>> resolve_precision("fp32", "openvino"), resolve_precision("auto", "torch")
         ('fp32', 'fp32')
     """
-    if backend not in BACKENDS:
-        raise ConfigError(f"backend must be one of {BACKENDS}, not {backend!r}")
-    if precision not in PRECISIONS:
-        raise ConfigError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+    _check_names(backend, precision)
     if precision != "auto":
         return precision
     return "bf16" if backend == "openvino" and cpu_has_bf16(cpuinfo) else "fp32"

@@ -99,20 +99,27 @@ def load_pages(tree: HelpTree, *, cache_dir: PathLike | None = None) -> dict[str
     A corrupt cache file is reparsed and replaced (with a warning).
     """
     path = parse_cache_path(tree, cache_dir)
+    cached = _cached_pages(path, warn=True)
+    if cached is not None:
+        return cached
+    with file_lock(path):
+        cached = _cached_pages(path, warn=False)  # another process finished it while we waited
+        if cached is not None:
+            return cached
+        pages = parse_tree(tree)
+        _write_parse_cache(path, tree, pages)
+    return {p.path: p for p in pages}
+
+
+def _cached_pages(path: Path, *, warn: bool) -> dict[str, Page] | None:
+    """The parse cache's pages by path; None when it is missing or corrupt."""
     if path.is_file():
         try:
             return {p.path: p for p in _read_parse_cache(path)}
         except CorruptFileError as exc:
-            logger.warning("%s; reparsing", exc)
-    with file_lock(path):
-        if path.is_file():  # another process finished it while we waited
-            try:
-                return {p.path: p for p in _read_parse_cache(path)}
-            except CorruptFileError:
-                pass
-        pages = parse_tree(tree)
-        _write_parse_cache(path, tree, pages)
-    return {p.path: p for p in pages}
+            if warn:
+                logger.warning("%s; reparsing", exc)
+    return None
 
 
 def _parse_worker(tree: HelpTree, cache_dir: str | None) -> float:

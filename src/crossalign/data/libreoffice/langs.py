@@ -77,6 +77,9 @@ UNSPACED_LANGUAGES: frozenset[str] = frozenset({"zh-CN", "zh-TW", "ja", "km", "d
 _PACKAGE_PREFIX = "libreoffice-help-"
 
 
+_CHOOSE = f"choose from the {len(LIBREOFFICE_LANGUAGES)} languages: {', '.join(LIBREOFFICE_LANGUAGES)}"
+
+
 def lo_lang(code: str, *, field: str = "language") -> str:
     """Normalise ``code`` to one of :data:`LIBREOFFICE_LANGUAGES` or raise :class:`UnknownLanguageError`.
 
@@ -103,14 +106,14 @@ def lo_lang(code: str, *, field: str = "language") -> str:
     if isinstance(text, str) and text.lower() in NOT_OFFERED:
         raise UnknownLanguageError(
             f"{field}: {code!r} is not offered: {NOT_OFFERED[text.lower()]}",
-            hint=f"choose from the {len(LIBREOFFICE_LANGUAGES)} languages: {', '.join(LIBREOFFICE_LANGUAGES)}",
+            hint=_CHOOSE,
         )
     try:
         return normalize_lang(text, available=LIBREOFFICE_LANGUAGES, field=field)
     except UnknownLanguageError as exc:
         raise UnknownLanguageError(
             f"{field}: {code!r} is not a language of the LibreOffice help",
-            hint=f"choose from the {len(LIBREOFFICE_LANGUAGES)} languages: {', '.join(LIBREOFFICE_LANGUAGES)}",
+            hint=_CHOOSE,
         ) from exc
 
 

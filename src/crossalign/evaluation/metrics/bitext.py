@@ -108,6 +108,13 @@ def _apply_margin(cos: np.ndarray, avg: np.ndarray, margin: str) -> np.ndarray:
     return cos
 
 
+def _gold_array(gold: np.ndarray | Sequence[tuple[int, int]]) -> np.ndarray:
+    g = np.asarray(gold, dtype=np.int64)
+    if g.ndim != 2 or g.shape[1] != 2 or g.shape[0] == 0:
+        raise DataFormatError(f"gold must be a non-empty list of (source, target) pairs, got {g.shape}", field="gold")
+    return g
+
+
 def _gold_pairs(gold: np.ndarray | Sequence[tuple[int, int]] | None, n: int, m: int) -> np.ndarray:
     if gold is None:
         if m < n:
@@ -116,9 +123,7 @@ def _gold_pairs(gold: np.ndarray | Sequence[tuple[int, int]] | None, n: int, m: 
                 field="gold",
             )
         return np.stack([np.arange(n), np.arange(n)], axis=1).astype(np.int64)
-    g = np.asarray(gold, dtype=np.int64)
-    if g.ndim != 2 or g.shape[1] != 2 or g.shape[0] == 0:
-        raise DataFormatError(f"gold must be a non-empty list of (source, target) pairs, got {g.shape}", field="gold")
+    g = _gold_array(gold)
     if g[:, 0].min() < 0 or g[:, 0].max() >= n or g[:, 1].min() < 0 or g[:, 1].max() >= m:
         raise DataFormatError(f"gold has an index out of range (n={n} sources, m={m} targets)", field="gold")
     return np.unique(g, axis=0)
@@ -584,9 +589,7 @@ def bucc_optimize(
 
 
 def _correct(mined: MinedPairs, gold: np.ndarray | Sequence[tuple[int, int]]) -> tuple[np.ndarray, int]:
-    g = np.asarray(gold, dtype=np.int64)
-    if g.ndim != 2 or g.shape[1] != 2 or g.shape[0] == 0:
-        raise DataFormatError(f"gold must be a non-empty list of (source, target) pairs, got {g.shape}", field="gold")
+    g = _gold_array(gold)
     width = int(max(g[:, 1].max(), mined.tgt.max() if len(mined) else 0)) + 1
     gold_codes = np.unique(g[:, 0] * width + g[:, 1])
     return np.isin(mined.src * width + mined.tgt, gold_codes), int(gold_codes.size)
