@@ -159,16 +159,8 @@ def fetch_languages(
 ) -> list[FetchResult]:
     """Obtain and parse the help in ``langs`` (English always included, first) so later loads are offline and fast.
 
-    Args:
-        langs: Languages (``"de,zh-CN"`` or a list; ``"all"``).
-        refresh: Download the archive's current version even if a tree is cached.
-        workers: Processes parsing in parallel (default: CPU count).
-        cache_dir, help_root, show_progress: As for :meth:`LibreOfficeCorpus.open`.
-
-    Raises:
-        UnknownLanguageError: A language is not one of the 33.
-        CorpusError: A tree cannot be obtained.
-    """
+    The arguments and errors are those of :meth:`LibreOfficeCorpus.open` (the help is always downloaded when
+    missing)."""
     with progress_scope(show_progress):
         _, trees, seconds, todo = _obtain(langs, cache_dir, help_root, True, refresh, workers)
     out = []

@@ -49,8 +49,7 @@ class BitextEvaluator(CrossalignEvaluator):
         margin: ``"ratio"`` (LASER's default), ``"distance"`` or ``"absolute"``.
         retrieval: Mining mode (``"max"``, ``"fwd"``, ``"bwd"``, ``"intersect"``).
         main_score: Headline metric (``bucc_f1``).
-        name: Prefix of the metric names when used as a sentence-transformers evaluator.
-        batch_size, long_text: Encoding options when a model (not a cache) is passed.
+        name, batch_size, long_text: As for :class:`~crossalign.evaluation.evaluators.base.CrossalignEvaluator`.
 
     Raises:
         DataFormatError: Sources or targets in several languages, or no gold pair.

@@ -52,11 +52,10 @@ class MixedPoolEvaluator(QueryPoolEvaluator):
         pivot_lang: The language whose over-ranking is measured (``"en"``).
         ks: Cutoffs for Complete@k and the language shares.
         main_score: Headline metric (default ``complete@10`` for ``mixed-pool``, ``pivot_first@1`` otherwise).
-        name: Prefix of the metric names when used as a sentence-transformers evaluator.
         query_prompt, doc_prompt: Prompt names.
         run_depth: Documents per query kept in the run (the TREC file).
         per_query: Keep per-query values.
-        batch_size, long_text: Encoding options when a model (not a cache) is passed.
+        name, batch_size, long_text: As for :class:`~crossalign.evaluation.evaluators.base.CrossalignEvaluator`.
 
     Raises:
         ConfigError: Bad cutoffs or a main score that is not reported.

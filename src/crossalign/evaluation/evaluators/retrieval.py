@@ -56,13 +56,12 @@ class RetrievalEvaluator(QueryPoolEvaluator):
         main_score: The headline metric (default: the first of ``metrics``).
         suite: Suite name in the scores (``retrieval``).
         task: Task name in the scores (default: the set's name).
-        name: Prefix of the metric names when used as a sentence-transformers evaluator.
         query_prompt: Prompt name for queries.
         doc_prompt: Prompt name for documents.
         depth: Documents kept per query (default: 100, more when a cutoff is larger; all for uncut metrics).
         use_faiss: Search with faiss ``IndexFlatIP`` (needs ``faiss-cpu``).
         per_query: Keep per-query values in the scores.
-        batch_size, long_text: Encoding options when a model (not a cache) is passed.
+        name, batch_size, long_text: As for :class:`~crossalign.evaluation.evaluators.base.CrossalignEvaluator`.
 
     Raises:
         ConfigError: An unknown metric or a main score not among the metrics.

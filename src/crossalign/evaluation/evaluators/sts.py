@@ -95,8 +95,7 @@ class STSEvaluator(CrossalignEvaluator):
         task: Task name in the scores.
         prompt: Prompt name for both texts (``"query"``).
         suite: Suite name (``sts``).
-        name: Prefix of the metric names when used as a sentence-transformers evaluator.
-        batch_size, long_text: Encoding options when a model (not a cache) is passed.
+        name, batch_size, long_text: As for :class:`~crossalign.evaluation.evaluators.base.CrossalignEvaluator`.
 
     Raises:
         DataFormatError: No pairs.
