@@ -61,7 +61,10 @@ def register(subparsers: Any) -> None:
 
 
 def _labels(paths: list[str], results: list[Any]) -> list[str]:
-    """Model labels; when two results share one, the file's folder (or name) tells them apart."""
+    """Model labels; when two results share one, the file's folder (or name) tells them apart, else a number
+    (:func:`~crossalign.evaluation.results.unique_labels`)."""
+    from crossalign.evaluation.results import unique_labels
+
     labels = [r.label for r in results]
     if len(set(labels)) == len(labels):
         return labels
@@ -70,9 +73,7 @@ def _labels(paths: list[str], results: list[Any]) -> list[str]:
         p = Path(path)
         where = p.name if p.is_dir() else (p.parent.name if p.name == "results.json" else p.stem)
         out.append(f"{label} [{where}]" if where else label)
-    if len(set(out)) != len(out):
-        out = [f"{label} [{i}]" for i, label in enumerate(labels)]
-    return out
+    return out if len(set(out)) == len(out) else unique_labels(labels)
 
 
 def run_compare(args: argparse.Namespace) -> int:
