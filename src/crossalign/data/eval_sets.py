@@ -746,7 +746,6 @@ def build_libreoffice_eval_sets(
     corpus: Any = None,
     cache_dir: str | os.PathLike[str] | None = None,
     download: bool = True,
-    show_progress: bool | None = None,
     **config: Any,
 ) -> EvalSets:
     """Open the LibreOffice help in ``langs`` (+ English) and build the evaluation sets from its test split.
@@ -754,7 +753,8 @@ def build_libreoffice_eval_sets(
     Args:
         langs: Target languages (``"de,zh-CN,hi,km"`` or a list; ``en`` may be included and is the pivot anyway).
         corpus: An opened :class:`~crossalign.data.libreoffice.LibreOfficeCorpus` to reuse (it must hold ``langs``).
-        cache_dir, download, show_progress: For opening the help (:meth:`LibreOfficeCorpus.open`).
+        cache_dir, download: For opening the help (:meth:`LibreOfficeCorpus.open`; progress: the enclosing
+            :func:`~crossalign.utils.progress.progress_scope`).
         **config: :class:`EvalSetsConfig` fields (``suites``, ``max_sections``, ``seed``, ``split_name``, ...).
 
     Returns:
@@ -777,7 +777,7 @@ def build_libreoffice_eval_sets(
     cfg = EvalSetsConfig(langs=tuple(wanted), **{k: v for k, v in config.items() if v is not None or k != "split"})
     lo = corpus
     if lo is None:
-        lo = LibreOfficeCorpus.open(wanted, cache_dir=cache_dir, download=download, show_progress=show_progress)
+        lo = LibreOfficeCorpus.open(wanted, cache_dir=cache_dir, download=download)
     all_langs = [PIVOT, *cfg.targets]
     sections: list[SectionRecord] = []
     if {"retrieval", "mixed-pool", "inclination"} & set(cfg.suites):

@@ -123,9 +123,9 @@ def stage_logger(show: bool | None = None, log: Callable[[str], None] | None = N
     return _to_stderr if progress_enabled(show) else _silent
 
 
-def stage(message: str, show: bool | None = None) -> None:
+def stage(message: str) -> None:
     """One stage line on stderr, silenced like the bars (:func:`stage_logger` without a ``log``)."""
-    stage_logger(show)(message)
+    stage_logger()(message)
 
 
 def progress(

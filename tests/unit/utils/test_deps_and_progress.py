@@ -7,7 +7,7 @@ from importlib.metadata import version
 import pytest
 
 from crossalign.utils.deps import package_versions
-from crossalign.utils.progress import stage
+from crossalign.utils.progress import progress_scope, stage
 
 
 def test_package_versions_read_metadata_under_either_spelling() -> None:
@@ -19,8 +19,10 @@ def test_package_versions_read_metadata_under_either_spelling() -> None:
 
 
 def test_stage_lines_go_to_stderr_only_when_progress_is_on(capsys: pytest.CaptureFixture[str], monkeypatch) -> None:
-    stage("shown", True)
-    stage("hidden", False)
+    with progress_scope(True):  # the one switch (stage takes no flag of its own)
+        stage("shown")
+    with progress_scope(False):
+        stage("hidden")
     monkeypatch.setenv("CROSSALIGN_NO_PROGRESS", "1")
     stage("hidden by the environment")
     out = capsys.readouterr()
