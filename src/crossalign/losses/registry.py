@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from sentence_transformers.util import cos_sim
 from torch import nn
 
 from crossalign.errors import ConfigError
+from crossalign.losses._common import SimilarityFct
 from crossalign.losses.cached_clear import CachedCLEARLoss
 from crossalign.losses.clear import CLEAR_CITATION, CLEARLoss
 from crossalign.losses.distillation import DISTILLATION_CITATION, MultilingualDistillationLoss
@@ -79,57 +81,36 @@ class LossSpec:
         return [c for c in self.required_columns if not c.startswith("<")]
 
 
-def _build_clear(
-    model: nn.Module,
-    scale: float = 20.0,
-    alpha: float = 0.4,
-    beta: float = 0.2,
-    use_kl: bool = True,
-    similarity_fct: Any = None,
-    gather_across_devices: bool = False,
-    num_negatives: int | None = None,
-    num_query_negatives: int | None = None,
-    mini_batch_size: int | None = None,
-    mini_batch_num_tokens: int | None = None,
-    show_progress_bar: bool = False,
-) -> CLEARLoss:
-    """CLEARLoss, or CachedCLEARLoss when ``mini_batch_size`` is given."""
-    kwargs: dict[str, Any] = {
-        "scale": scale,
-        "alpha": alpha,
-        "beta": beta,
-        "use_kl": use_kl,
-        "gather_across_devices": gather_across_devices,
-        "num_negatives": num_negatives,
-        "num_query_negatives": num_query_negatives,
-    }
-    if similarity_fct is not None:
-        kwargs["similarity_fct"] = similarity_fct
-    if mini_batch_size is None:
-        if mini_batch_num_tokens is not None:
-            raise ConfigError("clear: mini_batch_num_tokens needs mini_batch_size (the cached loss).")
-        return CLEARLoss(model, **kwargs)
-    return CachedCLEARLoss(
-        model,
-        **kwargs,
-        mini_batch_size=mini_batch_size,
-        mini_batch_num_tokens=mini_batch_num_tokens,
-        show_progress_bar=show_progress_bar,
-    )
+def _build_clear(model: nn.Module, mini_batch_size: int | None = None, **kwargs: Any) -> CLEARLoss:
+    """CLEARLoss, or CachedCLEARLoss when ``mini_batch_size`` is given; the parameters are CachedCLEARLoss's."""
+    if mini_batch_size is not None:
+        return CachedCLEARLoss(model, mini_batch_size=mini_batch_size, **kwargs)
+    if kwargs.pop("mini_batch_num_tokens", None) is not None:
+        raise ConfigError("clear: mini_batch_num_tokens needs mini_batch_size (the cached loss).")
+    kwargs.pop("show_progress_bar", None)
+    return CLEARLoss(model, **kwargs)
+
+
+_build_clear.__signature__ = inspect.signature(CachedCLEARLoss)  # type: ignore[attr-defined]  # LossSpec.parameters
 
 
 def _build_en_x(
-    model: nn.Module,
-    scale: float = 20.0,
-    similarity_fct: Any = None,
-    gather_across_devices: bool = False,
+    model: nn.Module, scale: float = 20.0, similarity_fct: SimilarityFct = cos_sim, gather_across_devices: bool = False
 ) -> MultiWayContrastiveLoss:
     """The English-centric baseline: pairwise multi-way loss on (en, x) rows = symmetric InfoNCE."""
-    kwargs: dict[str, Any] = {"scale": scale, "gather_across_devices": gather_across_devices}
-    if similarity_fct is not None:
-        kwargs["similarity_fct"] = similarity_fct
-    return MultiWayContrastiveLoss(model, mode="pairwise", columns=("en", "x"), **kwargs)
+    return MultiWayContrastiveLoss(model, "pairwise", scale, similarity_fct, gather_across_devices, ("en", "x"))
 
+
+_INFONCE = LossSpec(
+    "infonce",
+    InfoNCELoss,
+    ("anchor", "positive"),
+    ("negative_1..n",),
+    "InfoNCE / MultipleNegativesRankingLoss (baseline: q_x → English passage, hard negatives).",
+    INFONCE_CITATION,
+    data_formats=("infonce",),
+    query_columns=("anchor",),
+)
 
 LOSSES: dict[str, LossSpec] = {
     spec.name: spec
@@ -174,25 +155,12 @@ LOSSES: dict[str, LossSpec] = {
             MULTIWAY_CITATION,
             data_formats=("en-x",),
         ),
-        LossSpec(
-            "infonce",
-            InfoNCELoss,
-            ("anchor", "positive"),
-            ("negative_1..n",),
-            "InfoNCE / MultipleNegativesRankingLoss (baseline: q_x → English passage, hard negatives).",
-            INFONCE_CITATION,
-            data_formats=("infonce",),
-            query_columns=("anchor",),
-        ),
-        LossSpec(
-            "symmetric",
-            SymmetricInfoNCELoss,
-            ("anchor", "positive"),
-            ("negative_1..n",),
-            "Symmetric InfoNCE: anchor→positive and positive→anchor, one softmax each, averaged.",
-            INFONCE_CITATION,
-            data_formats=("infonce",),
-            query_columns=("anchor",),
+        _INFONCE,
+        replace(
+            _INFONCE,
+            name="symmetric",
+            factory=SymmetricInfoNCELoss,
+            description="Symmetric InfoNCE: anchor→positive and positive→anchor, one softmax each, averaged.",
         ),
         LossSpec(
             "distill",
@@ -254,6 +222,8 @@ def build_loss(method: str | LossSpec, model: nn.Module, **kwargs: Any) -> nn.Mo
     """
     spec = get_spec(method)
     check_parameters(spec, kwargs)
+    if kwargs.get("similarity_fct", cos_sim) is None:  # None: the loss's default (cosine)
+        del kwargs["similarity_fct"]
     return spec.factory(model, **kwargs)
 
 
