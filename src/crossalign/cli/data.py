@@ -25,7 +25,9 @@ from crossalign.cli._text import CACHE_DIR_HELP, add_command
 SOURCES: tuple[str, ...] = ("libreoffice",)
 
 
-def _add_common(p: argparse.ArgumentParser) -> None:
+def _corpus_action(sub: Any, name: str, help: str, description: str) -> argparse.ArgumentParser:
+    """The parser of an action over a corpus, with the options ``fetch`` and ``stats`` share."""
+    p = sub.add_parser(name, help=help, description=description)
     p.add_argument("--source", choices=SOURCES, default="libreoffice", help="corpus to use (default: %(default)s)")
     p.add_argument(
         "--langs",
@@ -39,29 +41,29 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         help="folder with installed help trees <LANG>/text/ (default: /usr/share/libreoffice/help)",
     )
     p.add_argument("--workers", type=int, default=None, help="parallel parsing processes (default: CPU count)")
+    return p
 
 
 def _register_fetch(sub: Any) -> None:
-    p = sub.add_parser(
+    p = _corpus_action(
+        sub,
         "fetch",
-        help="obtain and parse a corpus so later loads are offline and fast",
-        description="Obtain each language's LibreOffice help (installed tree, crossalign cache, or `apt-get "
-        "download` + `dpkg-deb -x` into the cache), parse its pages and cache the result.",
+        "obtain and parse a corpus so later loads are offline and fast",
+        "Obtain each language's LibreOffice help (installed tree, crossalign cache, or `apt-get download` + "
+        "`dpkg-deb -x` into the cache), parse its pages and cache the result.",
     )
-    _add_common(p)
     p.add_argument("--refresh", action="store_true", help="download the archive's current version even if cached")
     p.set_defaults(func=run_fetch)
 
 
 def _register_stats(sub: Any) -> None:
-    p = sub.add_parser(
+    p = _corpus_action(
+        sub,
         "stats",
-        help="per-language and pairwise counts of a corpus",
-        description="Load (fetching if needed) and align the corpus, then print pages, sections, paragraphs, "
-        "words/characters per language, what aligns with English, what was dropped as untranslated, and "
-        "pairwise aligned counts.",
+        "per-language and pairwise counts of a corpus",
+        "Load (fetching if needed) and align the corpus, then print pages, sections, paragraphs, words/characters "
+        "per language, what aligns with English, what was dropped as untranslated, and pairwise aligned counts.",
     )
-    _add_common(p)
     p.add_argument("--min-words", type=int, default=4, help="minimum English words of aligned paragraphs/sections")
     p.add_argument("--json", metavar="FILE", default=None, help="also write the stats as JSON to FILE")
     p.add_argument("--no-download", action="store_true", help="fail instead of downloading missing languages")

@@ -215,6 +215,11 @@ class EvaluateConfig:
             return cls(**options)
         return dataclasses.replace(config, **options) if options else config
 
+    def set_sizes(self) -> dict[str, int]:
+        """The LibreOffice sets' sizes and sampling seed (:class:`~crossalign.data.eval_sets.EvalSetsConfig` fields)."""
+        names = ("max_sections", "max_bitext_pairs", "bitext_distractors", "seed")
+        return {name: getattr(self, name) for name in names}
+
     def record(self) -> dict[str, Any]:
         """The settings recorded in every result's ``config`` (``suites`` and ``holdout`` set by the plan)."""
         return {
@@ -222,10 +227,7 @@ class EvaluateConfig:
             "metrics": list(self.metrics),
             "batch_size": self.batch_size,
             "long_text": self.long_text,
-            "max_sections": self.max_sections,
-            "max_bitext_pairs": self.max_bitext_pairs,
-            "bitext_distractors": self.bitext_distractors,
-            "seed": self.seed,
+            **self.set_sizes(),
             "search": "faiss IndexFlatIP" if self.use_faiss else "exact (chunked inner product, trec_eval tie rule)",
         }
 
@@ -347,16 +349,9 @@ def prepare_evaluation(config: EvaluateConfig | None = None, *, corpus: Any = No
     sets = None
     if lang_list and lo_suites:
         sets = build_libreoffice_eval_sets(
-            lang_list,
-            suites=lo_suites,
-            max_sections=cfg.max_sections,
-            max_bitext_pairs=cfg.max_bitext_pairs,
-            bitext_distractors=cfg.bitext_distractors,
-            non_english_pairs=cfg.non_english_pairs,
-            seed=cfg.seed,
-            corpus=corpus,
-            cache_dir=cfg.cache_dir,
-        )
+            lang_list, suites=lo_suites, non_english_pairs=cfg.non_english_pairs, corpus=corpus,
+            cache_dir=cfg.cache_dir, **cfg.set_sizes(),
+        )  # fmt: skip
     if holdout_list and sets is not None:
         from crossalign.evaluation.holdout import build_holdout_sets
 
