@@ -245,3 +245,11 @@ class NamedColumnsMixin:
 
     def _bind_columns(self, columns: list[str]) -> None:
         self.columns = list(columns)
+
+    def check_width(self, num_columns: int, expected: Sequence[str]) -> None:
+        """ValueError unless a batch of ``num_columns`` feature dicts has one per ``expected`` column."""
+        if num_columns != len(expected):
+            raise ValueError(
+                f"{self.loss_name} expects {len(expected)} columns ({list(expected)}), but the batch has "
+                f"{num_columns}. Call loss.validate_columns(dataset.column_names) on the dataset it trains on."
+            )

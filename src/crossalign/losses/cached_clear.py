@@ -60,14 +60,8 @@ class CachedCLEARLoss(CachedLossMixin, CLEARLoss):
 
         Args:
             model: SentenceTransformer model (not a StaticEmbedding one: its inputs cannot be split into mini-batches).
-            scale: Logit scale, ``1/temperature`` (paper: 20).
-            alpha: Weight of the reverse term (paper: 0.4).
-            beta: Weight of the KL term (paper: 0.2); ignored when ``use_kl=False``.
-            use_kl: Add the KL term ``KL(P_rev ‖ P_fwd)``.
-            similarity_fct: Similarity of two embedding matrices (default cosine).
-            gather_across_devices: Use all ranks' passages and queries as candidates (see ``CLEARLoss``).
-            num_negatives: Number of ``negative_*`` columns (None: from :meth:`validate_columns` or inferred).
-            num_query_negatives: Number of ``neg_query_*`` columns (None: like ``num_negatives``).
+            scale, alpha, beta, use_kl, similarity_fct, gather_across_devices, num_negatives, num_query_negatives:
+                As in :class:`~crossalign.losses.CLEARLoss`.
             mini_batch_size: Rows per embedding mini-batch and per loss chunk (reference: 32). Memory, not the loss,
                 depends on it.
             mini_batch_num_tokens: If set, embedding mini-batches are packed up to this many non-padding tokens

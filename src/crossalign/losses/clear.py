@@ -347,11 +347,7 @@ class CLEARLoss(SimilarityLoss):
         if self.num_negatives is not None:
             n_p, n_q = self.num_negatives, self.num_query_negatives
             assert n_q is not None
-            if num_features != 3 + n_p + n_q:
-                raise ValueError(
-                    f"{self.loss_name} expects {3 + n_p + n_q} columns ({self.expected_columns(n_p, n_q)}), "
-                    f"but the batch has {num_features}. The dataset does not match the validated columns."
-                )
+            self.check_width(num_features, self.expected_columns(n_p, n_q))
             return n_p, n_q
         if num_features < 3 or (num_features - 3) % 2:
             raise ValueError(

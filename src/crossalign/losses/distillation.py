@@ -120,8 +120,7 @@ class MultilingualDistillationLoss(NamedColumnsMixin, MSELoss):
 
     def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None) -> Tensor:
         features = [strip_foreign_keys(f) for f in sentence_features]
-        if len(features) != 2:
-            raise ValueError(f"{self.loss_name} expects 2 text columns (source, target), got {len(features)}.")
+        self.check_width(len(features), ["source", "target"])
         return super().forward(features, labels)
 
     def get_config_dict(self) -> dict[str, Any]:

@@ -69,11 +69,8 @@ class _NamedColumnsMNRL(NamedColumnsMixin, MultipleNegativesRankingLoss):
 
     def forward(self, sentence_features: Iterable[dict[str, Tensor]], labels: Tensor | None = None) -> Tensor:
         features = [strip_foreign_keys(f) for f in sentence_features]
-        if self.num_negatives is not None and len(features) != 2 + self.num_negatives:
-            raise ValueError(
-                f"{self.loss_name} expects {2 + self.num_negatives} columns (anchor, positive and "
-                f"{self.num_negatives} negatives), but the batch has {len(features)}."
-            )
+        if self.num_negatives is not None:
+            self.check_width(len(features), self.columns or self.expected_columns(self.num_negatives))
         return super().forward(features, labels)
 
     def get_config_dict(self) -> dict[str, Any]:

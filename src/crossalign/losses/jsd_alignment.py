@@ -231,12 +231,7 @@ class JSDAlignmentLoss(SimilarityLoss):
     def _check_count(self, num_features: int) -> bool:
         """Whether the batch has ``positive_x``, checked against the bound layout."""
         if self.multi_reference is not None:
-            expected = 4 if self.multi_reference else 3
-            if num_features != expected:
-                raise ValueError(
-                    f"{self.loss_name} expects {expected} columns ({self.expected_columns(self.multi_reference)}), "
-                    f"but the batch has {num_features}."
-                )
+            self.check_width(num_features, self.expected_columns(self.multi_reference))
             return self.multi_reference
         if num_features not in (3, 4):
             raise ValueError(

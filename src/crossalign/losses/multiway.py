@@ -203,11 +203,8 @@ class MultiWayContrastiveLoss(SimilarityLoss):
     def compute_loss_from_embeddings(self, embeddings: Sequence[Tensor], labels: Tensor | None = None) -> Tensor:
         if len(embeddings) < 2:
             raise ValueError(f"{self.loss_name} needs at least two columns, got {len(embeddings)}.")
-        if self.columns is not None and len(embeddings) != len(self.columns):
-            raise ValueError(
-                f"{self.loss_name} expects {len(self.columns)} columns ({self.columns}), but the batch has "
-                f"{len(embeddings)}."
-            )
+        if self.columns is not None:
+            self.check_width(len(embeddings), self.columns)
         fn = multiway_pairwise_loss if self.mode == "pairwise" else multiway_supcon_loss
         return fn(
             list(embeddings),

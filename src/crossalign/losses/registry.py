@@ -1,9 +1,8 @@
 """The training objectives by method name, with the columns each one reads.
 
 ``LOSSES[name]`` is a :class:`LossSpec`; :func:`build_loss` builds one for a model. The column lists let the
-training workflow check a dataset before it loads a model; once the loss is built, the workflow must call
-``loss.validate_columns(dataset.column_names)`` (or ``dataset = loss.select_columns(dataset)``) on each dataset:
-the trainer passes columns to the loss by position only.
+training workflow check a dataset before it loads a model; the built loss then validates each dataset by name
+(:mod:`crossalign.losses._columns`).
 """
 
 from __future__ import annotations

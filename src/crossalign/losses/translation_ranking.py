@@ -130,8 +130,7 @@ class AdditiveMarginRankingLoss(SimilarityLoss):
     def compute_loss_from_embeddings(
         self, embeddings: Sequence[Tensor], labels: Tensor | None = None
     ) -> dict[str, Tensor]:
-        if len(embeddings) != 2:
-            raise ValueError(f"{self.loss_name} expects 2 columns (source, target), got {len(embeddings)}.")
+        self.check_width(len(embeddings), ["source", "target"])
         return additive_margin_ranking_components(
             embeddings[0],
             embeddings[1],
