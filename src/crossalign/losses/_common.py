@@ -11,7 +11,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from sentence_transformers.base.losses.merged_forward import embed_columns
-from sentence_transformers.util import all_gather_with_grad, cos_sim, get_rank, get_world_size, similarity_fct_name
+from sentence_transformers.util import all_gather_with_grad, get_rank, get_world_size, similarity_fct_name
 from torch import Tensor, nn
 
 from crossalign.errors import ConfigError
@@ -126,7 +126,7 @@ def check_scale(scale: float, name: str = "scale") -> float:
 
 
 def check_weight(value: float, name: str) -> float:
-    """A finite float in [0, 1]."""
+    """A finite, non-negative float."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ConfigError(f"{name} must be a number, got {value!r}.")
     if value < 0:
@@ -229,24 +229,3 @@ class SimilarityLoss(NamedColumnsMixin, nn.Module):
 
     def get_config_dict(self) -> dict[str, Any]:
         return loss_config(self, self.config_keys)
-
-
-__all__ = [
-    "SimilarityFct",
-    "SimilarityLoss",
-    "check_bool",
-    "check_choice",
-    "check_count",
-    "check_scale",
-    "check_similarity",
-    "check_weight",
-    "components_with_total",
-    "cos_sim",
-    "embed_groups",
-    "gather_with_grad",
-    "log_space_jsd",
-    "loss_config",
-    "masked_positive_nll",
-    "scaled_similarity",
-    "strip_foreign_keys",
-]

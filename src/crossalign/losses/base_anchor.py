@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -13,6 +12,7 @@ from sentence_transformers.base.losses.gradcache import resolve_gradient_cache_l
 from torch import Tensor, nn
 
 from crossalign.errors import ConfigError
+from crossalign.losses._common import check_weight
 from crossalign.losses.distillation import DISTILLATION_CITATION
 
 L2SP_CITATION = """
@@ -200,14 +200,9 @@ class BaseAnchorLoss(nn.Module):
         super().__init__()
         if not isinstance(loss, nn.Module):
             raise ConfigError(f"BaseAnchorLoss wraps a loss module, got {type(loss).__name__}.")
-        if isinstance(weight, bool) or not isinstance(weight, int | float) or not math.isfinite(weight) or weight < 0:
-            raise ConfigError(
-                f"BaseAnchorLoss: weight must be a non-negative number, got {weight!r}.",
-                hint="0 switches the regulariser off; 1 is the default",
-            )
         self.model = model
         self.loss = loss
-        self.weight = float(weight)
+        self.weight = check_weight(weight, "weight")
         self._shared: list[nn.Parameter] = []
         if base_model is None:
             base_model, self._shared = frozen_copy(_unwrap(model))
