@@ -175,15 +175,6 @@ class LanguageCentering(Module):
         return features
 
     # ------------------------------------------------------------------ files
-    def get_config_dict(self) -> dict[str, Any]:
-        return {
-            "normalize": self.normalize,
-            "languages": self.languages,
-            "prompts": self.prompts,
-            "counts": self.counts,
-            "source": self.source,
-        }
-
     def save(self, output_path: str, *args: Any, safe_serialization: bool = True, **kwargs: Any) -> None:
         from safetensors.torch import save_file
 

