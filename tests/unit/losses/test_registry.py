@@ -103,3 +103,23 @@ def test_invalid_values_surface_as_config_errors(tiny_model):
         build_loss("clear", tiny_model, alpha=0.9, beta=0.9)
     with pytest.raises(ConfigError, match=r"hardness_mode must be one of"):
         build_loss("infonce", tiny_model, hardness_mode="bogus")
+
+
+def test_clear_takes_the_cached_loss_parameters():
+    assert get_spec("clear").parameters == tuple(inspect.signature(CachedCLEARLoss).parameters)[1:]
+    assert get_spec("en-x").parameters == ("scale", "similarity_fct", "gather_across_devices")
+
+
+@pytest.mark.parametrize("method", ["clear", "jsd", "multiway", "en-x", "infonce", "symmetric", "labse"])
+def test_similarity_fct_none_means_the_loss_default(tiny_model, method):
+    loss = build_loss(method, tiny_model, similarity_fct=None, scale=10.0)
+    assert loss.get_config_dict()["similarity_fct"] == "cos_sim"
+    assert loss.temperature == pytest.approx(0.1)
+
+
+def test_symmetric_shares_the_infonce_columns_but_not_its_name_or_loss():
+    infonce, symmetric = get_spec("infonce"), get_spec("symmetric")
+    assert symmetric.required_columns == infonce.required_columns == ("anchor", "positive")
+    assert symmetric.query_columns == ("anchor",) and symmetric.data_formats == ("infonce",)
+    assert (symmetric.name, symmetric.factory) == ("symmetric", SymmetricInfoNCELoss)
+    assert symmetric.description != infonce.description
