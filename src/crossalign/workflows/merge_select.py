@@ -76,28 +76,13 @@ def _dev_sets(
     from crossalign.data.eval_sets import build_libreoffice_eval_sets
     from crossalign.evaluation.holdout import build_holdout_sets
 
+    dev: dict[str, Any] = {"seed": seed, "split_name": "dev", "corpus": corpus, "cache_dir": cache_dir}
     sets = build_libreoffice_eval_sets(
-        list(trained),
-        suites=("retrieval",),
-        max_sections=dev_sections,
-        seed=seed,
-        split_name="dev",
-        non_english_pairs=None,
-        corpus=corpus,
-        cache_dir=cache_dir,
+        list(trained), suites=("retrieval",), max_sections=dev_sections, non_english_pairs=None, **dev
     )
     sets.sets = [s for s in sets.sets if s.data.doc_langs == ["en"] and s.data.query_langs != ["en"]]
     if holdout:
-        panel = build_holdout_sets(
-            holdout,
-            size=dev_pairs,
-            seed=seed,
-            split_name="dev",
-            retrieval=False,
-            corpus=corpus,
-            cache_dir=cache_dir,
-        )
-        sets.sets.extend(panel.sets)
+        sets.sets.extend(build_holdout_sets(holdout, size=dev_pairs, retrieval=False, **dev).sets)
     return sets
 
 
