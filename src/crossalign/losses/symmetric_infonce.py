@@ -30,11 +30,8 @@ class SymmetricInfoNCELoss(_NamedColumnsMNRL):
         validation by name and a batch-width check.
 
         Args:
-            model: SentenceTransformer model.
-            scale: Logit scale ``1/temperature`` (20).
-            similarity_fct: Similarity of two embedding matrices (default cosine).
-            gather_across_devices: Use all ranks' candidates (MNRL's implementation).
-            num_negatives: Number of hard-negative columns (None: from :meth:`validate_columns`).
+            model, scale, similarity_fct, gather_across_devices, num_negatives: As in
+                :class:`~crossalign.losses.InfoNCELoss`.
 
         Inputs:
             +------------------------------+----------------------------------------------+--------+
