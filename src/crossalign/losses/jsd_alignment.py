@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Literal, get_args
 
 import torch
 import torch.nn.functional as F
@@ -39,7 +39,7 @@ JSD_CITATION = """
 """
 
 JSDMode = Literal["candidates", "embedding"]
-JSD_MODES: tuple[str, ...] = ("candidates", "embedding")
+JSD_MODES: tuple[str, ...] = get_args(JSDMode)
 
 
 def jsd_candidates(

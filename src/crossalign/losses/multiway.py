@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import torch
 import torch.nn.functional as F
@@ -35,7 +35,7 @@ MULTIWAY_CITATION = """
 """
 
 MultiWayMode = Literal["pairwise", "supcon"]
-MULTIWAY_MODES: tuple[str, ...] = ("pairwise", "supcon")
+MULTIWAY_MODES: tuple[str, ...] = get_args(MultiWayMode)
 
 
 def multiway_pairwise_loss(
