@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from crossalign.errors import ConfigError, ModelError
+from crossalign.utils.deps import is_available
 
 logger = logging.getLogger(__name__)
 
@@ -78,11 +79,7 @@ def cpu_has_bf16(cpuinfo: str | os.PathLike[str] = "/proc/cpuinfo") -> bool:
 
 def openvino_available() -> bool:
     """True when the ``openvino`` runtime can be imported."""
-    try:
-        import openvino  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    return is_available("openvino")
 
 
 def _check_names(backend: str, precision: str) -> None:

@@ -7,7 +7,7 @@ requested crossalign tag to the benchmark's configuration name (``{"de": "deu_La
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from crossalign.data.benchmarks.hub import HubSource, config_names, iter_rows, load_split
@@ -22,6 +22,15 @@ def _where(source: HubSource, config: str | None, split: str) -> str:
     return f"{source.hub_id} {config or 'default'}/{split}"
 
 
+def _per_language(
+    source: HubSource, langs: Mapping[str, str], split: str, english: str
+) -> Iterator[tuple[str, Any, str]]:
+    """``(tag, split rows, where)`` of English (configuration ``english``), then of every other language."""
+    for tag in [PIVOT, *[t for t in langs if t != PIVOT]]:
+        config = langs.get(tag, english)
+        yield tag, load_split(source, config, split), _where(source, config, split)
+
+
 # ----------------------------------------------------------------------------------------------------- Belebele
 def load_belebele(source: HubSource, langs: Mapping[str, str], split: str, task: str) -> list[EvalSet]:
     """Belebele: one configuration per language (``eng_Latn``, ``deu_Latn``, ...), split ``test``; rows ``link``,
@@ -33,10 +42,7 @@ def load_belebele(source: HubSource, langs: Mapping[str, str], split: str, task:
     """
     tables: dict[str, tuple[dict[str, str], dict[str, str], dict[str, str]]] = {}
     link_key: dict[str, str] = {}
-    for tag in [PIVOT, *[t for t in langs if t != PIVOT]]:
-        config = langs.get(tag, "eng_Latn")
-        where = _where(source, config, split)
-        ds = load_split(source, config, split)
+    for tag, ds, where in _per_language(source, langs, split, "eng_Latn"):
         questions: dict[str, str] = {}
         passages: dict[str, str] = {}
         relevant: dict[str, str] = {}
@@ -104,10 +110,7 @@ def load_xquad_r(source: HubSource, langs: Mapping[str, str], split: str, task: 
     LAReQA's sentence-level candidates cannot be rebuilt.
     """
     raw: dict[str, list[dict[str, Any]]] = {}
-    for tag in [PIVOT, *[t for t in langs if t != PIVOT]]:
-        config = langs.get(tag, "en")
-        ds = load_split(source, config, split)
-        where = _where(source, config, split)
+    for tag, ds, where in _per_language(source, langs, split, "en"):
         raw[tag] = [row for _, row in iter_rows(ds, ("context", "question"), where=where, id_columns=("id",))]
     out: list[EvalSet] = []
     for tag, config in langs.items():
@@ -209,10 +212,7 @@ def load_flores(source: HubSource, langs: Mapping[str, str], split: str, task: s
     (the first two, as the LibreOffice bitext sets do).
     """
     texts: dict[str, dict[str, str]] = {}
-    for tag in [PIVOT, *[t for t in langs if t != PIVOT]]:
-        config = langs.get(tag, "eng_Latn")
-        where = _where(source, config, split)
-        ds = load_split(source, config, split)
+    for tag, ds, where in _per_language(source, langs, split, "eng_Latn"):
         side: dict[str, str] = {}
         for line, row in iter_rows(ds, ("text",), where=where, id_columns=("id",)):
             key = str(row["id"])
