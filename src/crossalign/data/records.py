@@ -68,6 +68,30 @@ def check_id(value: Any, *, field: str = "id", path: str | None = None, line: in
     return value
 
 
+def _check_unique_id(value: Any, seen: dict[str, int], i: int, *, kind: str, field: str) -> None:
+    """Record ``i`` (0-based) has a valid id not in ``seen`` (id -> first record); then it is."""
+    check_id(value, line=i + 1, field=field)
+    if value in seen:
+        raise DataFormatError(
+            f"duplicate {kind} id {value!r} (first seen at {kind} {seen[value] + 1})",
+            line=i + 1,
+            field=field,
+            hint=f"{kind} ids must be unique",
+        )
+    seen[value] = i
+
+
+def _check_canonical(lang: str, i: int, *, what: str, field: str) -> None:
+    canon = normalize_lang(lang, field=what)
+    if canon != lang:
+        raise DataFormatError(
+            f"language code {lang!r} is not canonical (expected {canon!r})",
+            line=i + 1,
+            field=field,
+            hint="build records through the readers, or normalise codes with normalize_lang()",
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class ParallelTuple:
     """One meaning in several languages.
@@ -122,15 +146,7 @@ class ParallelCorpus:
         """Unique non-empty ids, canonical known language codes, non-blank texts, at least one language per tuple."""
         seen: dict[str, int] = {}
         for i, tup in enumerate(self.tuples):
-            check_id(tup.id, line=i + 1)
-            if tup.id in seen:
-                raise DataFormatError(
-                    f"duplicate tuple id {tup.id!r} (first seen at record {seen[tup.id] + 1})",
-                    line=i + 1,
-                    field="id",
-                    hint="tuple ids must be unique",
-                )
-            seen[tup.id] = i
+            _check_unique_id(tup.id, seen, i, kind="tuple", field="id")
             if not tup.texts:
                 raise DataFormatError(
                     f"tuple {tup.id!r} has no texts",
@@ -139,14 +155,7 @@ class ParallelCorpus:
                     hint="give every tuple at least one text, or drop it",
                 )
             for lang, text in tup.texts.items():
-                canon = normalize_lang(lang, field=f"tuple {tup.id!r} language")
-                if canon != lang:
-                    raise DataFormatError(
-                        f"language code {lang!r} is not canonical (expected {canon!r})",
-                        line=i + 1,
-                        field=f"texts.{lang}",
-                        hint="build tuples through the readers, which normalise codes",
-                    )
+                _check_canonical(lang, i, what=f"tuple {tup.id!r} language", field=f"texts.{lang}")
                 check_text(text, field=f"texts.{lang}", line=i + 1)
         self._index = seen
 
@@ -285,24 +294,9 @@ class RetrievalSet:
         for kind, records in (("query", self.queries), ("document", self.documents)):
             seen: dict[str, int] = {}
             for i, rec in enumerate(records):
-                check_id(rec.id, line=i + 1, field=f"{kind}.id")
-                if rec.id in seen:
-                    raise DataFormatError(
-                        f"duplicate {kind} id {rec.id!r} (first seen at {kind} {seen[rec.id] + 1})",
-                        line=i + 1,
-                        field=f"{kind}.id",
-                        hint=f"{kind} ids must be unique",
-                    )
-                seen[rec.id] = i
+                _check_unique_id(rec.id, seen, i, kind=kind, field=f"{kind}.id")
                 check_text(rec.text, field=f"{kind}.text", line=i + 1)
-                canon = normalize_lang(rec.lang, field=f"{kind} {rec.id!r} lang")
-                if canon != rec.lang:
-                    raise DataFormatError(
-                        f"language code {rec.lang!r} is not canonical (expected {canon!r})",
-                        line=i + 1,
-                        field=f"{kind}.lang",
-                        hint="build records through the readers, or normalise codes with normalize_lang()",
-                    )
+                _check_canonical(rec.lang, i, what=f"{kind} {rec.id!r} lang", field=f"{kind}.lang")
         qids = {q.id for q in self.queries}
         dids = {d.id for d in self.documents}
         for qid, judged in self.qrels.items():
