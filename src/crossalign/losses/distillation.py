@@ -9,14 +9,14 @@ from typing import Any
 from sentence_transformers.sentence_transformer.losses import MSELoss
 from torch import Tensor, nn
 
-from crossalign.errors import ConfigError, DataFormatError
+from crossalign.errors import DataFormatError
 from crossalign.losses._columns import (
     NamedColumnsMixin,
     check_names,
     label_columns,
     text_columns,
 )
-from crossalign.losses._common import strip_foreign_keys
+from crossalign.losses._common import check_count, strip_foreign_keys
 
 DISTILLATION_CITATION = """
 @inproceedings{reimers-2020-multilingual-sentence-bert,
@@ -154,6 +154,7 @@ def add_teacher_embeddings(
     Returns:
         The dataset with the label column added.
     """
+    check_count(batch_size, "batch_size", minimum=1, optional=False)
     if source_column not in dataset.column_names:
         raise DataFormatError(
             f"add_teacher_embeddings: column {source_column!r} not in {dataset.column_names}.",
@@ -168,8 +169,6 @@ def add_teacher_embeddings(
                 hint="pass overwrite=True to replace it",
             )
         dataset = dataset.remove_columns([label_column])
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}.")
 
     was_training = getattr(teacher, "training", False)
     if hasattr(teacher, "eval"):
