@@ -1,10 +1,9 @@
 """An embedding cache: every distinct (text, prompt) is encoded once per model, optionally persisted on disk.
 
-Encoding dominates the cost of an evaluation (seconds per hundred section texts on a CPU, against milliseconds for the
-exact search), and the same texts recur: English documents appear in every language's sets, the queries of the four
-directions are the same headings, a re-evaluation of the same model sees the same corpus. :class:`EmbeddingCache`
-sits between the evaluators (and hard-negative mining, :class:`crossalign.data.mining.TextEncoder`) and
-:func:`crossalign.models.encode` and makes each text cost once.
+Encoding dominates the cost of an evaluation, and the same texts recur: English documents appear in every language's
+sets, the queries of the four directions are the same headings, a re-evaluation of the same model sees the same
+corpus. :class:`EmbeddingCache` sits between the evaluators (and hard-negative mining,
+:class:`crossalign.data.mining.TextEncoder`) and :func:`crossalign.models.encode` and makes each text cost once.
 
 Keys
 ----
@@ -15,16 +14,14 @@ vector::
                         "long_text": "truncate" | "window", "max_seq_length": <int or null>, "normalize": true})
 
 - The **model fingerprint** is :func:`crossalign.models.model_fingerprint` of the *loaded* model (configuration,
-  prompts, tokenizer and every weight tensor in memory, ~0.5 s for e5-small, once per cache). We always use this
-  in-memory scheme, never the directory fingerprint of a built-in's manifest: it is the one that also identifies a
-  model fine-tuned in memory, and a directory and the model loaded from it get the same key whichever way the model
-  was specified. (The two schemes give different values for the same weights, so mixing them would only miss.)
+  prompts, tokenizer and every weight tensor in memory; once per cache), never the directory fingerprint of a
+  built-in's manifest: so a model fine-tuned in memory has one too, and a directory and the model loaded from it get
+  the same key.
 - The **prompt text** (``"query: "``), not its name, so two prompt names with the same text share vectors (e5's
   ``"passage"`` and ``"document"``).
 - The **encoding path**: ``"backend"`` and ``"precision"`` (:mod:`crossalign.models.backends`) join the namespace
   when they are anything but torch fp32, so OpenVINO (the default where it is installed) or bf16 vectors never
-  answer for torch fp32 ones, nor the other way round (and the keys of torch fp32 vectors stay as they were before
-  these options).
+  answer for torch fp32 ones, nor the other way round.
 
 On disk (``persist=True``) — ``<cache root>/embeddings/<namespace[:32]>/``:
 
@@ -173,7 +170,7 @@ class EmbeddingCache:
         model: A loaded SentenceTransformer (or any object :func:`crossalign.models.encode` accepts, e.g. a test
             double with ``encode(texts, prompt=..., ...)`` and ``prompts``).
         fingerprint: The model's key. Default: :func:`crossalign.models.model_fingerprint` of the loaded model
-            (hashes its weights, ~0.5 s). Pass one to skip that (e.g. a model whose fingerprint you already have).
+            (hashes its weights). Pass one to skip that (e.g. a model whose fingerprint you already have).
         batch_size: Model inputs per forward pass.
         long_text: ``"truncate"`` or ``"window"`` (see :func:`crossalign.models.encode`); part of the key.
         persist: Keep vectors on disk under ``<cache root>/embeddings`` so a later run with the same model is

@@ -40,7 +40,7 @@ def candidate_name(lam: float, centered: bool) -> str:
 def choose_lambda(curve: Sequence[dict[str, Any]], *, threshold: float = 0.01) -> dict[str, Any]:
     """The rule of the module docstring over ``curve`` (``[{"lambda", "gain", "holdout": {lang: p@1}, "centered"?}]``
     with the uncentered λ = 0 in it). Returns ``{"lambda", "centered", "admissible": [names], "rule"}``; the names
-    are :func:`candidate_name`'s (plain λ values print as before, ``"0.5"``)."""
+    are :func:`candidate_name`'s (``"0.5"``, ``"0.5+center"``)."""
     by = {(float(p["lambda"]), bool(p.get("centered", False))): p for p in curve}
     if (0.0, False) not in by:
         raise ConfigError("the λ curve needs λ = 0 (the base model) as the reference")
