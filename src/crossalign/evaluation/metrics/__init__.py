@@ -82,6 +82,11 @@ class MetricInfo:
     variants: tuple[tuple[str, str], ...] = ()
     stem: str | None = None
 
+    @property
+    def typed(self) -> str:
+        """The name as ``--metrics`` takes it: ``ndcg[@k]`` (optional cutoff), ``precision@k`` (required)."""
+        return self.name + {"required": "@k", "optional": "[@k]"}.get(self.cutoff, "")
+
 
 @dataclass(frozen=True)
 class MetricSpec:
@@ -236,11 +241,7 @@ _SPLIT = re.compile(r"^(?P<name>.+?)[@_.]?(?P<k>\d+)$")
 
 def available_metrics(kind: Kind | None = None) -> list[str]:
     """Canonical names, optionally only those of one kind; ``@k`` marks metrics that take a cutoff."""
-    out = []
-    for m in _REGISTRY:
-        if kind is None or m.kind == kind:
-            out.append(m.name + ("@k" if m.cutoff == "required" else "[@k]" if m.cutoff == "optional" else ""))
-    return out
+    return [m.typed for m in _REGISTRY if kind is None or m.kind == kind]
 
 
 #: How each kind of metric is reported in ``results.json`` and tables.
@@ -257,9 +258,8 @@ def metric_table() -> str:
     registry; README "Evaluate" holds this table and a test keeps the two equal."""
     lines = ["| metric | suite | definition |", "|---|---|---|"]
     for m in _REGISTRY:
-        name = m.name + ("@k" if m.cutoff == "required" else "[@k]" if m.cutoff == "optional" else "")
         definition = m.description.replace("|", "\\|")
-        lines.append(f"| `{name}` | {_KIND_TEXT[m.kind]} | {definition} |")
+        lines.append(f"| `{m.typed}` | {_KIND_TEXT[m.kind]} | {definition} |")
     return "\n".join(lines)
 
 
