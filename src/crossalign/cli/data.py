@@ -269,20 +269,15 @@ def run_stats(args: argparse.Namespace) -> int:
     return 0
 
 
-# option -> (builder keyword, formats it applies to)
-_BUILD_OPTIONS: dict[str, tuple[str, frozenset[str]]] = {
-    "model": ("model", frozenset({"clear", "infonce"})),
-    "negatives": ("negatives", frozenset({"clear", "infonce"})),
-    "query_negatives": ("query_negatives", frozenset({"clear"})),
-    "rank_range": ("rank_range", frozenset({"clear", "infonce"})),
-    "reference_pool": ("reference_pool", frozenset({"clear", "infonce"})),
-    "max_score_ratio": ("max_score_ratio", frozenset({"clear", "infonce"})),
-    "max_pool": ("max_pool", frozenset({"clear", "infonce"})),
-    "batch_size": ("batch_size", frozenset({"clear", "infonce"})),
-    "query_prompt": ("query_prompt", frozenset({"clear", "infonce"})),
-    "passage_prompt": ("passage_prompt", frozenset({"clear", "infonce"})),
-    "shared_headings": ("shared_headings", frozenset({"clear", "infonce", "jsd"})),
-    "units": ("units", frozenset({"multiway", "en-x", "distill"})),
+#: ``data build`` options passed to the builder as the BuildOptions field of the same name, and the switches that
+#: set a field (field, value); the formats each applies to are ``FORMAT_OPTIONS``'.
+_BUILD_OPTIONS: tuple[str, ...] = (
+    "model", "negatives", "query_negatives", "rank_range", "reference_pool", "max_score_ratio", "max_pool",
+    "batch_size", "query_prompt", "passage_prompt", "shared_headings", "units",
+)  # fmt: skip
+_BUILD_SWITCHES: dict[str, tuple[str, bool]] = {
+    "no_positive_x": ("with_positive_x", False),
+    "no_english": ("include_english", False),
 }
 
 
@@ -303,6 +298,7 @@ def _split_spec(text: str, seed: int) -> Any:
 
 def run_build(args: argparse.Namespace) -> int:
     """``crossalign data build``: build the rows, write the directory, print the rows per split and language."""
+    from crossalign.data.builders.options import FORMAT_OPTIONS
     from crossalign.data.builders.training import build_training_data
     from crossalign.errors import ConfigError
 
@@ -316,30 +312,20 @@ def run_build(args: argparse.Namespace) -> int:
         "help_root": args.help_root,
         "download": not args.no_download,
     }
-    for option, (keyword, formats) in _BUILD_OPTIONS.items():
-        value = getattr(args, option)
-        if value is None:
-            continue
-        if fmt not in formats:
+    given = {o: (o, getattr(args, o)) for o in _BUILD_OPTIONS if getattr(args, o) is not None}
+    given |= {o: field for o, field in _BUILD_SWITCHES.items() if getattr(args, o)}
+    for option, (field, value) in given.items():
+        if field not in FORMAT_OPTIONS[fmt]:
             flag = "--" + option.replace("_", "-")
-            raise ConfigError(
-                f"{flag} does not apply to --format {fmt}", hint=f"{flag} is for {', '.join(sorted(formats))}"
-            )
-        kwargs[keyword] = value
+            formats = ", ".join(sorted(f for f, fields in FORMAT_OPTIONS.items() if field in fields))
+            raise ConfigError(f"{flag} does not apply to --format {fmt}", hint=f"{flag} is for {formats}")
+        kwargs[field] = value
     if "rank_range" in kwargs:  # fail before loading a corpus or a model
         from crossalign.data.mining import parse_rank_range
 
         kwargs["rank_range"] = parse_rank_range(kwargs["rank_range"])
     if kwargs.get("reference_pool") == 0:
         kwargs["reference_pool"] = None
-    if args.no_positive_x:
-        if fmt != "jsd":
-            raise ConfigError(f"--no-positive-x does not apply to --format {fmt}", hint="it is for jsd")
-        kwargs["with_positive_x"] = False
-    if args.no_english:
-        if fmt != "multiway":
-            raise ConfigError(f"--no-english does not apply to --format {fmt}", hint="it is for multiway")
-        kwargs["include_english"] = False
     if args.per_language and fmt == "multiway":
         raise ConfigError("--per-language does not apply to multiway rows (each row holds every language)")
     output = Path(args.output).expanduser()
