@@ -63,6 +63,7 @@ from crossalign.utils.atomic import atomic_write_json
 __all__ = [
     "BUILDER_VERSION",
     "DEFAULT_BITEXT_DISTRACTORS",
+    "DEFAULT_EVAL_LANGS",
     "DEFAULT_MAX_BITEXT_PAIRS",
     "DEFAULT_MAX_SECTIONS",
     "EVAL_SUITES",
@@ -85,6 +86,9 @@ __all__ = [
     "select_sections",
 ]
 
+#: Languages evaluated when neither languages nor data are given (evaluate, benchmarks): a high-resource Latin-script
+#: language, Chinese, and two low-resource scripts (Devanagari, Khmer).
+DEFAULT_EVAL_LANGS: tuple[str, ...] = ("de", "zh-CN", "hi", "km")
 #: Version of the building rules (recorded in the provenance; bump when the sets change for the same inputs).
 BUILDER_VERSION = 1
 DEFAULT_MAX_SECTIONS = 500

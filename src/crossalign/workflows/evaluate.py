@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crossalign.data.eval_sets import DEFAULT_EVAL_LANGS
 from crossalign.errors import ConfigError
 from crossalign.evaluation import writers
 from crossalign.evaluation.evaluators import DEFAULT_RETRIEVAL_METRICS, CrossalignEvaluator, EvaluatorOutput
@@ -67,10 +68,6 @@ __all__ = [
     "prepare_evaluation",
     "write_report",
 ]
-
-#: Languages evaluated when neither ``langs`` nor ``data`` is given: a high-resource Latin-script language, Chinese,
-#: and two low-resource scripts (Devanagari, Khmer).
-DEFAULT_EVAL_LANGS: tuple[str, ...] = ("de", "zh-CN", "hi", "km")
 
 ModelLike = Any
 Log = Callable[[str], None]

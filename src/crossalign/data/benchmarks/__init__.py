@@ -30,7 +30,7 @@ from typing import Any
 
 from crossalign.data.benchmarks import loaders
 from crossalign.data.benchmarks.hub import HubSource
-from crossalign.data.eval_sets import EvalSet
+from crossalign.data.eval_sets import DEFAULT_EVAL_LANGS, EvalSet
 from crossalign.errors import ConfigError, UnknownLanguageError
 from crossalign.languages import from_iso639_3, get_language, normalize_lang
 
@@ -44,7 +44,6 @@ __all__ = [
 ]
 
 Loader = Callable[[HubSource, Mapping[str, str], str, str], list[EvalSet]]
-_DEFAULT = ("de", "zh-CN", "hi", "km")  # crossalign's default evaluation languages (workflows.evaluate)
 _EVALUATORS = {"retrieval": "RetrievalEvaluator", "mixed-pool": "MixedPoolEvaluator", "bitext": "BitextEvaluator"}
 
 
@@ -87,7 +86,7 @@ class BenchmarkInfo:
     task_type: str = ""
     split: str = "test"
     splits: tuple[str, ...] = ()
-    default_langs: tuple[str, ...] = _DEFAULT
+    default_langs: tuple[str, ...] = DEFAULT_EVAL_LANGS
     configs: Mapping[str, str] = field(default_factory=dict, repr=False)
     config_of: Callable[[str], str] | None = field(default=None, repr=False)
     mteb_task: str | None = None
