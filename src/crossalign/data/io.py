@@ -55,6 +55,9 @@ PathLike = str | os.PathLike[str]
 
 
 # ----------------------------------------------------------------------------------------------------------- text
+_UTF8_HINT = "save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)"
+
+
 def read_utf8(path: PathLike) -> str:
     """The whole file as text with universal newlines; bytes that are not UTF-8 raise :class:`DataFormatError`
     naming the line and column."""
@@ -69,7 +72,7 @@ def read_utf8(path: PathLike) -> str:
             f"not UTF-8 (byte {data[exc.start]:#04x} at column {column})",
             path=p,
             line=line,
-            hint="save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+            hint=_UTF8_HINT,
         ) from None
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
@@ -181,7 +184,7 @@ def _decode_line(raw: bytes, path: Path, line: int) -> str:
             f"not UTF-8 (byte {raw[exc.start]:#04x} at column {exc.start + 1})",
             path=path,
             line=line,
-            hint="save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)",
+            hint=_UTF8_HINT,
         ) from None
 
 

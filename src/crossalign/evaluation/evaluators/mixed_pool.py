@@ -30,7 +30,7 @@ import numpy as np
 from crossalign.data.records import RetrievalSet
 from crossalign.errors import ConfigError
 from crossalign.evaluation.evaluators.base import EvaluatorOutput, QueryPoolEvaluator, _Timer, split_by_query_lang
-from crossalign.evaluation.metrics.mixed_pool import evaluate_mixed_pool
+from crossalign.evaluation.metrics.mixed_pool import cutoffs, evaluate_mixed_pool
 from crossalign.evaluation.metrics.retrieval import Run
 from crossalign.evaluation.results import TaskScore
 from crossalign.search import exact_topk
@@ -79,9 +79,7 @@ class MixedPoolEvaluator(QueryPoolEvaluator):
         batch_size: int = 32,
         long_text: str = "truncate",
     ) -> None:
-        ks = sorted({int(k) for k in ks})
-        if not ks or ks[0] < 1:
-            raise ConfigError(f"ks must be positive cutoffs, got {ks}")
+        ks = cutoffs(ks)
         if main_score is None:
             main_score = (
                 ("complete@10" if 10 in ks else f"complete@{ks[-1]}") if suite == "mixed-pool" else "pivot_first@1"

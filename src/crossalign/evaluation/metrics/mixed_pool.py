@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from crossalign.errors import DataFormatError
+from crossalign.errors import ConfigError, DataFormatError
 from crossalign.search import (
     DEFAULT_DOC_CHUNK,
     DEFAULT_QUERY_CHUNK,
@@ -44,6 +44,7 @@ from crossalign.search import (
 __all__ = [
     "MixedPoolResult",
     "complete_at_k",
+    "cutoffs",
     "evaluate_mixed_pool",
     "lang_share_at_k",
     "max_rank",
@@ -53,6 +54,14 @@ __all__ = [
     "pivot_first_at_1",
     "rank_summary",
 ]
+
+
+def cutoffs(ks: Iterable[int]) -> list[int]:
+    """``ks`` sorted without repeats; :class:`ConfigError` (a ValueError) unless they are positive."""
+    out = sorted({int(k) for k in ks})
+    if not out or out[0] < 1:
+        raise ConfigError(f"ks must be positive cutoffs, got {out}")
+    return out
 
 
 def _ranks_and_queries(
@@ -328,9 +337,7 @@ def evaluate_mixed_pool(
         qlangs = np.asarray(query_langs, dtype=object)
         if qlangs.shape != (nq,):
             raise DataFormatError(f"query_langs must have {nq} entries, got {qlangs.shape}", field="query_langs")
-    ks = sorted({int(k) for k in ks})
-    if not ks or ks[0] < 1:
-        raise ValueError(f"ks must be positive cutoffs, got {ks}")
+    ks = cutoffs(ks)
     group_langs = sorted(set(langs.tolist()))
     code = {lang: i for i, lang in enumerate(group_langs)}
     groups = np.array([code[lang] for lang in langs.tolist()], dtype=np.int64)
