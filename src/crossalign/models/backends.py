@@ -215,43 +215,32 @@ def _quiet_tracing() -> Iterator[None]:
 
 
 def _export(auto_model: Any, directory: Path) -> Path:
-    """Convert ``auto_model`` to OpenVINO IR in ``directory`` (once; concurrent processes wait on a file lock), then
-    delete the least recently used exports beyond :data:`MAX_EXPORTS`."""
-    import shutil
-
+    """Convert ``auto_model`` to OpenVINO IR in ``directory`` (once, built atomically; concurrent processes wait on a
+    file lock), then delete the least recently used exports beyond :data:`MAX_EXPORTS`."""
     import openvino as ov
     import torch
-    from filelock import FileLock
+
+    from crossalign.utils.atomic import atomic_directory, file_lock
 
     xml = directory / "model.xml"
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(directory) + ".lock"):
+    with file_lock(directory):
         if xml.is_file() and (directory / "model.bin").is_file():
             os.utime(directory)  # recently used: pruning keeps it
             return xml
-        tmp = directory.with_name(directory.name + f".tmp-{os.getpid()}")
-        tmp.mkdir(parents=True, exist_ok=True)
-        example = {
-            "input_ids": torch.ones(2, 8, dtype=torch.long),
-            "attention_mask": torch.ones(2, 8, dtype=torch.long),
-        }
+        example = {name: torch.ones(2, 8, dtype=torch.long) for name in ("input_ids", "attention_mask")}
         was_training = auto_model.training
         auto_model.eval()
-        try:
-            with torch.no_grad(), _quiet_tracing():
+        try:  # a stale partial export is replaced
+            with atomic_directory(directory, overwrite=True) as tmp, torch.no_grad(), _quiet_tracing():
                 ov_model = ov.convert_model(auto_model, example_input=example)
-            ov.save_model(ov_model, tmp / "model.xml", compress_to_fp16=False)
+                ov.save_model(ov_model, tmp / "model.xml", compress_to_fp16=False)
         except Exception as exc:  # tracing failures come in many types
-            shutil.rmtree(tmp, ignore_errors=True)
             raise ModelError(
                 f"the OpenVINO backend could not convert this model ({type(exc).__name__}: {exc})",
                 hint="use backend 'torch'",
             ) from exc
         finally:
             auto_model.train(was_training)
-        if directory.exists():  # a stale partial export
-            shutil.rmtree(directory)
-        os.replace(tmp, directory)
     prune_exports(directory.parent, keep=MAX_EXPORTS)
     return xml
 
@@ -259,7 +248,8 @@ def _export(auto_model: Any, directory: Path) -> Path:
 def prune_exports(root: str | os.PathLike[str], keep: int = MAX_EXPORTS) -> list[Path]:
     """Delete all but the ``keep`` most recently used exports under ``root`` (``<cache>/openvino``).
 
-    Only complete export directories (``v<scheme>-<key>`` with a ``model.xml``) count; a process still reading a
+    Only complete export directories (``v<scheme>-<key>`` with a ``model.xml``; not the hidden ones an export is
+    built in) count; a process still reading a
     deleted export is unaffected (its weights are already mapped). Returns the deleted directories.
     """
     import shutil
@@ -267,7 +257,7 @@ def prune_exports(root: str | os.PathLike[str], keep: int = MAX_EXPORTS) -> list
     base = Path(root)
     if not base.is_dir():
         return []
-    exports = [d for d in base.iterdir() if d.is_dir() and ".tmp-" not in d.name and (d / "model.xml").is_file()]
+    exports = [d for d in base.iterdir() if d.is_dir() and not d.name.startswith(".") and (d / "model.xml").is_file()]
     exports.sort(key=lambda d: d.stat().st_mtime, reverse=True)
     removed = []
     for d in exports[max(keep, 1) :]:
