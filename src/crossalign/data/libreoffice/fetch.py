@@ -230,6 +230,16 @@ def _download_error(package: str, res: subprocess.CompletedProcess[str]) -> Corp
     )
 
 
+def _run_tool(
+    cmd: list[str], package: str, *, cwd: str | os.PathLike[str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """:func:`_run` with a missing command reported as what to do instead."""
+    try:
+        return _run(cmd, cwd=cwd)
+    except FileNotFoundError:
+        raise _need_tool(cmd[0], package) from None
+
+
 def _need_tool(cmd: str, package: str) -> CorpusError:
     return CorpusError(
         f"cannot fetch {package}: the command `{cmd}` is not available (not a Debian/Ubuntu system?)",
@@ -277,9 +287,7 @@ def download_tree(lang: str, *, cache_dir: str | os.PathLike[str] | None = None,
         with tempfile.TemporaryDirectory(dir=root, prefix=f".download-{package}-") as scratch_s:
             scratch = Path(scratch_s)
             try:
-                res = _run([APT_GET, "download", package], cwd=scratch)
-            except FileNotFoundError:
-                raise _need_tool(APT_GET, package) from None
+                res = _run_tool([APT_GET, "download", package], package, cwd=scratch)
             except subprocess.TimeoutExpired:
                 raise CorpusError(
                     f"`apt-get download {package}` did not finish in {_SUBPROCESS_TIMEOUT_S} s",
@@ -294,10 +302,7 @@ def download_tree(lang: str, *, cache_dir: str | os.PathLike[str] | None = None,
                     hint="retry; if it persists, download the package by hand and install it",
                 )
             deb = debs[0]
-            try:
-                ver = _run([DPKG_DEB, "-f", str(deb), "Version"])
-            except FileNotFoundError:
-                raise _need_tool(DPKG_DEB, package) from None
+            ver = _run_tool([DPKG_DEB, "-f", str(deb), "Version"], package)
             version = ver.stdout.strip()
             if ver.returncode != 0 or not version:
                 raise CorpusError(
@@ -311,7 +316,7 @@ def download_tree(lang: str, *, cache_dir: str | os.PathLike[str] | None = None,
                 )
             sha = hashlib.sha256(deb.read_bytes()).hexdigest()
             extracted = scratch / "x"
-            unpack = _run([DPKG_DEB, "-x", str(deb), str(extracted)])
+            unpack = _run_tool([DPKG_DEB, "-x", str(deb), str(extracted)], package)
             if unpack.returncode != 0:
                 raise CorpusError(
                     f"`dpkg-deb -x {deb.name}` failed: {(unpack.stderr or '').strip()[-300:]}",
