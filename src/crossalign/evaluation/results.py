@@ -20,7 +20,7 @@ import os
 import platform
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -219,14 +219,14 @@ class EvaluationResult:
             except DataFormatError as exc:
                 raise DataFormatError(exc.message, path=source, field=f"{where}.{exc.field}", hint=exc.hint) from None
         keys = ("languages", "crossalign_version", "created", "environment", "timing", "holdout")
-        fields = {k: d[k] for k in keys if k in d}
+        optional = {k: d[k] for k in keys if k in d}
         return cls(
             model=dict(d["model"]),
             data=dict(d["data"]),
             config=dict(d["config"]),
             tasks=tasks,
             schema_version=version,
-            **fields,
+            **optional,
         )
 
 
@@ -257,15 +257,9 @@ _RESULT_FIELDS: dict[str, tuple[Any, str]] = {
     "schema_version": (lambda v: isinstance(v, str), "a string"),
 }
 
-_REQUIRED_TASK_FIELDS: tuple[str, ...] = (
-    "suite",
-    "task",
-    "query_lang",
-    "doc_lang",
-    "pool",
-    "n_queries",
-    "main_score",
-    "scores",
+#: The fields a task must have: :class:`TaskScore`'s without a default.
+_REQUIRED_TASK_FIELDS: tuple[str, ...] = tuple(
+    f.name for f in fields(TaskScore) if f.default is MISSING and f.default_factory is MISSING
 )
 
 #: One task of results.json: (check, what the value must be).
