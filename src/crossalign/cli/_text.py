@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-__all__ = ["CACHE_DIR_HELP", "add_command", "command_line", "help_text", "key_value"]
+__all__ = ["CACHE_DIR_HELP", "add_command", "command_line", "help_and_fail", "help_text", "key_value"]
 
 #: The one description of every command's ``--cache-dir`` (see :func:`crossalign.utils.cache.cache_root`).
 CACHE_DIR_HELP = (
@@ -31,6 +31,12 @@ def add_command(subparsers: Any, name: str, doc: str | None, help: str, **kwargs
     return subparsers.add_parser(
         name, help=help, description=help_text(doc), formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs
     )
+
+
+def help_and_fail(parser: argparse.ArgumentParser) -> int:
+    """A command given without its action (or none at all): its help on standard output, exit code 2."""
+    parser.print_help()
+    return 2
 
 
 def key_value(text: str) -> tuple[str, Any]:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from crossalign.cli._text import CACHE_DIR_HELP, add_command
+from crossalign.cli._text import CACHE_DIR_HELP, add_command, help_and_fail
 
 #: Corpora the ``--source`` option knows.
 SOURCES: tuple[str, ...] = ("libreoffice",)
@@ -201,7 +201,7 @@ def register(subparsers: Any) -> None:
     sub = parser.add_subparsers(dest="data_command", metavar="ACTION", title="actions")
     for add in ACTIONS:
         add(sub)
-    parser.set_defaults(func=lambda args: (parser.print_help(), 2)[1])
+    parser.set_defaults(func=lambda args: help_and_fail(parser))
 
 
 def run_fetch(args: argparse.Namespace) -> int:

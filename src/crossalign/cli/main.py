@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from crossalign import __version__
+from crossalign.cli._text import help_and_fail
 from crossalign.errors import CrossalignError
 
 #: Sub-command modules, in the order ``--help`` lists them.
@@ -64,8 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        return 2
+        return help_and_fail(parser)
     _configure_logging(args.verbose)
     saved_no_progress = os.environ.get("CROSSALIGN_NO_PROGRESS")
     if args.no_progress:

@@ -12,7 +12,7 @@ import argparse
 import sys
 import time
 
-from crossalign.cli._text import CACHE_DIR_HELP
+from crossalign.cli._text import CACHE_DIR_HELP, help_and_fail
 from crossalign.errors import CrossalignError
 
 
@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="List the built-in offline models and prepare (convert once, then reuse) their directories.",
     )
     sub = parser.add_subparsers(dest="models_command", metavar="ACTION", title="actions")
-    parser.set_defaults(func=lambda args: _no_action(parser))
+    parser.set_defaults(func=lambda args: help_and_fail(parser))
 
     p_list = sub.add_parser("list", help="built-in models, their source, and whether they are prepared")
     p_list.add_argument("--cache-dir", metavar="DIR", help=CACHE_DIR_HELP)
@@ -40,11 +40,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p_prep.add_argument("--cache-dir", metavar="DIR", help=CACHE_DIR_HELP)
     p_prep.add_argument("--force", action="store_true", help="rebuild even if the model is already prepared")
     p_prep.set_defaults(func=run_prepare)
-
-
-def _no_action(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
-    return 2
 
 
 def run_list(args: argparse.Namespace) -> int:
