@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-__all__ = ["CACHE_DIR_HELP", "add_command", "command_line", "help_and_fail", "help_text", "key_value"]
+__all__ = ["CACHE_DIR_HELP", "add_command", "command_line", "help_and_fail", "help_text", "int_at_least", "key_value"]
 
 #: The one description of every command's ``--cache-dir`` (see :func:`crossalign.utils.cache.cache_root`).
 CACHE_DIR_HELP = (
@@ -37,6 +37,21 @@ def help_and_fail(parser: argparse.ArgumentParser) -> int:
     """A command given without its action (or none at all): its help on standard output, exit code 2."""
     parser.print_help()
     return 2
+
+
+def int_at_least(low: int) -> Any:
+    """An argparse ``type``: an integer >= ``low``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}")
+        return value
+
+    return parse
 
 
 def key_value(text: str) -> tuple[str, Any]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from crossalign.cli._text import CACHE_DIR_HELP, add_command
+from crossalign.cli._text import CACHE_DIR_HELP, add_command, int_at_least
 
 
 def _text_file(text: str) -> tuple[str, str]:
@@ -46,7 +46,9 @@ def register(subparsers: Any) -> None:
         help="estimate LANG's mean from FILE (UTF-8, one text per line) instead (repeatable)",
     )
     p.add_argument("--output", metavar="DIR", required=True, help="the centered model's directory")
-    p.add_argument("--max-texts", type=int, default=1000, metavar="N", help="LibreOffice texts per language (1000)")
+    p.add_argument(
+        "--max-texts", type=int_at_least(1), default=1000, metavar="N", help="LibreOffice texts per language (1000)"
+    )
     p.add_argument("--seed", type=int, default=13, help="page split and sampling seed (13: crossalign's split)")
     p.add_argument("--cache-dir", metavar="DIR", help=CACHE_DIR_HELP)
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --output")
@@ -55,11 +57,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``crossalign center``; prints the output directory as the last line."""
-    from crossalign.errors import ConfigError
     from crossalign.workflows.center import centered_model
 
-    if args.max_texts < 1:
-        raise ConfigError(f"--max-texts must be a positive integer, got {args.max_texts}.")
     out = centered_model(
         args.model,
         args.output,

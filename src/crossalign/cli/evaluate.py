@@ -27,27 +27,12 @@ import sys
 import time
 from typing import Any
 
-from crossalign.cli._text import CACHE_DIR_HELP, add_command, command_line
+from crossalign.cli._text import CACHE_DIR_HELP, add_command, command_line, int_at_least
 
 SUITES = ("retrieval", "mixed-pool", "bitext", "sts", "all")
 
 
-def _int_at_least(low: int) -> Any:
-    """An argparse type: an integer >= ``low``."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-        if value is None or value < low:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}")
-        return value
-
-    return parse
-
-
-_positive_int, _non_negative_int = _int_at_least(1), _int_at_least(0)
+_positive_int, _non_negative_int = int_at_least(1), int_at_least(0)
 
 
 def register(subparsers: Any) -> None:
