@@ -279,8 +279,7 @@ def apply_prompts(
 
     Args:
         model: The loaded SentenceTransformer (changed in place).
-        spec: How the model was named.
-        query, passage: Explicit prompts (None: not given; ``""``: no prompt).
+        spec, query, passage: As for :func:`choose_prompts`.
         log: Receives the one-line description and, when there is one, the warning (prefixed ``WARNING:``);
             default: standard error.
 
