@@ -433,10 +433,8 @@ class LibreOfficeCorpus:
 
         Args:
             kinds: Any of ``"section"`` (texts = section bodies), ``"paragraph"``, ``"heading"``.
-            langs: Languages to keep (default: those the corpus was opened with).
+            langs, require_all, include_duplicates: As for :meth:`sections`, per tuple.
             min_words: Minimum whitespace tokens of the English paragraph / section body (headings: no minimum).
-            require_all: Keep only tuples that have every language of ``langs`` (default: at least two).
-            include_duplicates: Keep repeated texts (embedded snippets) too.
 
         Returns:
             The corpus, with :meth:`provenance` (plus the filters) as its ``provenance``.
