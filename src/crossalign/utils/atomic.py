@@ -152,15 +152,12 @@ def read_json_object(path: str | os.PathLike[str]) -> dict[str, Any] | None:
 
 
 def _json_default(obj: Any) -> Any:
-    try:
-        import numpy as np
+    import numpy as np
 
-        if isinstance(obj, np.generic):
-            return obj.item()
-        if isinstance(obj, np.ndarray):
-            return obj.tolist()
-    except ImportError:  # pragma: no cover - numpy is a dependency
-        pass
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from crossalign.data.records import check_id, check_text
-from crossalign.errors import CorpusError, DataFormatError, MissingDependencyError
+from crossalign.errors import CorpusError, DataFormatError
 
 if TYPE_CHECKING:
     import datasets
@@ -119,14 +119,11 @@ def load_split(source: HubSource, config: str | None, split: str) -> datasets.Da
     """One configuration's split as a :class:`datasets.Dataset`.
 
     Raises:
-        MissingDependencyError: ``datasets`` is not installed.
         DataFormatError: A local copy without that configuration or split (the message lists what it has).
         CorpusError: The hub copy cannot be read (no network, gated dataset, unknown configuration or split).
     """
-    try:
-        import datasets
-    except ImportError:  # pragma: no cover - datasets is a dependency
-        raise MissingDependencyError("datasets is needed to read benchmarks", hint="pip install datasets") from None
+    import datasets
+
     with _quiet_datasets(datasets):
         return _load_split(datasets, source, config, split)
 
