@@ -33,12 +33,12 @@ def test_training_stage_under_torchrun(tmp_path, monkeypatch):
     out.mkdir()
     said: list[str] = []
     args = ("clear", "retrieval", 13, config, budget, str(model_dir), (data, "k"), out)
-    run_dir, key = _train(*args, StageLog(out, False), {}, said.append, 1)
+    run_dir, key = _train(*args, StageLog(out, False), {}, said.append, 1, run_name="clear-s13")
     assert (run_dir / "model" / "model.safetensors").is_file()
     assert (run_dir / "checkpoints" / "checkpoint-1" / ".crossalign-complete").is_file()
     assert (run_dir.parent / f"{run_dir.name}.json").is_file()  # the config torchrun trained from
     seconds: dict[str, float] = {}
-    again, key2 = _train(*args, StageLog(out, False), seconds, said.append, 1)
+    again, key2 = _train(*args, StageLog(out, False), seconds, said.append, 1, run_name="clear-s13")
     assert again == run_dir and key2 == key and seconds["train-clear-s13"] == 0.0
     assert any("reusing" in s for s in said)
     cmd = torchrun_command(Path("c.json"), 2, resume=True)

@@ -1,6 +1,6 @@
 """The ``reproduce`` workflow: each paper's central claim tested on the built-in model and corpus, at several budgets.
 
-Two experiments share the stage cache, resume and report machinery of :mod:`crossalign.workflows.demo`
+Three experiments share the stage cache, resume and report machinery of :mod:`crossalign.workflows.demo`
 (:mod:`crossalign.workflows.stages`):
 
 ``retrieval`` (claims 1 and 2) — languages :attr:`ReproduceConfig.langs` (default the demo's de, zh-CN, eu, km).
@@ -8,7 +8,12 @@ Two experiments share the stage cache, resume and report machinery of :mod:`cros
     negatives per row, mined by the base model from train pages at ranks ``rank_range`` (default 5 + 5 from ranks
     30–100, see :mod:`crossalign.data.mining`); InfoNCE trains on the same rows projected to ``(q_x, d+, d−…)``
     (:func:`~crossalign.data.builders.clear.infonce_from_clear`), JSD+InfoNCE on rows of the same sections. One
-    multilingual run per method (the reference trains one model per language: not run here, see README).
+    multilingual run per method.
+``per-language`` (claim 1 as the CLEAR paper runs it; opt-in, about doubles the wall time) — one CLEAR and one
+    InfoNCE model per language of :attr:`ReproduceConfig.langs`, each trained on that language's rows alone (the
+    same rows per step and steps as the multilingual run, ``rows_per_lang × len(langs)`` rows mined the same way) and
+    evaluated on its own language (sub-experiment ``only-<lang>``, with the held-out panel). The claim's comparison
+    pools each language's queries scored by that language's own model (composite models ``per-language/<method>``).
 ``parallel`` (claim 3) — languages :attr:`ReproduceConfig.parallel_langs` (default eight: de, zh-CN, eu, km, hi, fi,
     vi, pl: Latin, Han, Khmer and Devanagari scripts, high to low resource), multi-way vs En–X on the same tuples and
     the same text budget, both with the base-anchor regulariser (:class:`~crossalign.losses.base_anchor.BaseAnchorLoss`,
@@ -72,7 +77,12 @@ DEFAULT_PARALLEL_LANGS: tuple[str, ...] = ("de", "zh-CN", "eu", "km", "hi", "fi"
 EXPERIMENT_METHODS: dict[str, tuple[str, ...]] = {
     "retrieval": ("infonce", "clear", "jsd"),
     "parallel": ("multiway", "en-x"),
+    "per-language": ("infonce", "clear"),
 }
+#: The experiments run when none are named (``per-language`` trains 2 models per language: opt-in).
+DEFAULT_EXPERIMENTS: tuple[str, ...] = ("retrieval", "parallel")
+#: The experiment whose models are composites of one model per language (``only-<lang>`` sub-experiments).
+PER_LANGUAGE = "per-language"
 #: Largest allowed loss of mean en→en nDCG@10 against the base model (0.05 = 5 points).
 MAX_EN_EN_LOSS = 0.05
 _NDCG = "ndcg@10"
@@ -229,7 +239,7 @@ class ReproduceConfig:
         budget: Overrides of the preset's fields (``{"steps": (40, 120)}``).
         seeds: Training seeds; data and evaluation sets use the first.
         holdout_langs: The held-out panel (None: the default panel without any trained language; ``"none"``: none).
-        experiments: Which experiments run (``retrieval``, ``parallel``).
+        experiments: Which experiments run (``retrieval``, ``parallel``, ``per-language``; default the first two).
         sts_data: STS JSONL files scored for the parallel experiment (there is no built-in STS data).
         nproc_per_node: Training processes; above 1 every training stage runs under ``torchrun --standalone
             --nproc_per_node N`` (one per GPU; gloo on CPUs), the per-device batch staying ``batch_size``.
@@ -246,7 +256,7 @@ class ReproduceConfig:
     budget: dict[str, Any] = field(default_factory=dict)
     seeds: Sequence[int] = (13,)
     holdout_langs: str | Sequence[str] | None = None
-    experiments: Sequence[str] = ("retrieval", "parallel")
+    experiments: Sequence[str] = DEFAULT_EXPERIMENTS
     sts_data: Sequence[str] = ()
     nproc_per_node: int = 1
     cache_dir: str | os.PathLike[str] | None = None
@@ -365,7 +375,7 @@ class Claim:
         name: Short key (``clear``, ``jsd``, ``multiway``).
         paper: Where the claim comes from.
         statement: The claim in one sentence.
-        experiment: ``retrieval`` or ``parallel``.
+        experiment: ``retrieval``, ``parallel`` or ``per-language``.
         method, baseline: The compared models (method − baseline; the claim says the method is better).
         primary: The metric the verdict rests on.
         secondary: Reported with intervals, not part of the verdict.
@@ -397,6 +407,17 @@ CLAIMS: tuple[Claim, ...] = (
         paper="CLEAR (ACL 2026)",
         statement="CLEAR retrieves English passages for target-language queries better than InfoNCE (x→en)",
         experiment="retrieval",
+        method="clear",
+        baseline="infonce",
+        primary=_retrieval("x>en"),
+        secondary=(_retrieval("en>x"), _retrieval("x>x"), _retrieval("en>en"), _MAX_R),
+    ),
+    Claim(
+        name="clear-per-language",
+        paper="CLEAR (ACL 2026), one model per language",
+        statement="CLEAR retrieves English passages for target-language queries better than InfoNCE (x→en), with "
+        "one model per language as the paper trains them",
+        experiment=PER_LANGUAGE,
         method="clear",
         baseline="infonce",
         primary=_retrieval("x>en"),
@@ -647,12 +668,13 @@ def secondary_table(verdicts: Sequence[dict[str, Any]]) -> Table:
 
 
 def en_en_checks(results: dict[str, Any], langs_of: dict[str, list[str]]) -> list[dict[str, Any]]:
-    """Every trained model's mean en→en nDCG@10 against its experiment's base model (limit :data:`MAX_EN_EN_LOSS`)."""
+    """Every trained model's mean en→en nDCG@10 against its experiment's base model (limit :data:`MAX_EN_EN_LOSS`);
+    per-language composites are checked through their ``only-<lang>`` models."""
     cm = _retrieval("en>en")
     out = []
     for label, res in results.items():
         experiment, _, rest = label.partition("/")
-        if rest == "base" or f"{experiment}/base" not in results:
+        if rest == "base" or experiment == PER_LANGUAGE or f"{experiment}/base" not in results:
             continue
         cmp = compare_pooled(results[f"{experiment}/base"], res, cm, langs_of[experiment])
         if cmp is None:
@@ -688,6 +710,7 @@ MODEL_COLUMNS: dict[str, tuple[ClaimMetric, ...]] = {
         _retrieval("en>en"),
     ),
 }
+MODEL_COLUMNS[PER_LANGUAGE] = MODEL_COLUMNS["retrieval"]
 
 
 def _pooled_mean(result: Any, cm: ClaimMetric, langs: Sequence[str]) -> float | None:
@@ -776,8 +799,11 @@ def run_reproduce(
     stages = StageLog(out, config.redo)
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    langs_of = {"retrieval": parsed["langs"], "parallel": parsed["parallel"]}
     experiments = [e for e in EXPERIMENT_METHODS if e in config.experiments]
+    langs_of = {"retrieval": parsed["langs"], "parallel": parsed["parallel"]}
+    if PER_LANGUAGE in experiments:
+        langs_of[PER_LANGUAGE] = parsed["langs"]
+        langs_of.update({unit: [unit.removeprefix("only-")] for unit in _units(PER_LANGUAGE, langs_of)})
     budgets = sorted(budget.steps)
     say(
         f"crossalign reproduce: {config.preset_name} budget, experiments {', '.join(experiments)}, "
@@ -801,46 +827,61 @@ def run_reproduce(
         data = _build_data(config, budget, experiments, langs_of, corpus, base_model, out, stages, common, seconds, say)
         del base_model
         results: dict[str, Any] = {}
+
+        def evaluate_base(unit: str, kind: str, langs: list[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+            eval_kwargs = _eval_kwargs(config, budget, kind, langs, parsed, corpus)
+            key = {**common, "experiment": kind, **eval_kwargs}
+            if f"{unit}/base" not in results:
+                results[f"{unit}/base"] = evaluate_stage(
+                    f"{unit}/base", model_path, out, stages, key, eval_kwargs, seconds, say
+                )
+            return eval_kwargs, key
+
         for experiment in experiments:
-            langs = langs_of[experiment]
-            eval_kwargs = _eval_kwargs(config, budget, experiment, langs, parsed, corpus)
-            key = {**common, "experiment": experiment, **eval_kwargs}
-            results[f"{experiment}/base"] = evaluate_stage(
-                f"{experiment}/base", model_path, out, stages, key, eval_kwargs, seconds, say
-            )
-            for seed in parsed["seeds"]:
-                for method in EXPERIMENT_METHODS[experiment]:
-                    run_dir, train_key = _train(
-                        method,
-                        experiment,
-                        seed,
-                        config,
-                        budget,
-                        model_path,
-                        data[method],
-                        out,
-                        stages,
-                        seconds,
-                        say,
-                        len(langs),
-                    )
-                    for steps in budgets:
-                        model_dir = (
-                            run_dir / "model"
-                            if steps == budgets[-1]
-                            else run_dir / "checkpoints" / f"checkpoint-{steps}"
-                        )
-                        label = f"{experiment}/{method}@{steps}/s{seed}"
-                        results[label] = evaluate_stage(
-                            label,
-                            str(model_dir),
+            if experiment == PER_LANGUAGE:  # the multilingual run's base evaluation serves every language
+                evaluate_base("retrieval", "retrieval", langs_of["retrieval"])
+                results[f"{PER_LANGUAGE}/base"] = results["retrieval/base"]
+            for unit in _units(experiment, langs_of):
+                kind = "retrieval" if experiment == PER_LANGUAGE else experiment
+                if experiment == PER_LANGUAGE:
+                    results[f"{unit}/base"] = results["retrieval/base"]
+                eval_kwargs, key = evaluate_base(unit, kind, langs_of[unit])
+                for seed in parsed["seeds"]:
+                    for method in EXPERIMENT_METHODS[experiment]:
+                        run_dir, train_key = _train(
+                            method,
+                            experiment,
+                            seed,
+                            config,
+                            budget,
+                            model_path,
+                            data[method if unit == experiment else f"{method}-{unit}"],
                             out,
                             stages,
-                            {**key, "trained": train_key, "steps": steps},
-                            eval_kwargs,
                             seconds,
                             say,
+                            len(langs_of[unit]),
+                            run_name=f"{method}-s{seed}" if unit == experiment else f"{method}-{unit}-s{seed}",
                         )
+                        for steps in budgets:
+                            model_dir = (
+                                run_dir / "model"
+                                if steps == budgets[-1]
+                                else run_dir / "checkpoints" / f"checkpoint-{steps}"
+                            )
+                            label = f"{unit}/{method}@{steps}/s{seed}"
+                            results[label] = evaluate_stage(
+                                label,
+                                str(model_dir),
+                                out,
+                                stages,
+                                {**key, "trained": train_key, "steps": steps},
+                                eval_kwargs,
+                                seconds,
+                                say,
+                            )
+            if experiment == PER_LANGUAGE:
+                results.update(_composites(results, langs_of[PER_LANGUAGE], budgets, parsed["seeds"]))
 
     t0 = time.perf_counter()
     verdicts = claim_verdicts(results, langs_of, budgets, parsed["seeds"])
@@ -856,6 +897,36 @@ def run_reproduce(
     atomic_write_json(out / "reproduce.json", summary)
     say(f"[report] {report} (total {format_seconds(seconds['total'])})")
     return ReproduceResult(out, report, summary, text, seconds)
+
+
+def _units(experiment: str, langs_of: dict[str, list[str]]) -> list[str]:
+    """The trained units of an experiment: itself, or ``only-<lang>`` per language for ``per-language``."""
+    return [f"only-{lang}" for lang in langs_of[PER_LANGUAGE]] if experiment == PER_LANGUAGE else [experiment]
+
+
+def _composites(
+    results: dict[str, Any], langs: Sequence[str], budgets: Sequence[int], seeds: Sequence[int]
+) -> dict[str, Any]:
+    """``per-language/<method>@<steps>/s<seed>``: one result holding each language's tasks as scored by that
+    language's own ``only-<lang>`` model (held-out panel tasks stay with the per-language models)."""
+    from crossalign.evaluation.holdout import is_holdout
+    from crossalign.evaluation.results import EvaluationResult
+
+    out = {}
+    for method in EXPERIMENT_METHODS[PER_LANGUAGE]:
+        for seed in seeds:
+            for steps in budgets:
+                parts = [results.get(f"only-{lang}/{method}@{steps}/s{seed}") for lang in langs]
+                if any(p is None for p in parts):
+                    continue
+                out[f"{PER_LANGUAGE}/{method}@{steps}/s{seed}"] = EvaluationResult(
+                    model={"label": f"{method} per language@{steps}/s{seed}"},
+                    data={"source": "only-" + ",".join(langs)},
+                    config={},
+                    tasks=[t for p in parts for t in p.tasks if not is_holdout(t)],
+                    languages=list(langs),
+                )
+    return out
 
 
 def _eval_kwargs(
@@ -957,6 +1028,42 @@ def _build_data(
             build_enx(corpus, langs, **opts).write(root / "en-x", overwrite=True)
             stages.mark("data-parallel", key, time.perf_counter() - t1, dirs)
         found.update({d.name: (d, key) for d in dirs})
+    if PER_LANGUAGE in experiments:  # the multilingual run's rows per step and steps, from one language
+        rows = budget.rows_per_lang * len(langs_of[PER_LANGUAGE])
+        for unit in _units(PER_LANGUAGE, langs_of):
+            (lang,) = langs_of[unit]
+            key = settings_digest(
+                {
+                    **common,
+                    "langs": [lang],
+                    "rows": rows,
+                    "pool": budget.max_pool,
+                    "neg": budget.negatives,
+                    "qneg": budget.query_negatives,
+                    "ranks": budget.rank_range,
+                }
+            )
+            dirs = [root / unit / m for m in EXPERIMENT_METHODS[PER_LANGUAGE]]
+            if stages.done(f"data-{unit}", key, dirs):
+                say(f"[data] reusing the {lang}-only CLEAR and InfoNCE rows")
+            else:
+                t1 = time.perf_counter()
+                say(f"[data] {lang}-only CLEAR rows ({rows}, mined as above) and their InfoNCE projection")
+                clear = build_clear(
+                    corpus,
+                    [lang],
+                    model=base_model,
+                    negatives=budget.negatives,
+                    query_negatives=budget.query_negatives,
+                    rank_range=budget.rank_range,
+                    max_pool=budget.max_pool,
+                    max_rows=rows,
+                    seed=common["seed"],
+                )
+                clear.write(root / unit / "clear", overwrite=True)
+                infonce_from_clear(clear).write(root / unit / "infonce", overwrite=True)
+                stages.mark(f"data-{unit}", key, time.perf_counter() - t1, dirs)
+            found.update({f"{d.name}-{unit}": (d, key) for d in dirs})
     seconds["data"] = time.perf_counter() - t0
     return found
 
@@ -974,13 +1081,16 @@ def _train(
     seconds: dict[str, float],
     say: Log,
     n_langs: int,
+    *,
+    run_name: str,
 ) -> tuple[Path, str]:
-    """Train ``method`` to ``max(steps)`` with a checkpoint at every budget (or reuse / resume it)."""
+    """Train ``method`` to ``max(steps)`` with a checkpoint at every budget into ``models/<run_name>`` (or reuse /
+    resume it)."""
     from crossalign.training import TrainConfig
     from crossalign.workflows.train import train
 
     steps = sorted(budget.steps)
-    run_dir = out / "models" / f"{method}-s{seed}"
+    run_dir = out / "models" / run_name
     data_dir, data_key = data
     train_fields = {
         k: v
@@ -1000,10 +1110,10 @@ def _train(
             **train_fields,
         }
     )
-    name = f"train-{method}-s{seed}"
+    name = f"train-{run_name}"
     outputs = [run_dir / "model", *(run_dir / "checkpoints" / f"checkpoint-{s}" for s in steps[:-1])]
     if stages.done(name, key, outputs):
-        say(f"[train] {method} seed {seed}: reusing {run_dir}")
+        say(f"[train] {run_name}: reusing {run_dir}")
         seconds[name] = 0.0
         return run_dir, key
     t0 = time.perf_counter()
@@ -1011,7 +1121,7 @@ def _train(
     if method == "en-x":  # the same texts per step as multi-way: a tuple is N+1 texts, a pair 2
         batch = max(1, budget.batch_size * (n_langs + 1) // 2)
     say(
-        f"[train] {method} seed {seed}: {steps[-1]} steps × {batch} rows ({budget.lr_scheduler_type}, warm-up "
+        f"[train] {run_name}: {steps[-1]} steps × {batch} rows ({budget.lr_scheduler_type}, warm-up "
         f"{budget.warmup_ratio:g}, lr {budget.learning_rate:g}), checkpoints at {', '.join(map(str, steps))}"
         + (f", base anchor {anchor:g}" if anchor else "")
     )
@@ -1042,7 +1152,7 @@ def _train(
     _prune_checkpoints(run_dir / "checkpoints", keep=steps[:-1])
     seconds[name] = time.perf_counter() - t0
     stages.mark(name, key, seconds[name], outputs)
-    say(f"[train] {method} seed {seed} done in {format_seconds(seconds[name])}")
+    say(f"[train] {run_name} done in {format_seconds(seconds[name])}")
     return run_dir, key
 
 
@@ -1114,9 +1224,9 @@ def _summary(
 
     holdout: dict[str, Any] = {}
     if parsed["panel"]:
-        for experiment in EXPERIMENT_METHODS:
+        for experiment in langs_of:
             base = results.get(f"{experiment}/base")
-            if base is None:
+            if base is None or experiment == PER_LANGUAGE:  # composites: their only-<lang> models carry the panel
                 continue
             models = {k: v for k, v in results.items() if k.startswith(f"{experiment}/") and k != f"{experiment}/base"}
             holdout[experiment] = holdout_comparison(base, models)
@@ -1225,7 +1335,8 @@ def _write_report(out: Path, summary: dict[str, Any], text: str, config: Reprodu
         "Budget: " + ", ".join(f"{k}={v}" for k, v in summary["budget"].items()) + ".",
         f"Languages: {summary['languages']}; held-out panel: {', '.join(summary['panel']) or 'none'}; "
         f"seeds: {', '.join(map(str, summary['seeds']))}.",
-        "Per-model evaluations: `eval/<experiment>/<method>@<steps>/s<seed>/`; models: `models/<method>-s<seed>/`.",
+        "Per-model evaluations: `eval/<experiment>/<method>@<steps>/s<seed>/`; models: `models/<method>-s<seed>/` "
+        "(per-language runs: `eval/only-<lang>/…`, `models/<method>-only-<lang>-s<seed>/`).",
         "",
         "## Wall time",
         "",

@@ -93,3 +93,17 @@ def test_reproduce_quick_both_experiments(tmp_path, cache_dir, capsys):
     assert len(summary["en_en"]) == (3 + 2) * 2  # every method at every budget
     assert set(summary["holdout"]) == {"retrieval", "parallel"}
     _reruns_nothing(argv, out, summary)
+
+
+@pytest.mark.slow
+def test_reproduce_quick_per_language(tmp_path, cache_dir, capsys):
+    out, argv, summary, _ = _run(tmp_path, cache_dir, capsys, "retrieval,per-language")
+    assert [c["name"] for c in summary["claims"]] == ["clear", "clear-per-language", "jsd"]
+    # the per-language claim rests on the de-only models' de queries, as many as the multilingual claim's
+    multi, per_lang = (summary["claims"][i]["cells"][0]["primary"]["n"] for i in (0, 1))
+    assert per_lang == multi > 0
+    assert {c["model"] for c in summary["en_en"]} >= {"only-de/clear@2/s13", "only-de/infonce@1/s13"}
+    assert set(summary["holdout"]) == {"retrieval", "only-de"}
+    assert (out / "models" / "clear-only-de-s13" / "model").is_dir()
+    assert "per-language" in summary["models"]
+    _reruns_nothing(argv, out, summary)

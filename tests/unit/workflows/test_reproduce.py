@@ -174,3 +174,51 @@ def test_models_table_pools_every_query_and_plot_is_written(tmp_path):
     verdicts = claim_verdicts(results, {"retrieval": LANGS}, [40], [13])
     png = plot_claims(verdicts, tmp_path / "claims.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _only(lang: str, x_en: float, en_en: float = 0.6, seed: int = 0) -> Any:
+    """A model trained on ``lang`` alone, evaluated on ``lang`` and the panel."""
+    rng = np.random.default_rng(seed)
+    held = _retrieval_task("ja", "ja", "en", np.full(60, 0.3))
+    held.task = "holdout/libreoffice-sections/ja"
+    tasks = [
+        _retrieval_task(lang, lang, "en", np.clip(x_en + 0.05 * rng.standard_normal(60), 0, 1)),
+        _retrieval_task(lang, "en", "en", np.full(60, en_en)),
+        held,
+    ]
+    return EvaluationResult(model=lang, data={}, config={}, tasks=tasks)
+
+
+def test_per_language_claim_pools_each_language_scored_by_its_own_model():
+    from crossalign.workflows.reproduce import PER_LANGUAGE, _composites
+
+    base = _result("base", 0.2, noise=0.05, seed=0)
+    results = {"retrieval/base": base, f"{PER_LANGUAGE}/base": base}
+    # CLEAR wins in de by 0.2 and loses in km by 0.05: pooled over both languages' queries it still wins
+    for lang, clear, infonce in (("de", 0.6, 0.4), ("km", 0.35, 0.4)):
+        results[f"only-{lang}/base"] = base
+        results[f"only-{lang}/clear@40/s13"] = _only(lang, clear, seed=1)
+        results[f"only-{lang}/infonce@40/s13"] = _only(lang, infonce, en_en=0.5 if lang == "km" else 0.6, seed=2)
+    composites = _composites(results, LANGS, [40], [13])
+    assert sorted(composites) == [f"{PER_LANGUAGE}/clear@40/s13", f"{PER_LANGUAGE}/infonce@40/s13"]
+    clear = composites[f"{PER_LANGUAGE}/clear@40/s13"]
+    assert {t.task for t in clear.tasks} == {"libreoffice-sections/de", "libreoffice-sections/km"}  # no panel task
+    x_en = next(c for c in CLAIMS if c.name == "clear-per-language").primary
+    assert pooled_values(clear, x_en, LANGS).keys() == pooled_values(base, x_en, LANGS).keys()
+    results.update(composites)
+    langs_of = {"retrieval": LANGS, PER_LANGUAGE: LANGS, "only-de": ["de"], "only-km": ["km"]}
+    by_name = {v["name"]: v for v in claim_verdicts(results, langs_of, [40], [13])}
+    cell = by_name["clear-per-language"]["cells"][0]["primary"]
+    assert by_name["clear-per-language"]["verdict"] == "holds"
+    assert cell["delta"] == pytest.approx((0.2 - 0.05) / 2, abs=0.02) and cell["n"] == 120
+    # en→en is checked per language model against the base on its own language; composites are not checked twice
+    checks = {c["model"]: c for c in en_en_checks(results, langs_of)}
+    assert not any(m.startswith(PER_LANGUAGE) for m in checks)
+    assert checks["only-km/infonce@40/s13"]["delta"] == pytest.approx(-0.1) and checks["only-de/clear@40/s13"]["holds"]
+
+
+def test_per_language_experiment_is_opt_in(tmp_path):
+    from crossalign.workflows.reproduce import DEFAULT_EXPERIMENTS, PER_LANGUAGE
+
+    assert PER_LANGUAGE not in ReproduceConfig(output_dir=tmp_path).experiments == DEFAULT_EXPERIMENTS
+    ReproduceConfig(output_dir=tmp_path, experiments=("retrieval", PER_LANGUAGE)).checked()
