@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
+from pathlib import Path
 from typing import Any
 
 __all__ = ["CACHE_DIR_HELP", "add_command", "command_line", "help_and_fail", "help_text", "int_at_least", "key_value"]
@@ -87,6 +89,19 @@ def add_workflow_options(p: argparse.ArgumentParser, *, default_output: str, bud
     p.add_argument("--output", default=default_output, help=f"report directory (default: ./{default_output})")
     p.add_argument("--cache-dir", default=None, help=CACHE_DIR_HELP)
     p.add_argument("--redo", action="store_true", help="ignore finished stages in --output and run everything again")
+
+
+def workflow_output(name: str, output: str) -> Path:
+    """The report directory of workflow ``name``, resolved and announced on standard error before any work."""
+    path = Path(output).expanduser().resolve()
+    print(f"crossalign {name}: writing the report to {path}", file=sys.stderr, flush=True)
+    return path
+
+
+def print_workflow_result(text: str, report: Path, output_dir: Path) -> int:
+    """A finished workflow's printed text, report file and, as the last line of standard output, its directory."""
+    print(f"\n{text}\n\nreport: {report}\n{output_dir}")
+    return 0
 
 
 def command_line(prog: str, parser: argparse.ArgumentParser, args: argparse.Namespace, *, every: bool = False) -> str:

@@ -21,11 +21,9 @@ A rerun with the same output directory and settings reuses the finished stages (
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 from typing import Any
 
-from crossalign.cli._text import add_command, add_workflow_options
+from crossalign.cli._text import add_command, add_workflow_options, print_workflow_result, workflow_output
 
 DEFAULT_OUTPUT = "crossalign-demo"
 
@@ -74,8 +72,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the demo from parsed arguments; prints the summary and the report directory."""
     from crossalign.workflows.demo import DemoConfig, run_demo
 
-    output = Path(args.output).expanduser().resolve()
-    print(f"crossalign demo: writing the report to {output}", file=sys.stderr, flush=True)
+    output = workflow_output("demo", args.output)
     config = DemoConfig(
         output_dir=output,
         langs=args.langs,
@@ -89,9 +86,4 @@ def run(args: argparse.Namespace) -> int:
         holdout_langs=args.holdout_langs,
     )
     result = run_demo(config)
-    print()
-    print(result.summary_text)
-    print()
-    print(f"report: {result.report}")
-    print(result.output_dir)
-    return 0
+    return print_workflow_result(result.summary_text, result.report, result.output_dir)

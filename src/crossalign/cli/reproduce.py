@@ -21,11 +21,9 @@ Examples::
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 from typing import Any
 
-from crossalign.cli._text import add_command, add_workflow_options
+from crossalign.cli._text import add_command, add_workflow_options, print_workflow_result, workflow_output
 
 DEFAULT_OUTPUT = "crossalign-reproduce"
 
@@ -97,8 +95,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``reproduce`` from parsed arguments; prints the verdicts and tables, then the report directory."""
     from crossalign.workflows.reproduce import ReproduceConfig, run_reproduce
 
-    output = Path(args.output).expanduser().resolve()
-    print(f"crossalign reproduce: writing the report to {output}", file=sys.stderr, flush=True)
+    output = workflow_output("reproduce", args.output)
     config = ReproduceConfig(
         output_dir=output,
         langs=args.langs,
@@ -116,9 +113,4 @@ def run(args: argparse.Namespace) -> int:
         redo=args.redo,
     )
     result = run_reproduce(config)
-    print()
-    print(result.text)
-    print()
-    print(f"report: {result.report}")
-    print(result.output_dir)
-    return 0
+    return print_workflow_result(result.text, result.report, result.output_dir)
