@@ -527,6 +527,10 @@ def compare_pooled(
     }
 
 
+#: A cell's verdict from the side its interval favours.
+_CELL_VERDICT: dict[str | None, str] = {"better": "holds", "worse": "reversed", None: "not shown"}
+
+
 def claim_verdicts(
     results: dict[str, Any], langs_of: dict[str, list[str]], budgets: Sequence[int], seeds: Sequence[int]
 ) -> list[dict[str, Any]]:
@@ -574,17 +578,10 @@ def claim_verdicts(
             verdict = "not shown"
         else:
             verdict = "mixed"
-        where = {
-            "holds": [
-                f"{c['steps']} steps, seed {c['seed']}" for c, s in zip(cells, sides, strict=True) if s == "better"
-            ],
-            "reversed": [
-                f"{c['steps']} steps, seed {c['seed']}" for c, s in zip(cells, sides, strict=True) if s == "worse"
-            ],
-            "not shown": [
-                f"{c['steps']} steps, seed {c['seed']}" for c, s in zip(cells, sides, strict=True) if s is None
-            ],
-        }
+        where: dict[str, list[str]] = {"holds": [], "reversed": [], "not shown": []}
+        for c, side in zip(cells, sides, strict=True):
+            if side != "missing":
+                where[_CELL_VERDICT[side]].append(f"{c['steps']} steps, seed {c['seed']}")
         detail = "; ".join(f"{k} at {', '.join(v)}" for k, v in where.items() if v) or "no comparison ran"
         out.append(
             {
