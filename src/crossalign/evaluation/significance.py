@@ -20,14 +20,17 @@ Paired randomisation / sign-flip permutation test (Fisher 1935; Smucker et al. 2
 null hypothesis that A and B are exchangeable on each query, swapping ``a_i`` and ``b_i`` is as likely as not, i.e.
 every ``d_i`` may flip its sign. With ``R`` random sign vectors ``s_r ∈ {±1}^n``:
 ``δ_r = stat(B'_r) − stat(A'_r)`` where ``(A'_r, B'_r)`` are the swapped systems (for the mean simply
-``mean(s_r · d)``), and ``p = (1 + #{r : |δ_r| ≥ |δ|}) / (R + 1)`` (the ``+1`` keeps a Monte-Carlo p-value valid,
+``mean(s_r · d)``); the two-sided p-value is twice the smaller one-sided one,
+``p = min(1, 2 · min(1 + #{δ_r ≤ δ}, 1 + #{δ_r ≥ δ}) / (R + 1))`` (the ``+1`` keeps a Monte-Carlo p-value valid,
 Phipson & Smyth 2010). For small ``n`` (``2^n ≤ R``, or ``exact=True``) all ``2^n`` sign vectors are enumerated and
-the exact p-value ``#{|δ_s| ≥ |δ|} / 2^n`` is returned.
+the exact p-value ``min(1, 2 · min(#{δ_s ≤ δ}, #{δ_s ≥ δ}) / 2^n)`` is returned; the sign-flip null distribution is
+symmetric, so this equals ``#{|δ_s| ≥ |δ|} / 2^n``. The test is ``scipy.stats.permutation_test``
+(``permutation_type="samples"``), not a copy of it.
 
-Both tests are vectorised with numpy: resamples are processed in chunks of a bounded number of elements, so memory
-stays small for many queries. Comparisons ``≥`` use a relative tolerance of 1e-12 so that float noise in sums of equal
-values does not change a p-value. The generator is ``numpy.random.default_rng(seed)``; ``seed=0`` by default so a
-report is reproducible.
+The bootstrap is vectorised with numpy: resamples are processed in chunks of a bounded number of elements (the
+permutation test's batches are bounded the same way), so memory stays small for many queries. Its comparisons
+``≥`` use a relative tolerance of 1e-12 so that float noise in sums of equal values does not change a p-value. The
+generator is ``numpy.random.default_rng(seed)``; ``seed=0`` by default so a report is reproducible.
 
 Multiple comparisons: :func:`holm` adjusts a family of p-values with Holm's step-down procedure (Holm 1979), which
 controls the family-wise error rate under any dependence between the tests.
@@ -36,9 +39,8 @@ controls the family-wise error rate under any dependence between the tests.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from itertools import product
 from typing import Any, Literal
 
 import numpy as np
@@ -251,16 +253,6 @@ def paired_bootstrap(
 
 
 # ---------------------------------------------------------------------------------------------------- randomisation
-def _swapped_stats(va: np.ndarray, vb: np.ndarray, signs: np.ndarray, statistic: Statistic) -> np.ndarray:
-    """``stat(B') − stat(A')`` for each row of ``signs`` (+1 keeps the pair, −1 swaps it)."""
-    if statistic == "mean":
-        return (signs * (vb - va)).mean(axis=1)
-    keep = signs > 0
-    a2 = np.where(keep, va, vb)
-    b2 = np.where(keep, vb, va)
-    return _stat(b2, statistic, axis=1) - _stat(a2, statistic, axis=1)
-
-
 def paired_randomization(
     a: PerQuery,
     b: PerQuery,
@@ -271,7 +263,8 @@ def paired_randomization(
     exact: bool | None = None,
 ) -> PairedTestResult:
     """Paired randomisation (sign-flip permutation) test of ``stat(b) − stat(a)`` (the procedure and p-value
-    formulas, Monte Carlo and exact: the module docstring; Fisher 1935).
+    formulas, Monte Carlo and exact: the module docstring; Fisher 1935), run by ``scipy.stats.permutation_test``
+    with ``permutation_type="samples"`` (swapping ``a_i`` and ``b_i`` within a query is flipping the sign of ``d_i``).
 
     Args:
         a, b, seed, statistic: As for :func:`paired_bootstrap`.
@@ -283,26 +276,31 @@ def paired_randomization(
         DataFormatError: for differing query sets, empty or non-finite values.
         ValueError: for ``exact=True`` with more than 24 queries.
     """
+    from scipy.stats import permutation_test
+
     va, vb = _pair(a, b, n_resamples)
     n, observed = va.size, _observed(va, vb, statistic)
-    delta = observed["difference"]
     use_exact = (2**n <= n_resamples) if exact is None else exact
     if use_exact and n > 24:
         raise ValueError(f"exact enumeration of 2^{n} sign vectors is too large; use exact=False")
-    if use_exact:  # all 2^n sign vectors, in blocks of at most 2^16 rows to bound memory
-        tail = np.array(list(product((1.0, -1.0), repeat=min(n, 16))), dtype=np.float64)
-        heads = product((1.0, -1.0), repeat=n - tail.shape[1])
-        blocks: Iterable[np.ndarray] = (np.hstack([np.tile(np.array(h), (len(tail), 1)), tail]) for h in heads)
-    else:
-        rng = np.random.default_rng(seed)
-        blocks = (np.where(rng.random((size, n)) < 0.5, -1.0, 1.0) for size in _chunks(n_resamples, n))
-    extreme = sum(_at_least(np.abs(_swapped_stats(va, vb, signs, statistic)), abs(delta)) for signs in blocks)
-    total = 2**n if use_exact else n_resamples
+
+    def difference(x: np.ndarray, y: np.ndarray, axis: int) -> np.ndarray:
+        return _stat(y, statistic, axis=axis) - _stat(x, statistic, axis=axis)
+
+    test = permutation_test(
+        (va, vb),
+        difference,
+        permutation_type="samples",
+        vectorized=True,
+        n_resamples=np.inf if use_exact else n_resamples,
+        batch=max(1, _CHUNK_ELEMENTS // n),
+        rng=np.random.default_rng(seed),
+    )
     return PairedTestResult(
         test="randomization",
         **observed,
-        p_value=extreme / total if use_exact else min(1.0, (1 + extreme) / (n_resamples + 1)),
-        n_resamples=total,
+        p_value=float(min(1.0, test.pvalue)),
+        n_resamples=2**n if use_exact else n_resamples,
         exact=use_exact,
         seed=None if use_exact else seed,
     )
