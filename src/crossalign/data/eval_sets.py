@@ -59,6 +59,7 @@ from crossalign.data.splits import SplitSpec, assign_split, hash_unit
 from crossalign.data.text_rules import disambiguate_heading
 from crossalign.errors import ConfigError
 from crossalign.utils.atomic import atomic_write_json
+from crossalign.utils.checks import check_count
 
 __all__ = [
     "BUILDER_VERSION",
@@ -145,11 +146,8 @@ class EvalSetsConfig:
 
     def __post_init__(self) -> None:
         for name in ("max_sections", "max_bitext_pairs"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-        if not isinstance(self.bitext_distractors, int) or self.bitext_distractors < 0:
-            raise ConfigError(f"bitext_distractors must be a non-negative integer, got {self.bitext_distractors!r}")
+            check_count(getattr(self, name), name, minimum=1, optional=False)
+        check_count(self.bitext_distractors, "bitext_distractors", optional=False)
         if self.split_name not in ("test", "dev"):
             raise ConfigError(f"split_name must be 'test' or 'dev', got {self.split_name!r}")
         if self.shared_headings not in ("title", "drop"):

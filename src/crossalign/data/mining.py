@@ -55,6 +55,7 @@ from crossalign.data.splits import seeded_rng
 from crossalign.errors import ConfigError, DataFormatError, ModelError
 from crossalign.models.embedding_cache import EmbeddingCache
 from crossalign.search import exact_topk
+from crossalign.utils.checks import check_count
 from crossalign.utils.progress import stage
 
 if TYPE_CHECKING:
@@ -131,11 +132,7 @@ class MiningConfig:
     batch_size: int = 64
 
     def __post_init__(self) -> None:
-        if not isinstance(self.num_negatives, int) or self.num_negatives < 1:
-            raise ConfigError(
-                f"num_negatives must be a positive integer, got {self.num_negatives!r}",
-                hint="for example --negatives 5",
-            )
+        check_count(self.num_negatives, "num_negatives", minimum=1, optional=False, hint="for example --negatives 5")
         lo, hi = parse_rank_range(self.rank_range)
         object.__setattr__(self, "rank_range", (lo, hi))
         if hi - lo + 1 < self.num_negatives:
@@ -144,15 +141,13 @@ class MiningConfig:
                 "for",
                 hint="widen --rank-range or lower --negatives",
             )
-        if self.reference_pool is not None and (not isinstance(self.reference_pool, int) or self.reference_pool < 1):
-            raise ConfigError(f"reference_pool must be a positive integer or None, got {self.reference_pool!r}")
+        check_count(self.reference_pool, "reference_pool", minimum=1)
         if self.max_score_ratio is not None and not (0.0 < float(self.max_score_ratio) <= 2.0):
             raise ConfigError(
                 f"max_score_ratio must be in (0, 2], got {self.max_score_ratio!r}",
                 hint="NV-Retriever uses 0.95: drop candidates scoring above 95 % of the positive",
             )
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ConfigError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+        check_count(self.batch_size, "batch_size", minimum=1, optional=False)
 
     def effective_range(self, pool_size: int) -> tuple[int, int]:
         """The rank window used for a pool of ``pool_size`` candidates (scaled down below ``reference_pool``).

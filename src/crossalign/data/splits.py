@@ -24,6 +24,7 @@ import numpy as np
 
 from crossalign.data.records import ParallelCorpus, ParallelTuple
 from crossalign.errors import ConfigError, DataFormatError
+from crossalign.utils.checks import check_count
 
 SPLITS: tuple[str, str, str] = ("train", "dev", "test")
 #: The splits a training build writes (the test split is never read).
@@ -158,8 +159,7 @@ def split_cap(max_rows: int | None, split: str, spec: SplitSpec) -> int | None:
     """
     if max_rows is None:
         return None
-    if not isinstance(max_rows, int) or max_rows < 1:
-        raise ConfigError(f"max_rows must be a positive integer, got {max_rows!r}")
+    check_count(max_rows, "max_rows", minimum=1, optional=False)
     if split == "train" or spec.train <= 0:
         return max_rows
     return max(1, math.ceil(max_rows * getattr(spec, split) / spec.train - 1e-9))

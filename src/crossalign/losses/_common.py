@@ -146,23 +146,6 @@ def check_similarity(similarity_fct: SimilarityFct) -> SimilarityFct:
     return similarity_fct
 
 
-def check_count(value: int | None, name: str, *, minimum: int = 0, optional: bool = True) -> int | None:
-    """An integer ``>= minimum`` (0 or 1), or None when ``optional``."""
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        kind = "positive" if minimum else "non-negative"
-        raise ConfigError(f"{name} must be a {kind} integer{' or None' if optional else ''}, got {value!r}.")
-    return value
-
-
-def check_choice(value: str, choices: tuple[str, ...], name: str) -> str:
-    """One of ``choices``."""
-    if value not in choices:
-        raise ConfigError(f"{name} must be one of {choices}, got {value!r}.")
-    return value
-
-
 def components_with_total(components: dict[str, Tensor], total: Tensor) -> dict[str, Tensor]:
     """Attach ``total``'s autograd graph to a dict of detached component values.
 

@@ -11,8 +11,9 @@ from sentence_transformers.util import cos_sim
 from torch import Tensor, nn
 
 from crossalign.errors import ConfigError
-from crossalign.losses._common import SimilarityFct, check_count, components_with_total, strip_foreign_keys
+from crossalign.losses._common import SimilarityFct, components_with_total, strip_foreign_keys
 from crossalign.losses.clear import CLEARLoss, clear_candidates, clear_logits, clear_row_losses
+from crossalign.utils.checks import check_count
 
 GRADCACHE_CITATION = """
 @misc{gao2021scaling,

@@ -16,11 +16,11 @@ from crossalign.losses._common import (
     SimilarityFct,
     SimilarityLoss,
     check_bool,
-    check_count,
     check_weight,
     gather_with_grad,
     scaled_similarity,
 )
+from crossalign.utils.checks import check_count
 
 CLEAR_CITATION = """
 @inproceedings{lee2026clear,

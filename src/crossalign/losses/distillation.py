@@ -16,7 +16,8 @@ from crossalign.losses._columns import (
     label_columns,
     text_columns,
 )
-from crossalign.losses._common import check_count, strip_foreign_keys
+from crossalign.losses._common import strip_foreign_keys
+from crossalign.utils.checks import check_count
 
 DISTILLATION_CITATION = """
 @inproceedings{reimers-2020-multilingual-sentence-bert,

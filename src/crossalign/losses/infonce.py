@@ -11,14 +11,8 @@ from torch import Tensor, nn
 
 from crossalign.errors import ConfigError, DataFormatError
 from crossalign.losses._columns import NamedColumnsMixin, check_names, numbered, numbered_group
-from crossalign.losses._common import (
-    SimilarityFct,
-    check_bool,
-    check_count,
-    check_scale,
-    check_similarity,
-    strip_foreign_keys,
-)
+from crossalign.losses._common import SimilarityFct, check_bool, check_scale, check_similarity, strip_foreign_keys
+from crossalign.utils.checks import check_count
 
 HardnessMode = Literal["in_batch_negatives", "hard_negatives", "all_negatives"]
 

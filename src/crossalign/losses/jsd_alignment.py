@@ -16,7 +16,6 @@ from crossalign.losses._common import (
     SimilarityFct,
     SimilarityLoss,
     check_bool,
-    check_choice,
     check_scale,
     check_weight,
     gather_with_grad,
@@ -24,6 +23,7 @@ from crossalign.losses._common import (
     masked_positive_nll,
     scaled_similarity,
 )
+from crossalign.utils.checks import check_choice
 
 JSD_CITATION = """
 @inproceedings{hong2026englishinclination,

@@ -15,12 +15,12 @@ from crossalign.losses._columns import check_names
 from crossalign.losses._common import (
     SimilarityFct,
     SimilarityLoss,
-    check_choice,
     gather_with_grad,
     loss_config,
     masked_positive_nll,
     scaled_similarity,
 )
+from crossalign.utils.checks import check_choice
 
 MULTIWAY_CITATION = """
 @misc{fazili2026multiway,

@@ -61,6 +61,7 @@ import numpy as np
 
 from crossalign.errors import ConfigError, DataFormatError, ModelError
 from crossalign.utils.atomic import atomic_open, atomic_write_json
+from crossalign.utils.checks import check_count
 
 logger = logging.getLogger(__name__)
 
@@ -211,8 +212,7 @@ class EmbeddingCache:
         precision: str = "fp32",
         backend: str = "auto",
     ) -> None:
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ConfigError(f"batch_size must be a positive integer, not {batch_size!r}")
+        check_count(batch_size, "batch_size", minimum=1, optional=False)
         if not isinstance(max_memory_bytes, int) or max_memory_bytes < 0:
             raise ConfigError(f"max_memory_bytes must be a non-negative integer, not {max_memory_bytes!r}")
         if long_text not in ("truncate", "window"):

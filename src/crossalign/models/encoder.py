@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from crossalign.errors import ConfigError, DataFormatError, ModelError
+from crossalign.utils.checks import check_count
 from crossalign.utils.progress import progress, progress_enabled
 
 if TYPE_CHECKING:
@@ -318,8 +319,7 @@ def encode(
 
     if long_text not in LONG_TEXT_MODES:
         raise ConfigError(f"long_text must be one of {LONG_TEXT_MODES}, not {long_text!r}")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ConfigError(f"batch_size must be a positive integer, not {batch_size!r}")
+    check_count(batch_size, "batch_size", minimum=1, optional=False)
     from crossalign.models.backends import check_backend, resolve_backend, resolve_precision
 
     check_backend(backend, precision)

@@ -54,6 +54,7 @@ from crossalign.errors import ConfigError
 from crossalign.evaluation.format import format_delta, format_value
 from crossalign.evaluation.metrics import lower_is_better
 from crossalign.utils.atomic import atomic_write_json, atomic_write_text
+from crossalign.utils.checks import check_count
 from crossalign.utils.table import Table, render_text
 from crossalign.workflows.stages import Log, StageLog, evaluate_stage, format_seconds, settings_digest
 
@@ -145,18 +146,13 @@ class ReproduceBudget:
         if len(set(self.steps)) != len(self.steps):
             raise ConfigError(f"steps must be distinct, got {self.steps!r}")
         for name in ("batch_size", "rows_per_lang", "parallel_rows", "max_pool", "max_seq_length", "eval_sections"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+            check_count(getattr(self, name), name, minimum=1, optional=False)
         for name in ("negatives", "query_negatives", "bitext_pairs", "bitext_distractors", "non_english_pairs"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 0:
-                raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
+            check_count(getattr(self, name), name, optional=False)
         lo, hi = self.rank_range
         if not (isinstance(lo, int) and isinstance(hi, int) and 1 <= lo <= hi):
             raise ConfigError(f"rank_range must be 1 <= lo <= hi, got {self.rank_range!r}")
-        if self.mini_batch_size is not None and (not isinstance(self.mini_batch_size, int) or self.mini_batch_size < 1):
-            raise ConfigError(f"mini_batch_size must be a positive integer or null, got {self.mini_batch_size!r}")
+        check_count(self.mini_batch_size, "mini_batch_size", minimum=1)
         if self.parallel_anchor < 0:
             raise ConfigError(f"parallel_anchor must be >= 0, got {self.parallel_anchor!r}")
 
@@ -310,8 +306,7 @@ class ReproduceConfig:
             raise ConfigError(
                 f"--parallel-langs needs at least 4 languages (6 pairs without English), got {', '.join(parallel)}",
             )
-        if not isinstance(self.nproc_per_node, int) or self.nproc_per_node < 1:
-            raise ConfigError(f"nproc_per_node must be a positive integer, got {self.nproc_per_node!r}")
+        check_count(self.nproc_per_node, "nproc_per_node", minimum=1, optional=False)
         seeds = list(self.seeds)
         if not seeds or any(not isinstance(s, int) for s in seeds) or len(set(seeds)) != len(seeds):
             raise ConfigError(f"seeds must be distinct integers, got {self.seeds!r}")

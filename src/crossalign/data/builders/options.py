@@ -30,6 +30,7 @@ from crossalign.data.splits import DEFAULT_SPLIT, SplitSpec
 from crossalign.data.text_rules import check_heading_rule
 from crossalign.errors import ConfigError
 from crossalign.models.registry import DEFAULT_MODEL
+from crossalign.utils.checks import check_count
 from crossalign.utils.progress import progress_scope
 
 if TYPE_CHECKING:
@@ -66,8 +67,8 @@ FORMAT_OPTIONS: dict[str, frozenset[str]] = {
 
 
 def _positive_or_none(name: str, value: Any) -> None:
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    if value is not None:
+        check_count(value, name, minimum=1, optional=False)
 
 
 @dataclass(frozen=True)
