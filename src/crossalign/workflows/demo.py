@@ -104,6 +104,8 @@ class DemoBudget:
             guarded CLEAR (:mod:`crossalign.workflows.merge_select`).
         center_texts: Unlabelled train-page texts per language (trained and held-out, and English) for the centering
             means of the centered candidates.
+        bf16: Train in bfloat16 mixed precision (``crossalign train --bf16``: on a CPU the forward pass runs under
+            ``torch.autocast``, weights and optimizer state stay fp32; README "Performance"). Off by default.
     """
 
     rows_per_lang: int
@@ -120,6 +122,7 @@ class DemoBudget:
     holdout_size: int = 100
     dev_size: int = 100
     center_texts: int = 100
+    bf16: bool = False
 
 
 _DEFAULT_BUDGET = DemoBudget(
@@ -612,6 +615,15 @@ def _add_holdout(
         )
 
 
+def train_settings(method: str, config: DemoConfig, budget: DemoBudget, data_key: str) -> dict[str, Any]:
+    """What decides a demo training run (its stage is reused while these are unchanged): the method, model, data
+    stage's settings (not its path: a moved report directory is reused), seed and the budget fields training reads
+    (not the evaluation-only ones, and ``bf16`` only when on, so runs trained before those fields existed are reused).
+    """
+    used = {k: v for k, v in asdict(budget).items() if k not in _EVAL_ONLY_BUDGET and not (k == "bf16" and not v)}
+    return {"method": method, "model": config.model, "data": data_key, "budget": used, "seed": config.seed}
+
+
 def _train_stage(
     method: str,
     config: DemoConfig,
@@ -633,15 +645,7 @@ def _train_stage(
 
     run_dir = out / "models" / method
     final = run_dir / "model"
-    settings = {
-        "method": method,
-        "model": config.model,
-        "data": data_key,  # the data stage's settings, not its path: a moved report directory is reused
-        # the panel's sizes do not change training: a run trained before they existed is reused
-        "budget": {k: v for k, v in asdict(budget).items() if k not in _EVAL_ONLY_BUDGET},
-        "seed": config.seed,
-    }
-    key = settings_digest(settings)
+    key = settings_digest(train_settings(method, config, budget, data_key))
     name = f"train-{method}"
     if stages.done(name, key, [final]):
         say(f"[4/5] train {method} ({index}/{total}): reusing {final}")
@@ -671,6 +675,7 @@ def _train_stage(
         freeze=list(budget.freeze),
         logging_steps=max(1, budget.steps // 10),
         save_steps=max(1, budget.steps // 2),
+        bf16=budget.bf16,
     )
     if resume:
         say(f"[4/5] train {method}: resuming the interrupted run in {run_dir}")

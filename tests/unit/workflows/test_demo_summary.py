@@ -144,3 +144,20 @@ def test_guard_sweep_prints_each_candidate_and_its_worst_held_out_change():
     assert "clear+merge+center: λ 0.5+center chosen" in text
     # λ 0.5 plain: ja −3.0 points; λ 0.5+center: ja −0.5; λ 0+center: ko +1.0 is its smallest change
     assert "λ 0.5: 45.0 / -3.0" in text and "λ 0.5+center: 50.0 / -0.5" in text and "λ 0+center: 35.0 / +1.0" in text
+
+
+def test_training_settings_ignore_evaluation_only_fields_and_fp32():
+    """A demo training stage is reused when only evaluation sizes change, or when bf16 is off (runs trained before
+    the field existed); turning bf16 on trains again."""
+    from dataclasses import replace
+
+    from crossalign.workflows.demo import PRESETS, DemoConfig, train_settings
+    from crossalign.workflows.stages import settings_digest
+
+    config = DemoConfig(output_dir="x")
+    default = PRESETS["default"]
+    key = settings_digest(train_settings("clear", config, default, "d"))
+    assert "bf16" not in train_settings("clear", config, default, "d")["budget"]
+    assert settings_digest(train_settings("clear", config, replace(default, holdout_size=7), "d")) == key
+    assert settings_digest(train_settings("clear", config, replace(default, bf16=True), "d")) != key
+    assert settings_digest(train_settings("clear", config, replace(default, steps=41), "d")) != key
