@@ -1290,7 +1290,7 @@ def _en_en_table(checks: Sequence[dict[str, Any]]) -> Table:
         ]
         for c in checks
     ]
-    return Table("en→en nDCG@10, every trained model vs its base model", ["model", "base", "model", "Δ"], rows)
+    return Table("en→en nDCG@10 vs the base model", ["model", "base", "trained", "Δ"], rows)
 
 
 def _write_report(out: Path, summary: dict[str, Any], text: str, config: ReproduceConfig) -> Path:
