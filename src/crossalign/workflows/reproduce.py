@@ -967,19 +967,31 @@ def _build_data(
     root = out / "data"
     found: dict[str, tuple[Path, str]] = {}
     t0 = time.perf_counter()
+
+    def mining_key(langs: list[str], rows: int) -> str:
+        mining = {"pool": budget.max_pool, "neg": budget.negatives, "qneg": budget.query_negatives}
+        return settings_digest({**common, "langs": langs, "rows": rows, **mining, "ranks": budget.rank_range})
+
+    def mine_clear(langs: list[str], rows: int, target: Path) -> None:
+        """CLEAR rows mined by the base model into ``target/clear``, their InfoNCE projection into
+        ``target/infonce``."""
+        clear = build_clear(
+            corpus,
+            langs,
+            model=base_model,
+            negatives=budget.negatives,
+            query_negatives=budget.query_negatives,
+            rank_range=budget.rank_range,
+            max_pool=budget.max_pool,
+            max_rows=rows,
+            seed=common["seed"],
+        )
+        clear.write(target / "clear", overwrite=True)
+        infonce_from_clear(clear).write(target / "infonce", overwrite=True)
+
     if "retrieval" in experiments:
         langs = langs_of["retrieval"]
-        key = settings_digest(
-            {
-                **common,
-                "langs": langs,
-                "rows": budget.rows_per_lang,
-                "pool": budget.max_pool,
-                "neg": budget.negatives,
-                "qneg": budget.query_negatives,
-                "ranks": budget.rank_range,
-            }
-        )
+        key = mining_key(langs, budget.rows_per_lang)
         dirs = [root / m for m in EXPERIMENT_METHODS["retrieval"]]
         if stages.done("data-retrieval", key, dirs):
             say("[data] reusing the CLEAR, InfoNCE and JSD rows")
@@ -988,20 +1000,10 @@ def _build_data(
                 f"[data] CLEAR rows: {budget.rows_per_lang} per language, {budget.negatives} passage and "
                 f"{budget.query_negatives} query negatives from ranks {budget.rank_range[0]}–{budget.rank_range[1]}"
             )
-            opts = {"max_rows": budget.rows_per_lang, "seed": common["seed"]}
-            clear = build_clear(
-                corpus,
-                langs,
-                model=base_model,
-                negatives=budget.negatives,
-                query_negatives=budget.query_negatives,
-                rank_range=budget.rank_range,
-                max_pool=budget.max_pool,
-                **opts,
+            mine_clear(langs, budget.rows_per_lang, root)
+            build_jsd(corpus, langs, max_rows=budget.rows_per_lang, seed=common["seed"]).write(
+                root / "jsd", overwrite=True
             )
-            clear.write(root / "clear", overwrite=True)
-            infonce_from_clear(clear).write(root / "infonce", overwrite=True)
-            build_jsd(corpus, langs, **opts).write(root / "jsd", overwrite=True)
             stages.mark("data-retrieval", key, time.perf_counter() - t0, dirs)
         found.update({d.name: (d, key) for d in dirs})
     if "parallel" in experiments:
@@ -1022,36 +1024,14 @@ def _build_data(
         rows = budget.rows_per_lang * len(langs_of[PER_LANGUAGE])
         for unit in _units(PER_LANGUAGE, langs_of):
             (lang,) = langs_of[unit]
-            key = settings_digest(
-                {
-                    **common,
-                    "langs": [lang],
-                    "rows": rows,
-                    "pool": budget.max_pool,
-                    "neg": budget.negatives,
-                    "qneg": budget.query_negatives,
-                    "ranks": budget.rank_range,
-                }
-            )
+            key = mining_key([lang], rows)
             dirs = [root / unit / m for m in EXPERIMENT_METHODS[PER_LANGUAGE]]
             if stages.done(f"data-{unit}", key, dirs):
                 say(f"[data] reusing the {lang}-only CLEAR and InfoNCE rows")
             else:
                 t1 = time.perf_counter()
                 say(f"[data] {lang}-only CLEAR rows ({rows}, mined as above) and their InfoNCE projection")
-                clear = build_clear(
-                    corpus,
-                    [lang],
-                    model=base_model,
-                    negatives=budget.negatives,
-                    query_negatives=budget.query_negatives,
-                    rank_range=budget.rank_range,
-                    max_pool=budget.max_pool,
-                    max_rows=rows,
-                    seed=common["seed"],
-                )
-                clear.write(root / unit / "clear", overwrite=True)
-                infonce_from_clear(clear).write(root / unit / "infonce", overwrite=True)
+                mine_clear([lang], rows, root / unit)
                 stages.mark(f"data-{unit}", key, time.perf_counter() - t1, dirs)
             found.update({f"{d.name}-{unit}": (d, key) for d in dirs})
     seconds["data"] = time.perf_counter() - t0
