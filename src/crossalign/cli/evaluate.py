@@ -201,9 +201,9 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--precision",
         choices=("fp32", "bf16", "auto"),
-        default="fp32",
-        help="encoder arithmetic: fp32 (default), bf16, or auto (bf16 with --backend openvino on a CPU with "
-        "avx512_bf16/amx_bf16, else fp32); recorded in the results",
+        default="auto",
+        help="encoder arithmetic: auto (default: bf16 on the openvino backend on a CPU with avx512_bf16/amx_bf16, "
+        "else fp32; $CROSSALIGN_PRECISION overrides), fp32, or bf16; recorded in the results",
     )
     p.add_argument(
         "--backend",

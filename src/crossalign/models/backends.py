@@ -22,9 +22,12 @@ runs the matmuls in bf16 when asked (``INFERENCE_PRECISION_HINT``), accumulating
   fp32 the OpenVINO graph gives the same vectors as torch up to float rounding (cosine ≥ 0.999999 on the built-in
   model) and encodes several times faster on CPU; bf16 only on request (``precision="bf16"`` or ``"auto"``), since
   it moves rankings by near-ties (README "Performance").
-- ``precision="auto"``: ``bf16`` for the OpenVINO backend on a CPU with native bf16 (:func:`cpu_has_bf16`), else
-  ``fp32``. The torch backend resolves ``auto`` to ``fp32`` (``python -m benchmarks --only encoding`` compares
-  autocast with fp32).
+- ``precision="auto"`` (the default of every encode-only stage): ``bf16`` for the OpenVINO backend on a CPU with
+  native bf16 (:func:`cpu_has_bf16`), else ``fp32``. The torch backend resolves ``auto`` to ``fp32``
+  (``python -m benchmarks --only encoding`` compares autocast with fp32). The environment variable
+  ``CROSSALIGN_PRECISION`` (``fp32`` or ``bf16``) chooses what ``auto`` means for a whole process (the test suite
+  sets ``fp32``); explicit choices are kept. :func:`resolve_training_precision` applies the same rule to training,
+  where eager autocast does gain on such CPUs (README "Performance").
 
 The plain ``openvino`` runtime is used, not sentence-transformers' ``backend="openvino"``, whose optimum-intel
 dependency pins versions that cannot be installed next to crossalign's own dependency set.
@@ -33,6 +36,7 @@ dependency pins versions that cannot be installed next to crossalign's own depen
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import os
 import weakref
@@ -58,6 +62,8 @@ MAX_EXPORTS = 4
 """OpenVINO exports kept in the cache (least recently used beyond this are deleted after a new export)."""
 BACKEND_ENV = "CROSSALIGN_BACKEND"
 """Environment variable: what ``backend="auto"`` resolves to (``torch``, ``openvino`` or ``auto``; unset = auto)."""
+PRECISION_ENV = "CROSSALIGN_PRECISION"
+"""Environment variable: what ``precision="auto"`` resolves to (``fp32``, ``bf16`` or ``auto``; unset = auto)."""
 
 
 def cpu_flags(cpuinfo: str | os.PathLike[str] = "/proc/cpuinfo") -> set[str]:
@@ -165,8 +171,48 @@ def _fall_back(model: Any, reason: str) -> None:
         logger.warning("backend 'auto': encoding with torch instead of OpenVINO (%s)", reason)
 
 
+_PRECISION_SCOPE: contextvars.ContextVar[str | None] = contextvars.ContextVar("crossalign_precision", default=None)
+
+
+@contextlib.contextmanager
+def precision_scope(precision: str) -> Iterator[None]:
+    """Within the block, ``precision="auto"`` (encoding and training) means ``precision`` (``fp32``, ``bf16``, or
+    ``auto`` for no change); it takes precedence over ``$CROSSALIGN_PRECISION``. Workflows open it once with their
+    own setting, so every stage below them (mining, evaluation, centering, training) follows it.
+
+    Raises:
+        ConfigError: An unknown precision.
+    """
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+    token = _PRECISION_SCOPE.set(None if precision == "auto" else precision)
+    try:
+        yield
+    finally:
+        _PRECISION_SCOPE.reset(token)
+
+
+def _precision_env() -> str | None:
+    """``fp32``/``bf16`` from :func:`precision_scope` or else :data:`PRECISION_ENV`; None when neither is set (or
+    ``auto``); ConfigError for anything else."""
+    scoped = _PRECISION_SCOPE.get()
+    if scoped is not None:
+        return scoped
+    env = os.environ.get(PRECISION_ENV, "").strip().lower()
+    if env in ("", "auto"):
+        return None
+    if env not in ("fp32", "bf16"):
+        raise ConfigError(
+            f"{PRECISION_ENV} must be 'fp32', 'bf16' or 'auto', not {os.environ[PRECISION_ENV]!r}",
+            hint=f"unset {PRECISION_ENV} or set it to one of those",
+        )
+    return env
+
+
 def resolve_precision(precision: str, backend: str, *, cpuinfo: str | os.PathLike[str] = "/proc/cpuinfo") -> str:
-    """``fp32`` or ``bf16`` for a requested ``precision`` on ``backend`` (``auto`` as in the module docs).
+    """``fp32`` or ``bf16`` for a requested encoding ``precision`` on ``backend``: explicit choices as they are;
+    ``auto`` is the enclosing :func:`precision_scope`'s choice or ``$CROSSALIGN_PRECISION`` when either says
+    ``fp32`` or ``bf16``, else ``bf16`` for OpenVINO on a CPU with native bf16 and ``fp32`` otherwise.
 
     Example:
         >>> resolve_precision("fp32", "openvino"), resolve_precision("auto", "torch")
@@ -175,7 +221,35 @@ def resolve_precision(precision: str, backend: str, *, cpuinfo: str | os.PathLik
     _check_names(backend, precision)
     if precision != "auto":
         return precision
+    env = _precision_env()
+    if env is not None:
+        return env
     return "bf16" if backend == "openvino" and cpu_has_bf16(cpuinfo) else "fp32"
+
+
+def resolve_training_precision(
+    precision: str, device: str = "cpu", *, cpuinfo: str | os.PathLike[str] = "/proc/cpuinfo"
+) -> str:
+    """``fp32`` or ``bf16`` for training (bf16 = mixed precision: autocast forward, fp32 weights and optimizer
+    state) on ``device``: explicit choices as they are; ``auto`` is the enclosing :func:`precision_scope`'s choice or
+    ``$CROSSALIGN_PRECISION`` when either is set, else
+    ``bf16`` on a CPU with native bf16 (:func:`cpu_has_bf16`) or a CUDA device that supports it, ``fp32`` otherwise.
+
+    Raises:
+        ConfigError: An unknown precision, or a bad ``$CROSSALIGN_PRECISION``.
+    """
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+    if precision != "auto":
+        return precision
+    env = _precision_env()
+    if env is not None:
+        return env
+    if device.startswith("cuda"):
+        import torch
+
+        return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if device == "cpu" and cpu_has_bf16(cpuinfo) else "fp32"
 
 
 # ---------------------------------------------------------------------------------------------------------- OpenVINO
@@ -376,6 +450,7 @@ __all__ = [
     "BF16_CPU_FLAGS",
     "MAX_EXPORTS",
     "PRECISIONS",
+    "PRECISION_ENV",
     "auto_openvino_transformer",
     "check_backend",
     "cpu_flags",
@@ -384,7 +459,9 @@ __all__ = [
     "openvino_available",
     "openvino_problem",
     "openvino_transformer",
+    "precision_scope",
     "prune_exports",
     "resolve_backend",
     "resolve_precision",
+    "resolve_training_precision",
 ]

@@ -181,7 +181,8 @@ class EmbeddingCache:
         encode_fn: The encoding function (default :func:`crossalign.models.encode`), called as
             ``encode_fn(model, texts, prompt_name=..., batch_size=..., long_text=..., normalize=True)``, plus
             ``backend=..., precision=..., fingerprint=..., cache_dir=...`` on a non-default path.
-        precision: ``"fp32"``, ``"bf16"`` or ``"auto"`` (:mod:`crossalign.models.backends`); resolved once here.
+        precision: ``"fp32"``, ``"bf16"`` or ``"auto"`` (default: bf16 on OpenVINO where the CPU has native bf16,
+            else fp32; :func:`crossalign.models.backends.resolve_precision`); resolved once here.
         backend: ``"torch"``, ``"openvino"`` or ``"auto"`` (default: OpenVINO when installed and the model can be
             converted, else torch; see :func:`crossalign.models.backends.resolve_backend`); resolved here, and
             ``auto`` falls back to torch (one log line) if the conversion fails at the first encode. A path other
@@ -209,7 +210,7 @@ class EmbeddingCache:
         cache_dir: str | os.PathLike[str] | None = None,
         max_memory_bytes: int = DEFAULT_MAX_MEMORY_BYTES,
         encode_fn: EncodeFn | None = None,
-        precision: str = "fp32",
+        precision: str = "auto",
         backend: str = "auto",
     ) -> None:
         check_count(batch_size, "batch_size", minimum=1, optional=False)

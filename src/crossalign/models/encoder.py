@@ -272,7 +272,7 @@ def encode(
     normalize: bool = True,
     show_progress: bool | None = None,
     lang: str | Sequence[str] | None = None,
-    precision: str = "fp32",
+    precision: str = "auto",
     backend: str = "auto",
     fingerprint: str | None = None,
     cache_dir: str | os.PathLike[str] | None = None,
@@ -291,12 +291,12 @@ def encode(
         lang: The texts' language (one for all, or one per text). When the model has a
             :class:`~crossalign.models.centering.LanguageCentering` module, the vectors are centered on that
             language's mean (for ``prompt_name``) after normalisation; None leaves them uncentered.
-        precision: ``"fp32"``, ``"bf16"`` or ``"auto"`` (see :mod:`crossalign.models.backends`).
+        precision: ``"fp32"``, ``"bf16"`` or ``"auto"`` (default: bf16 on the OpenVINO backend where the CPU has
+            native bf16, else fp32; ``$CROSSALIGN_PRECISION`` overrides; see :mod:`crossalign.models.backends`).
         backend: ``"torch"`` (the model's own modules), ``"openvino"`` (the transformer compiled by OpenVINO,
             exported once per model fingerprint; needs ``crossalign[openvino]``) or ``"auto"`` (default: OpenVINO
             when installed and the model converts, else torch with one log line; ``$CROSSALIGN_BACKEND``
-            overrides). With the default ``precision="fp32"`` both backends give the same vectors up to float
-            rounding.
+            overrides). With ``precision="fp32"`` both backends give the same vectors up to float rounding.
         fingerprint: The model's :func:`~crossalign.models.model_fingerprint` for the OpenVINO export cache
             (computed when None and needed).
         cache_dir: The crossalign cache root holding the OpenVINO export (default ``$CROSSALIGN_CACHE``).

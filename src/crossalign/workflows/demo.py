@@ -104,8 +104,12 @@ class DemoBudget:
             guarded CLEAR (:mod:`crossalign.workflows.merge_select`).
         center_texts: Unlabelled train-page texts per language (trained and held-out, and English) for the centering
             means of the centered candidates.
-        bf16: Train in bfloat16 mixed precision (``crossalign train --bf16``: on a CPU the forward pass runs under
-            ``torch.autocast``, weights and optimizer state stay fp32; README "Performance"). Off by default.
+        precision: The arithmetic of every stage: ``auto`` (default: bf16 on a CPU with native bf16, fp32 elsewhere;
+            :func:`~crossalign.models.backends.resolve_training_precision`), ``fp32`` or ``bf16``. bf16 trains in
+            mixed precision (``crossalign train --bf16``: the forward pass under ``torch.autocast``, weights and
+            optimizer state in fp32) and encodes (mining, evaluation, the guard's dev sweep) with OpenVINO in bf16
+            (:func:`~crossalign.models.backends.resolve_precision`); README "Performance" gives the measured speed
+            and how far the metrics move.
     """
 
     rows_per_lang: int
@@ -122,7 +126,7 @@ class DemoBudget:
     holdout_size: int = 100
     dev_size: int = 100
     center_texts: int = 100
-    bf16: bool = False
+    precision: str = "auto"
 
 
 _DEFAULT_BUDGET = DemoBudget(
@@ -201,8 +205,10 @@ class DemoConfig:
         if "freeze" in values and isinstance(values["freeze"], str):
             values["freeze"] = tuple(x for x in values["freeze"].split(",") if x.strip())
         budget = replace(base, **values)
+        from crossalign.models.backends import PRECISIONS
         from crossalign.training.config import check_number
         from crossalign.training.freeze import parse_freeze_spec
+        from crossalign.utils.checks import check_choice
 
         try:
             for name in (
@@ -218,6 +224,7 @@ class DemoConfig:
             ):
                 check_number(name, getattr(budget, name), integer=True, at_least=1)
             check_number("learning_rate", budget.learning_rate, above=0)
+            check_choice(budget.precision, PRECISIONS, "precision")
             if not isinstance(budget.freeze, tuple | list) or not all(isinstance(f, str) for f in budget.freeze):
                 raise ConfigError(f"freeze must be a comma-separated list of specs, got {budget.freeze!r}.")
             for spec in budget.freeze:
@@ -282,12 +289,30 @@ def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log 
         ConfigError, CorpusError, ModelError, TrainingError: Bad settings, corpus or model problems, or a training
             fault (the stages finished before it are kept and reused by the next run).
     """
+    from crossalign.models.backends import precision_scope
+
+    budget = config.resolved_budget()  # every setting is checked before the output directory is made
+    with precision_scope(budget.precision):
+        return _run_demo(config, budget, show_progress, log)
+
+
+def encoding_precisions() -> dict[str, str]:
+    """``{"training": ..., "encoding": ...}``: what ``precision="auto"`` resolves to here (in the enclosing
+    :func:`~crossalign.models.backends.precision_scope`) for CPU training and for the default encoding backend."""
+    from crossalign.models.backends import resolve_backend, resolve_precision, resolve_training_precision
+
+    return {
+        "training": resolve_training_precision("auto"),
+        "encoding": resolve_precision("auto", resolve_backend("auto")),
+    }
+
+
+def _run_demo(config: DemoConfig, budget: DemoBudget, show_progress: bool | None, log: Log | None) -> DemoResult:
     from crossalign.utils.atomic import check_output_location
     from crossalign.utils.progress import stage_logger
 
     say = stage_logger(show_progress, log)
     out = Path(config.output_dir).expanduser().resolve()
-    budget = config.resolved_budget()  # every setting is checked before the output directory is made
     langs = config.lang_list()
     methods = config.methods()
     panel = config.panel()
@@ -296,11 +321,17 @@ def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log 
     stages = StageLog(out, config.redo)
     seconds: dict[str, float] = {}
     started = time.perf_counter()
+    precisions = encoding_precisions()
     say(
         f"crossalign demo: {'quick' if config.quick else 'default'} budget, languages {', '.join(langs)}, "
-        f"methods base + {', '.join(methods)}; output {out}"
+        f"methods base + {', '.join(methods)}; training in {precisions['training']}, encoding in "
+        f"{precisions['encoding']}; output {out}"
     )
+    # bf16 encoding is part of every stage's key (mined rows and scores differ in near-ties); fp32 leaves the keys
+    # as they were before the setting existed, so earlier runs are reused
     common = {"model": config.model, "langs": langs, "seed": config.seed}
+    if precisions["encoding"] != "fp32":
+        common["encoding_precision"] = precisions["encoding"]
 
     # 1. model and corpus
     t0 = time.perf_counter()
@@ -400,6 +431,7 @@ def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log 
     if panel:
         _add_holdout(summary, results, merge_info, out)
     summary["budget"] = asdict(budget)
+    summary["precision"] = precisions
     summary["languages"] = langs
     summary["model"] = config.model
     text = format_summary(summary)
@@ -618,9 +650,14 @@ def _add_holdout(
 def train_settings(method: str, config: DemoConfig, budget: DemoBudget, data_key: str) -> dict[str, Any]:
     """What decides a demo training run (its stage is reused while these are unchanged): the method, model, data
     stage's settings (not its path: a moved report directory is reused), seed and the budget fields training reads
-    (not the evaluation-only ones, and ``bf16`` only when on, so runs trained before those fields existed are reused).
+    (not the evaluation-only ones). ``precision`` enters as what it resolves to for training here, and only as
+    ``"bf16": true`` when that is bf16, so fp32 runs trained before the field existed are reused.
     """
-    used = {k: v for k, v in asdict(budget).items() if k not in _EVAL_ONLY_BUDGET and not (k == "bf16" and not v)}
+    from crossalign.models.backends import resolve_training_precision
+
+    used = {k: v for k, v in asdict(budget).items() if k not in _EVAL_ONLY_BUDGET and k != "precision"}
+    if resolve_training_precision(budget.precision) == "bf16":
+        used["bf16"] = True
     return {"method": method, "model": config.model, "data": data_key, "budget": used, "seed": config.seed}
 
 
@@ -640,6 +677,7 @@ def _train_stage(
     total: int,
 ) -> tuple[Path, str]:
     """Train ``method`` (or reuse / resume its run); returns the model directory and the run's settings digest."""
+    from crossalign.models.backends import resolve_training_precision
     from crossalign.training import TrainConfig
     from crossalign.workflows.train import train
 
@@ -675,7 +713,7 @@ def _train_stage(
         freeze=list(budget.freeze),
         logging_steps=max(1, budget.steps // 10),
         save_steps=max(1, budget.steps // 2),
-        bf16=budget.bf16,
+        bf16=resolve_training_precision(budget.precision) == "bf16",
     )
     if resume:
         say(f"[4/5] train {method}: resuming the interrupted run in {run_dir}")

@@ -128,7 +128,7 @@ class EvaluateConfig:
     labels: Sequence[str] | None = None
     batch_size: int = 32
     long_text: str = "truncate"
-    precision: str = "fp32"
+    precision: str = "auto"
     backend: str = "auto"
     max_sections: int = 500
     max_bitext_pairs: int = 500

@@ -8,12 +8,15 @@ import pytest
 from crossalign.errors import ConfigError, ModelError
 from crossalign.models import encode
 from crossalign.models.backends import (
+    PRECISION_ENV,
     check_backend,
     cpu_flags,
     cpu_has_bf16,
     export_directory,
     openvino_available,
+    precision_scope,
     resolve_precision,
+    resolve_training_precision,
 )
 
 TEXTS = ["how to print labels", "Tabelle schützen", "a much longer passage about saving documents " * 3, ""]
@@ -35,7 +38,8 @@ def test_cpu_flags_and_bf16_detection(tmp_path):
     assert cpu_has_bf16(amx) is True
 
 
-def test_resolve_precision_auto(tmp_path):
+def test_resolve_precision_auto(tmp_path, monkeypatch):
+    monkeypatch.delenv(PRECISION_ENV, raising=False)  # the suite pins fp32 (tests/conftest.py)
     bf16, plain = tmp_path / "bf16", tmp_path / "plain"
     bf16.write_text(CPUINFO_BF16)
     plain.write_text(CPUINFO_PLAIN)
@@ -47,6 +51,42 @@ def test_resolve_precision_auto(tmp_path):
         resolve_precision("fp16", "torch")
     with pytest.raises(ConfigError, match="backend must be one of"):
         resolve_precision("auto", "onnx")
+
+
+def test_precision_environment_and_scope_decide_what_auto_means(tmp_path, monkeypatch):
+    bf16, plain = tmp_path / "bf16", tmp_path / "plain"
+    bf16.write_text(CPUINFO_BF16)
+    plain.write_text(CPUINFO_PLAIN)
+    monkeypatch.setenv(PRECISION_ENV, "fp32")
+    assert resolve_precision("auto", "openvino", cpuinfo=bf16) == "fp32"
+    assert resolve_training_precision("auto", cpuinfo=bf16) == "fp32"
+    assert resolve_precision("bf16", "openvino", cpuinfo=bf16) == "bf16"  # explicit choices win over the switch
+    with precision_scope("bf16"):  # a workflow's own setting wins over the environment
+        assert resolve_precision("auto", "openvino", cpuinfo=plain) == "bf16"
+        assert resolve_training_precision("auto", cpuinfo=plain) == "bf16"
+        with precision_scope("auto"):  # no change of its own: the CPU decides again
+            monkeypatch.delenv(PRECISION_ENV)
+            assert resolve_precision("auto", "openvino", cpuinfo=plain) == "fp32"
+        assert resolve_training_precision("fp32", cpuinfo=bf16) == "fp32"
+    assert resolve_precision("auto", "openvino", cpuinfo=bf16) == "bf16"  # the scope ended; the env is unset
+    monkeypatch.setenv(PRECISION_ENV, "fp16")
+    with pytest.raises(ConfigError, match="CROSSALIGN_PRECISION must be"):
+        resolve_precision("auto", "torch")
+    with pytest.raises(ConfigError, match="precision must be one of"), precision_scope("int8"):
+        pass
+
+
+def test_training_precision_auto_follows_the_cpu(tmp_path, monkeypatch):
+    monkeypatch.delenv(PRECISION_ENV, raising=False)
+    bf16, plain = tmp_path / "bf16", tmp_path / "plain"
+    bf16.write_text(CPUINFO_BF16)
+    plain.write_text(CPUINFO_PLAIN)
+    assert resolve_training_precision("auto", "cpu", cpuinfo=bf16) == "bf16"  # autocast gains in training
+    assert resolve_training_precision("auto", "cpu", cpuinfo=plain) == "fp32"
+    assert resolve_training_precision("auto", "mps", cpuinfo=bf16) == "fp32"
+    assert resolve_training_precision("bf16", "cpu", cpuinfo=plain) == "bf16"
+    with pytest.raises(ConfigError, match="precision must be one of"):
+        resolve_training_precision("fp16")
 
 
 def test_encode_validates_options_before_work(tiny_st):

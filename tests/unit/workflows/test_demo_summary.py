@@ -146,18 +146,37 @@ def test_guard_sweep_prints_each_candidate_and_its_worst_held_out_change():
     assert "λ 0.5: 45.0 / -3.0" in text and "λ 0.5+center: 50.0 / -0.5" in text and "λ 0+center: 35.0 / +1.0" in text
 
 
-def test_training_settings_ignore_evaluation_only_fields_and_fp32():
-    """A demo training stage is reused when only evaluation sizes change, or when bf16 is off (runs trained before
-    the field existed); turning bf16 on trains again."""
+def test_training_settings_ignore_evaluation_only_fields_and_fp32(monkeypatch):
+    """A demo training stage is reused when only evaluation sizes change, or when it trains in fp32 (the key of runs
+    trained before the precision field existed); training in bf16 trains again, and ``auto`` keys what it resolves
+    to."""
     from dataclasses import replace
 
+    from crossalign.models.backends import PRECISION_ENV
     from crossalign.workflows.demo import PRESETS, DemoConfig, train_settings
     from crossalign.workflows.stages import settings_digest
 
     config = DemoConfig(output_dir="x")
-    default = PRESETS["default"]
-    key = settings_digest(train_settings("clear", config, default, "d"))
-    assert "bf16" not in train_settings("clear", config, default, "d")["budget"]
-    assert settings_digest(train_settings("clear", config, replace(default, holdout_size=7), "d")) == key
-    assert settings_digest(train_settings("clear", config, replace(default, bf16=True), "d")) != key
-    assert settings_digest(train_settings("clear", config, replace(default, steps=41), "d")) != key
+    fp32 = replace(PRESETS["default"], precision="fp32")
+    key = settings_digest(train_settings("clear", config, fp32, "d"))
+    assert "bf16" not in train_settings("clear", config, fp32, "d")["budget"]
+    assert "precision" not in train_settings("clear", config, fp32, "d")["budget"]
+    assert settings_digest(train_settings("clear", config, replace(fp32, holdout_size=7), "d")) == key
+    bf16_key = settings_digest(train_settings("clear", config, replace(fp32, precision="bf16"), "d"))
+    assert bf16_key != key and train_settings("clear", config, replace(fp32, precision="bf16"), "d")["budget"]["bf16"]
+    assert settings_digest(train_settings("clear", config, replace(fp32, steps=41), "d")) != key
+    monkeypatch.setenv(PRECISION_ENV, "bf16")  # auto resolves to bf16: the same run as an explicit bf16
+    assert settings_digest(train_settings("clear", config, replace(fp32, precision="auto"), "d")) == bf16_key
+    monkeypatch.setenv(PRECISION_ENV, "fp32")
+    assert settings_digest(train_settings("clear", config, replace(fp32, precision="auto"), "d")) == key
+
+
+def test_demo_budget_precision_is_checked_before_work(tmp_path):
+    from crossalign.errors import ConfigError
+    from crossalign.workflows.demo import DemoConfig
+
+    assert DemoConfig(output_dir=tmp_path / "o").resolved_budget().precision == "auto"
+    assert DemoConfig(output_dir=tmp_path / "o", budget={"precision": "fp32"}).resolved_budget().precision == "fp32"
+    with pytest.raises(ConfigError, match="precision must be one of"):
+        DemoConfig(output_dir=tmp_path / "o", budget={"precision": "fp16"}).resolved_budget()
+    assert not (tmp_path / "o").exists()
