@@ -127,7 +127,7 @@ def select_merge_lambda(
     from crossalign.evaluation.suites import build_evaluators
     from crossalign.models.merge import check_lambda, merge_models
     from crossalign.utils.progress import progress_scope
-    from crossalign.workflows.evaluate import EvaluationPlan, evaluate_model
+    from crossalign.workflows.evaluate import EvaluateConfig, EvaluationPlan, evaluate_model
 
     if not trained_langs:
         raise ConfigError("choosing λ needs the trained languages", hint="pass the languages the model was trained on")
@@ -152,6 +152,7 @@ def select_merge_lambda(
         user_data=[],
         config={"split": "dev"},
         data={"split": "dev"},
+        options=EvaluateConfig(langs=[], holdout_langs=[], cache_dir=cache_dir),  # dev embeddings in this cache
     )
 
     def point(model: Any, lam: float, centered: bool) -> dict[str, Any]:

@@ -80,3 +80,37 @@ def test_lambda_is_chosen_on_dev_pages_only(monkeypatch):
     with pytest.raises(Stop):
         merge_select.select_merge_lambda(object(), object(), trained_langs=["de"], holdout_langs=["ja"])
     assert calls == [("trained", "dev"), ("holdout", "dev")]
+
+
+def test_the_dev_sweep_keeps_its_embeddings_in_the_given_cache(monkeypatch, tmp_path):
+    """The sweep's evaluations use the caller's cache root (the demo's ``--cache-dir``), not the default one."""
+    from crossalign.data.eval_sets import EvalSets, EvalSetsConfig
+
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_evaluate_model(model, plan, **kw):
+        seen.append(plan.options.cache_dir)
+        raise Stop
+
+    import crossalign.data.eval_sets as eval_sets
+    import crossalign.models.merge as merge
+    import crossalign.workflows.evaluate as evaluate
+
+    monkeypatch.setattr(
+        eval_sets,
+        "build_libreoffice_eval_sets",
+        lambda langs, **kw: EvalSets([], EvalSetsConfig(langs=tuple(langs)), {}),
+    )
+    import crossalign.evaluation.suites as suites
+
+    monkeypatch.setattr(suites, "build_evaluators", lambda names, sets: [])
+    monkeypatch.setattr(evaluate, "evaluate_model", fake_evaluate_model)
+    monkeypatch.setattr(merge, "merge_models", lambda base, tuned, lam: base)
+    with pytest.raises(Stop):
+        merge_select.select_merge_lambda(
+            object(), object(), trained_langs=["de"], holdout_langs=[], grid=(0.0,), cache_dir=tmp_path
+        )
+    assert seen == [tmp_path]
