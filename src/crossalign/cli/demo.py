@@ -9,8 +9,8 @@ standard output, the report directory.
 
 Examples::
 
-    crossalign demo                          # 21.4 min measured from an empty cache on 2 cores (README)
-    crossalign demo --quick                  # 2.9 min measured on 2 idle cores before the panel, smaller sets
+    crossalign demo                          # 11.0 min measured on 2 idle cores, bf16 (README)
+    crossalign demo --quick                  # 6.8 min measured on 2 idle cores, smaller sets
     crossalign demo --all-methods --output demo-all
     crossalign demo --langs de,hi --budget steps=80 --budget rows_per_lang=500
 
@@ -41,10 +41,7 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--quick",
         action="store_true",
-        help=(
-            "smaller sets and fewer steps (2.9 min measured on 2 idle cores before the held-out panel was added; "
-            "a smoke test, not a result)"
-        ),
+        help=("smaller sets and fewer steps (6.8 min measured on 2 idle cores; a smoke test, not a result)"),
     )
     p.add_argument(
         "--all-methods",

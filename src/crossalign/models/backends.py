@@ -228,12 +228,13 @@ def resolve_precision(precision: str, backend: str, *, cpuinfo: str | os.PathLik
 
 
 def resolve_training_precision(
-    precision: str, device: str = "cpu", *, cpuinfo: str | os.PathLike[str] = "/proc/cpuinfo"
+    precision: str, device: str | None = None, *, cpuinfo: str | os.PathLike[str] = "/proc/cpuinfo"
 ) -> str:
     """``fp32`` or ``bf16`` for training (bf16 = mixed precision: autocast forward, fp32 weights and optimizer
     state) on ``device``: explicit choices as they are; ``auto`` is the enclosing :func:`precision_scope`'s choice or
     ``$CROSSALIGN_PRECISION`` when either is set, else
     ``bf16`` on a CPU with native bf16 (:func:`cpu_has_bf16`) or a CUDA device that supports it, ``fp32`` otherwise.
+    ``device`` None means the device training will use: CUDA when available, else the CPU.
 
     Raises:
         ConfigError: An unknown precision, or a bad ``$CROSSALIGN_PRECISION``.
@@ -245,9 +246,11 @@ def resolve_training_precision(
     env = _precision_env()
     if env is not None:
         return env
-    if device.startswith("cuda"):
-        import torch
+    import torch
 
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda"):
         return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "fp32"
     return "bf16" if device == "cpu" and cpu_has_bf16(cpuinfo) else "fp32"
 
