@@ -296,7 +296,7 @@ def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log 
         return _run_demo(config, budget, show_progress, log)
 
 
-def encoding_precisions() -> dict[str, str]:
+def resolved_precisions() -> dict[str, str]:
     """``{"training": ..., "encoding": ...}``: what ``precision="auto"`` resolves to here (in the enclosing
     :func:`~crossalign.models.backends.precision_scope`) for CPU training and for the default encoding backend."""
     from crossalign.models.backends import resolve_backend, resolve_precision, resolve_training_precision
@@ -321,7 +321,7 @@ def _run_demo(config: DemoConfig, budget: DemoBudget, show_progress: bool | None
     stages = StageLog(out, config.redo)
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    precisions = encoding_precisions()
+    precisions = resolved_precisions()
     say(
         f"crossalign demo: {'quick' if config.quick else 'default'} budget, languages {', '.join(langs)}, "
         f"methods base + {', '.join(methods)}; training in {precisions['training']}, encoding in "

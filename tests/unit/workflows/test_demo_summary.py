@@ -180,3 +180,14 @@ def test_demo_budget_precision_is_checked_before_work(tmp_path):
     with pytest.raises(ConfigError, match="precision must be one of"):
         DemoConfig(output_dir=tmp_path / "o", budget={"precision": "fp16"}).resolved_budget()
     assert not (tmp_path / "o").exists()
+
+
+def test_the_demo_reports_what_its_precision_resolves_to(monkeypatch):
+    """The header line and summary.json say what ``auto`` became; the demo's own setting wins over the environment."""
+    from crossalign.models.backends import PRECISION_ENV, precision_scope
+    from crossalign.workflows.demo import resolved_precisions
+
+    monkeypatch.setenv(PRECISION_ENV, "bf16")
+    assert resolved_precisions() == {"training": "bf16", "encoding": "bf16"}
+    with precision_scope("fp32"):
+        assert resolved_precisions() == {"training": "fp32", "encoding": "fp32"}
