@@ -298,7 +298,8 @@ def run_demo(config: DemoConfig, *, show_progress: bool | None = None, log: Log 
 
 def resolved_precisions() -> dict[str, str]:
     """``{"training": ..., "encoding": ...}``: what ``precision="auto"`` resolves to here (in the enclosing
-    :func:`~crossalign.models.backends.precision_scope`) for CPU training and for the default encoding backend."""
+    :func:`~crossalign.models.backends.precision_scope`) for training on the device it will use and for the default
+    encoding backend."""
     from crossalign.models.backends import resolve_backend, resolve_precision, resolve_training_precision
 
     return {
