@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from crossalign.errors import ConfigError, ModelError
+from crossalign.utils.checks import check_choice
 from crossalign.utils.deps import is_available
 
 logger = logging.getLogger(__name__)
@@ -89,10 +90,8 @@ def openvino_available() -> bool:
 
 
 def _check_names(backend: str, precision: str) -> None:
-    if backend not in BACKENDS:
-        raise ConfigError(f"backend must be one of {BACKENDS}, not {backend!r}")
-    if precision not in PRECISIONS:
-        raise ConfigError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+    check_choice(backend, BACKENDS, "backend")
+    check_choice(precision, PRECISIONS, "precision")
 
 
 def check_backend(backend: str, precision: str) -> None:
@@ -183,8 +182,7 @@ def precision_scope(precision: str) -> Iterator[None]:
     Raises:
         ConfigError: An unknown precision.
     """
-    if precision not in PRECISIONS:
-        raise ConfigError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+    check_choice(precision, PRECISIONS, "precision")
     token = _PRECISION_SCOPE.set(None if precision == "auto" else precision)
     try:
         yield
@@ -239,8 +237,7 @@ def resolve_training_precision(
     Raises:
         ConfigError: An unknown precision, or a bad ``$CROSSALIGN_PRECISION``.
     """
-    if precision not in PRECISIONS:
-        raise ConfigError(f"precision must be one of {PRECISIONS}, not {precision!r}")
+    check_choice(precision, PRECISIONS, "precision")
     if precision != "auto":
         return precision
     env = _precision_env()
